@@ -1,0 +1,3 @@
+"""stockflow: one live, trustworthy stock position for inventory and order management."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Database tables, connections, lock helpers and file readers."""

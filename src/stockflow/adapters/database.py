@@ -1,0 +1,121 @@
+"""Engines and transactions for the two supported databases: SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+T = TypeVar("T")
+
+# PostgreSQL error codes worth one more try: serialization failure, deadlock.
+_RETRYABLE_PG = {"40001", "40P01"}
+
+
+def normalise_url(url: str) -> URL:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+class Database:
+    """One database: a write engine and a read engine (the same one on PostgreSQL).
+
+    SQLite write transactions start with ``BEGIN IMMEDIATE`` so that two writers
+    queue for the lock up front instead of failing when they upgrade from read.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.url = normalise_url(url)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine = self._sqlite_engine(begin="BEGIN IMMEDIATE")
+            self.read_engine = self._sqlite_engine(begin="BEGIN")
+        elif self.dialect == "postgresql":
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+            self.read_engine = self.engine
+        else:
+            raise ValueError(f"unsupported database {self.url.render_as_string()!r}")
+
+    def _sqlite_engine(self, *, begin: str) -> Engine:
+        engine = create_engine(
+            self.url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            pool_size=8,
+            max_overflow=24,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed transaction survives power loss, not only a crash.
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded database."""
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: commits when the block ends, rolls back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read-only transaction with a consistent snapshot."""
+        with self.read_engine.connect() as conn, conn.begin():
+            yield conn
+
+    def run(self, work: Callable[[Connection], T], *, attempts: int = 5) -> T:
+        """Run ``work`` in a write transaction, retrying on deadlock or serialization failure."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except (OperationalError, DBAPIError) as exc:
+                if attempt == attempts or not self.retryable(exc):
+                    raise
+                time.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
+
+    def retryable(self, exc: DBAPIError) -> bool:
+        """Whether the failed transaction may simply be run again."""
+        code = getattr(exc.orig, "sqlstate", None)
+        if code in _RETRYABLE_PG:
+            return True
+        return self.is_sqlite and "database is locked" in str(exc.orig)
+
+    def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT that supports ``on_conflict_do_nothing`` / ``do_update`` on this database."""
+        if self.is_sqlite:
+            return sqlite.insert(table)
+        return postgresql.insert(table)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

@@ -1,0 +1,187 @@
+"""The schema, as SQLAlchemy Core tables; Alembic migrations create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp on both databases (SQLite hands back naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only gives autoincrement to INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+skus = Table(
+    "skus",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("base_unit", String(16), nullable=False, server_default="each"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("lot_tracked", Boolean, nullable=False, server_default="0"),
+    Column("unit_price", Numeric(14, 4), nullable=True),
+    Column("attributes", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("address", Text, nullable=True),
+    Column("latitude", Numeric(9, 6), nullable=True),
+    Column("longitude", Numeric(9, 6), nullable=True),
+    Column("allow_negative", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "kind IN ('warehouse', 'store', 'dc', 'supplier', 'customer', 'in_transit')", name="kind"
+    ),
+)
+
+bins = Table(
+    "bins",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("zone", String(32), nullable=True),
+    Column("sequence", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("location_id", "code", name="uq_bins_location_code"),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("sku_id", Id, ForeignKey("skus.id"), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("expires_on", Date, nullable=True),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("bin_id", Id, ForeignKey("bins.id"), nullable=False),
+    Column("lot_code", String(64), nullable=False, server_default=""),
+    Column("on_hand", BigInteger, nullable=False, server_default="0"),
+    Column("allocated", BigInteger, nullable=False, server_default="0"),
+    UniqueConstraint("sku_id", "location_id", "bin_id", "lot_code", name="uq_positions_key"),
+    CheckConstraint("allocated >= 0", name="allocated_not_negative"),
+)
+Index("ix_positions_location_sku", positions.c.location_id, positions.c.sku_id)
+
+stock_buffers = Table(
+    "stock_buffers",
+    metadata,
+    Column("sku_id", Id, ForeignKey("skus.id"), primary_key=True),
+    Column("location_id", Id, ForeignKey("locations.id"), primary_key=True),
+    Column("qty", BigInteger, nullable=False),
+    CheckConstraint("qty >= 0", name="qty_not_negative"),
+)
+
+stock_moves = Table(
+    "stock_moves",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("from_position_id", Id, ForeignKey("positions.id"), nullable=True),
+    Column("to_position_id", Id, ForeignKey("positions.id"), nullable=True),
+    Column("reason", String(24), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("reference", String(128), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("qty > 0", name="qty_positive"),
+    CheckConstraint(
+        "from_position_id IS NOT NULL OR to_position_id IS NOT NULL", name="has_an_end"
+    ),
+)
+Index("ix_stock_moves_sku_created", stock_moves.c.sku_id, stock_moves.c.created_at)
+Index("ix_stock_moves_from", stock_moves.c.from_position_id)
+Index("ix_stock_moves_to", stock_moves.c.to_position_id)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner_ref", String(128), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    CheckConstraint("status IN ('open', 'closed')", name="status"),
+)
+Index("ix_reservations_owner", reservations.c.owner_ref)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("reservation_id", String(32), ForeignKey("reservations.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("position_id", Id, ForeignKey("positions.id"), nullable=False),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("released_qty", BigInteger, nullable=False, server_default="0"),
+    Column("consumed_qty", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("qty > 0", name="qty_positive"),
+    CheckConstraint(
+        "released_qty >= 0 AND consumed_qty >= 0 AND released_qty + consumed_qty <= qty",
+        name="closed_within_qty",
+    ),
+)
+Index("ix_allocations_reservation", allocations.c.reservation_id)
+Index("ix_allocations_position", allocations.c.position_id)

@@ -1,0 +1,92 @@
+"""Routes for SKUs, locations, bins and safety buffers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, status
+
+from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.schemas import (
+    BinIn,
+    BinOut,
+    BufferIn,
+    LocationIn,
+    LocationOut,
+    SkuIn,
+    SkuOut,
+    SkuPatch,
+)
+from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
+from stockflow.queries import catalogue as q
+
+router = APIRouter(tags=["catalogue"])
+
+
+@router.get("/skus")
+def list_skus(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> dict[str, object]:
+    """SKUs in code order; pass ``next`` back as ``cursor`` for the next page."""
+    with sf.db.read() as conn:
+        page = q.sku_page(conn, after=decode_cursor(cursor), limit=limit)
+    items = [SkuOut(**asdict(s)) for s in page]
+    return {"items": items, "next": encode_cursor(page[-1].code) if len(page) == limit else None}
+
+
+@router.post("/skus", status_code=status.HTTP_201_CREATED)
+def create_sku(sf: Sf, body: SkuIn) -> SkuOut:
+    """Add a SKU to the catalogue."""
+    sf.add_skus([NewSku(**body.model_dump())])
+    return get_sku(sf, body.code.strip())
+
+
+@router.get("/skus/{code}")
+def get_sku(sf: Sf, code: str) -> SkuOut:
+    """One SKU."""
+    with sf.db.read() as conn:
+        return SkuOut(**asdict(q.sku_view(conn, code)))
+
+
+@router.patch("/skus/{code}")
+def patch_sku(sf: Sf, code: str, body: SkuPatch) -> SkuOut:
+    """Switch a SKU on or off."""
+    sf.set_sku_active(code, body.active)
+    return get_sku(sf, code)
+
+
+@router.get("/locations")
+def list_locations(sf: Sf) -> list[LocationOut]:
+    """Every location."""
+    with sf.db.read() as conn:
+        return [LocationOut(**asdict(x)) for x in q.location_views(conn)]
+
+
+@router.post("/locations", status_code=status.HTTP_201_CREATED)
+def create_location(sf: Sf, body: LocationIn) -> LocationOut:
+    """Add a location (it gets a default bin, MAIN)."""
+    sf.add_locations([NewLocation(**body.model_dump())])
+    with sf.db.read() as conn:
+        return next(
+            LocationOut(**asdict(x)) for x in q.location_views(conn) if x.code == body.code.strip()
+        )
+
+
+@router.get("/locations/{code}/bins")
+def list_bins(sf: Sf, code: str) -> list[BinOut]:
+    """The bins of a location in walking order."""
+    with sf.db.read() as conn:
+        return [BinOut(**asdict(b)) for b in q.bin_views(conn, code)]
+
+
+@router.post("/locations/{code}/bins", status_code=status.HTTP_201_CREATED)
+def create_bin(sf: Sf, code: str, body: BinIn) -> BinOut:
+    """Add a bin to a location."""
+    sf.add_bins([NewBin(location=code, **body.model_dump())])
+    return BinOut(
+        location=code, code=body.code.strip(), zone=body.zone or None, sequence=body.sequence
+    )
+
+
+@router.put("/skus/{sku}/buffers/{location}", status_code=status.HTTP_204_NO_CONTENT)
+def put_buffer(sf: Sf, sku: str, location: str, body: BufferIn) -> None:
+    """Keep a safety buffer of a SKU at a location out of ATP."""
+    sf.set_buffer(sku=sku, location=location, qty=body.qty)

@@ -1,0 +1,44 @@
+"""Named FastAPI dependencies."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from stockflow.bootstrap import Stockflow
+from stockflow.domain.errors import InvalidInput
+
+
+def _stockflow(request: Request) -> Stockflow:
+    app: Stockflow = request.app.state.stockflow
+    return app
+
+
+Sf = Annotated[Stockflow, Depends(_stockflow)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=128,
+        description="Send the same key again and the request takes effect only once",
+    ),
+]
+Actor = Annotated[str, Header(alias="X-Actor", max_length=64, description="Who does this")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
+
+
+def encode_cursor(value: str | int) -> str:
+    """An opaque cursor for the next page."""
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The key a cursor stands for."""
+    if cursor is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("is not a cursor this API gave out", field="cursor") from None

@@ -1,0 +1,212 @@
+"""Request and response bodies; separate from tables and domain records on purpose."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from stockflow.domain.quantities import MAX_QUANTITY
+
+Qty = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY, description="Units in the SKU's base unit")]
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Body(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SkuIn(Body):
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    base_unit: str = "each"
+    active: bool = True
+    lot_tracked: bool = False
+    unit_price: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=4)
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class SkuOut(BaseModel):
+    code: str
+    name: str
+    base_unit: str
+    active: bool
+    lot_tracked: bool
+    unit_price: Decimal | None
+    attributes: dict[str, str]
+
+
+class SkuPatch(Body):
+    active: bool
+
+
+class LocationIn(Body):
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+    name: str = ""
+    kind: str = "warehouse"
+    address: str | None = None
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    allow_negative: bool = False
+
+
+class LocationOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    address: str | None
+    latitude: Decimal | None
+    longitude: Decimal | None
+    allow_negative: bool
+
+
+class BinIn(Body):
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+    zone: str | None = None
+    sequence: StrictInt = Field(default=0, ge=0)
+
+
+class BinOut(BaseModel):
+    location: str
+    code: str
+    zone: str | None
+    sequence: int
+
+
+class PlaceIn(Body):
+    location: Code
+    bin: str | None = None
+    lot: str | None = None
+
+
+class MoveIn(Body):
+    sku: Code
+    qty: Qty
+    reason: str
+    source: PlaceIn | None = Field(default=None, alias="from")
+    target: PlaceIn | None = Field(default=None, alias="to")
+    reference: str | None = Field(default=None, max_length=128)
+    note: str | None = None
+    expires_on: date | None = Field(default=None, description="Expiry of a new lot")
+
+
+class AdjustmentIn(Body):
+    sku: Code
+    location: Code
+    bin: str | None = None
+    lot: str | None = None
+    delta: StrictInt = Field(description="Units to add (positive) or remove (negative)")
+    reason: str = "adjustment"
+    note: str | None = None
+    reference: str | None = None
+    expires_on: date | None = None
+
+
+class PlaceOut(BaseModel):
+    location: str
+    bin: str | None
+    lot: str | None
+
+
+class MoveOut(BaseModel):
+    id: int
+    sku: str
+    qty: int
+    reason: str
+    source: PlaceOut | None = Field(serialization_alias="from")
+    target: PlaceOut | None = Field(serialization_alias="to")
+    actor: str
+    reference: str | None
+    note: str | None
+    created_at: datetime
+
+
+class PositionOut(BaseModel):
+    sku: str
+    location: str
+    bin: str
+    lot: str | None
+    expires_on: date | None
+    on_hand: int
+    allocated: int
+    available: int
+    expired: bool
+
+
+class LocationAtpOut(BaseModel):
+    location: str
+    on_hand: int
+    allocated: int
+    expired: int
+    buffer: int
+    available: int
+
+
+class AtpOut(BaseModel):
+    sku: str
+    on_hand: int
+    allocated: int
+    available: int
+    locations: list[LocationAtpOut]
+
+
+class BufferIn(Body):
+    qty: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
+
+
+class ReserveLineIn(Body):
+    sku: Code
+    qty: Qty
+    location: str | None = None
+    lot: str | None = None
+
+
+class ReservationIn(Body):
+    lines: Annotated[list[ReserveLineIn], Field(min_length=1, max_length=500)]
+    owner_ref: str | None = Field(default=None, max_length=128)
+
+
+class CloseIn(Body):
+    lines: dict[str, Qty] = Field(
+        default_factory=dict, description="Units per SKU; leave empty for everything open"
+    )
+    reference: str | None = None
+
+
+class AllocationOut(BaseModel):
+    line_no: int
+    sku: str
+    location: str
+    bin: str
+    lot: str | None
+    qty: int
+    released: int
+    consumed: int
+    open: int
+
+
+class ReservationOut(BaseModel):
+    id: str
+    owner_ref: str | None
+    status: str
+    created_at: datetime
+    closed_at: datetime | None
+    open_qty: int
+    allocations: list[AllocationOut]
+
+
+class DriftOut(BaseModel):
+    invariant: str
+    subject: str
+    expected: int
+    actual: int
+    message: str
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    drift: list[DriftOut]

@@ -1,0 +1,126 @@
+"""The composition root: one place that wires database, desk and clock together.
+
+``Stockflow`` is also the Python library's front door: each method is one
+command run in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from stockflow.adapters.database import Database
+from stockflow.adapters.migrate import migrate
+from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
+from stockflow.domain.commands import CloseLines, PostMove, Reserve
+from stockflow.queries import atp as atp_queries
+from stockflow.queries.reservations import ReservationView, load_reservation
+from stockflow.queries.verify import Drift, verify
+from stockflow.services import catalogue
+from stockflow.services.closing import Closing, close_lines
+from stockflow.services.desk import ReservationDesk
+from stockflow.services.stock import MoveRecord, post_move
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Stockflow:
+    """A running stockflow: the database plus the services that use it."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        reservation_workers: int = 0,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        workers = reservation_workers or (1 if db.is_sqlite else 2)
+        self.desk = ReservationDesk(db, clock, workers=workers)
+
+    @classmethod
+    def open(cls, url: str, *, migrate_schema: bool = True, **options: object) -> Stockflow:
+        """Connect to ``url`` and (by default) bring its schema up to date."""
+        db = Database(url)
+        if migrate_schema:
+            migrate(db)
+        return cls(db, **options)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Stop the reservation desk and close connections."""
+        self.desk.close()
+        self.db.dispose()
+
+    def today(self) -> date:
+        """Today's date by this instance's clock (lot expiry is judged by it)."""
+        return self.clock().date()
+
+    # catalogue -------------------------------------------------------------
+    def add_skus(self, items: list[NewSku]) -> None:
+        """Add SKUs, all or none."""
+        checked = [s.checked(row=n) for n, s in enumerate(items, start=1)]
+        self.db.run(lambda conn: catalogue.add_skus(conn, checked, now=self.clock()))
+
+    def add_locations(self, items: list[NewLocation]) -> None:
+        """Add locations, each with its default bin, all or none."""
+        checked = [x.checked(row=n) for n, x in enumerate(items, start=1)]
+        self.db.run(lambda conn: catalogue.add_locations(conn, checked, now=self.clock()))
+
+    def add_bins(self, items: list[NewBin]) -> None:
+        """Add bins to existing locations, all or none."""
+        checked = [b.checked(row=n) for n, b in enumerate(items, start=1)]
+        self.db.run(lambda conn: catalogue.add_bins(conn, checked))
+
+    def set_sku_active(self, code: str, active: bool) -> None:
+        """Switch a SKU on or off."""
+        self.db.run(lambda conn: catalogue.set_sku_active(conn, code, active))
+
+    def set_buffer(self, *, sku: str, location: str, qty: int) -> None:
+        """Hold ``qty`` units of a SKU at a location back from ATP."""
+        self.db.run(
+            lambda conn: catalogue.set_buffer(self.db, conn, sku=sku, location=location, qty=qty)
+        )
+
+    # stock -----------------------------------------------------------------
+    def post_move(self, cmd: PostMove) -> MoveRecord:
+        """Post one ledger move and update the positions it touches."""
+        return self.db.run(lambda conn: post_move(self.db, conn, cmd, now=self.clock()))
+
+    def reserve(self, cmd: Reserve) -> ReservationView:
+        """Reserve every line or none (group-committed with concurrent requests)."""
+        return self.desk.reserve(cmd)
+
+    def release(self, cmd: CloseLines) -> ReservationView:
+        """Give reserved units back to free stock."""
+        return self.db.run(lambda conn: close_lines(conn, cmd, Closing.RELEASE, now=self.clock()))
+
+    def consume(self, cmd: CloseLines) -> ReservationView:
+        """Ship reserved units: allocated and on hand go down, a ship move is written."""
+        return self.db.run(lambda conn: close_lines(conn, cmd, Closing.CONSUME, now=self.clock()))
+
+    # reading ---------------------------------------------------------------
+    def reservation(self, reservation_id: str) -> ReservationView:
+        """One reservation with its allocations."""
+        with self.db.read() as conn:
+            return load_reservation(conn, reservation_id)
+
+    def atp(self, codes: list[str] | None = None) -> list[atp_queries.SkuAtp]:
+        """Available-to-promise per SKU and location (every SKU when ``codes`` is None)."""
+        with self.db.read() as conn:
+            return atp_queries.atp_for_skus(conn, codes, today=self.today())
+
+    def positions(
+        self, *, sku: str | None = None, location: str | None = None
+    ) -> list[atp_queries.PositionView]:
+        """Positions, optionally filtered by SKU and location."""
+        with self.db.read() as conn:
+            return atp_queries.position_views(conn, today=self.today(), sku=sku, location=location)
+
+    def verify(self) -> list[Drift]:
+        """Drift between stored totals and the ledger / allocations (empty when all is well)."""
+        with self.db.read() as conn:
+            return verify(conn)

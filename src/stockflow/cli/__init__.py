@@ -1,0 +1,1 @@
+"""The ``stockflow`` command line."""

@@ -1,0 +1,161 @@
+"""``stockflow``: serve, migrate, verify, ATP, import, demo data and benchmarks."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stockflow.config import Settings
+
+app = typer.Typer(
+    no_args_is_help=True, help="Inventory and order management on one live stock position."
+)
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: STOCKFLOW_DATABASE_URL or ./stockflow.db)"),
+]
+
+
+def database_url(db: str | None) -> str:
+    """The URL given on the command line, else the configured one."""
+    return db or Settings().database_url
+
+
+@app.command()
+def migrate(db: DbOption = None) -> None:
+    """Create or upgrade the database schema."""
+    from stockflow.adapters.database import Database
+    from stockflow.adapters.migrate import migrate as run_migrations
+
+    database = Database(database_url(db))
+    run_migrations(database)
+    database.dispose()
+    console.print(f"schema is up to date ({database.dialect})")
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: STOCKFLOW_PORT or 8000)")] = None,
+) -> None:
+    """Serve the HTTP API (and dashboard) until interrupted."""
+    import uvicorn
+
+    from stockflow.api.app import create_app
+    from stockflow.bootstrap import Stockflow
+
+    settings = Settings()
+    sf = Stockflow.open(database_url(db), reservation_workers=settings.reservation_workers)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    console.print(f"stockflow serving on http://{bind_host}:{bind_port}", highlight=False)
+    try:
+        uvicorn.run(create_app(sf), host=bind_host, port=bind_port, log_level="warning")
+    finally:
+        sf.close()
+
+
+@app.command()
+def verify(db: DbOption = None) -> None:
+    """Recompute invariants I1-I3 from the ledger; exit 1 if anything drifted."""
+    from stockflow.bootstrap import Stockflow
+
+    sf = Stockflow.open(database_url(db))
+    try:
+        drift = sf.verify()
+    finally:
+        sf.close()
+    if not drift:
+        console.print("[green]verify: ledger, positions and allocations agree[/green]")
+        return
+    for d in drift:
+        err.print(f"[red]{d.invariant}[/red] {d.message}", highlight=False)
+    err.print(f"verify: {len(drift)} problem(s)")
+    raise typer.Exit(1)
+
+
+@app.command()
+def atp(
+    skus: Annotated[list[str], typer.Argument(help="SKU codes")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Available-to-promise of SKUs, per location and in total."""
+    from dataclasses import asdict
+
+    from stockflow.bootstrap import Stockflow
+
+    sf = Stockflow.open(database_url(db))
+    try:
+        rows = sf.atp(skus)
+    finally:
+        sf.close()
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in rows]))
+        return
+    table = Table("SKU", "location", "on hand", "allocated", "expired", "buffer", "available")
+    for r in rows:
+        for loc in r.locations:
+            table.add_row(
+                r.sku,
+                loc.location,
+                *(
+                    str(v)
+                    for v in (loc.on_hand, loc.allocated, loc.expired, loc.buffer, loc.available)
+                ),
+            )
+        table.add_row(
+            f"[bold]{r.sku}[/bold]",
+            "all",
+            str(r.on_hand),
+            str(r.allocated),
+            "",
+            "",
+            f"[bold]{r.available}[/bold]",
+        )
+    console.print(table)
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database has SKUs already")
+    ] = False,
+) -> None:
+    """Load the demo data set: four sites with bins, 300 SKUs, stock and reservations."""
+    from sqlalchemy import func, select
+
+    from stockflow.adapters.tables import skus
+    from stockflow.bootstrap import Stockflow
+    from stockflow.cli.demo import load_demo
+
+    sf = Stockflow.open(database_url(db))
+    try:
+        with sf.db.read() as conn:
+            count = conn.execute(select(func.count()).select_from(skus)).scalar_one()
+        if count and if_empty:
+            console.print(f"demo: database already holds {count} SKUs; left as it is")
+            return
+        made = load_demo(sf)
+    finally:
+        sf.close()
+    console.print("demo data loaded: " + ", ".join(f"{v} {k}" for k, v in made.items()))
+
+
+def main() -> None:
+    """Entry point of the ``stockflow`` script."""
+    from stockflow.domain.errors import StockflowError
+
+    try:
+        app()
+    except StockflowError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None

@@ -1,0 +1,107 @@
+"""A realistic demo data set: sites with bins, a few hundred SKUs, stock and reservations."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from rich.progress import Progress
+
+from stockflow.bootstrap import Stockflow
+from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
+from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
+from stockflow.domain.errors import InsufficientStock
+
+SITES = [
+    ("AMS", "Amsterdam DC", "dc", "Amsterdam, NL", "52.370216", "4.895168"),
+    ("RTM", "Rotterdam warehouse", "warehouse", "Rotterdam, NL", "51.924420", "4.477733"),
+    ("BER", "Berlin warehouse", "warehouse", "Berlin, DE", "52.520008", "13.404954"),
+    ("UTR-STORE", "Utrecht store", "store", "Utrecht, NL", "52.090736", "5.121420"),
+]
+FAMILIES = [
+    ("BOLT", "Hex bolt", "hardware", False, "0.12"),
+    ("NUT", "Lock nut", "hardware", False, "0.05"),
+    ("TAPE", "Packing tape", "packaging", False, "2.40"),
+    ("GLOVE", "Work gloves", "safety", False, "6.90"),
+    ("LAMP", "LED lamp", "electrical", False, "11.50"),
+    ("CABLE", "Power cable", "electrical", False, "7.80"),
+    ("GLUE", "Wood glue", "chemicals", True, "4.20"),
+    ("PAINT", "Wall paint", "chemicals", True, "24.00"),
+    ("SEAL", "Silicone sealant", "chemicals", True, "5.60"),
+    ("OIL", "Machine oil", "chemicals", True, "9.90"),
+]
+SIZES = ["XS", "S", "M", "L", "XL", "2XL", "3XL", "4XL", "5XL", "6XL"]
+VARIANTS = ["BLK", "WHT", "GRY"]
+
+
+def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
+    """Fill an empty database with the demo set; returns counts of what was made."""
+    rng = random.Random(seed)
+    sf.add_locations(
+        [
+            NewLocation(code, name, kind, addr, Decimal(lat), Decimal(lon))
+            for code, name, kind, addr, lat, lon in SITES
+        ]
+    )
+    bins = [
+        NewBin(code, f"{aisle}-{shelf:02d}-{level}", aisle, n)
+        for code, *_ in SITES
+        if code != "UTR-STORE"
+        for n, (aisle, shelf, level) in enumerate(
+            ((a, s, lv) for a in "ABCD" for s in range(1, 11) for lv in (1, 2)), start=1
+        )
+    ]
+    sf.add_bins(bins)
+    skus = [
+        NewSku(
+            f"{fam}-{size}-{var}",
+            f"{name} {size} {var.lower()}",
+            unit_price=Decimal(price),
+            lot_tracked=lot,
+            attributes={"category": cat, "size": size, "colour": var.lower()},
+        )
+        for fam, name, cat, lot, price in FAMILIES
+        for size in SIZES
+        for var in VARIANTS
+    ]
+    sf.add_skus(skus)
+    today = sf.today()
+    moves = 0
+    reservations = 0
+    with Progress(transient=True) as progress:
+        task = progress.add_task("demo stock", total=len(skus))
+        for sku in skus:
+            for code, *_ in rng.sample(SITES, k=rng.randint(1, 3)):
+                site_bins = [b.code for b in bins if b.location == code] or [None]
+                lot = f"L{rng.randint(1000, 9999)}" if sku.lot_tracked else None
+                expiry = today + timedelta(days=rng.randint(-5, 400)) if lot else None
+                sf.post_move(
+                    PostMove(
+                        sku.code,
+                        rng.randint(5, 400),
+                        "receipt",
+                        target=Place(code, rng.choice(site_bins), lot),
+                        lot_expires_on=expiry,
+                        reference=f"PO-{rng.randint(10000, 99999)}",
+                        actor="demo",
+                    )
+                )
+                moves += 1
+            progress.advance(task)
+        for n in range(40):
+            lines = tuple(
+                ReserveLine(s.code, rng.randint(1, 5)) for s in rng.sample(skus, k=rng.randint(1, 3))
+            )
+            try:
+                sf.reserve(Reserve(lines, owner_ref=f"SO-{1000 + n}"))
+                reservations += 1
+            except InsufficientStock:
+                continue
+    return {
+        "locations": len(SITES),
+        "bins": len(bins),
+        "skus": len(skus),
+        "moves": moves,
+        "reservations": reservations,
+    }

@@ -1,0 +1,16 @@
+"""Settings, read from ``STOCKFLOW_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the database is and how the server listens."""
+
+    model_config = SettingsConfigDict(env_prefix="STOCKFLOW_")
+
+    database_url: str = "sqlite:///stockflow.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    reservation_workers: int = 0  # 0: one on SQLite, two on PostgreSQL

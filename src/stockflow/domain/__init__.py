@@ -1,0 +1,1 @@
+"""Pure business rules: no database, web or validation-framework imports here."""

@@ -1,0 +1,134 @@
+"""Named errors of the domain; every one carries the field it is about."""
+
+from __future__ import annotations
+
+
+class StockflowError(Exception):
+    """Base of every error stockflow reports to a caller.
+
+    ``field`` names the input the error is about (``lines[2].qty``), ``row`` the
+    1-based data row of an imported file, when there is one.
+    """
+
+    status = 400
+    title = "Invalid request"
+
+    def __init__(self, detail: str, *, field: str | None = None, row: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.row = row
+
+    def extra(self) -> dict[str, object]:
+        """Machine-readable members added to the problem document."""
+        return {}
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field is not None:
+            where.append(f"field '{self.field}'")
+        return f"{', '.join(where)}: {self.detail}" if where else self.detail
+
+
+class InvalidInput(StockflowError):
+    """The request is malformed: wrong type, out of range, missing or duplicated."""
+
+    status = 422
+    title = "Invalid input"
+
+
+class NotFound(StockflowError):
+    """A referenced thing (SKU, location, bin, reservation) does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class UnknownSku(NotFound):
+    """The SKU code is not in the catalogue."""
+
+    title = "Unknown SKU"
+
+
+class UnknownLocation(NotFound):
+    """The location code does not exist."""
+
+    title = "Unknown location"
+
+
+class UnknownBin(NotFound):
+    """The bin code does not exist in that location."""
+
+    title = "Unknown bin"
+
+
+class UnknownReservation(NotFound):
+    """No reservation has that id."""
+
+    title = "Unknown reservation"
+
+
+class Conflict(StockflowError):
+    """The request is valid but clashes with the current state."""
+
+    status = 409
+    title = "Conflict"
+
+
+class AlreadyExists(Conflict):
+    """A thing with that code already exists."""
+
+    title = "Already exists"
+
+
+class InactiveSku(Conflict):
+    """The SKU is switched off and takes no new stock or reservations."""
+
+    title = "Inactive SKU"
+
+
+class ExpiredLot(Conflict):
+    """The requested lot is past its expiry date."""
+
+    title = "Expired lot"
+
+
+class ReservationClosed(Conflict):
+    """The reservation has nothing open left to release or consume."""
+
+    title = "Reservation closed"
+
+
+class InsufficientStock(Conflict):
+    """Not enough available stock; says how much there is."""
+
+    title = "Insufficient stock"
+
+    def __init__(
+        self,
+        *,
+        sku: str,
+        requested: int,
+        available: int,
+        location: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        where = f" at {location}" if location else ""
+        super().__init__(
+            f"SKU {sku}: requested {requested}, only {available} available{where}",
+            field=field,
+        )
+        self.sku = sku
+        self.requested = requested
+        self.available = available
+        self.location = location
+
+    def extra(self) -> dict[str, object]:
+        return {
+            "sku": self.sku,
+            "requested": self.requested,
+            "available": self.available,
+            "location": self.location,
+        }

@@ -1,0 +1,1 @@
+"""Read side: plain SQL turned into small immutable records."""

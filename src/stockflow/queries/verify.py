@@ -1,0 +1,154 @@
+"""Recompute invariants I1-I3 from the ledger and the allocations, and report drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, func, literal, select, union_all
+
+from stockflow.adapters.tables import (
+    allocations,
+    bins,
+    locations,
+    positions,
+    reservations,
+    skus,
+    stock_moves,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """One broken invariant at one position (or reservation)."""
+
+    invariant: str
+    subject: str
+    expected: int
+    actual: int
+    message: str
+
+
+def verify(conn: Connection) -> list[Drift]:
+    """Every place where stored totals disagree with the ledger or the open allocations."""
+    return [
+        *_ledger_drift(conn),
+        *_oversold(conn),
+        *_allocation_drift(conn),
+        *_closed_but_open(conn),
+    ]
+
+
+def _label(row: object) -> str:
+    sku, location, bin_code, lot = (getattr(row, k) for k in ("sku", "location", "bin", "lot_code"))
+    return f"{sku} @ {location}/{bin_code}" + (f" lot {lot}" if lot else "")
+
+
+def _positions_with(*columns: ColumnElement[Any]) -> Select[Any]:
+    return (
+        select(
+            positions.c.id,
+            skus.c.code.label("sku"),
+            locations.c.code.label("location"),
+            bins.c.code.label("bin"),
+            positions.c.lot_code,
+            *columns,
+        )
+        .join(skus, skus.c.id == positions.c.sku_id)
+        .join(locations, locations.c.id == positions.c.location_id)
+        .join(bins, bins.c.id == positions.c.bin_id)
+    )
+
+
+def _ledger_drift(conn: Connection) -> list[Drift]:
+    """I1: on hand equals moves in less moves out."""
+    flows = union_all(
+        select(stock_moves.c.to_position_id.label("pid"), stock_moves.c.qty.label("q")).where(
+            stock_moves.c.to_position_id.is_not(None)
+        ),
+        select(
+            stock_moves.c.from_position_id.label("pid"), (literal(0) - stock_moves.c.qty).label("q")
+        ).where(stock_moves.c.from_position_id.is_not(None)),
+    ).subquery()
+    totals = (
+        select(flows.c.pid, func.sum(flows.c.q).label("ledger")).group_by(flows.c.pid).subquery()
+    )
+    ledger = func.coalesce(totals.c.ledger, 0)
+    query = _positions_with(positions.c.on_hand, ledger.label("ledger"))
+    query = query.outerjoin(totals, totals.c.pid == positions.c.id).where(
+        positions.c.on_hand != ledger
+    )
+    return [
+        Drift(
+            "I1",
+            _label(r),
+            int(r.ledger),
+            int(r.on_hand),
+            f"{_label(r)}: on hand {r.on_hand}, ledger says {r.ledger}",
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _oversold(conn: Connection) -> list[Drift]:
+    """I2: allocated never exceeds on hand, unless the location allows negative stock."""
+    query = _positions_with(positions.c.on_hand, positions.c.allocated).where(
+        positions.c.allocated > positions.c.on_hand, locations.c.allow_negative.is_(False)
+    )
+    return [
+        Drift(
+            "I2",
+            _label(r),
+            int(r.on_hand),
+            int(r.allocated),
+            f"{_label(r)}: allocated {r.allocated} exceeds on hand {r.on_hand}",
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _allocation_drift(conn: Connection) -> list[Drift]:
+    """I3: allocated equals the sum of open allocations at that position."""
+    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    held = (
+        select(allocations.c.position_id.label("pid"), func.sum(open_qty).label("held"))
+        .group_by(allocations.c.position_id)
+        .subquery()
+    )
+    expected = func.coalesce(held.c.held, 0)
+    query = _positions_with(positions.c.allocated, expected.label("held"))
+    query = query.outerjoin(held, held.c.pid == positions.c.id).where(
+        positions.c.allocated != expected
+    )
+    return [
+        Drift(
+            "I3",
+            _label(r),
+            int(r.held),
+            int(r.allocated),
+            f"{_label(r)}: allocated {r.allocated}, open allocations hold {r.held}",
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _closed_but_open(conn: Connection) -> list[Drift]:
+    """I3: a closed reservation holds nothing."""
+    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    query = (
+        select(reservations.c.id, func.sum(open_qty).label("held"))
+        .join(allocations, allocations.c.reservation_id == reservations.c.id)
+        .where(reservations.c.status == "closed")
+        .group_by(reservations.c.id)
+        .having(func.sum(open_qty) != 0)
+    )
+    return [
+        Drift(
+            "I3",
+            f"reservation {r.id}",
+            0,
+            int(r.held),
+            f"reservation {r.id} is closed but still holds {r.held}",
+        )
+        for r in conn.execute(query)
+    ]

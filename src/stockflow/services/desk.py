@@ -1,0 +1,121 @@
+"""Group commit for reservations: concurrent requests share one transaction.
+
+Under a flash sale a hundred callers may want the same SKU at once. Giving each
+its own transaction means one durable commit per unit, one after the other,
+because they all wait for the same row lock. The desk queues requests and lets
+a worker take everything waiting, run it through ``reserve_many`` in one
+transaction and commit once. Each request is still all-or-nothing on its own,
+and nothing is acknowledged before the commit that holds it is durable.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from datetime import datetime
+
+from stockflow.adapters.database import Database
+from stockflow.domain.commands import Reserve
+from stockflow.queries.reservations import ReservationView
+from stockflow.services.reservations import Outcome, check_reserve, reserve_many
+
+_Item = tuple[Reserve, "Future[Outcome]"]
+
+
+class ReservationDesk:
+    """Takes reservation requests from many threads and commits them in batches."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        *,
+        workers: int = 1,
+        max_batch: int = 256,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._workers = workers
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+        self._closed = False
+
+    def reserve(self, cmd: Reserve) -> ReservationView:
+        """Reserve every line of ``cmd`` or none; blocks until the outcome is durable."""
+        check_reserve(cmd)
+        outcome = self.submit(cmd).result()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def submit(self, cmd: Reserve) -> Future[Outcome]:
+        """Queue a checked request; the future holds a view or the error for this request."""
+        if self._closed:
+            raise RuntimeError("the reservation desk is closed")
+        self._start()
+        future: Future[Outcome] = Future()
+        self._queue.put((cmd, future))
+        return future
+
+    def close(self) -> None:
+        """Finish what is queued and stop the workers."""
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def _start(self) -> None:
+        if self._threads:
+            return
+        with self._start_lock:
+            if self._threads:
+                return
+            for n in range(self._workers):
+                thread = threading.Thread(
+                    target=self._work, name=f"reservation-desk-{n}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def _work(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # leave the stop signal for this worker's next turn
+                    break
+                batch.append(item)
+            self._run(batch)
+
+    def _run(self, batch: Sequence[_Item]) -> None:
+        commands = [cmd for cmd, _ in batch]
+        try:
+            outcomes = self._db.run(
+                lambda conn: reserve_many(
+                    conn, commands, today=self._clock().date(), now=self._clock()
+                )
+            )
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)
+                return
+            # One request broke the shared transaction (a constraint, a lost
+            # connection): run each alone so the others are not punished for it.
+            for item in batch:
+                self._run([item])
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            future.set_result(outcome)

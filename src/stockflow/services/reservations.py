@@ -1,0 +1,277 @@
+"""Reserving stock: the one locked code path every allocation goes through.
+
+``reserve_many`` takes a batch of independent requests, locks the positions
+they could use in lock order, plans each request all-or-nothing against those
+locked rows (first-expiring lot first) and writes the accepted ones with a few
+set-based statements. A batch of one is an ordinary reservation; the
+``ReservationDesk`` feeds it bigger batches under load (group commit).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from stockflow.adapters import lookup
+from stockflow.adapters.locks import in_lock_order
+from stockflow.adapters.tables import (
+    allocations,
+    bins,
+    locations,
+    lots,
+    positions,
+    reservations,
+    stock_buffers,
+)
+from stockflow.domain.allocation import Candidate, LineRequest, PlannedAllocation, StockBook
+from stockflow.domain.commands import Reserve
+from stockflow.domain.errors import (
+    InactiveSku,
+    InvalidInput,
+    StockflowError,
+    UnknownLocation,
+    UnknownSku,
+)
+from stockflow.domain.places import SELLABLE_KINDS
+from stockflow.domain.quantities import positive_quantity
+from stockflow.queries.reservations import AllocationView, ReservationView, load_reservations
+
+Outcome = ReservationView | StockflowError
+
+
+def check_reserve(cmd: Reserve) -> None:
+    """Refuse a malformed request before it touches the database."""
+    if not cmd.lines:
+        raise InvalidInput("a reservation needs at least one line", field="lines")
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for i, line in enumerate(cmd.lines):
+        if not line.sku:
+            raise InvalidInput("is required", field=f"lines[{i}].sku")
+        positive_quantity(line.qty, field=f"lines[{i}].qty")
+        key = (line.sku, line.location, line.lot)
+        if key in seen:
+            raise InvalidInput(
+                f"SKU {line.sku} appears twice; put it on one line", field=f"lines[{i}].sku"
+            )
+        seen.add(key)
+
+
+def reserve_many(
+    conn: Connection, requests: Sequence[Reserve], *, today: date, now: datetime
+) -> list[Outcome]:
+    """Reserve each request all-or-nothing, in order; one outcome per request."""
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    replays = _replays(conn, requests)
+    plans: dict[int, list[LineRequest]] = {}
+    sku_refs = lookup.skus_by_code(conn, (ln.sku for r in requests for ln in r.lines))
+    loc_refs = lookup.locations_by_code(
+        conn, (ln.location for r in requests for ln in r.lines if ln.location)
+    )
+    for i, request in enumerate(requests):
+        if request.idempotency_key in replays:
+            continue
+        try:
+            plans[i] = _line_requests(request, sku_refs, loc_refs)
+        except StockflowError as exc:
+            outcomes[i] = exc
+    book = _locked_book(conn, {ln.sku_id for lines in plans.values() for ln in lines}, today)
+    accepted: dict[int, tuple[str, list[PlannedAllocation]]] = {}
+    claimed: dict[str, int] = {}
+    for i, lines in plans.items():
+        key = requests[i].idempotency_key
+        if key is not None and key in claimed:
+            continue  # a twin earlier in this batch; it gets the same answer below
+        try:
+            accepted[i] = (uuid.uuid4().hex, book.plan(lines))
+        except StockflowError as exc:
+            outcomes[i] = exc
+            continue
+        if key is not None:
+            claimed[key] = i
+    views = _write(conn, requests, accepted, book, now=now)
+    for i, view in views.items():
+        outcomes[i] = view
+    for i, request in enumerate(requests):
+        key = request.idempotency_key
+        if outcomes[i] is not None or key is None:
+            continue
+        if key in replays:
+            outcomes[i] = replace(replays[key], replayed=True)
+        elif key in claimed:
+            twin = outcomes[claimed[key]]
+            outcomes[i] = (
+                replace(twin, replayed=True) if isinstance(twin, ReservationView) else twin
+            )
+    return [o if o is not None else InvalidInput("not processed") for o in outcomes]
+
+
+def _replays(conn: Connection, requests: Sequence[Reserve]) -> dict[str, ReservationView]:
+    keys = {r.idempotency_key for r in requests if r.idempotency_key}
+    if not keys:
+        return {}
+    rows = conn.execute(
+        select(reservations.c.id, reservations.c.idempotency_key).where(
+            reservations.c.idempotency_key.in_(sorted(keys))
+        )
+    ).all()
+    views = load_reservations(conn, [r.id for r in rows])
+    return {r.idempotency_key: views[r.id] for r in rows}
+
+
+def _line_requests(
+    request: Reserve,
+    sku_refs: dict[str, lookup.SkuRef],
+    loc_refs: dict[str, lookup.LocationRef],
+) -> list[LineRequest]:
+    lines = []
+    for i, line in enumerate(request.lines):
+        field = f"lines[{i}]"
+        sku = sku_refs.get(line.sku)
+        if sku is None:
+            raise UnknownSku(f"no SKU with code {line.sku!r}", field=f"{field}.sku")
+        if not sku.active:
+            raise InactiveSku(f"SKU {line.sku} is inactive", field=f"{field}.sku")
+        location = loc_refs.get(line.location) if line.location else None
+        if line.location and location is None:
+            raise UnknownLocation(
+                f"no location with code {line.location!r}", field=f"{field}.location"
+            )
+        lines.append(
+            LineRequest(
+                sku_id=sku.id,
+                sku_code=sku.code,
+                qty=line.qty,
+                field=field,
+                location_id=location.id if location else None,
+                location_code=location.code if location else None,
+                lot_code=line.lot,
+            )
+        )
+    return lines
+
+
+def _locked_book(conn: Connection, sku_ids: set[int], today: date) -> StockBook:
+    """Lock every position with free stock of these SKUs (in lock order) and load them."""
+    if not sku_ids:
+        return StockBook([], buffers={}, today=today)
+    query = (
+        select(
+            positions.c.id,
+            positions.c.sku_id,
+            positions.c.location_id,
+            positions.c.lot_code,
+            positions.c.on_hand,
+            positions.c.allocated,
+            locations.c.code.label("location_code"),
+            bins.c.code.label("bin_code"),
+            lots.c.expires_on,
+        )
+        .join(locations, locations.c.id == positions.c.location_id)
+        .join(bins, bins.c.id == positions.c.bin_id)
+        .outerjoin(
+            lots, (lots.c.sku_id == positions.c.sku_id) & (lots.c.code == positions.c.lot_code)
+        )
+        .where(
+            positions.c.sku_id.in_(sorted(sku_ids)),
+            positions.c.on_hand - positions.c.allocated > 0,
+            locations.c.kind.in_(sorted(SELLABLE_KINDS)),
+        )
+    )
+    candidates = [
+        Candidate(
+            position_id=r.id,
+            sku_id=r.sku_id,
+            location_id=r.location_id,
+            location_code=r.location_code,
+            bin_code=r.bin_code,
+            lot_code=r.lot_code,
+            expires_on=r.expires_on,
+            free=int(r.on_hand) - int(r.allocated),
+        )
+        for r in conn.execute(in_lock_order(query))
+    ]
+    buffers = {
+        (r.sku_id, r.location_id): int(r.qty)
+        for r in conn.execute(
+            select(stock_buffers).where(stock_buffers.c.sku_id.in_(sorted(sku_ids)))
+        )
+    }
+    return StockBook(candidates, buffers=buffers, today=today)
+
+
+def _write(
+    conn: Connection,
+    requests: Sequence[Reserve],
+    accepted: dict[int, tuple[str, list[PlannedAllocation]]],
+    book: StockBook,
+    *,
+    now: datetime,
+) -> dict[int, ReservationView]:
+    """Insert the accepted reservations and raise ``allocated`` with set-based statements."""
+    if not accepted:
+        return {}
+    conn.execute(
+        reservations.insert(),
+        [
+            {
+                "id": rid,
+                "owner_ref": requests[i].owner_ref,
+                "status": "open",
+                "idempotency_key": requests[i].idempotency_key,
+                "created_at": now,
+            }
+            for i, (rid, _) in accepted.items()
+        ],
+    )
+    conn.execute(
+        allocations.insert(),
+        [
+            {
+                "reservation_id": rid,
+                "line_no": a.line_index + 1,
+                "position_id": a.position_id,
+                "sku_id": a.sku_id,
+                "qty": a.qty,
+            }
+            for rid, plan in accepted.values()
+            for a in plan
+        ],
+    )
+    delta: dict[int, int] = defaultdict(int)
+    for _, plan in accepted.values():
+        for a in plan:
+            delta[a.position_id] += a.qty
+    conn.execute(
+        update(positions)
+        .where(positions.c.id == bindparam("pid"))
+        .values(allocated=positions.c.allocated + bindparam("delta")),
+        [{"pid": pid, "delta": qty} for pid, qty in sorted(delta.items())],
+    )
+    return {
+        i: ReservationView(
+            id=rid,
+            owner_ref=requests[i].owner_ref,
+            status="open",
+            created_at=now,
+            closed_at=None,
+            allocations=tuple(_allocation_view(requests[i], a, book) for a in plan),
+        )
+        for i, (rid, plan) in accepted.items()
+    }
+
+
+def _allocation_view(request: Reserve, a: PlannedAllocation, book: StockBook) -> AllocationView:
+    c = book.candidate(a.position_id)
+    return AllocationView(
+        line_no=a.line_index + 1,
+        sku=request.lines[a.line_index].sku,
+        location=c.location_code,
+        bin=c.bin_code,
+        lot=c.lot_code or None,
+        qty=a.qty,
+    )
