@@ -37,7 +37,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StockflowError)
     async def _domain(_: Request, exc: StockflowError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, field=exc.field, row=exc.row, **exc.extra())
+        return problem(
+            exc.status, exc.title, exc.detail, field=exc.field, row=exc.row, **exc.extra()
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

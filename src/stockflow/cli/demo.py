@@ -91,7 +91,8 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
             progress.advance(task)
         for n in range(40):
             lines = tuple(
-                ReserveLine(s.code, rng.randint(1, 5)) for s in rng.sample(skus, k=rng.randint(1, 3))
+                ReserveLine(s.code, rng.randint(1, 5))
+                for s in rng.sample(skus, k=rng.randint(1, 3))
             )
             try:
                 sf.reserve(Reserve(lines, owner_ref=f"SO-{1000 + n}"))
