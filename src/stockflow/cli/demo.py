@@ -73,7 +73,7 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
         task = progress.add_task("demo stock", total=len(skus))
         for sku in skus:
             for code, *_ in rng.sample(SITES, k=rng.randint(1, 3)):
-                site_bins = [b.code for b in bins if b.location == code] or [None]
+                site_bins: list[str | None] = [b.code for b in bins if b.location == code] or [None]
                 lot = f"L{rng.randint(1000, 9999)}" if sku.lot_tracked else None
                 expiry = today + timedelta(days=rng.randint(-5, 400)) if lot else None
                 sf.post_move(
