@@ -39,7 +39,7 @@ class Stockflow:
     ) -> None:
         self.db = db
         self.clock = clock
-        workers = reservation_workers or (1 if db.is_sqlite else 2)
+        workers = reservation_workers or 1
         self.desk = ReservationDesk(db, clock, workers=workers)
 
     @classmethod

@@ -13,4 +13,4 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///stockflow.db"
     host: str = "127.0.0.1"
     port: int = 8000
-    reservation_workers: int = 0  # 0: one on SQLite, two on PostgreSQL
+    reservation_workers: int = 1  # transactions that batch reservations at once

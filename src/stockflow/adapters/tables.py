@@ -173,7 +173,6 @@ allocations = Table(
     Column("reservation_id", String(32), ForeignKey("reservations.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("position_id", Id, ForeignKey("positions.id"), nullable=False),
-    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
     Column("qty", BigInteger, nullable=False),
     Column("released_qty", BigInteger, nullable=False, server_default="0"),
     Column("consumed_qty", BigInteger, nullable=False, server_default="0"),

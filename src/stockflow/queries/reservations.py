@@ -68,7 +68,7 @@ def load_reservations(conn: Connection, ids: Iterable[str]) -> dict[str, Reserva
             allocations.c.consumed_qty,
         )
         .join(positions, positions.c.id == allocations.c.position_id)
-        .join(skus, skus.c.id == allocations.c.sku_id)
+        .join(skus, skus.c.id == positions.c.sku_id)
         .join(locations, locations.c.id == positions.c.location_id)
         .join(bins, bins.c.id == positions.c.bin_id)
         .where(allocations.c.reservation_id.in_(wanted))

@@ -108,11 +108,12 @@ def _open_allocations(conn: Connection, reservation_id: str) -> list[_Open]:
         select(
             allocations.c.id,
             allocations.c.position_id,
-            allocations.c.sku_id,
+            positions.c.sku_id,
             skus.c.code,
             open_qty.label("open"),
         )
-        .join(skus, skus.c.id == allocations.c.sku_id)
+        .join(positions, positions.c.id == allocations.c.position_id)
+        .join(skus, skus.c.id == positions.c.sku_id)
         .where(allocations.c.reservation_id == reservation_id, open_qty > 0)
         .order_by(allocations.c.line_no, allocations.c.id)
     )

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 
 from stockflow.adapters import lookup
+from stockflow.adapters.bulk import add_to_columns, insert_rows
 from stockflow.adapters.locks import in_lock_order
 from stockflow.adapters.tables import (
     allocations,
@@ -26,6 +27,7 @@ from stockflow.adapters.tables import (
     lots,
     positions,
     reservations,
+    skus,
     stock_buffers,
 )
 from stockflow.domain.allocation import Candidate, LineRequest, PlannedAllocation, StockBook
@@ -68,9 +70,10 @@ def reserve_many(
     outcomes: list[Outcome | None] = [None] * len(requests)
     replays = _replays(conn, requests)
     plans: dict[int, list[LineRequest]] = {}
-    sku_refs = lookup.skus_by_code(conn, (ln.sku for r in requests for ln in r.lines))
+    live = [r for r in requests if r.idempotency_key not in replays]
+    book, sku_refs = _locked_book(conn, {ln.sku for r in live for ln in r.lines}, today)
     loc_refs = lookup.locations_by_code(
-        conn, (ln.location for r in requests for ln in r.lines if ln.location)
+        conn, (ln.location for r in live for ln in r.lines if ln.location)
     )
     for i, request in enumerate(requests):
         if request.idempotency_key in replays:
@@ -79,7 +82,6 @@ def reserve_many(
             plans[i] = _line_requests(request, sku_refs, loc_refs)
         except StockflowError as exc:
             outcomes[i] = exc
-    book = _locked_book(conn, {ln.sku_id for lines in plans.values() for ln in lines}, today)
     accepted: dict[int, tuple[str, list[PlannedAllocation]]] = {}
     claimed: dict[str, int] = {}
     for i, lines in plans.items():
@@ -155,10 +157,16 @@ def _line_requests(
     return lines
 
 
-def _locked_book(conn: Connection, sku_ids: set[int], today: date) -> StockBook:
-    """Lock every position with free stock of these SKUs (in lock order) and load them."""
-    if not sku_ids:
-        return StockBook([], buffers={}, today=today)
+def _locked_book(
+    conn: Connection, sku_codes: set[str], today: date
+) -> tuple[StockBook, dict[str, lookup.SkuRef]]:
+    """Lock every position with free stock of these SKUs (in lock order) and load them.
+
+    One statement brings the SKUs, their free positions and safety buffers; only
+    SKUs without any free position need a second look (to tell unknown from empty).
+    """
+    if not sku_codes:
+        return StockBook([], buffers={}, today=today), {}
     query = (
         select(
             positions.c.id,
@@ -167,41 +175,54 @@ def _locked_book(conn: Connection, sku_ids: set[int], today: date) -> StockBook:
             positions.c.lot_code,
             positions.c.on_hand,
             positions.c.allocated,
+            skus.c.code.label("sku_code"),
+            skus.c.active,
+            skus.c.lot_tracked,
             locations.c.code.label("location_code"),
             bins.c.code.label("bin_code"),
             lots.c.expires_on,
+            stock_buffers.c.qty.label("buffer"),
         )
+        .join(skus, skus.c.id == positions.c.sku_id)
         .join(locations, locations.c.id == positions.c.location_id)
         .join(bins, bins.c.id == positions.c.bin_id)
         .outerjoin(
             lots, (lots.c.sku_id == positions.c.sku_id) & (lots.c.code == positions.c.lot_code)
         )
+        .outerjoin(
+            stock_buffers,
+            (stock_buffers.c.sku_id == positions.c.sku_id)
+            & (stock_buffers.c.location_id == positions.c.location_id),
+        )
         .where(
-            positions.c.sku_id.in_(sorted(sku_ids)),
+            skus.c.code.in_(sorted(sku_codes)),
             positions.c.on_hand - positions.c.allocated > 0,
             locations.c.kind.in_(sorted(SELLABLE_KINDS)),
         )
     )
-    candidates = [
-        Candidate(
-            position_id=r.id,
-            sku_id=r.sku_id,
-            location_id=r.location_id,
-            location_code=r.location_code,
-            bin_code=r.bin_code,
-            lot_code=r.lot_code,
-            expires_on=r.expires_on,
-            free=int(r.on_hand) - int(r.allocated),
+    candidates = []
+    buffers: dict[tuple[int, int], int] = {}
+    refs: dict[str, lookup.SkuRef] = {}
+    for r in conn.execute(in_lock_order(query)):
+        refs[r.sku_code] = lookup.SkuRef(r.sku_id, r.sku_code, bool(r.active), bool(r.lot_tracked))
+        if r.buffer:
+            buffers[(r.sku_id, r.location_id)] = int(r.buffer)
+        candidates.append(
+            Candidate(
+                position_id=r.id,
+                sku_id=r.sku_id,
+                location_id=r.location_id,
+                location_code=r.location_code,
+                bin_code=r.bin_code,
+                lot_code=r.lot_code,
+                expires_on=r.expires_on,
+                free=int(r.on_hand) - int(r.allocated),
+            )
         )
-        for r in conn.execute(in_lock_order(query))
-    ]
-    buffers = {
-        (r.sku_id, r.location_id): int(r.qty)
-        for r in conn.execute(
-            select(stock_buffers).where(stock_buffers.c.sku_id.in_(sorted(sku_ids)))
-        )
-    }
-    return StockBook(candidates, buffers=buffers, today=today)
+    missing = sku_codes - refs.keys()
+    if missing:
+        refs.update(lookup.skus_by_code(conn, missing))
+    return StockBook(candidates, buffers=buffers, today=today), refs
 
 
 def _write(
@@ -215,8 +236,9 @@ def _write(
     """Insert the accepted reservations and raise ``allocated`` with set-based statements."""
     if not accepted:
         return {}
-    conn.execute(
-        reservations.insert(),
+    insert_rows(
+        conn,
+        reservations,
         [
             {
                 "id": rid,
@@ -228,14 +250,14 @@ def _write(
             for i, (rid, _) in accepted.items()
         ],
     )
-    conn.execute(
-        allocations.insert(),
+    insert_rows(
+        conn,
+        allocations,
         [
             {
                 "reservation_id": rid,
                 "line_no": a.line_index + 1,
                 "position_id": a.position_id,
-                "sku_id": a.sku_id,
                 "qty": a.qty,
             }
             for rid, plan in accepted.values()
@@ -246,12 +268,7 @@ def _write(
     for _, plan in accepted.values():
         for a in plan:
             delta[a.position_id] += a.qty
-    conn.execute(
-        update(positions)
-        .where(positions.c.id == bindparam("pid"))
-        .values(allocated=positions.c.allocated + bindparam("delta")),
-        [{"pid": pid, "delta": qty} for pid, qty in sorted(delta.items())],
-    )
+    add_to_columns(conn, positions, {pid: {"allocated": q} for pid, q in delta.items()})
     return {
         i: ReservationView(
             id=rid,

@@ -131,7 +131,6 @@ def upgrade() -> None:
         sa.Column(
             "position_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.Column("sku_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("qty", sa.BigInteger(), nullable=False),
         sa.Column("released_qty", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("consumed_qty", sa.BigInteger(), server_default="0", nullable=False),
@@ -148,7 +147,6 @@ def upgrade() -> None:
             ["reservations.id"],
             name=op.f("fk_allocations_reservation_id_reservations"),
         ),
-        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_allocations_sku_id_skus")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_allocations")),
     )
     with op.batch_alter_table("allocations", schema=None) as batch_op:

@@ -1,0 +1,1 @@
+"""``stockflow bench``: throughput with zero oversell, next to the raw database ceiling."""

@@ -1,0 +1,152 @@
+"""Drive many concurrent clients, in-process or over HTTP, and time every attempt."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from stockflow.domain.errors import InsufficientStock
+
+Attempt = Callable[[int], bool]
+"""Make attempt number ``n``; True when accepted, False when refused for lack of stock."""
+
+
+@dataclass
+class Tally:
+    """What the clients saw."""
+
+    accepted: int = 0
+    rejected: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile latency in milliseconds."""
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def hammer(make_client: Callable[[], Attempt], *, clients: int, attempts: int) -> Tally:
+    """Run ``attempts`` attempts over ``clients`` threads, all released at once."""
+    counter = itertools.count()
+    lock = threading.Lock()
+    tally = Tally()
+    ready = threading.Barrier(clients + 1)
+
+    def client() -> None:
+        attempt = make_client()
+        mine: list[float] = []
+        accepted = rejected = errors = 0
+        ready.wait()
+        while True:
+            with lock:
+                n = next(counter)
+            if n >= attempts:
+                break
+            started = time.perf_counter()
+            try:
+                if attempt(n):
+                    accepted += 1
+                else:
+                    rejected += 1
+            except Exception:
+                errors += 1
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            tally.accepted += accepted
+            tally.rejected += rejected
+            tally.errors += errors
+            tally.latencies_ms.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    tally.seconds = time.perf_counter() - started
+    return tally
+
+
+def library_attempt(call: Callable[[int], object]) -> Attempt:
+    """An attempt through the Python library: refused when it raises InsufficientStock."""
+
+    def attempt(n: int) -> bool:
+        try:
+            call(n)
+        except InsufficientStock:
+            return False
+        return True
+
+    return attempt
+
+
+def http_attempt(base_url: str, body: Callable[[int], dict[str, object]]) -> Callable[[], Attempt]:
+    """A factory of HTTP clients (one keep-alive connection each) posting reservations."""
+
+    def make() -> Attempt:
+        client = httpx.Client(base_url=base_url, timeout=60)
+
+        def attempt(n: int) -> bool:
+            response = client.post("/api/v1/reservations", json=body(n))
+            if response.status_code == 201:
+                return True
+            if response.status_code == 409:
+                return False
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+
+        return attempt
+
+    return make
+
+
+class Server:
+    """``stockflow serve`` in a child process on a free loopback port."""
+
+    def __init__(self, url: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "stockflow", "serve", "--db", url, "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                err = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise RuntimeError(f"the server exited: {err[-2000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not answer within 60 s")
+
+    def stop(self) -> None:
+        """Stop the server and wait for it."""
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()

@@ -1,0 +1,246 @@
+"""The benchmark scenarios: ``hot-sku`` (flash sale) and ``spread`` (everyday multi-line load)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select, text
+
+from stockflow.adapters.tables import allocations, positions, skus
+from stockflow.bench import ceiling
+from stockflow.bench.databases import scratch_database
+from stockflow.bench.load import Attempt, Server, Tally, hammer, http_attempt, library_attempt
+from stockflow.bootstrap import Stockflow
+from stockflow.domain.catalogue import NewLocation, NewSku
+from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
+from stockflow.services.stock import post_move
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """What to run, where and how hard."""
+
+    scenario: str
+    db: str
+    http: bool
+    clients: int
+    stock: int
+    attempts: int
+    skus: int = 1000
+    locations: int = 4
+    lines: int = 3
+    seed: int = 1
+
+
+def run(config: BenchConfig) -> dict[str, Any]:
+    """Run one scenario on a scratch database and return its figures."""
+    with scratch_database(config.db) as url:
+        sf = Stockflow.open(url)
+        try:
+            if config.scenario == "hot-sku":
+                return _hot_sku(sf, url, config)
+            if config.scenario == "spread":
+                return _spread(sf, url, config)
+        finally:
+            sf.close()
+    raise ValueError(f"unknown scenario {config.scenario!r}")
+
+
+def _stock_up(sf: Stockflow, codes: list[str], locations: list[str], qty: int) -> None:
+    """Give every SKU ``qty`` units at every location, in one transaction."""
+    sf.add_locations([NewLocation(code, f"Bench {code}") for code in locations])
+    sf.add_skus([NewSku(code, f"Bench item {code}") for code in codes])
+    now = sf.clock()
+    sf.db.run(
+        lambda conn: [
+            post_move(sf.db, conn, PostMove(code, qty, "receipt", target=Place(loc)), now=now)
+            for code in codes
+            for loc in locations
+        ]
+    )
+
+
+def _ceiling_table(sf: Stockflow, prefix: str) -> list[int]:
+    """Copy the positions of the ceiling SKUs into ``bench_ceiling``; return their ids.
+
+    The plain-SQL ceiling writes there: same row shape and primary key as
+    ``positions``, but no application invariants for it to break.
+    """
+    with sf.db.write() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE bench_ceiling AS SELECT p.* FROM positions p "
+                "JOIN skus s ON s.id = p.sku_id WHERE s.code LIKE :pattern"
+            ),
+            {"pattern": f"{prefix}%"},
+        )
+        if not sf.db.is_sqlite:
+            conn.exec_driver_sql("ALTER TABLE bench_ceiling ADD PRIMARY KEY (id)")
+        else:
+            conn.exec_driver_sql("CREATE UNIQUE INDEX bench_ceiling_id ON bench_ceiling (id)")
+    return _position_ids(sf, prefix)
+
+
+def _position_ids(sf: Stockflow, prefix: str) -> list[int]:
+    with sf.db.read() as conn:
+        rows = conn.execute(
+            select(positions.c.id)
+            .join(skus, skus.c.id == positions.c.sku_id)
+            .where(skus.c.code.like(f"{prefix}%"))
+            .order_by(positions.c.id)
+        )
+        return [int(r.id) for r in rows]
+
+
+def _hot_sku(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
+    _stock_up(sf, ["HOT", "CEILING"], ["BENCH"], c.stock)
+    [ceiling_position] = _ceiling_table(sf, "CEILING")
+    statement = (
+        "UPDATE bench_ceiling SET allocated = allocated + 1 "
+        f"WHERE id = {ceiling_position} AND on_hand - allocated >= 1"
+    )
+    roof = _ceiling(sf, url, c, [statement], {})
+    with sf.db.read() as conn:
+        roof_accepted = int(
+            conn.exec_driver_sql("SELECT allocated FROM bench_ceiling").scalar_one()
+        )
+    request = Reserve((ReserveLine("HOT", 1),))
+    tally = _drive(sf, url, c, lambda n: request)
+    return _report(sf, c, tally, roof, roof_accepted, sku_prefix="HOT")
+
+
+def _spread(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
+    codes = [f"S{n:05d}" for n in range(1, c.skus + 1)]
+    roof_codes = [f"C{n:05d}" for n in range(1, c.skus + 1)]
+    _stock_up(sf, codes + roof_codes, [f"L{n}" for n in range(1, c.locations + 1)], c.stock)
+    first_roof = _ceiling_table(sf, "C")[0]
+    # One conditional UPDATE per line, in ascending position order (no deadlocks),
+    # on the first location's position of each SKU, which is where FEFO/location
+    # order sends the application too.
+    lines = [f"\\set s{k} random(0, {c.skus - 1})" for k in range(c.lines)]
+    script = "\n".join(lines) + "\nBEGIN;\n"
+    picks = [f":s{k}" for k in range(c.lines)]
+    for k in range(c.lines):
+        script += (
+            "UPDATE bench_ceiling SET allocated = allocated + 1 "
+            f"WHERE id = {first_roof} + {c.locations} * {_kth(picks, k)} "
+            "AND on_hand - allocated >= 1;\n"
+        )
+    script += "END;\n"
+    sqlite_statements = [
+        "UPDATE bench_ceiling SET allocated = allocated + 1 "
+        f"WHERE id = :base + :locs * ((:i * {7919 * (k + 1)} + {k * 104729}) % :skus) "
+        "AND on_hand - allocated >= 1"
+        for k in range(c.lines)
+    ]
+    params = {"base": first_roof, "locs": c.locations, "skus": c.skus}
+    roof = _ceiling(sf, url, c, sqlite_statements, params, pg_script=script)
+    rng = random.Random(c.seed)
+    requests = [
+        Reserve(tuple(ReserveLine(code, 1) for code in rng.sample(codes, c.lines)))
+        for _ in range(c.attempts)
+    ]
+    tally = _drive(sf, url, c, lambda n: requests[n])
+    return _report(sf, c, tally, roof, roof.transactions, sku_prefix="S")
+
+
+def _kth(picks: list[str], k: int) -> str:
+    """The k-th smallest of the picks, as a pgbench expression (lock in ascending order)."""
+    if len(picks) == 1:
+        return picks[0]
+    lo, hi = f"least({', '.join(picks)})", f"greatest({', '.join(picks)})"
+    if k == 0:
+        return lo
+    if k == len(picks) - 1:
+        return hi
+    if len(picks) == 3:
+        return f"({' + '.join(picks)} - {lo} - {hi})"
+    return picks[k]
+
+
+def _ceiling(
+    sf: Stockflow,
+    url: str,
+    c: BenchConfig,
+    sqlite_statements: list[str],
+    params: dict[str, int],
+    *,
+    pg_script: str | None = None,
+) -> ceiling.Ceiling:
+    if sf.db.is_sqlite:
+        path = sf.db.url.database or ""
+        return ceiling.sqlite_loop(path, sqlite_statements, transactions=c.attempts, params=params)
+    script = pg_script or (sqlite_statements[0] + ";\n")
+    return ceiling.pgbench(url, script, clients=c.clients, transactions=c.attempts)
+
+
+def _drive(sf: Stockflow, url: str, c: BenchConfig, request_for: Any) -> Tally:
+    if not c.http:
+        attempt: Attempt = library_attempt(lambda n: sf.reserve(request_for(n)))
+        return hammer(lambda: attempt, clients=c.clients, attempts=c.attempts)
+    sf.desk.close()  # the server has its own desk; keep this process out of the way
+    server = Server(url)
+    try:
+
+        def body(n: int) -> dict[str, object]:
+            r: Reserve = request_for(n)
+            return {"lines": [{"sku": ln.sku, "qty": ln.qty} for ln in r.lines]}
+
+        return hammer(http_attempt(server.base_url, body), clients=c.clients, attempts=c.attempts)
+    finally:
+        server.stop()
+
+
+def _report(
+    sf: Stockflow,
+    c: BenchConfig,
+    tally: Tally,
+    roof: ceiling.Ceiling,
+    roof_accepted: int,
+    *,
+    sku_prefix: str,
+) -> dict[str, Any]:
+    with sf.db.read() as conn:
+        excess = positions.c.allocated - positions.c.on_hand
+        oversold = conn.execute(
+            select(func.coalesce(func.sum(case((excess > 0, excess), else_=0)), 0))
+        ).scalar_one()
+        held = conn.execute(
+            select(func.count(func.distinct(allocations.c.reservation_id)))
+            .join(positions, positions.c.id == allocations.c.position_id)
+            .join(skus, skus.c.id == positions.c.sku_id)
+            .where(skus.c.code.like(f"{sku_prefix}%"))
+        ).scalar_one()
+    drift = sf.verify()
+    seconds = tally.seconds
+    accepted_per_s = tally.accepted / seconds if seconds else 0.0
+    ceiling_per_s = roof_accepted / roof.seconds if roof.seconds else 0.0
+    return {
+        "scenario": c.scenario,
+        "db": sf.db.dialect,
+        "mode": "http" if c.http else "in-process",
+        "clients": c.clients,
+        "stock": c.stock,
+        "attempts": c.attempts,
+        "accepted": tally.accepted,
+        "rejected": tally.rejected,
+        "errors": tally.errors,
+        "oversold": int(oversold),
+        "reservations_in_db": int(held),
+        "verify_drift": len(drift),
+        "seconds": round(seconds, 3),
+        "accepted_per_s": round(accepted_per_s, 1),
+        "attempts_per_s": round(c.attempts / seconds, 1) if seconds else 0.0,
+        "p50_ms": round(tally.percentile(50), 2),
+        "p99_ms": round(tally.percentile(99), 2),
+        "db_ceiling_per_s": round(ceiling_per_s, 1),
+        "db_ceiling": {
+            "tool": roof.tool,
+            "transactions": roof.transactions,
+            "accepted": roof_accepted,
+            "seconds": round(roof.seconds, 3),
+        },
+        "vs_ceiling": round(accepted_per_s / ceiling_per_s, 2) if ceiling_per_s else None,
+    }

@@ -1,0 +1,43 @@
+"""``stockflow bench``: one scenario, one JSON object on stdout."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from stockflow.bench.scenarios import BenchConfig, run
+
+
+def bench(
+    scenario: Annotated[str, typer.Argument(help="hot-sku or spread")] = "hot-sku",
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db", help="'sqlite' or a PostgreSQL server URL (a scratch database is made)"
+        ),
+    ] = "sqlite",
+    http: Annotated[
+        bool, typer.Option("--http", help="Go through a real server on 127.0.0.1")
+    ] = False,
+    clients: Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients")] = 32,
+    stock: Annotated[
+        int, typer.Option(min=0, help="Units per position (0: 1,000 for hot-sku, 100 for spread)")
+    ] = 0,
+    attempts: Annotated[int, typer.Option(min=1, help="Reservation attempts in all")] = 5000,
+    skus: Annotated[int, typer.Option(min=3, help="spread: SKUs")] = 1000,
+    locations: Annotated[int, typer.Option(min=1, help="spread: locations")] = 4,
+) -> None:
+    """Measure reservations per second with zero oversell, next to the same-run database ceiling."""
+    config = BenchConfig(
+        scenario=scenario,
+        db=db,
+        http=http,
+        clients=clients,
+        stock=stock or (1000 if scenario == "hot-sku" else 100),
+        attempts=attempts,
+        skus=skus,
+        locations=locations,
+    )
+    typer.echo(json.dumps(run(config)))
