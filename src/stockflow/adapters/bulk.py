@@ -1,59 +1,89 @@
-"""Many-row writes in one statement with a short, cacheable text.
+"""Many-row writes in as few statements as the database allows.
 
 On PostgreSQL each column travels as one array parameter and ``unnest`` turns
-them back into rows, so inserting 30 rows costs one round trip and one small
-statement instead of 150 parameters. SQLite runs in-process, where
-``executemany`` is already cheap.
+the arrays back into rows, and several writes share one statement as
+data-modifying CTEs: a whole batch of reservations is one round trip with a
+short, cacheable text. SQLite runs in-process, where plain ``executemany`` is
+already cheap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam
 
 
-def _pg_type(table: Table, column: str, conn: Connection) -> str:
-    return str(table.c[column].type.compile(dialect=conn.dialect))
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """Rows (all with the same keys) to insert into a table."""
+
+    table: Table
+    rows: Sequence[Mapping[str, Any]]
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same keys) into ``table``."""
-    if not rows:
+@dataclass(frozen=True, slots=True)
+class Increment:
+    """``col = col + delta`` for rows of a table by id; the caller has locked them already."""
+
+    table: Table
+    deltas: Mapping[int, Mapping[str, int]]
+
+
+def write(conn: Connection, *steps: Insert | Increment) -> None:
+    """Apply every step, in one statement on PostgreSQL."""
+    steps = tuple(s for s in steps if (s.rows if isinstance(s, Insert) else s.deltas))
+    if not steps:
         return
     if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), list(rows))
+        for step in steps:
+            _write_portable(conn, step)
         return
-    columns = list(rows[0])
-    arrays = ", ".join(f"%({c})s::{_pg_type(table, c, conn)}[]" for c in columns)
-    conn.exec_driver_sql(
-        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})",
-        {c: [row[c] for row in rows] for c in columns},
-    )
-
-
-def add_to_columns(conn: Connection, table: Table, deltas: Mapping[int, Mapping[str, int]]) -> None:
-    """``UPDATE table SET col = col + delta`` for many rows by id.
-
-    The caller has locked the rows already (see ``adapters.locks``), so the order
-    in which this statement visits them cannot deadlock.
-    """
-    if not deltas:
-        return
-    ids = sorted(deltas)
-    columns = list(deltas[ids[0]])
-    if conn.dialect.name != "postgresql" or len(ids) == 1:
-        stmt = table.update().where(table.c.id == bindparam("row_id"))
-        stmt = stmt.values({c: table.c[c] + bindparam(f"d_{c}") for c in columns})
-        conn.execute(
-            stmt, [{"row_id": i, **{f"d_{c}": deltas[i][c] for c in columns}} for i in ids]
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    for n, step in enumerate(steps):
+        sql, values = (
+            _pg_insert(conn, step, f"p{n}_")
+            if isinstance(step, Insert)
+            else _pg_increment(step, f"p{n}_")
         )
+        parts.append(f"w{n} AS ({sql})")
+        params.update(values)
+    conn.exec_driver_sql(f"WITH {', '.join(parts)} SELECT 1", params)
+
+
+def _write_portable(conn: Connection, step: Insert | Increment) -> None:
+    if isinstance(step, Insert):
+        conn.execute(step.table.insert(), list(step.rows))
         return
-    sets = ", ".join(f"{c} = {table.name}.{c} + d.{c}" for c in columns)
-    arrays = ", ".join(f"%({c})s::bigint[]" for c in ["id", *columns])
-    conn.exec_driver_sql(
-        f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS d(id, {', '.join(columns)}) "
-        f"WHERE {table.name}.id = d.id",
-        {"id": ids, **{c: [deltas[i][c] for i in ids] for c in columns}},
+    table, ids = step.table, sorted(step.deltas)
+    columns = list(step.deltas[ids[0]])
+    stmt = table.update().where(table.c.id == bindparam("row_id"))
+    stmt = stmt.values({c: table.c[c] + bindparam(f"d_{c}") for c in columns})
+    conn.execute(
+        stmt, [{"row_id": i, **{f"d_{c}": step.deltas[i][c] for c in columns}} for i in ids]
     )
+
+
+def _pg_insert(conn: Connection, step: Insert, prefix: str) -> tuple[str, dict[str, Any]]:
+    columns = list(step.rows[0])
+    arrays = ", ".join(
+        f"%({prefix}{c})s::{step.table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns
+    )
+    sql = f"INSERT INTO {step.table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+    return sql, {f"{prefix}{c}": [row[c] for row in step.rows] for c in columns}
+
+
+def _pg_increment(step: Increment, prefix: str) -> tuple[str, dict[str, Any]]:
+    name, ids = step.table.name, sorted(step.deltas)
+    columns = list(step.deltas[ids[0]])
+    sets = ", ".join(f"{c} = {name}.{c} + d.{c}" for c in columns)
+    arrays = ", ".join(f"%({prefix}{c})s::bigint[]" for c in ["id", *columns])
+    sql = (
+        f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS d(id, {', '.join(columns)}) "
+        f"WHERE {name}.id = d.id"
+    )
+    values = {f"{prefix}{c}": [step.deltas[i][c] for i in ids] for c in columns}
+    return sql, {f"{prefix}id": ids, **values}

@@ -35,7 +35,7 @@ class Tally:
         if not self.latencies_ms:
             return 0.0
         ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def hammer(make_client: Callable[[], Attempt], *, clients: int, attempts: int) -> Tally:

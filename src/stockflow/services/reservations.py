@@ -17,8 +17,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, select
 
-from stockflow.adapters import lookup
-from stockflow.adapters.bulk import add_to_columns, insert_rows
+from stockflow.adapters import bulk, lookup
 from stockflow.adapters.locks import in_lock_order
 from stockflow.adapters.tables import (
     allocations,
@@ -162,12 +161,14 @@ def _locked_book(
 ) -> tuple[StockBook, dict[str, lookup.SkuRef]]:
     """Lock every position with free stock of these SKUs (in lock order) and load them.
 
-    One statement brings the SKUs, their free positions and safety buffers; only
-    SKUs without any free position need a second look (to tell unknown from empty).
+    One round trip: the locking select runs as a common table expression, and
+    the outer query joins it to the SKUs, so a SKU without free stock still
+    comes back (with no position) and unknown codes simply do not.
     """
     if not sku_codes:
         return StockBook([], buffers={}, today=today), {}
-    query = (
+    codes = sorted(sku_codes)
+    locked = in_lock_order(
         select(
             positions.c.id,
             positions.c.sku_id,
@@ -175,15 +176,11 @@ def _locked_book(
             positions.c.lot_code,
             positions.c.on_hand,
             positions.c.allocated,
-            skus.c.code.label("sku_code"),
-            skus.c.active,
-            skus.c.lot_tracked,
             locations.c.code.label("location_code"),
             bins.c.code.label("bin_code"),
             lots.c.expires_on,
             stock_buffers.c.qty.label("buffer"),
         )
-        .join(skus, skus.c.id == positions.c.sku_id)
         .join(locations, locations.c.id == positions.c.location_id)
         .join(bins, bins.c.id == positions.c.bin_id)
         .outerjoin(
@@ -195,16 +192,23 @@ def _locked_book(
             & (stock_buffers.c.location_id == positions.c.location_id),
         )
         .where(
-            skus.c.code.in_(sorted(sku_codes)),
+            positions.c.sku_id.in_(select(skus.c.id).where(skus.c.code.in_(codes))),
             positions.c.on_hand - positions.c.allocated > 0,
             locations.c.kind.in_(sorted(SELLABLE_KINDS)),
         )
+    ).cte("locked")
+    query = (
+        select(skus.c.id.label("sku_id"), skus.c.code, skus.c.active, skus.c.lot_tracked, locked)
+        .select_from(skus.outerjoin(locked, locked.c.sku_id == skus.c.id))
+        .where(skus.c.code.in_(codes))
     )
     candidates = []
     buffers: dict[tuple[int, int], int] = {}
     refs: dict[str, lookup.SkuRef] = {}
-    for r in conn.execute(in_lock_order(query)):
-        refs[r.sku_code] = lookup.SkuRef(r.sku_id, r.sku_code, bool(r.active), bool(r.lot_tracked))
+    for r in conn.execute(query):
+        refs[r.code] = lookup.SkuRef(r.sku_id, r.code, bool(r.active), bool(r.lot_tracked))
+        if r.id is None:
+            continue
         if r.buffer:
             buffers[(r.sku_id, r.location_id)] = int(r.buffer)
         candidates.append(
@@ -219,9 +223,6 @@ def _locked_book(
                 free=int(r.on_hand) - int(r.allocated),
             )
         )
-    missing = sku_codes - refs.keys()
-    if missing:
-        refs.update(lookup.skus_by_code(conn, missing))
     return StockBook(candidates, buffers=buffers, today=today), refs
 
 
@@ -236,39 +237,40 @@ def _write(
     """Insert the accepted reservations and raise ``allocated`` with set-based statements."""
     if not accepted:
         return {}
-    insert_rows(
-        conn,
-        reservations,
-        [
-            {
-                "id": rid,
-                "owner_ref": requests[i].owner_ref,
-                "status": "open",
-                "idempotency_key": requests[i].idempotency_key,
-                "created_at": now,
-            }
-            for i, (rid, _) in accepted.items()
-        ],
-    )
-    insert_rows(
-        conn,
-        allocations,
-        [
-            {
-                "reservation_id": rid,
-                "line_no": a.line_index + 1,
-                "position_id": a.position_id,
-                "qty": a.qty,
-            }
-            for rid, plan in accepted.values()
-            for a in plan
-        ],
-    )
     delta: dict[int, int] = defaultdict(int)
     for _, plan in accepted.values():
         for a in plan:
             delta[a.position_id] += a.qty
-    add_to_columns(conn, positions, {pid: {"allocated": q} for pid, q in delta.items()})
+    bulk.write(
+        conn,
+        bulk.Insert(
+            reservations,
+            [
+                {
+                    "id": rid,
+                    "owner_ref": requests[i].owner_ref,
+                    "status": "open",
+                    "idempotency_key": requests[i].idempotency_key,
+                    "created_at": now,
+                }
+                for i, (rid, _) in accepted.items()
+            ],
+        ),
+        bulk.Insert(
+            allocations,
+            [
+                {
+                    "reservation_id": rid,
+                    "line_no": a.line_index + 1,
+                    "position_id": a.position_id,
+                    "qty": a.qty,
+                }
+                for rid, plan in accepted.values()
+                for a in plan
+            ],
+        ),
+        bulk.Increment(positions, {pid: {"allocated": q} for pid, q in delta.items()}),
+    )
     return {
         i: ReservationView(
             id=rid,
