@@ -88,11 +88,18 @@ class Stockflow:
     # stock -----------------------------------------------------------------
     def post_move(self, cmd: PostMove) -> MoveRecord:
         """Post one ledger move and update the positions it touches."""
-        return self.db.run(lambda conn: post_move(self.db, conn, cmd, now=self.clock()))
+        return self.db.run(
+            lambda conn: post_move(self.db, conn, cmd, now=self.clock()),
+            idempotent=cmd.idempotency_key is not None,
+        )
 
     def reserve(self, cmd: Reserve) -> ReservationView:
         """Reserve every line or none (group-committed with concurrent requests)."""
         return self.desk.reserve(cmd)
+
+    async def reserve_async(self, cmd: Reserve) -> ReservationView:
+        """``reserve`` for an event loop."""
+        return await self.desk.reserve_async(cmd)
 
     def release(self, cmd: CloseLines) -> ReservationView:
         """Give reserved units back to free stock."""

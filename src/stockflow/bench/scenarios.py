@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select, text
 from stockflow.adapters.tables import allocations, positions, skus
 from stockflow.bench import ceiling
 from stockflow.bench.databases import scratch_database
-from stockflow.bench.load import Attempt, Server, Tally, hammer, http_attempt, library_attempt
+from stockflow.bench.load import Attempt, Server, Tally, hammer, hammer_http, library_attempt
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewLocation, NewSku
 from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
@@ -188,7 +188,7 @@ def _drive(sf: Stockflow, url: str, c: BenchConfig, request_for: Any) -> Tally:
             r: Reserve = request_for(n)
             return {"lines": [{"sku": ln.sku, "qty": ln.qty} for ln in r.lines]}
 
-        return hammer(http_attempt(server.base_url, body), clients=c.clients, attempts=c.attempts)
+        return hammer_http(server.base_url, body, clients=c.clients, attempts=c.attempts)
     finally:
         server.stop()
 

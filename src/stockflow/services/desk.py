@@ -10,6 +10,7 @@ and nothing is acknowledged before the commit that holds it is durable.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -48,6 +49,14 @@ class ReservationDesk:
         """Reserve every line of ``cmd`` or none; blocks until the outcome is durable."""
         check_reserve(cmd)
         outcome = self.submit(cmd).result()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def reserve_async(self, cmd: Reserve) -> ReservationView:
+        """``reserve`` for an event loop: waits without holding a thread."""
+        check_reserve(cmd)
+        outcome = await asyncio.wrap_future(self.submit(cmd))
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -106,7 +115,8 @@ class ReservationDesk:
             outcomes = self._db.run(
                 lambda conn: reserve_many(
                     conn, commands, today=self._clock().date(), now=self._clock()
-                )
+                ),
+                idempotent=any(cmd.idempotency_key for cmd in commands),
             )
         except Exception as exc:
             if len(batch) == 1:
