@@ -6,6 +6,10 @@ because they all wait for the same row lock. The desk queues requests and lets
 a worker take everything waiting, run it through ``reserve_many`` in one
 transaction and commit once. Each request is still all-or-nothing on its own,
 and nothing is acknowledged before the commit that holds it is durable.
+
+Once a SKU has sold out, the crowd keeps asking. Batches that only ask for SKUs
+seen empty are first judged from a committed snapshot without locks (one round
+trip, no commit); only if something could succeed do they take the locked path.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from datetime import datetime
 
 from stockflow.adapters.database import Database
 from stockflow.domain.commands import Reserve
+from stockflow.domain.errors import InsufficientStock
 from stockflow.queries.reservations import ReservationView
-from stockflow.services.reservations import Outcome, check_reserve, reserve_many
+from stockflow.services.reservations import Outcome, check_reserve, refusals, reserve_many
 
 _Item = tuple[Reserve, "Future[Outcome]"]
 
@@ -44,6 +49,7 @@ class ReservationDesk:
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self._closed = False
+        self._dry: set[str] = set()
 
     def reserve(self, cmd: Reserve) -> ReservationView:
         """Reserve every line of ``cmd`` or none; blocks until the outcome is durable."""
@@ -111,6 +117,13 @@ class ReservationDesk:
 
     def _run(self, batch: Sequence[_Item]) -> None:
         commands = [cmd for cmd, _ in batch]
+        if self._sold_out(commands):
+            refused = self._db.snapshot(
+                lambda conn: refusals(conn, commands, today=self._clock().date())
+            )
+            if refused is not None:
+                self._settle(batch, refused)
+                return
         try:
             outcomes = self._db.run(
                 lambda conn: reserve_many(
@@ -127,5 +140,22 @@ class ReservationDesk:
             for item in batch:
                 self._run([item])
             return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        self._settle(batch, outcomes)
+
+    def _settle(self, batch: Sequence[_Item], outcomes: Sequence[Outcome]) -> None:
+        """Hand each caller its outcome and remember which SKUs just ran dry."""
+        for (cmd, future), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, InsufficientStock):
+                if outcome.available == 0 and outcome.location is None:
+                    self._dry.add(outcome.sku)
+            elif isinstance(outcome, ReservationView):
+                self._dry.difference_update(line.sku for line in cmd.lines)
             future.set_result(outcome)
+
+    def _sold_out(self, commands: Sequence[Reserve]) -> bool:
+        """Whether every SKU asked for had no free stock at the last look.
+
+        Only a hint for choosing the cheap path first: the answer itself always
+        comes from a fresh read of the database.
+        """
+        return all(line.sku in self._dry for cmd in commands for line in cmd.lines)

@@ -14,8 +14,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, select
 
 from stockflow.adapters import bulk, lookup
 from stockflow.adapters.locks import in_lock_order
@@ -70,7 +72,7 @@ def reserve_many(
     replays = _replays(conn, requests)
     plans: dict[int, list[LineRequest]] = {}
     live = [r for r in requests if r.idempotency_key not in replays]
-    book, sku_refs = _locked_book(conn, {ln.sku for r in live for ln in r.lines}, today)
+    book, sku_refs = _load_book(conn, {ln.sku for r in live for ln in r.lines}, today, lock=True)
     loc_refs = lookup.locations_by_code(
         conn, (ln.location for r in live for ln in r.lines if ln.location)
     )
@@ -109,6 +111,31 @@ def reserve_many(
                 replace(twin, replayed=True) if isinstance(twin, ReservationView) else twin
             )
     return [o if o is not None else InvalidInput("not processed") for o in outcomes]
+
+
+def refusals(conn: Connection, requests: Sequence[Reserve], *, today: date) -> list[Outcome] | None:
+    """Refuse a whole batch from a committed snapshot, without taking a lock.
+
+    When every request is refused (no stock, unknown SKU...), those answers are
+    as true as the locked path's: the snapshot was taken after the requests
+    arrived. As soon as one request could succeed, or one is a replay, this
+    returns None and the batch must go the locked way.
+    """
+    if _replays(conn, requests):
+        return None
+    book, sku_refs = _load_book(conn, {ln.sku for r in requests for ln in r.lines}, today)
+    loc_refs = lookup.locations_by_code(
+        conn, (ln.location for r in requests for ln in r.lines if ln.location)
+    )
+    outcomes: list[Outcome] = []
+    for request in requests:
+        try:
+            book.plan(_line_requests(request, sku_refs, loc_refs))
+        except StockflowError as exc:
+            outcomes.append(exc)
+            continue
+        return None
+    return outcomes
 
 
 def _replays(conn: Connection, requests: Sequence[Reserve]) -> dict[str, ReservationView]:
@@ -156,19 +183,11 @@ def _line_requests(
     return lines
 
 
-def _locked_book(
-    conn: Connection, sku_codes: set[str], today: date
-) -> tuple[StockBook, dict[str, lookup.SkuRef]]:
-    """Lock every position with free stock of these SKUs (in lock order) and load them.
-
-    One round trip: the locking select runs as a common table expression, and
-    the outer query joins it to the SKUs, so a SKU without free stock still
-    comes back (with no position) and unknown codes simply do not.
-    """
-    if not sku_codes:
-        return StockBook([], buffers={}, today=today), {}
-    codes = sorted(sku_codes)
-    locked = in_lock_order(
+@cache
+def _book_query(*, lock: bool) -> Select[Any]:
+    """The statement behind ``_load_book``, built once: building it costs more than running it."""
+    codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
+    free = (
         select(
             positions.c.id,
             positions.c.sku_id,
@@ -196,16 +215,30 @@ def _locked_book(
             positions.c.on_hand - positions.c.allocated > 0,
             locations.c.kind.in_(sorted(SELLABLE_KINDS)),
         )
-    ).cte("locked")
-    query = (
+    )
+    locked = (in_lock_order(free) if lock else free).cte("locked")
+    return (
         select(skus.c.id.label("sku_id"), skus.c.code, skus.c.active, skus.c.lot_tracked, locked)
         .select_from(skus.outerjoin(locked, locked.c.sku_id == skus.c.id))
         .where(skus.c.code.in_(codes))
     )
+
+
+def _load_book(
+    conn: Connection, sku_codes: set[str], today: date, *, lock: bool = False
+) -> tuple[StockBook, dict[str, lookup.SkuRef]]:
+    """Load every position with free stock of these SKUs; with ``lock``, lock them in lock order.
+
+    One round trip: the (locking) select runs as a common table expression, and
+    the outer query joins it to the SKUs, so a SKU without free stock still
+    comes back (with no position) and unknown codes simply do not.
+    """
+    if not sku_codes:
+        return StockBook([], buffers={}, today=today), {}
     candidates = []
     buffers: dict[tuple[int, int], int] = {}
     refs: dict[str, lookup.SkuRef] = {}
-    for r in conn.execute(query):
+    for r in conn.execute(_book_query(lock=lock), {"codes": sorted(sku_codes)}):
         refs[r.code] = lookup.SkuRef(r.sku_id, r.code, bool(r.active), bool(r.lot_tracked))
         if r.id is None:
             continue
