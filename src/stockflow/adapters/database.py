@@ -16,6 +16,7 @@ T = TypeVar("T")
 
 # PostgreSQL error codes worth one more try: serialization failure, deadlock.
 _RETRYABLE_PG = {"40001", "40P01"}
+_UNIQUE_VIOLATION_PG = "23505"
 
 
 def normalise_url(url: str) -> URL:
@@ -40,8 +41,10 @@ class Database:
             self.engine = self._sqlite_engine(begin="BEGIN IMMEDIATE")
             self.read_engine = self._sqlite_engine(begin="BEGIN")
         elif self.dialect == "postgresql":
+            # No pre-ping: it would cost a round trip per transaction; a dropped
+            # connection surfaces as an error on first use and the pool replaces it.
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600
             )
             self.read_engine = self.engine
         else:
@@ -89,22 +92,42 @@ class Database:
         with self.read_engine.connect() as conn, conn.begin():
             yield conn
 
-    def run(self, work: Callable[[Connection], T], *, attempts: int = 5) -> T:
-        """Run ``work`` in a write transaction, retrying on deadlock or serialization failure."""
+    def snapshot(self, work: Callable[[Connection], T]) -> T:
+        """Run read-only ``work`` on committed data without holding a transaction open.
+
+        On PostgreSQL each statement runs in autocommit (one round trip, no
+        COMMIT); on SQLite in a deferred read transaction, which never blocks a writer.
+        """
+        if self.is_sqlite:
+            with self.read() as conn:
+                return work(conn)
+        with self.engine.connect() as conn:
+            return work(conn.execution_options(isolation_level="AUTOCOMMIT"))
+
+    def run(
+        self, work: Callable[[Connection], T], *, attempts: int = 5, idempotent: bool = False
+    ) -> T:
+        """Run ``work`` in a write transaction, retrying on deadlock or serialization failure.
+
+        ``idempotent``: ``work`` first looks up an earlier write with its idempotency
+        key. Two requests with one key can both miss it and race to insert; the
+        loser fails on the unique key once the winner commits, and one more try
+        finds the winner's write and replays it instead of failing.
+        """
         for attempt in range(1, attempts + 1):
             try:
                 with self.write() as conn:
                     return work(conn)
             except (OperationalError, DBAPIError) as exc:
-                if attempt == attempts or not self.retryable(exc):
+                if attempt == attempts or not self.retryable(exc, idempotent=idempotent):
                     raise
                 time.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
 
-    def retryable(self, exc: DBAPIError) -> bool:
+    def retryable(self, exc: DBAPIError, *, idempotent: bool = False) -> bool:
         """Whether the failed transaction may simply be run again."""
         code = getattr(exc.orig, "sqlstate", None)
-        if code in _RETRYABLE_PG:
+        if code in _RETRYABLE_PG or (idempotent and code == _UNIQUE_VIOLATION_PG):
             return True
         return self.is_sqlite and "database is locked" in str(exc.orig)
 
