@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
 
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
@@ -37,3 +42,17 @@ def receive(
     sf.post_move(
         PostMove(sku, qty, "receipt", target=Place(location, bin, lot), lot_expires_on=expires_on)
     )
+
+
+def write_sheet(path: Path, rows: Sequence[Sequence[object]]) -> Path:
+    """Write rows to a .csv (UTF-8) or an .xlsx file (typed cells), by the path's suffix."""
+    if path.suffix == ".xlsx":
+        book = Workbook()
+        sheet = book.worksheets[0]
+        for row in rows:
+            sheet.append(list(row))
+        book.save(path)
+        return path
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(["" if cell is None else cell for cell in row] for row in rows)
+    return path

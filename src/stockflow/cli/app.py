@@ -9,6 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.cli.bench import bench
+from stockflow.cli.imports import import_app
+from stockflow.cli.options import DbOption, database_url
 from stockflow.config import Settings
 
 app = typer.Typer(
@@ -16,16 +19,6 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Database URL (default: STOCKFLOW_DATABASE_URL or ./stockflow.db)"),
-]
-
-
-def database_url(db: str | None) -> str:
-    """The URL given on the command line, else the configured one."""
-    return db or Settings().database_url
 
 
 @app.command()
@@ -148,6 +141,10 @@ def demo(
     finally:
         sf.close()
     console.print("demo data loaded: " + ", ".join(f"{v} {k}" for k, v in made.items()))
+
+
+app.command()(bench)
+app.add_typer(import_app, name="import", help="Bulk import from CSV or XLSX (all or nothing)")
 
 
 def main() -> None:

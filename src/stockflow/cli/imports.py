@@ -1,0 +1,115 @@
+"""``stockflow import``: load SKUs, locations, bins or opening stock from CSV or XLSX."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Protocol
+
+import typer
+from rich.console import Console
+
+from stockflow.cli.options import DbOption, database_url
+
+if TYPE_CHECKING:
+    from stockflow.bootstrap import Stockflow
+    from stockflow.services.imports import ImportSummary, ProgressCallback
+
+import_app = typer.Typer(no_args_is_help=True, help="Bulk import from CSV or XLSX (all or nothing)")
+console = Console()
+err = Console(stderr=True)
+
+FileArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="A .csv (UTF-8) or .xlsx file; the first row names the columns",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+]
+
+
+class _Importer(Protocol):
+    def __call__(
+        self, sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
+    ) -> ImportSummary: ...
+
+
+@import_app.command()
+def skus(file: FileArgument, db: DbOption = None) -> None:
+    """SKUs: code, name [, base_unit, active, lot_tracked, unit_price]."""
+    from stockflow.services.imports import import_skus
+
+    _run(import_skus, file, db)
+
+
+@import_app.command()
+def locations(file: FileArgument, db: DbOption = None) -> None:
+    """Locations: code [, name, kind, address, latitude, longitude, allow_negative]."""
+    from stockflow.services.imports import import_locations
+
+    _run(import_locations, file, db)
+
+
+@import_app.command()
+def bins(file: FileArgument, db: DbOption = None) -> None:
+    """Bins in existing locations: location, code [, zone, sequence]."""
+    from stockflow.services.imports import import_bins
+
+    _run(import_bins, file, db)
+
+
+@import_app.command()
+def stock(file: FileArgument, db: DbOption = None) -> None:
+    """Opening stock as receipts: sku, location, qty [, bin, lot, expires_on]."""
+    from stockflow.services.imports import import_stock
+
+    _run(import_stock, file, db)
+
+
+def _run(importer: _Importer, file: Path, db: str | None) -> None:
+    """Import one file; on a bad row print one line naming row and field, exit 2."""
+    from stockflow.bootstrap import Stockflow
+    from stockflow.domain.errors import StockflowError
+
+    sf = Stockflow.open(database_url(db))
+    try:
+        with _progress_bar(file.name) as progress:
+            summary = importer(sf, file, progress=progress)
+    except StockflowError as exc:
+        err.print(
+            f"[red]error:[/red] {file.name}: {exc}; nothing was imported",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+    finally:
+        sf.close()
+    console.print(
+        f"{summary.kind}: imported {summary.rows:,} row(s) from {summary.file} "
+        f"in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@contextmanager
+def _progress_bar(name: str) -> Iterator[ProgressCallback]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(f"importing {name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
