@@ -18,6 +18,7 @@ def create_app(sf: Stockflow) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url=None,  # the bundled Swagger page would load scripts from a CDN
         redoc_url=None,
+        responses=problems.error_responses(404, 422),
     )
     app.state.stockflow = sf
     problems.install(app)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, status
 
 from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.problems import error_responses
 from stockflow.api.schemas import (
     BinIn,
     BinOut,
@@ -32,7 +33,7 @@ def list_skus(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> dict[str
     return {"items": items, "next": encode_cursor(page[-1].code) if len(page) == limit else None}
 
 
-@router.post("/skus", status_code=status.HTTP_201_CREATED)
+@router.post("/skus", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 def create_sku(sf: Sf, body: SkuIn) -> SkuOut:
     """Add a SKU to the catalogue."""
     sf.add_skus([NewSku(**body.model_dump())])
@@ -60,7 +61,7 @@ def list_locations(sf: Sf) -> list[LocationOut]:
         return [LocationOut(**asdict(x)) for x in q.location_views(conn)]
 
 
-@router.post("/locations", status_code=status.HTTP_201_CREATED)
+@router.post("/locations", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 def create_location(sf: Sf, body: LocationIn) -> LocationOut:
     """Add a location (it gets a default bin, MAIN)."""
     sf.add_locations([NewLocation(**body.model_dump())])
@@ -77,7 +78,9 @@ def list_bins(sf: Sf, code: str) -> list[BinOut]:
         return [BinOut(**asdict(b)) for b in q.bin_views(conn, code)]
 
 
-@router.post("/locations/{code}/bins", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/locations/{code}/bins", status_code=status.HTTP_201_CREATED, responses=error_responses(409)
+)
 def create_bin(sf: Sf, code: str, body: BinIn) -> BinOut:
     """Add a bin to a location."""
     sf.add_bins([NewBin(location=code, **body.model_dump())])

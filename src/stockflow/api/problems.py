@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from stockflow.api.schemas import Problem
 from stockflow.domain.errors import StockflowError
 
 PROBLEM_JSON = "application/problem+json"
@@ -32,6 +33,39 @@ def field_path(loc: Sequence[int | str]) -> str:
     return out
 
 
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for these error statuses, each a problem document."""
+    return {code: {"model": Problem} for code in codes}
+
+
+def field_error(error: Mapping[str, Any]) -> dict[str, str | None]:
+    """One validation error as ``{field, message}``."""
+    if error.get("type") == "json_invalid":
+        # Its location is a character offset into the body, not a field.
+        reason = error.get("ctx", {}).get("error")
+        return {"field": None, "message": f"the body is not valid JSON ({reason or 'unreadable'})"}
+    return {"field": field_path(error.get("loc", ())), "message": error.get("msg", "invalid")}
+
+
+def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` with every error response served as problem+json, as it really is."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for item in schema["paths"].values():
+            for operation in item.values():
+                for code, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if code[:1] in ("4", "5") and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        return schema
+
+    return openapi
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -43,10 +77,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": field_path(e.get("loc", ())), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
+        errors = [field_error(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
         detail = (
             f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
@@ -56,6 +87,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

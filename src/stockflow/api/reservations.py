@@ -7,14 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from stockflow.api.deps import Actor, IdempotencyKey, Sf
-from stockflow.api.schemas import AllocationOut, CloseIn, ReservationIn, ReservationOut
+from stockflow.api.schemas import AllocationOut, CloseIn, Problem, ReservationIn, ReservationOut
 from stockflow.domain.commands import CloseLines, Reserve, ReserveLine
 from stockflow.queries.reservations import ReservationView
 
 router = APIRouter(tags=["reservations"])
 
 _CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "Not enough stock; the body says how much is available"}
+    409: {"model": Problem, "description": "Not enough stock; the body says how much is available"}
+}
+_CLOSED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The reservation has nothing open"}
 }
 
 
@@ -69,14 +72,14 @@ def get_reservation(sf: Sf, reservation_id: str) -> ReservationOut:
     return reservation_out(sf.reservation(reservation_id))
 
 
-@router.post("/reservations/{reservation_id}/release")
+@router.post("/reservations/{reservation_id}/release", responses=_CLOSED)
 def release(sf: Sf, reservation_id: str, body: CloseIn, actor: Actor = "api") -> ReservationOut:
     """Give units back to free stock (all that is open when no lines are given)."""
     cmd = CloseLines(reservation_id, dict(body.lines), actor=actor, reference=body.reference)
     return reservation_out(sf.release(cmd))
 
 
-@router.post("/reservations/{reservation_id}/consume")
+@router.post("/reservations/{reservation_id}/consume", responses=_CLOSED)
 def consume(sf: Sf, reservation_id: str, body: CloseIn, actor: Actor = "api") -> ReservationOut:
     """Ship reserved units: they leave on hand and a ship move is written."""
     cmd = CloseLines(reservation_id, dict(body.lines), actor=actor, reference=body.reference)

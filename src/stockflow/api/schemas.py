@@ -210,3 +210,28 @@ class DriftOut(BaseModel):
 class VerifyOut(BaseModel):
     ok: bool
     drift: list[DriftOut]
+
+
+class FieldError(BaseModel):
+    field: str | None
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(default=None, description="The input at fault, e.g. lines[0].qty")
+    row: int | None = Field(default=None, description="1-based data row of an imported file")
+    errors: list[FieldError] | None = Field(default=None, description="Every invalid input")
+    sku: str | None = None
+    requested: int | None = None
+    available: int | None = Field(
+        default=None, description="Units the line could have had (insufficient stock)"
+    )
+    location: str | None = None

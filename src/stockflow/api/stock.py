@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.problems import error_responses
 from stockflow.api.schemas import (
     AdjustmentIn,
     AtpOut,
@@ -52,7 +53,12 @@ def _post(sf: Sf, cmd: PostMove, response: Response) -> MoveOut:
     return _move_out(record)
 
 
-@router.post("/moves", status_code=status.HTTP_201_CREATED, response_model_by_alias=True)
+@router.post(
+    "/moves",
+    status_code=status.HTTP_201_CREATED,
+    response_model_by_alias=True,
+    responses=error_responses(409),
+)
 def post_move(
     sf: Sf, body: MoveIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
 ) -> MoveOut:
@@ -72,7 +78,12 @@ def post_move(
     return _post(sf, cmd, response)
 
 
-@router.post("/adjustments", status_code=status.HTTP_201_CREATED, response_model_by_alias=True)
+@router.post(
+    "/adjustments",
+    status_code=status.HTTP_201_CREATED,
+    response_model_by_alias=True,
+    responses=error_responses(409),
+)
 def post_adjustment(
     sf: Sf, body: AdjustmentIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
 ) -> MoveOut:
