@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, select
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.tables import bins, locations, positions, skus
 from stockflow.domain.errors import InactiveSku, UnknownBin, UnknownLocation, UnknownSku
 from stockflow.domain.places import DEFAULT_BIN
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,30 +35,35 @@ class LocationRef:
     allow_negative: bool
 
 
+CHUNK = 5_000
+"""Values per ``IN (...)`` list: well inside every database's bind-parameter limit."""
+
+
+def chunks(values: Iterable[T]) -> Iterator[list[T]]:
+    """Sorted, distinct ``values`` in lists of at most ``CHUNK``."""
+    ordered = sorted(set(values))  # type: ignore[type-var]
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
 def skus_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, SkuRef]:
     """Every known SKU among ``codes``, by code."""
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    rows = conn.execute(
-        select(skus.c.id, skus.c.code, skus.c.active, skus.c.lot_tracked).where(
-            skus.c.code.in_(wanted)
-        )
-    )
-    return {r.code: SkuRef(r.id, r.code, bool(r.active), bool(r.lot_tracked)) for r in rows}
+    found: dict[str, SkuRef] = {}
+    query = select(skus.c.id, skus.c.code, skus.c.active, skus.c.lot_tracked)
+    for chunk in chunks(codes):
+        for r in conn.execute(query.where(skus.c.code.in_(chunk))):
+            found[r.code] = SkuRef(r.id, r.code, bool(r.active), bool(r.lot_tracked))
+    return found
 
 
 def locations_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, LocationRef]:
     """Every known location among ``codes``, by code."""
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    rows = conn.execute(
-        select(
-            locations.c.id, locations.c.code, locations.c.kind, locations.c.allow_negative
-        ).where(locations.c.code.in_(wanted))
-    )
-    return {r.code: LocationRef(r.id, r.code, r.kind, bool(r.allow_negative)) for r in rows}
+    found: dict[str, LocationRef] = {}
+    query = select(locations.c.id, locations.c.code, locations.c.kind, locations.c.allow_negative)
+    for chunk in chunks(codes):
+        for r in conn.execute(query.where(locations.c.code.in_(chunk))):
+            found[r.code] = LocationRef(r.id, r.code, r.kind, bool(r.allow_negative))
+    return found
 
 
 def sku_by_code(conn: Connection, code: str, *, field: str = "sku", active: bool = False) -> SkuRef:
@@ -100,15 +106,3 @@ class PositionKey(NamedTuple):
     def where(self) -> list[ColumnElement[bool]]:
         """SQL conditions matching this key."""
         return [positions.c[name] == value for name, value in self._asdict().items()]
-
-
-def ensure_position(db: Database, conn: Connection, key: PositionKey) -> int:
-    """The id of the position for this key, created empty if it does not exist yet."""
-    conn.execute(db.insert(positions).values(**key._asdict()).on_conflict_do_nothing())
-    return int(conn.execute(select(positions.c.id).where(*key.where())).scalar_one())
-
-
-def find_position(conn: Connection, key: PositionKey) -> int | None:
-    """The id of an existing position, or None."""
-    found = conn.execute(select(positions.c.id).where(*key.where())).scalar()
-    return None if found is None else int(found)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import aliased
 
 from stockflow.adapters import lookup
@@ -37,10 +38,26 @@ class LedgerRow:
     created_at: datetime
 
 
+def ledger_rows(conn: Connection, ids: list[int]) -> list[LedgerRow]:
+    """The moves with these ids, newest first."""
+    if not ids:
+        return []
+    return _rows(conn, _query().where(stock_moves.c.id.in_(sorted(ids))))
+
+
 def ledger_page(
     conn: Connection, *, sku: str | None, before: int | None, limit: int
 ) -> list[LedgerRow]:
     """Up to ``limit`` moves (of one SKU, or all) with an id below ``before``, newest first."""
+    query = _query().limit(limit)
+    if sku is not None:
+        query = query.where(stock_moves.c.sku_id == lookup.sku_by_code(conn, sku).id)
+    if before is not None:
+        query = query.where(stock_moves.c.id < before)
+    return _rows(conn, query)
+
+
+def _query() -> Select[Any]:
     ends = []
     for _ in range(2):
         p, loc, b = aliased(positions), aliased(locations), aliased(bins)
@@ -65,12 +82,11 @@ def ledger_page(
         .outerjoin(tl, tl.c.id == tp.c.location_id)
         .outerjoin(tb, tb.c.id == tp.c.bin_id)
         .order_by(stock_moves.c.id.desc())
-        .limit(limit)
     )
-    if sku is not None:
-        query = query.where(stock_moves.c.sku_id == lookup.sku_by_code(conn, sku).id)
-    if before is not None:
-        query = query.where(stock_moves.c.id < before)
+    return query
+
+
+def _rows(conn: Connection, query: Select[Any]) -> list[LedgerRow]:
     return [
         LedgerRow(
             id=int(r.id),

@@ -1,7 +1,7 @@
 """Opening stock: rows checked against the catalogue at once, then posted as receipts.
 
-Every row goes through ``post_move``, so a receipt from a file obeys exactly the
-rules of any other receipt; this module only looks codes up in bulk first, so
+Every row goes through ``post_moves``, so a receipt from a file obeys exactly
+the rules of any other receipt; this module only looks codes up in bulk first, so
 the error for an unknown SKU, location or bin names the first bad row of the
 file before anything is written.
 """
@@ -9,7 +9,6 @@ file before anything is written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
@@ -31,7 +30,7 @@ from stockflow.domain.errors import (
 )
 from stockflow.domain.places import DEFAULT_BIN
 from stockflow.domain.quantities import positive_quantity
-from stockflow.services.stock import post_move
+from stockflow.services.stock import post_moves
 
 T = TypeVar("T")
 
@@ -40,7 +39,7 @@ ProgressCallback = Callable[[int, int], None]
 
 ACTOR = "import"
 _CHUNK = 5_000  # codes per lookup: well inside every database's bind-parameter limit
-_REPORT_EVERY = 250
+_CHUNK_POST = 1_000  # moves posted per statement batch, and per progress step
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +117,19 @@ def post_receipts(
     total = len(ordered)
     if progress is not None:
         progress(0, total)
-    for done, line in enumerate(ordered, start=1):
-        with _at_row(line.row):
-            post_move(db, conn, line.command(reference), now=now)
-        if progress is not None and (done % _REPORT_EVERY == 0 or done == total):
-            progress(done, total)
+    for start in range(0, total, _CHUNK_POST):
+        chunk = ordered[start : start + _CHUNK_POST]
+        try:
+            post_moves(
+                db, conn, [line.command(reference) for line in chunk], now=now,
+                rows=[line.row for line in chunk],
+            )  # fmt: skip
+        except StockflowError as exc:
+            if exc.field is not None:
+                exc.field = exc.field.removeprefix("to.")
+            raise
+        if progress is not None:
+            progress(start + len(chunk), total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,15 +198,3 @@ def _check_lot(line: StockLine, sku: lookup.SkuRef) -> None:
 def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
-
-
-@contextmanager
-def _at_row(number: int) -> Iterator[None]:
-    """Errors from posting one row name that row and its column (``to.lot`` is ``lot``)."""
-    try:
-        yield
-    except StockflowError as exc:
-        exc.row = exc.row or number
-        if exc.field is not None:
-            exc.field = exc.field.removeprefix("to.")
-        raise
