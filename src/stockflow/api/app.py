@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from starlette.types import Lifespan
 
 from stockflow import __version__
 from stockflow.api import catalogue, problems, reservations, stock
 from stockflow.bootstrap import Stockflow
+from stockflow.config import Settings
 
 
-def create_app(sf: Stockflow) -> FastAPI:
-    """An app serving ``sf``; the caller owns ``sf`` and closes it."""
+def app_from_settings() -> FastAPI:
+    """An app on the configured database (``STOCKFLOW_*``); it closes its stockflow on shutdown."""
+    settings = Settings()
+    sf = Stockflow.open(
+        settings.database_url,
+        migrate_schema=False,
+        reservation_workers=settings.reservation_workers,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        sf.close()
+
+    return create_app(sf, lifespan=lifespan)
+
+
+def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
+    """An app serving ``sf``; unless a ``lifespan`` says otherwise, the caller closes ``sf``."""
     app = FastAPI(
+        lifespan=lifespan,
         title="stockflow",
         version=__version__,
         description="One live, trustworthy stock position for inventory and order management.",

@@ -11,7 +11,7 @@ from stockflow.bootstrap import Stockflow
 from stockflow.domain.errors import InvalidInput
 
 
-def _stockflow(request: Request) -> Stockflow:
+async def _stockflow(request: Request) -> Stockflow:
     app: Stockflow = request.app.state.stockflow
     return app
 

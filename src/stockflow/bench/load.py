@@ -140,13 +140,24 @@ async def _hammer_http(
 class Server:
     """``stockflow serve`` in a child process on a free loopback port."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, workers: int = 1) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "stockflow", "serve", "--db", url, "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "stockflow",
+                "serve",
+                "--db",
+                url,
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -32,6 +32,7 @@ class BenchConfig:
     locations: int = 4
     lines: int = 3
     seed: int = 1
+    server_workers: int = 1
 
 
 def run(config: BenchConfig) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def _drive(sf: Stockflow, url: str, c: BenchConfig, request_for: Any) -> Tally:
         attempt: Attempt = library_attempt(lambda n: sf.reserve(request_for(n)))
         return hammer(lambda: attempt, clients=c.clients, attempts=c.attempts)
     sf.desk.close()  # the server has its own desk; keep this process out of the way
-    server = Server(url)
+    server = Server(url, workers=c.server_workers)
     try:
 
         def body(n: int) -> dict[str, object]:
@@ -222,6 +223,7 @@ def _report(
         "db": sf.db.dialect,
         "mode": "http" if c.http else "in-process",
         "clients": c.clients,
+        "server_workers": c.server_workers if c.http else None,
         "stock": c.stock,
         "attempts": c.attempts,
         "accepted": tally.accepted,

@@ -38,21 +38,35 @@ def serve(
     db: DbOption = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: STOCKFLOW_PORT or 8000)")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Server processes (each batches its own reservations)"),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (and dashboard) until interrupted."""
+    import os
+
     import uvicorn
 
-    from stockflow.api.app import create_app
-    from stockflow.bootstrap import Stockflow
+    from stockflow.adapters.database import Database
+    from stockflow.adapters.migrate import migrate as run_migrations
 
     settings = Settings()
-    sf = Stockflow.open(database_url(db), reservation_workers=settings.reservation_workers)
+    url = database_url(db)
+    database = Database(url)
+    run_migrations(database)  # once, before any worker starts
+    database.dispose()
+    os.environ["STOCKFLOW_DATABASE_URL"] = url
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"stockflow serving on http://{bind_host}:{bind_port}", highlight=False)
-    try:
-        uvicorn.run(create_app(sf), host=bind_host, port=bind_port, log_level="warning")
-    finally:
-        sf.close()
+    uvicorn.run(
+        "stockflow.api.app:app_from_settings",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 @app.command()

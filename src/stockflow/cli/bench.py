@@ -28,6 +28,9 @@ def bench(
     attempts: Annotated[int, typer.Option(min=1, help="Reservation attempts in all")] = 5000,
     skus: Annotated[int, typer.Option(min=3, help="spread: SKUs")] = 1000,
     locations: Annotated[int, typer.Option(min=1, help="spread: locations")] = 4,
+    server_workers: Annotated[
+        int, typer.Option(min=1, max=16, help="--http: server processes")
+    ] = 1,
 ) -> None:
     """Measure reservations per second with zero oversell, next to the same-run database ceiling."""
     config = BenchConfig(
@@ -39,5 +42,6 @@ def bench(
         attempts=attempts,
         skus=skus,
         locations=locations,
+        server_workers=server_workers,
     )
     typer.echo(json.dumps(run(config)))

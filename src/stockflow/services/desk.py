@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
@@ -40,11 +41,13 @@ class ReservationDesk:
         *,
         workers: int = 1,
         max_batch: int = 256,
+        linger: float = 0.001,
     ) -> None:
         self._db = db
         self._clock = clock
         self._workers = workers
         self._max_batch = max_batch
+        self._linger = linger
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
@@ -99,20 +102,26 @@ class ReservationDesk:
                 self._threads.append(thread)
 
     def _work(self) -> None:
+        last = 1
         while True:
             first = self._queue.get()
             if first is None:
                 return
             batch = [first]
+            # Under load, callers answered by the last batch are about to ask
+            # again: wait a fraction of a commit for as many as came last time.
+            deadline = time.perf_counter() + (self._linger if last > 1 else 0.0)
             while len(batch) < self._max_batch:
+                wait = deadline - time.perf_counter() if len(batch) < last else 0.0
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
                     self._queue.put(None)  # leave the stop signal for this worker's next turn
                     break
                 batch.append(item)
+            last = len(batch)
             self._run(batch)
 
     def _run(self, batch: Sequence[_Item]) -> None:
