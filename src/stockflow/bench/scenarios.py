@@ -15,7 +15,7 @@ from stockflow.bench.load import Attempt, Server, Tally, hammer, hammer_http, li
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewLocation, NewSku
 from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
-from stockflow.services.stock import post_move
+from stockflow.services.stock import post_moves
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +54,17 @@ def _stock_up(sf: Stockflow, codes: list[str], locations: list[str], qty: int) -
     sf.add_locations([NewLocation(code, f"Bench {code}") for code in locations])
     sf.add_skus([NewSku(code, f"Bench item {code}") for code in codes])
     now = sf.clock()
-    sf.db.run(
-        lambda conn: [
-            post_move(sf.db, conn, PostMove(code, qty, "receipt", target=Place(loc)), now=now)
-            for code in codes
-            for loc in locations
-        ]
-    )
+    receipts = [
+        PostMove(code, qty, "receipt", target=Place(loc)) for code in codes for loc in locations
+    ]
+    sf.db.run(lambda conn: post_moves(sf.db, conn, receipts, now=now))
+    # A running database has planner statistics; tables just filled must be told.
+    # (Not the empty reservation tables: "analysed and empty" would make the
+    # planner pick sequential scans that go stale within the run.)
+    with sf.db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "ANALYZE skus" if sf.db.is_sqlite else "ANALYZE skus, locations, bins, positions"
+        )
 
 
 def _ceiling_table(sf: Stockflow, prefix: str) -> list[int]:

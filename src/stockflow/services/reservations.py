@@ -238,22 +238,26 @@ def _load_book(
     candidates = []
     buffers: dict[tuple[int, int], int] = {}
     refs: dict[str, lookup.SkuRef] = {}
-    for r in conn.execute(_book_query(lock=lock), {"codes": sorted(sku_codes)}):
-        refs[r.code] = lookup.SkuRef(r.sku_id, r.code, bool(r.active), bool(r.lot_tracked))
-        if r.id is None:
+    rows = conn.execute(_book_query(lock=lock), {"codes": sorted(sku_codes)}).tuples()
+    # Plain tuple unpacking: this loop sees every free position of a busy batch.
+    for (sku_id, code, active, lot_tracked, pid, _, location_id, lot_code, on_hand, allocated,
+         location_code, bin_code, expires_on, buffer) in rows:  # fmt: skip
+        if code not in refs:
+            refs[code] = lookup.SkuRef(sku_id, code, bool(active), bool(lot_tracked))
+        if pid is None:
             continue
-        if r.buffer:
-            buffers[(r.sku_id, r.location_id)] = int(r.buffer)
+        if buffer:
+            buffers[(sku_id, location_id)] = int(buffer)
         candidates.append(
             Candidate(
-                position_id=r.id,
-                sku_id=r.sku_id,
-                location_id=r.location_id,
-                location_code=r.location_code,
-                bin_code=r.bin_code,
-                lot_code=r.lot_code,
-                expires_on=r.expires_on,
-                free=int(r.on_hand) - int(r.allocated),
+                pid,
+                sku_id,
+                location_id,
+                location_code,
+                bin_code,
+                lot_code,
+                expires_on,
+                int(on_hand) - int(allocated),
             )
         )
     return StockBook(candidates, buffers=buffers, today=today), refs
