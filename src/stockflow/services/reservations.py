@@ -238,7 +238,7 @@ def _load_book(
     candidates = []
     buffers: dict[tuple[int, int], int] = {}
     refs: dict[str, lookup.SkuRef] = {}
-    rows = conn.execute(_book_query(lock=lock), {"codes": sorted(sku_codes)}).tuples()
+    rows = conn.execute(_book_query(lock=lock), {"codes": sorted(sku_codes)})
     # Plain tuple unpacking: this loop sees every free position of a busy batch.
     for (sku_id, code, active, lot_tracked, pid, _, location_id, lot_code, on_hand, allocated,
          location_code, bin_code, expires_on, buffer) in rows:  # fmt: skip
