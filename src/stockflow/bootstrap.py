@@ -6,7 +6,7 @@ command run in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 from stockflow.adapters.database import Database
@@ -20,6 +20,11 @@ from stockflow.services import catalogue
 from stockflow.services.closing import Closing, close_lines
 from stockflow.services.desk import ReservationDesk
 from stockflow.services.stock import MoveRecord, post_move
+
+
+def _row(n: int, items: Sequence[object]) -> int | None:
+    """Row numbers only mean something when there is more than one item."""
+    return n if len(items) > 1 else None
 
 
 def utc_now() -> datetime:
@@ -62,17 +67,17 @@ class Stockflow:
     # catalogue -------------------------------------------------------------
     def add_skus(self, items: list[NewSku]) -> None:
         """Add SKUs, all or none."""
-        checked = [s.checked(row=n) for n, s in enumerate(items, start=1)]
+        checked = [s.checked(row=_row(n, items)) for n, s in enumerate(items, start=1)]
         self.db.run(lambda conn: catalogue.add_skus(conn, checked, now=self.clock()))
 
     def add_locations(self, items: list[NewLocation]) -> None:
         """Add locations, each with its default bin, all or none."""
-        checked = [x.checked(row=n) for n, x in enumerate(items, start=1)]
+        checked = [x.checked(row=_row(n, items)) for n, x in enumerate(items, start=1)]
         self.db.run(lambda conn: catalogue.add_locations(conn, checked, now=self.clock()))
 
     def add_bins(self, items: list[NewBin]) -> None:
         """Add bins to existing locations, all or none."""
-        checked = [b.checked(row=n) for n, b in enumerate(items, start=1)]
+        checked = [b.checked(row=_row(n, items)) for n, b in enumerate(items, start=1)]
         self.db.run(lambda conn: catalogue.add_bins(conn, checked))
 
     def set_sku_active(self, code: str, active: bool) -> None:

@@ -16,6 +16,7 @@ from stockflow.api.schemas import (
     LocationOut,
     SkuIn,
     SkuOut,
+    SkuPage,
     SkuPatch,
 )
 from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
@@ -25,12 +26,12 @@ router = APIRouter(tags=["catalogue"])
 
 
 @router.get("/skus")
-def list_skus(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> dict[str, object]:
+def list_skus(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> SkuPage:
     """SKUs in code order; pass ``next`` back as ``cursor`` for the next page."""
     with sf.db.read() as conn:
         page = q.sku_page(conn, after=decode_cursor(cursor), limit=limit)
     items = [SkuOut(**asdict(s)) for s in page]
-    return {"items": items, "next": encode_cursor(page[-1].code) if len(page) == limit else None}
+    return SkuPage(items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None)
 
 
 @router.post("/skus", status_code=status.HTTP_201_CREATED, responses=error_responses(409))

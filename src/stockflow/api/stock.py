@@ -15,6 +15,7 @@ from stockflow.api.schemas import (
     DriftOut,
     MoveIn,
     MoveOut,
+    MovePage,
     PlaceOut,
     PositionOut,
     VerifyOut,
@@ -109,7 +110,7 @@ def post_adjustment(
 @router.get("/moves", response_model_by_alias=True)
 def list_moves(
     sf: Sf, sku: str | None = None, limit: Limit = 100, cursor: str | None = None
-) -> dict[str, object]:
+) -> MovePage:
     """The ledger, newest first (optionally of one SKU)."""
     raw = decode_cursor(cursor)
     if raw is not None and not raw.isdigit():
@@ -128,10 +129,10 @@ def list_moves(
             reference=r.reference,
             note=r.note,
             created_at=r.created_at,
-        ).model_dump(by_alias=True)
+        )
         for r in page
     ]
-    return {"items": items, "next": encode_cursor(page[-1].id) if len(page) == limit else None}
+    return MovePage(items=items, next=encode_cursor(page[-1].id) if len(page) == limit else None)
 
 
 @router.get("/positions")

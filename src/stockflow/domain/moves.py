@@ -81,5 +81,5 @@ def posting_rule(reason: str, *, has_from: bool, has_to: bool, note: str | None)
             f"a {checked.value} move goes {allowed}, not {direction.value}", field="reason"
         )
     if checked in NOTE_REQUIRED and not (note and note.strip()):
-        raise InvalidInput(f"a {checked.value} needs a note saying why", field="note")
+        raise InvalidInput(f"{checked.value} needs a note saying why", field="note")
     return PostingRule(checked, direction)

@@ -21,7 +21,11 @@ def add_skus(conn: Connection, items: list[NewSku], *, now: datetime) -> None:
     taken = lookup.skus_by_code(conn, codes)
     if taken:
         first = sorted(taken)[0]
-        raise AlreadyExists(f"SKU {first} already exists", field="code", row=codes.index(first) + 1)
+        raise AlreadyExists(
+            f"SKU {first} already exists",
+            field="code",
+            row=codes.index(first) + 1 if len(codes) > 1 else None,
+        )
     conn.execute(
         skus.insert(),
         [
