@@ -184,3 +184,147 @@ allocations = Table(
 )
 Index("ix_allocations_reservation", allocations.c.reservation_id)
 Index("ix_allocations_position", allocations.c.position_id)
+
+# --- order management -------------------------------------------------------
+
+kit_components = Table(
+    "kit_components",
+    metadata,
+    Column("kit_sku_id", Id, ForeignKey("skus.id"), primary_key=True),
+    Column("component_sku_id", Id, ForeignKey("skus.id"), primary_key=True),
+    Column("qty", Integer, nullable=False),
+    CheckConstraint("qty > 0", name="qty_positive"),
+    CheckConstraint("kit_sku_id <> component_sku_id", name="not_itself"),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("max_splits", Integer, nullable=False, server_default="1"),
+    Column("allow_partial", Boolean, nullable=False, server_default="0"),
+    Column("backorder_policy", String(16), nullable=False, server_default="allow"),
+    Column("backorder_days", Integer, nullable=True),
+    Column("hold_over_value", Numeric(14, 2), nullable=True),
+    Column("hold_new_customers", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "kind IN ('web', 'wholesale', 'phone', 'marketplace', 'spreadsheet', 'other')", name="kind"
+    ),
+    CheckConstraint("backorder_policy IN ('allow', 'reject', 'allow_days')", name="policy"),
+    CheckConstraint("max_splits >= 1", name="max_splits_positive"),
+)
+
+channel_locations = Table(
+    "channel_locations",
+    metadata,
+    Column("channel_id", Id, ForeignKey("channels.id"), primary_key=True),
+    Column("location_id", Id, ForeignKey("locations.id"), primary_key=True),
+)
+
+ring_fences = Table(
+    "ring_fences",
+    metadata,
+    Column("channel_id", Id, ForeignKey("channels.id"), primary_key=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), primary_key=True),
+    Column("location_id", Id, ForeignKey("locations.id"), primary_key=True),
+    Column("qty", BigInteger, nullable=False),
+    CheckConstraint("qty >= 0", name="qty_not_negative"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(200), nullable=True),
+    Column("phone", String(64), nullable=True),
+    Column("address", Text, nullable=True),
+    Column("latitude", Numeric(9, 6), nullable=True),
+    Column("longitude", Numeric(9, 6), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("external_id", String(128), nullable=True),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=True),
+    Column("ship_to", Text, nullable=True),
+    Column("ship_to_latitude", Numeric(9, 6), nullable=True),
+    Column("ship_to_longitude", Numeric(9, 6), nullable=True),
+    Column("status", String(24), nullable=False),
+    Column("hold_reason", Text, nullable=True),
+    Column("promise_date", Date, nullable=True),
+    Column("value", Numeric(16, 4), nullable=False, server_default="0"),
+    Column("reservation_id", String(32), ForeignKey("reservations.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("channel_id", "external_id", name="uq_orders_channel_external"),
+)
+Index("ix_orders_status_created", orders.c.status, orders.c.created_at)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", String(32), ForeignKey("orders.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("unit_price", Numeric(14, 4), nullable=True),
+    Column("cancelled_qty", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("qty > 0", name="qty_positive"),
+    CheckConstraint("cancelled_qty >= 0 AND cancelled_qty <= qty", name="cancelled_within_qty"),
+)
+
+order_decisions = Table(
+    "order_decisions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+)
+Index("ix_order_decisions_order", order_decisions.c.order_id)
+
+exceptions = Table(
+    "exceptions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False, server_default="open"),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=True),
+    Column("message", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
+)
+Index("ix_exceptions_state_kind", exceptions.c.state, exceptions.c.kind)
+Index("ix_exceptions_order", exceptions.c.order_id)
+
+incoming_supply = Table(
+    "incoming_supply",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("reference", String(128), nullable=False),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("received_qty", BigInteger, nullable=False, server_default="0"),
+    Column("expected_on", Date, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("kind IN ('purchase', 'transfer')", name="kind"),
+    CheckConstraint("qty > 0 AND received_qty >= 0 AND received_qty <= qty", name="qty_range"),
+)
+Index("ix_incoming_supply_sku_date", incoming_supply.c.sku_id, incoming_supply.c.expected_on)

@@ -74,8 +74,15 @@ class StockBook:
         *,
         buffers: dict[tuple[int, int], int],
         today: date,
+        fences: dict[tuple[int, int, int], int] | None = None,
     ) -> None:
         self._today = today
+        # Ring fences: (sku, location, channel) -> units only that channel may take.
+        self._fences: dict[tuple[int, int, int], int] = dict(fences or {})
+        self._fenced: dict[tuple[int, int], int] = defaultdict(int)
+        for (sku_id, location_id, _), qty in self._fences.items():
+            self._fenced[(sku_id, location_id)] += qty
+        self.fence_draws: dict[tuple[int, int, int], int] = defaultdict(int)
         self._by_sku: dict[int, list[Candidate]] = defaultdict(list)
         self._positions: dict[int, Candidate] = {}
         for candidate in candidates:
@@ -94,22 +101,35 @@ class StockBook:
             if key in self._headroom:
                 self._headroom[key] -= buffer
 
-    def plan(self, lines: Sequence[LineRequest]) -> list[PlannedAllocation]:
-        """Allocate every line or none; on success the stock is taken from the book."""
+    def plan(
+        self, lines: Sequence[LineRequest], *, channel: int | None = None
+    ) -> list[PlannedAllocation]:
+        """Allocate every line or none; on success the stock is taken from the book.
+
+        ``channel`` may take its own ring-fenced units (first) and never another
+        channel's.
+        """
         taken: dict[int, int] = defaultdict(int)
         headroom_used: dict[tuple[int, int], int] = defaultdict(int)
+        drawn: dict[tuple[int, int, int], int] = defaultdict(int)
         plan: list[PlannedAllocation] = []
         for index, line in enumerate(lines):
             remaining = line.qty
             eligible = self._eligible(line)
             for c in eligible:
                 key = (c.sku_id, c.location_id)
-                room = min(c.free - taken[c.position_id], self._headroom[key] - headroom_used[key])
+                own = (c.sku_id, c.location_id, channel or 0)
+                own_left = self._fences.get(own, 0) - drawn.get(own, 0)
+                others = self._fenced[key] - self._fences.get(own, 0)
+                pool = self._headroom[key] - headroom_used[key] - others
+                room = min(c.free - taken[c.position_id], pool)
                 if room <= 0:
                     continue
                 take = min(room, remaining)
                 taken[c.position_id] += take
                 headroom_used[key] += take
+                if own_left > 0:
+                    drawn[own] += min(own_left, take)
                 plan.append(PlannedAllocation(index, c.position_id, c.sku_id, take))
                 remaining -= take
                 if remaining == 0:
@@ -126,6 +146,10 @@ class StockBook:
                 )
         for key, used in headroom_used.items():
             self._headroom[key] -= used
+        for fence, qty in drawn.items():
+            self._fences[fence] -= qty
+            self._fenced[fence[:2]] -= qty
+            self.fence_draws[fence] += qty
         for position_id, qty in taken.items():
             self._positions[position_id].free -= qty
         return plan
@@ -134,15 +158,19 @@ class StockBook:
         """The position with this id."""
         return self._positions[position_id]
 
-    def available(self, sku_id: int, location_id: int | None = None) -> int:
-        """Units of a SKU the book could still hand out (optionally at one location)."""
+    def available(
+        self, sku_id: int, location_id: int | None = None, *, channel: int | None = None
+    ) -> int:
+        """Units of a SKU the book could still hand ``channel`` (optionally at one location)."""
         per_location: dict[int, int] = defaultdict(int)
         for c in self._by_sku.get(sku_id, []):
             if not c.expired(self._today) and (location_id is None or c.location_id == location_id):
                 per_location[c.location_id] += c.free
-        return sum(
-            max(0, min(total, self._headroom[(sku_id, loc)])) for loc, total in per_location.items()
-        )
+        total = 0
+        for loc, free in per_location.items():
+            others = self._fenced[(sku_id, loc)] - self._fences.get((sku_id, loc, channel or 0), 0)
+            total += max(0, min(free, self._headroom[(sku_id, loc)] - others))
+        return total
 
     def _eligible(self, line: LineRequest) -> list[Candidate]:
         group = [
