@@ -13,6 +13,7 @@ from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
 from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
 from stockflow.domain.commands import CloseLines, PostMove, Reserve
+from stockflow.order_desk import Orders
 from stockflow.queries import atp as atp_queries
 from stockflow.queries.reservations import ReservationView, load_reservation
 from stockflow.queries.verify import Drift, verify
@@ -46,6 +47,7 @@ class Stockflow:
         self.clock = clock
         workers = reservation_workers or 1
         self.desk = ReservationDesk(db, clock, workers=workers)
+        self.orders = Orders(db, clock)
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True, **options: object) -> Stockflow:
@@ -92,11 +94,17 @@ class Stockflow:
 
     # stock -----------------------------------------------------------------
     def post_move(self, cmd: PostMove) -> MoveRecord:
-        """Post one ledger move and update the positions it touches."""
-        return self.db.run(
+        """Post one ledger move and update the positions it touches.
+
+        Stock that lands in a position gives waiting orders their chance.
+        """
+        record = self.db.run(
             lambda conn: post_move(self.db, conn, cmd, now=self.clock()),
             idempotent=cmd.idempotency_key is not None,
         )
+        if record.target is not None and not record.replayed:
+            self.orders.fill_backorders({record.sku})
+        return record
 
     def reserve(self, cmd: Reserve) -> ReservationView:
         """Reserve every line or none (group-committed with concurrent requests)."""
@@ -107,8 +115,12 @@ class Stockflow:
         return await self.desk.reserve_async(cmd)
 
     def release(self, cmd: CloseLines) -> ReservationView:
-        """Give reserved units back to free stock."""
-        return self.db.run(lambda conn: close_lines(conn, cmd, Closing.RELEASE, now=self.clock()))
+        """Give reserved units back to free stock (and to waiting orders)."""
+        view = self.db.run(lambda conn: close_lines(conn, cmd, Closing.RELEASE, now=self.clock()))
+        freed = {a.sku for a in view.allocations if a.released}
+        if freed:
+            self.orders.fill_backorders(freed)
+        return view
 
     def consume(self, cmd: CloseLines) -> ReservationView:
         """Ship reserved units: allocated and on hand go down, a ship move is written."""

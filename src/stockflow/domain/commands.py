@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +59,28 @@ class CloseLines:
     qty_by_sku: dict[str, int] = field(default_factory=dict)
     actor: str = "system"
     reference: str | None = None
+    line_no: int | None = None  # only this line's allocations
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineIn:
+    """One line of an incoming order."""
+
+    sku: str
+    qty: int
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureOrder:
+    """An order as it arrives from a channel."""
+
+    channel: str
+    lines: tuple[OrderLineIn, ...]
+    ship_to: str | None
+    external_id: str | None = None
+    customer: str | None = None
+    ship_to_latitude: Decimal | None = None
+    ship_to_longitude: Decimal | None = None
+    idempotency_key: str | None = None
+    actor: str = "system"

@@ -137,7 +137,10 @@ def _take(
     lines = [_pinned(needs[i], takes[i], site) for i in order]
     for a in book.plan(lines, channel=channel.id):
         plan.allocations.append((needs[order[a.line_index]], a))
-    what = ", ".join(f"{q} {needs[i].sku}" for i, q in takes.items())
+    per_sku: dict[str, int] = defaultdict(int)
+    for i, q in takes.items():
+        per_sku[needs[i].sku] += q
+    what = ", ".join(f"{q} {sku}" for sku, q in per_sku.items())
     plan.decisions.append(f"split: {site.code} ({site.km:.0f} km) gives {what}")
 
 

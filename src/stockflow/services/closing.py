@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, true, update
 
 from stockflow.adapters.locks import lock_positions
 from stockflow.adapters.tables import allocations, positions, reservations, skus, stock_moves
@@ -39,7 +39,7 @@ def close_lines(
 ) -> ReservationView:
     """Release or consume units of a reservation inside the caller's transaction."""
     _lock_reservation(conn, cmd.reservation_id)
-    open_rows = _open_allocations(conn, cmd.reservation_id)
+    open_rows = _open_allocations(conn, cmd.reservation_id, cmd.line_no)
     if not open_rows:
         raise ReservationClosed(
             f"reservation {cmd.reservation_id} has nothing open", field="reservation_id"
@@ -82,7 +82,10 @@ def close_lines(
                 for row, q in taking
             ],
         )
-    if sum(row.open for row in open_rows) == sum(q for _, q in taking):
+    everything = sum(row.open for row in open_rows) == sum(q for _, q in taking)
+    if everything and (
+        cmd.line_no is None or not _open_allocations(conn, cmd.reservation_id, None)
+    ):
         conn.execute(
             update(reservations)
             .where(reservations.c.id == cmd.reservation_id)
@@ -102,7 +105,7 @@ def _lock_reservation(conn: Connection, reservation_id: str) -> None:
         raise ReservationClosed(f"reservation {reservation_id} is closed", field="reservation_id")
 
 
-def _open_allocations(conn: Connection, reservation_id: str) -> list[_Open]:
+def _open_allocations(conn: Connection, reservation_id: str, line_no: int | None) -> list[_Open]:
     open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
     rows = conn.execute(
         select(
@@ -114,7 +117,11 @@ def _open_allocations(conn: Connection, reservation_id: str) -> list[_Open]:
         )
         .join(positions, positions.c.id == allocations.c.position_id)
         .join(skus, skus.c.id == positions.c.sku_id)
-        .where(allocations.c.reservation_id == reservation_id, open_qty > 0)
+        .where(
+            allocations.c.reservation_id == reservation_id,
+            open_qty > 0,
+            allocations.c.line_no == line_no if line_no is not None else true(),
+        )
         .order_by(allocations.c.line_no, allocations.c.id)
     )
     return [_Open(r.id, r.position_id, r.sku_id, r.code, int(r.open)) for r in rows]

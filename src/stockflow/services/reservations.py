@@ -28,6 +28,7 @@ from stockflow.adapters.tables import (
     lots,
     positions,
     reservations,
+    ring_fences,
     skus,
     stock_buffers,
 )
@@ -72,7 +73,7 @@ def reserve_many(
     replays = _replays(conn, requests)
     plans: dict[int, list[LineRequest]] = {}
     live = [r for r in requests if r.idempotency_key not in replays]
-    book, sku_refs = _load_book(conn, {ln.sku for r in live for ln in r.lines}, today, lock=True)
+    book, sku_refs = load_book(conn, {ln.sku for r in live for ln in r.lines}, today, lock=True)
     loc_refs = lookup.locations_by_code(
         conn, (ln.location for r in live for ln in r.lines if ln.location)
     )
@@ -123,7 +124,7 @@ def refusals(conn: Connection, requests: Sequence[Reserve], *, today: date) -> l
     """
     if _replays(conn, requests):
         return None
-    book, sku_refs = _load_book(conn, {ln.sku for r in requests for ln in r.lines}, today)
+    book, sku_refs = load_book(conn, {ln.sku for r in requests for ln in r.lines}, today)
     loc_refs = lookup.locations_by_code(
         conn, (ln.location for r in requests for ln in r.lines if ln.location)
     )
@@ -224,14 +225,16 @@ def _book_query(*, lock: bool) -> Select[Any]:
     )
 
 
-def _load_book(
+def load_book(
     conn: Connection, sku_codes: set[str], today: date, *, lock: bool = False
 ) -> tuple[StockBook, dict[str, lookup.SkuRef]]:
     """Load every position with free stock of these SKUs; with ``lock``, lock them in lock order.
 
     One round trip: the (locking) select runs as a common table expression, and
     the outer query joins it to the SKUs, so a SKU without free stock still
-    comes back (with no position) and unknown codes simply do not.
+    comes back (with no position) and unknown codes simply do not. A locked
+    book also knows the channels' ring fences (an unlocked one may overstate
+    what is free, which is safe for refusing, never for granting).
     """
     if not sku_codes:
         return StockBook([], buffers={}, today=today), {}
@@ -260,7 +263,16 @@ def _load_book(
                 int(on_hand) - int(allocated),
             )
         )
-    return StockBook(candidates, buffers=buffers, today=today), refs
+    fences = _fences(conn, {r.id for r in refs.values()}) if lock and candidates else {}
+    return StockBook(candidates, buffers=buffers, today=today, fences=fences), refs
+
+
+def _fences(conn: Connection, sku_ids: set[int]) -> dict[tuple[int, int, int], int]:
+    """(sku, location, channel) -> units ring-fenced for that channel."""
+    query = select(ring_fences).where(
+        ring_fences.c.sku_id.in_(sorted(sku_ids)), ring_fences.c.qty > 0
+    )
+    return {(r.sku_id, r.location_id, r.channel_id): int(r.qty) for r in conn.execute(query)}
 
 
 def _write(

@@ -1,0 +1,143 @@
+"""The Python front door for order management: channels, customers, orders and exceptions.
+
+Each method is one command in one transaction. Whenever stock comes free (a
+receipt, a release, a cancellation) waiting orders get their chance in a
+transaction of their own, right after the one that freed it commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+
+from stockflow.adapters.database import Database
+from stockflow.domain.commands import CaptureOrder
+from stockflow.domain.errors import StockflowError
+from stockflow.domain.parties import KitRecipe, NewChannel, NewCustomer
+from stockflow.queries.exceptions import ExceptionView, exception_page, set_exception_state
+from stockflow.queries.orders import OrderView, load_order
+from stockflow.services import order_flow, parties
+from stockflow.services.orders import OrderOutcome, capture_many, check_order
+
+
+class Orders:
+    """Order management on one database."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _today(self) -> date:
+        return self.clock().date()
+
+    # set-up ------------------------------------------------------------------
+    def add_channel(self, channel: NewChannel) -> None:
+        """Add a sales channel with its rules."""
+        checked = channel.checked()
+        self.db.run(lambda conn: parties.add_channel(conn, checked, now=self.clock()))
+
+    def add_customer(self, customer: NewCustomer) -> None:
+        """Add a customer."""
+        checked = customer.checked()
+        self.db.run(lambda conn: parties.add_customer(conn, checked, now=self.clock()))
+
+    def set_kit(self, recipe: KitRecipe) -> None:
+        """Make a SKU a kit of components."""
+        checked = recipe.checked()
+        self.db.run(lambda conn: parties.set_kit(conn, checked))
+
+    def set_ring_fence(self, *, channel: str, sku: str, location: str, qty: int) -> None:
+        """Keep units of a SKU at a location for one channel only."""
+        self.db.run(
+            lambda conn: parties.set_ring_fence(
+                self.db, conn, channel=channel, sku=sku, location=location, qty=qty
+            )
+        )
+
+    def add_supply(
+        self, *, kind: str, reference: str, sku: str, location: str, qty: int, expected_on: date
+    ) -> int:
+        """Record stock expected to arrive (feeds promise dates)."""
+        return self.db.run(
+            lambda conn: parties.add_supply(
+                conn,
+                kind=kind,
+                reference=reference,
+                sku=sku,
+                location=location,
+                qty=qty,
+                expected_on=expected_on,
+                now=self.clock(),
+            )
+        )
+
+    # orders ------------------------------------------------------------------
+    def capture(self, cmd: CaptureOrder) -> OrderView:
+        """Capture one order: allocated, held, backordered, or refused (and nothing written)."""
+        check_order(cmd)
+        [outcome] = self.capture_many([cmd])
+        if isinstance(outcome, StockflowError):
+            raise outcome
+        return outcome
+
+    def capture_many(self, cmds: Sequence[CaptureOrder]) -> list[OrderOutcome]:
+        """Capture many orders in one transaction, each on its own."""
+        keyed = any(c.idempotency_key or c.external_id for c in cmds)
+        return self.db.run(
+            lambda conn: capture_many(conn, cmds, today=self._today(), now=self.clock()),
+            idempotent=keyed,
+        )
+
+    def order(self, order_id: str) -> OrderView:
+        """One order with its lines and decisions."""
+        with self.db.read() as conn:
+            return load_order(conn, order_id)
+
+    def cancel(
+        self, order_id: str, *, reason: str, actor: str = "system", line_no: int | None = None
+    ) -> OrderView:
+        """Cancel an order (or one line); its stock is free at once and goes to waiting orders."""
+        view, freed = self.db.run(
+            lambda conn: order_flow.cancel_order(
+                conn, order_id, reason=reason, actor=actor, now=self.clock(), line_no=line_no
+            )
+        )
+        if freed:
+            self.fill_backorders(freed)
+        return view
+
+    def release_hold(self, order_id: str, *, actor: str = "system") -> OrderView:
+        """Let a held order go on."""
+        return self.db.run(
+            lambda conn: order_flow.release_hold(conn, order_id, actor=actor, now=self.clock())
+        )
+
+    def fill_backorders(self, skus: set[str] | None = None) -> list[str]:
+        """Give waiting orders (wanting these SKUs) what is free now; the ids that got stock."""
+        return self.db.run(
+            lambda conn: order_flow.fill_backorders(
+                conn, skus, today=self._today(), now=self.clock()
+            )
+        )
+
+    # exceptions ----------------------------------------------------------------
+    def exceptions(
+        self, *, state: str | None = None, kind: str | None = None, limit: int = 100
+    ) -> list[ExceptionView]:
+        """The exceptions queue, newest first."""
+        with self.db.read() as conn:
+            return exception_page(conn, state=state, kind=kind, limit=limit)
+
+    def set_exception_state(self, exception_id: int, state: str) -> ExceptionView:
+        """Acknowledge or resolve an exception."""
+        return self.db.run(
+            lambda conn: set_exception_state(conn, exception_id, state, now=self.clock())
+        )
+
+    def flag_late_and_stuck(self, *, stuck_hours: int = 24) -> int:
+        """Raise exceptions for late backorders and stuck orders; how many were raised."""
+        return self.db.run(
+            lambda conn: order_flow.flag_late_and_stuck(
+                conn, today=self._today(), now=self.clock(), stuck_hours=stuck_hours
+            )
+        )
