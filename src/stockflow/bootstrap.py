@@ -60,6 +60,7 @@ class Stockflow:
     def close(self) -> None:
         """Stop the reservation desk and close connections."""
         self.desk.close()
+        self.orders.close()
         self.db.dispose()
 
     def today(self) -> date:
@@ -108,11 +109,11 @@ class Stockflow:
 
     def reserve(self, cmd: Reserve) -> ReservationView:
         """Reserve every line or none (group-committed with concurrent requests)."""
-        return self.desk.reserve(cmd)
+        return self.desk.call(cmd)
 
     async def reserve_async(self, cmd: Reserve) -> ReservationView:
         """``reserve`` for an event loop."""
-        return await self.desk.reserve_async(cmd)
+        return await self.desk.call_async(cmd)
 
     def release(self, cmd: CloseLines) -> ReservationView:
         """Give reserved units back to free stock (and to waiting orders)."""

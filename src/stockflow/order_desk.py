@@ -12,12 +12,12 @@ from datetime import date, datetime
 
 from stockflow.adapters.database import Database
 from stockflow.domain.commands import CaptureOrder
-from stockflow.domain.errors import StockflowError
 from stockflow.domain.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.queries.exceptions import ExceptionView, exception_page, set_exception_state
 from stockflow.queries.orders import OrderView, load_order
 from stockflow.services import order_flow, parties
-from stockflow.services.orders import OrderOutcome, capture_many, check_order
+from stockflow.services.desk import OrderDesk
+from stockflow.services.orders import OrderOutcome, capture_many
 
 
 class Orders:
@@ -26,6 +26,11 @@ class Orders:
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self.db = db
         self.clock = clock
+        self.desk = OrderDesk(db, clock)
+
+    def close(self) -> None:
+        """Stop the order desk."""
+        self.desk.close()
 
     def _today(self) -> date:
         return self.clock().date()
@@ -73,12 +78,15 @@ class Orders:
 
     # orders ------------------------------------------------------------------
     def capture(self, cmd: CaptureOrder) -> OrderView:
-        """Capture one order: allocated, held, backordered, or refused (and nothing written)."""
-        check_order(cmd)
-        [outcome] = self.capture_many([cmd])
-        if isinstance(outcome, StockflowError):
-            raise outcome
-        return outcome
+        """Capture one order: allocated, held, backordered, or refused (and nothing written).
+
+        Concurrent captures are group-committed by the order desk.
+        """
+        return self.desk.call(cmd)
+
+    async def capture_async(self, cmd: CaptureOrder) -> OrderView:
+        """``capture`` for an event loop."""
+        return await self.desk.call_async(cmd)
 
     def capture_many(self, cmds: Sequence[CaptureOrder]) -> list[OrderOutcome]:
         """Capture many orders in one transaction, each on its own."""
@@ -111,6 +119,17 @@ class Orders:
         return self.db.run(
             lambda conn: order_flow.release_hold(conn, order_id, actor=actor, now=self.clock())
         )
+
+    def reject(self, order_id: str, *, reason: str, actor: str = "system") -> OrderView:
+        """Turn a held order down: it is cancelled and its stock goes to waiting orders."""
+        view, freed = self.db.run(
+            lambda conn: order_flow.reject_order(
+                conn, order_id, reason=reason, actor=actor, now=self.clock()
+            )
+        )
+        if freed:
+            self.fill_backorders(freed)
+        return view
 
     def fill_backorders(self, skus: set[str] | None = None) -> list[str]:
         """Give waiting orders (wanting these SKUs) what is free now; the ids that got stock."""

@@ -11,6 +11,7 @@ from stockflow.adapters.tables import (
     allocations,
     bins,
     locations,
+    orders,
     positions,
     reservations,
     skus,
@@ -149,6 +150,31 @@ def _closed_but_open(conn: Connection) -> list[Drift]:
             0,
             int(r.held),
             f"reservation {r.id} is closed but still holds {r.held}",
+        )
+        for r in conn.execute(query)
+    ]
+
+
+FINISHED_ORDER_STATES = ("cancelled", "closed", "shipped", "delivered")
+
+
+def _finished_orders_holding(conn: Connection) -> list[Drift]:
+    """I3: a cancelled, closed or fully shipped order holds no stock (no ghost reservations)."""
+    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    query = (
+        select(orders.c.id, orders.c.status, func.sum(open_qty).label("held"))
+        .join(allocations, allocations.c.reservation_id == orders.c.reservation_id)
+        .where(orders.c.status.in_(FINISHED_ORDER_STATES))
+        .group_by(orders.c.id, orders.c.status)
+        .having(func.sum(open_qty) != 0)
+    )
+    return [
+        Drift(
+            "I3",
+            f"order {r.id}",
+            0,
+            int(r.held),
+            f"order {r.id} is {r.status} but still holds {r.held}",
         )
         for r in conn.execute(query)
     ]

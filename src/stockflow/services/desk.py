@@ -1,15 +1,17 @@
-"""Group commit for reservations: concurrent requests share one transaction.
+"""Group commit: concurrent commands share one transaction.
 
 Under a flash sale a hundred callers may want the same SKU at once. Giving each
 its own transaction means one durable commit per unit, one after the other,
-because they all wait for the same row lock. The desk queues requests and lets
-a worker take everything waiting, run it through ``reserve_many`` in one
-transaction and commit once. Each request is still all-or-nothing on its own,
-and nothing is acknowledged before the commit that holds it is durable.
+because they all wait for the same row lock. A desk queues commands and lets a
+worker take everything waiting, run it through one batch function (the same
+locked code path a single command takes) in one transaction and commit once.
+Each command is still all-or-nothing on its own, and nothing is acknowledged
+before the commit that holds it is durable.
 
-Once a SKU has sold out, the crowd keeps asking. Batches that only ask for SKUs
-seen empty are first judged from a committed snapshot without locks (one round
-trip, no commit); only if something could succeed do they take the locked path.
+Once a SKU has sold out, the crowd keeps asking. The reservation desk judges
+batches that only ask for SKUs seen empty from a committed snapshot first,
+without locks (one round trip, no commit); only if something could succeed do
+they take the locked path.
 """
 
 from __future__ import annotations
@@ -21,18 +23,26 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import Connection
 
 from stockflow.adapters.database import Database
-from stockflow.domain.commands import Reserve
-from stockflow.domain.errors import InsufficientStock
+from stockflow.domain.commands import CaptureOrder, Reserve
+from stockflow.domain.errors import InsufficientStock, StockflowError
+from stockflow.queries.orders import OrderView
 from stockflow.queries.reservations import ReservationView
+from stockflow.services.orders import OrderOutcome, capture_many, check_order
 from stockflow.services.reservations import Outcome, check_reserve, refusals, reserve_many
 
-_Item = tuple[Reserve, "Future[Outcome]"]
+C = TypeVar("C", Reserve, CaptureOrder)
+R = TypeVar("R", ReservationView, OrderView)
 
 
-class ReservationDesk:
-    """Takes reservation requests from many threads and commits them in batches."""
+class Desk(Generic[C, R]):
+    """Takes commands from many threads and commits them in batches."""
+
+    name = "desk"
 
     def __init__(
         self,
@@ -48,34 +58,55 @@ class ReservationDesk:
         self._workers = workers
         self._max_batch = max_batch
         self._linger = linger
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[C, Future[R | StockflowError]] | None]
+        self._queue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self._closed = False
-        self._dry: set[str] = set()
 
-    def reserve(self, cmd: Reserve) -> ReservationView:
-        """Reserve every line of ``cmd`` or none; blocks until the outcome is durable."""
-        check_reserve(cmd)
+    # to be provided by each desk -------------------------------------------------
+    def check(self, cmd: C) -> None:
+        """Refuse a malformed command before it is queued."""
+        raise NotImplementedError
+
+    def run_batch(self, conn: Connection, cmds: list[C]) -> list[R | StockflowError]:
+        """Run a batch in the caller's transaction; one outcome per command."""
+        raise NotImplementedError
+
+    def keyed(self, cmd: C) -> bool:
+        """Whether the command carries an idempotency key (a lost unique race is retried)."""
+        raise NotImplementedError
+
+    def shortcut(self, cmds: list[C]) -> list[R | StockflowError] | None:
+        """Outcomes for the whole batch without the locked path, when that is safe."""
+        return None
+
+    def settled(self, cmds: Sequence[C], outcomes: Sequence[R | StockflowError]) -> None:
+        """Called with every batch's outcomes before the callers see them."""
+
+    # the machinery -----------------------------------------------------------------
+    def call(self, cmd: C) -> R:
+        """Run ``cmd``; blocks until its outcome is durable."""
+        self.check(cmd)
         outcome = self.submit(cmd).result()
-        if isinstance(outcome, Exception):
+        if isinstance(outcome, StockflowError):
             raise outcome
         return outcome
 
-    async def reserve_async(self, cmd: Reserve) -> ReservationView:
-        """``reserve`` for an event loop: waits without holding a thread."""
-        check_reserve(cmd)
+    async def call_async(self, cmd: C) -> R:
+        """``call`` for an event loop: waits without holding a thread."""
+        self.check(cmd)
         outcome = await asyncio.wrap_future(self.submit(cmd))
-        if isinstance(outcome, Exception):
+        if isinstance(outcome, StockflowError):
             raise outcome
         return outcome
 
-    def submit(self, cmd: Reserve) -> Future[Outcome]:
-        """Queue a checked request; the future holds a view or the error for this request."""
+    def submit(self, cmd: C) -> Future[R | StockflowError]:
+        """Queue a checked command; the future holds its outcome (a view or an error)."""
         if self._closed:
-            raise RuntimeError("the reservation desk is closed")
+            raise RuntimeError(f"the {self.name} is closed")
         self._start()
-        future: Future[Outcome] = Future()
+        future: Future[R | StockflowError] = Future()
         self._queue.put((cmd, future))
         return future
 
@@ -95,9 +126,7 @@ class ReservationDesk:
             if self._threads:
                 return
             for n in range(self._workers):
-                thread = threading.Thread(
-                    target=self._work, name=f"reservation-desk-{n}", daemon=True
-                )
+                thread = threading.Thread(target=self._work, name=f"{self.name}-{n}", daemon=True)
                 thread.start()
                 self._threads.append(thread)
 
@@ -124,47 +153,81 @@ class ReservationDesk:
             last = len(batch)
             self._run(batch)
 
-    def _run(self, batch: Sequence[_Item]) -> None:
-        commands = [cmd for cmd, _ in batch]
-        if self._sold_out(commands):
-            refused = self._db.snapshot(
-                lambda conn: refusals(conn, commands, today=self._clock().date())
-            )
-            if refused is not None:
-                self._settle(batch, refused)
+    def _run(self, batch: Sequence[tuple[C, Future[R | StockflowError]]]) -> None:
+        cmds = [cmd for cmd, _ in batch]
+        outcomes = self.shortcut(cmds)
+        if outcomes is None:
+            try:
+                outcomes = self._db.run(
+                    lambda conn: self.run_batch(conn, cmds),
+                    idempotent=any(self.keyed(cmd) for cmd in cmds),
+                )
+            except Exception as exc:
+                if len(batch) == 1:
+                    batch[0][1].set_exception(exc)
+                    return
+                # One command broke the shared transaction (a constraint, a lost
+                # connection): run each alone so the others are not punished for it.
+                for item in batch:
+                    self._run([item])
                 return
-        try:
-            outcomes = self._db.run(
-                lambda conn: reserve_many(
-                    conn, commands, today=self._clock().date(), now=self._clock()
-                ),
-                idempotent=any(cmd.idempotency_key for cmd in commands),
-            )
-        except Exception as exc:
-            if len(batch) == 1:
-                batch[0][1].set_exception(exc)
-                return
-            # One request broke the shared transaction (a constraint, a lost
-            # connection): run each alone so the others are not punished for it.
-            for item in batch:
-                self._run([item])
-            return
-        self._settle(batch, outcomes)
+        self.settled(cmds, outcomes)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            future.set_result(outcome)
 
-    def _settle(self, batch: Sequence[_Item], outcomes: Sequence[Outcome]) -> None:
-        """Hand each caller its outcome and remember which SKUs just ran dry."""
-        for (cmd, future), outcome in zip(batch, outcomes, strict=True):
+
+class ReservationDesk(Desk[Reserve, ReservationView]):
+    """Group-committed reservations, with a lock-free path for sold-out SKUs."""
+
+    name = "reservation-desk"
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        *,
+        workers: int = 1,
+        max_batch: int = 256,
+        linger: float = 0.001,
+    ) -> None:
+        super().__init__(db, clock, workers=workers, max_batch=max_batch, linger=linger)
+        self._dry: set[str] = set()
+
+    def check(self, cmd: Reserve) -> None:
+        check_reserve(cmd)
+
+    def keyed(self, cmd: Reserve) -> bool:
+        return cmd.idempotency_key is not None
+
+    def run_batch(self, conn: Connection, cmds: list[Reserve]) -> list[Outcome]:
+        return reserve_many(conn, cmds, today=self._clock().date(), now=self._clock())
+
+    def shortcut(self, cmds: list[Reserve]) -> list[Outcome] | None:
+        """Only SKUs seen empty: refuse from a snapshot if the snapshot says no to all."""
+        if not all(line.sku in self._dry for cmd in cmds for line in cmd.lines):
+            return None
+        return self._db.snapshot(lambda conn: refusals(conn, cmds, today=self._clock().date()))
+
+    def settled(self, cmds: Sequence[Reserve], outcomes: Sequence[Outcome]) -> None:
+        """Remember which SKUs just ran dry (a hint for ``shortcut``, never an answer)."""
+        for cmd, outcome in zip(cmds, outcomes, strict=True):
             if isinstance(outcome, InsufficientStock):
                 if outcome.available == 0 and outcome.location is None:
                     self._dry.add(outcome.sku)
             elif isinstance(outcome, ReservationView):
                 self._dry.difference_update(line.sku for line in cmd.lines)
-            future.set_result(outcome)
 
-    def _sold_out(self, commands: Sequence[Reserve]) -> bool:
-        """Whether every SKU asked for had no free stock at the last look.
 
-        Only a hint for choosing the cheap path first: the answer itself always
-        comes from a fresh read of the database.
-        """
-        return all(line.sku in self._dry for cmd in commands for line in cmd.lines)
+class OrderDesk(Desk[CaptureOrder, OrderView]):
+    """Group-committed order capture."""
+
+    name = "order-desk"
+
+    def check(self, cmd: CaptureOrder) -> None:
+        check_order(cmd)
+
+    def keyed(self, cmd: CaptureOrder) -> bool:
+        return cmd.idempotency_key is not None or cmd.external_id is not None
+
+    def run_batch(self, conn: Connection, cmds: list[CaptureOrder]) -> list[OrderOutcome]:
+        return capture_many(conn, cmds, today=self._clock().date(), now=self._clock())
