@@ -97,18 +97,28 @@ def library_attempt(call: Callable[[int], object]) -> Attempt:
 
 
 def hammer_http(
-    base_url: str, body: Callable[[int], dict[str, object]], *, clients: int, attempts: int
+    base_url: str,
+    body: Callable[[int], dict[str, object]],
+    *,
+    clients: int,
+    attempts: int,
+    path: str = "/api/v1/reservations",
 ) -> Tally:
-    """Post ``attempts`` reservations over ``clients`` keep-alive connections.
+    """Post ``attempts`` requests (reservations by default) over ``clients`` keep-alive connections.
 
     The client runs on one asyncio loop (aiohttp, C-accelerated parsing), so
     the load generator costs far less CPU than the server it measures.
     """
-    return asyncio.run(_hammer_http(base_url, body, clients=clients, attempts=attempts))
+    return asyncio.run(_hammer_http(base_url, body, path, clients=clients, attempts=attempts))
 
 
 async def _hammer_http(
-    base_url: str, body: Callable[[int], dict[str, object]], *, clients: int, attempts: int
+    base_url: str,
+    body: Callable[[int], dict[str, object]],
+    path: str,
+    *,
+    clients: int,
+    attempts: int,
 ) -> Tally:
     tally = Tally()
     counter = itertools.count()
@@ -119,7 +129,7 @@ async def _hammer_http(
             while (n := next(counter)) < attempts:
                 started = time.perf_counter()
                 try:
-                    async with session.post("/api/v1/reservations", json=body(n)) as response:
+                    async with session.post(path, json=body(n)) as response:
                         await response.read()
                         if response.status == 201:
                             tally.accepted += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from stockflow.adapters.tables import allocations, positions, skus
 from stockflow.bench import ceiling
 from stockflow.bench.databases import scratch_database
 from stockflow.bench.load import Attempt, Server, Tally, hammer, hammer_http, library_attempt
+from stockflow.bench.order_scenarios import orders_scenario
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewLocation, NewSku
 from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
@@ -33,6 +35,7 @@ class BenchConfig:
     lines: int = 3
     seed: int = 1
     server_workers: int = 1
+    hot: bool = False
 
 
 def run(config: BenchConfig) -> dict[str, Any]:
@@ -44,12 +47,14 @@ def run(config: BenchConfig) -> dict[str, Any]:
                 return _hot_sku(sf, url, config)
             if config.scenario == "spread":
                 return _spread(sf, url, config)
+            if config.scenario == "orders":
+                return orders_scenario(sf, url, config)
         finally:
             sf.close()
     raise ValueError(f"unknown scenario {config.scenario!r}")
 
 
-def _stock_up(sf: Stockflow, codes: list[str], locations: list[str], qty: int) -> None:
+def stock_up(sf: Stockflow, codes: list[str], locations: list[str], qty: int) -> None:
     """Give every SKU ``qty`` units at every location, in one transaction."""
     sf.add_locations([NewLocation(code, f"Bench {code}") for code in locations])
     sf.add_skus([NewSku(code, f"Bench item {code}") for code in codes])
@@ -67,7 +72,7 @@ def _stock_up(sf: Stockflow, codes: list[str], locations: list[str], qty: int) -
         )
 
 
-def _ceiling_table(sf: Stockflow, prefix: str) -> list[int]:
+def ceiling_table(sf: Stockflow, prefix: str) -> list[int]:
     """Copy the positions of the ceiling SKUs into ``bench_ceiling``; return their ids.
 
     The plain-SQL ceiling writes there: same row shape and primary key as
@@ -100,8 +105,8 @@ def _position_ids(sf: Stockflow, prefix: str) -> list[int]:
 
 
 def _hot_sku(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
-    _stock_up(sf, ["HOT", "CEILING"], ["BENCH"], c.stock)
-    [ceiling_position] = _ceiling_table(sf, "CEILING")
+    stock_up(sf, ["HOT", "CEILING"], ["BENCH"], c.stock)
+    [ceiling_position] = ceiling_table(sf, "CEILING")
     statement = (
         "UPDATE bench_ceiling SET allocated = allocated + 1 "
         f"WHERE id = {ceiling_position} AND on_hand - allocated >= 1"
@@ -113,14 +118,14 @@ def _hot_sku(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         )
     request = Reserve((ReserveLine("HOT", 1),))
     tally = _drive(sf, url, c, lambda n: request)
-    return _report(sf, c, tally, roof, roof_accepted, sku_prefix="HOT")
+    return report(sf, c, tally, roof, roof_accepted, sku_prefix="HOT")
 
 
 def _spread(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
     codes = [f"S{n:05d}" for n in range(1, c.skus + 1)]
     roof_codes = [f"C{n:05d}" for n in range(1, c.skus + 1)]
-    _stock_up(sf, codes + roof_codes, [f"L{n}" for n in range(1, c.locations + 1)], c.stock)
-    first_roof = _ceiling_table(sf, "C")[0]
+    stock_up(sf, codes + roof_codes, [f"L{n}" for n in range(1, c.locations + 1)], c.stock)
+    first_roof = ceiling_table(sf, "C")[0]
     # One conditional UPDATE per line, in ascending position order (no deadlocks),
     # on the first location's position of each SKU, which is where FEFO/location
     # order sends the application too.
@@ -148,7 +153,7 @@ def _spread(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         for _ in range(c.attempts)
     ]
     tally = _drive(sf, url, c, lambda n: requests[n])
-    return _report(sf, c, tally, roof, roof.transactions, sku_prefix="S")
+    return report(sf, c, tally, roof, roof.transactions, sku_prefix="S")
 
 
 def _kth(picks: list[str], k: int) -> str:
@@ -182,23 +187,39 @@ def _ceiling(
 
 
 def _drive(sf: Stockflow, url: str, c: BenchConfig, request_for: Any) -> Tally:
+    def body(n: int) -> dict[str, object]:
+        r: Reserve = request_for(n)
+        return {"lines": [{"sku": ln.sku, "qty": ln.qty} for ln in r.lines]}
+
+    return drive(
+        sf, url, c, in_process=lambda n: sf.reserve(request_for(n)), body=body,
+        path="/api/v1/reservations",
+    )  # fmt: skip
+
+
+def drive(
+    sf: Stockflow,
+    url: str,
+    c: BenchConfig,
+    *,
+    in_process: Callable[[int], object],
+    body: Callable[[int], dict[str, object]],
+    path: str,
+) -> Tally:
+    """Run the attempts in-process (library calls) or through a real server (``--http``)."""
     if not c.http:
-        attempt: Attempt = library_attempt(lambda n: sf.reserve(request_for(n)))
+        attempt: Attempt = library_attempt(in_process)
         return hammer(lambda: attempt, clients=c.clients, attempts=c.attempts)
-    sf.desk.close()  # the server has its own desk; keep this process out of the way
+    sf.desk.close()  # the server has its own desks; keep this process out of the way
+    sf.orders.close()
     server = Server(url, workers=c.server_workers)
     try:
-
-        def body(n: int) -> dict[str, object]:
-            r: Reserve = request_for(n)
-            return {"lines": [{"sku": ln.sku, "qty": ln.qty} for ln in r.lines]}
-
-        return hammer_http(server.base_url, body, clients=c.clients, attempts=c.attempts)
+        return hammer_http(server.base_url, body, clients=c.clients, attempts=c.attempts, path=path)
     finally:
         server.stop()
 
 
-def _report(
+def report(
     sf: Stockflow,
     c: BenchConfig,
     tally: Tally,

@@ -11,7 +11,7 @@ from stockflow.bench.scenarios import BenchConfig, run
 
 
 def bench(
-    scenario: Annotated[str, typer.Argument(help="hot-sku or spread")] = "hot-sku",
+    scenario: Annotated[str, typer.Argument(help="hot-sku, spread or orders")] = "hot-sku",
     db: Annotated[
         str,
         typer.Option(
@@ -25,9 +25,14 @@ def bench(
     stock: Annotated[
         int, typer.Option(min=0, help="Units per position (0: 1,000 for hot-sku, 100 for spread)")
     ] = 0,
-    attempts: Annotated[int, typer.Option(min=1, help="Reservation attempts in all")] = 5000,
+    attempts: Annotated[
+        int, typer.Option(min=0, help="Attempts in all (0: 2,000 orders, else 5,000)")
+    ] = 0,
     skus: Annotated[int, typer.Option(min=3, help="spread: SKUs")] = 1000,
     locations: Annotated[int, typer.Option(min=1, help="spread: locations")] = 4,
+    hot: Annotated[
+        bool, typer.Option("--hot", help="orders: one line of one SKU, 1,000 in stock")
+    ] = False,
     server_workers: Annotated[
         int, typer.Option(min=1, max=16, help="--http: server processes")
     ] = 1,
@@ -38,10 +43,11 @@ def bench(
         db=db,
         http=http,
         clients=clients,
-        stock=stock or (1000 if scenario == "hot-sku" else 100),
-        attempts=attempts,
+        stock=stock or (1000 if scenario == "hot-sku" or hot else 100),
+        attempts=attempts if attempts else (2000 if scenario == "orders" and not hot else 5000),
         skus=skus,
         locations=locations,
         server_workers=server_workers,
+        hot=hot,
     )
     typer.echo(json.dumps(run(config)))

@@ -9,6 +9,7 @@ fences keep a channel's units away from the others at any time.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -20,8 +21,14 @@ from stockflow.adapters.tables import orders
 from stockflow.domain.allocation import StockBook
 from stockflow.domain.commands import CaptureOrder
 from stockflow.domain.errors import InsufficientStock, InvalidInput, StockflowError
-from stockflow.domain.fulfilment import plan_order
-from stockflow.domain.orders import OrderEvent, OrderStatus, next_status, status_after_allocation
+from stockflow.domain.fulfilment import Need, Site, plan_order
+from stockflow.domain.orders import (
+    BackorderPolicy,
+    OrderEvent,
+    OrderStatus,
+    next_status,
+    status_after_allocation,
+)
 from stockflow.domain.quantities import positive_quantity
 from stockflow.queries.orders import OrderView, load_orders
 from stockflow.services import order_writes
@@ -129,19 +136,20 @@ def _capture_one(
     cmd, refs = item.cmd, item.refs
     channel = refs.channel(cmd.channel)
     needs = refs.needs(cmd)
-    plan = plan_order(book, needs, refs.sites(cmd, channel), channel)
+    sites = refs.sites(cmd, channel)
+    plan = plan_order(book, needs, sites, channel)
     allocated = sum(a.qty for _, a in plan.allocations)
     ordered = sum(n.qty for n in needs)
     promise: date | None = None
     if not plan.complete:
-        promise = refs.promise_date(conn, needs, plan.missing, today=today)
+        if channel.backorder_policy is not BackorderPolicy.REJECT:
+            promise = refs.promise_date(conn, needs, plan.missing, today=today)
         if allocated == 0 and not channel.accepts_backorder(promise, today):
-            first = next(i for i, q in plan.missing.items() if q)
-            need = needs[first]
+            need, available = _short_line(book, needs, sites, channel.id, plan.missing)
             raise InsufficientStock(
                 sku=need.sku,
                 requested=need.qty,
-                available=need.qty - plan.missing[first],
+                available=available,
                 field=f"lines[{need.line_no - 1}].qty",
             )
     holds = refs.hold_reasons(cmd, channel)
@@ -169,6 +177,29 @@ def _capture_one(
         backordered=not plan.complete,
     )
     return _placeholder(order_id, cmd, status)
+
+
+def _short_line(
+    book: StockBook,
+    needs: Sequence[Need],
+    sites: Sequence[Site],
+    channel_id: int,
+    missing: dict[int, int],
+) -> tuple[Need, int]:
+    """The first line the channel's locations cannot cover, and how much of it they could.
+
+    An order that is not allowed to ship in part marks every line missing, so
+    the line to blame is found from what the book still holds for the channel.
+    """
+    wanted: dict[int, int] = defaultdict(int)
+    for need in needs:
+        wanted[need.sku_id] += need.qty
+        free = sum(book.available(need.sku_id, s.id, channel=channel_id) for s in sites)
+        if wanted[need.sku_id] > free:
+            return need, max(0, free - (wanted[need.sku_id] - need.qty))
+    # Enough in total, but not within the channel's split limit.
+    first = next(i for i, q in missing.items() if q)
+    return needs[first], needs[first].qty - missing[first]
 
 
 def _placeholder(order_id: str, cmd: CaptureOrder, status: OrderStatus) -> OrderView:
