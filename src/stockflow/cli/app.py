@@ -137,7 +137,7 @@ def demo(
         bool, typer.Option("--if-empty", help="Do nothing when the database has SKUs already")
     ] = False,
 ) -> None:
-    """Load the demo data set: four sites with bins, 300 SKUs, stock and reservations."""
+    """Load the demo data set: sites with bins, 300 SKUs, stock, reservations, channels, orders."""
     from sqlalchemy import func, select
 
     from stockflow.adapters.tables import skus

@@ -10,8 +10,16 @@ from rich.progress import Progress
 
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
-from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
+from stockflow.domain.commands import (
+    CaptureOrder,
+    OrderLineIn,
+    Place,
+    PostMove,
+    Reserve,
+    ReserveLine,
+)
 from stockflow.domain.errors import InsufficientStock
+from stockflow.domain.parties import NewChannel, NewCustomer
 
 SITES = [
     ("AMS", "Amsterdam DC", "dc", "Amsterdam, NL", "52.370216", "4.895168"),
@@ -99,10 +107,79 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
                 reservations += 1
             except InsufficientStock:
                 continue
+    orders = _orders(sf, rng, [s.code for s in skus])
     return {
         "locations": len(SITES),
         "bins": len(bins),
         "skus": len(skus),
         "moves": moves,
         "reservations": reservations,
+        "orders": orders,
     }
+
+
+CUSTOMERS = [
+    ("C-ACME", "Acme Building Supplies", "Keizersgracht 1, Amsterdam", "52.3731", "4.8922"),
+    ("C-BOUW", "Bouwmarkt Noord", "Coolsingel 40, Rotterdam", "51.9225", "4.4792"),
+    ("C-HAUS", "Haus & Hof GmbH", "Alexanderplatz 5, Berlin", "52.5219", "13.4132"),
+    ("C-SHOP", "Online shopper", "Oudegracht 100, Utrecht", "52.0907", "5.1214"),
+]
+
+
+def _orders(sf: Stockflow, rng: random.Random, codes: list[str]) -> int:
+    """Three channels with their rules, a few customers, incoming supply and some orders."""
+    sf.orders.add_channel(
+        NewChannel("WEB", "Web shop", "web", priority=10, max_splits=2, hold_new_customers=False)
+    )
+    sf.orders.add_channel(
+        NewChannel(
+            "WHOLESALE",
+            "Wholesale (email)",
+            "wholesale",
+            priority=5,
+            allow_partial=True,
+            hold_over_value=Decimal("5000"),
+        )
+    )
+    sf.orders.add_channel(
+        NewChannel(
+            "PHONE",
+            "Phone orders",
+            "phone",
+            priority=8,
+            backorder_policy="allow_days",
+            backorder_days=14,
+        )
+    )
+    for code, name, address, lat, lon in CUSTOMERS:
+        sf.orders.add_customer(
+            NewCustomer(code, name, address=address, latitude=Decimal(lat), longitude=Decimal(lon))
+        )
+    sf.orders.set_ring_fence(channel="WEB", sku=codes[0], location="AMS", qty=5)
+    sf.orders.add_supply(
+        kind="purchase", reference="PO-90001", sku=codes[1], location="RTM", qty=200,
+        expected_on=sf.today() + timedelta(days=6),
+    )  # fmt: skip
+    captured = 0
+    for n in range(30):
+        code, name, address, lat, lon = rng.choice(CUSTOMERS)
+        channel = rng.choice(["WEB", "WEB", "WHOLESALE", "PHONE"])
+        lines = tuple(
+            OrderLineIn(sku, rng.randint(1, 4 if channel != "WHOLESALE" else 40))
+            for sku in rng.sample(codes, k=rng.randint(1, 3))
+        )
+        try:
+            sf.orders.capture(
+                CaptureOrder(
+                    channel,
+                    lines,
+                    ship_to=address,
+                    customer=code,
+                    external_id=f"{channel}-{5000 + n}",
+                    actor="demo",
+                )
+            )
+            captured += 1
+        except InsufficientStock:
+            continue
+    return captured
