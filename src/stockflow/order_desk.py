@@ -104,21 +104,34 @@ class Orders:
     def cancel(
         self, order_id: str, *, reason: str, actor: str = "system", line_no: int | None = None
     ) -> OrderView:
-        """Cancel an order (or one line); its stock is free at once and goes to waiting orders."""
+        """Cancel an order (or one line); its stock is free at once and goes to waiting orders.
+
+        Cancelling the line an all-or-nothing order was waiting for may let the
+        rest of it go now, so a still-waiting order gets its chance too.
+        """
         view, freed = self.db.run(
             lambda conn: order_flow.cancel_order(
                 conn, order_id, reason=reason, actor=actor, now=self.clock(), line_no=line_no
             )
         )
-        if freed:
-            self.fill_backorders(freed)
+        wanted = freed | {ln.sku for ln in view.lines if ln.waiting}
+        if wanted and order_id in self.fill_backorders(wanted):
+            return self.order(order_id)
         return view
 
     def release_hold(self, order_id: str, *, actor: str = "system") -> OrderView:
-        """Let a held order go on."""
-        return self.db.run(
+        """Let a held order go on; stock that came in while it was held is offered to it now.
+
+        A held order is passed over by backorder fills, so a receipt during the
+        hold may have left free stock that it (or an order ahead of it) wants.
+        """
+        view = self.db.run(
             lambda conn: order_flow.release_hold(conn, order_id, actor=actor, now=self.clock())
         )
+        waiting = {ln.sku for ln in view.lines if ln.waiting}
+        if waiting and order_id in self.fill_backorders(waiting):
+            return self.order(order_id)
+        return view
 
     def reject(self, order_id: str, *, reason: str, actor: str = "system") -> OrderView:
         """Turn a held order down: it is cancelled and its stock goes to waiting orders."""

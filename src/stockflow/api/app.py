@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import Lifespan
 
 from stockflow import __version__
-from stockflow.api import catalogue, problems, reservations, stock
+from stockflow.api import catalogue, orders, parties, problems, reservations, stock
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
 
@@ -45,7 +45,13 @@ def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> F
     )
     app.state.stockflow = sf
     problems.install(app)
-    for router in (catalogue.router, stock.router, reservations.router):
+    for router in (
+        catalogue.router,
+        stock.router,
+        reservations.router,
+        parties.router,
+        orders.router,
+    ):
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/api/v1/health", tags=["ops"])

@@ -12,6 +12,7 @@ from rich.table import Table
 from stockflow.cli.bench import bench
 from stockflow.cli.imports import import_app
 from stockflow.cli.options import DbOption, database_url
+from stockflow.cli.orders import orders_app
 from stockflow.config import Settings
 
 app = typer.Typer(
@@ -159,6 +160,7 @@ def demo(
 
 app.command()(bench)
 app.add_typer(import_app, name="import", help="Bulk import from CSV or XLSX (all or nothing)")
+app.add_typer(orders_app, name="orders", help="Orders: import order sheets")
 
 
 def main() -> None:

@@ -76,7 +76,7 @@ def _run(importer: _Importer, file: Path, db: str | None) -> None:
 
     sf = Stockflow.open(database_url(db))
     try:
-        with _progress_bar(file.name) as progress:
+        with progress_bar(file.name) as progress:
             summary = importer(sf, file, progress=progress)
     except StockflowError as exc:
         err.print(
@@ -96,7 +96,8 @@ def _run(importer: _Importer, file: Path, db: str | None) -> None:
 
 
 @contextmanager
-def _progress_bar(name: str) -> Iterator[ProgressCallback]:
+def progress_bar(name: str) -> Iterator[ProgressCallback]:
+    """A Rich progress bar on stderr; yields the callback that moves it (rows done, rows)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

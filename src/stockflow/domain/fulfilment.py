@@ -70,7 +70,7 @@ def plan_order(
         if short is None:
             return plan
         plan.decisions.append(f"{site.code}: {short}")
-    shares, missing = _split(book, needs, nearest[: max(1, channel.max_splits)], channel)
+    shares, missing = _split(book, needs, nearest, channel)
     if missing and not channel.allow_partial:
         plan.missing = {i: n.qty for i, n in enumerate(needs)}
         gap = ", ".join(f"{needs[i].sku} short {q}" for i, q in missing.items() if q)
@@ -104,10 +104,16 @@ def _whole_from(
 def _split(
     book: StockBook, needs: Sequence[Need], sites: Sequence[Site], channel: ChannelRules
 ) -> tuple[list[tuple[Site, dict[int, int]]], dict[int, int]]:
-    """How many units of each need each site gives, nearest first, from the book's counts."""
+    """How many units of each need each site gives, nearest first, from the book's counts.
+
+    Only a site that gives something counts towards the channel's ``max_splits``:
+    an empty warehouse nearby must not crowd out one further away that has stock.
+    """
     remaining = {i: n.qty for i, n in enumerate(needs)}
     shares: list[tuple[Site, dict[int, int]]] = []
     for site in sites:
+        if len(shares) >= max(1, channel.max_splits):
+            break
         left: dict[int, int] = defaultdict(int)
         for n in needs:
             left[n.sku_id] = book.available(n.sku_id, site.id, channel=channel.id)

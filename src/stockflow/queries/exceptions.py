@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from stockflow.adapters.tables import exceptions, skus
-from stockflow.domain.errors import InvalidInput, NotFound
+from stockflow.domain.errors import Conflict, InvalidInput, NotFound
 
 STATES = ("open", "acknowledged", "resolved")
 
@@ -28,9 +28,15 @@ class ExceptionView:
 
 
 def exception_page(
-    conn: Connection, *, state: str | None, kind: str | None, limit: int
+    conn: Connection,
+    *,
+    state: str | None,
+    kind: str | None,
+    limit: int,
+    before: int | None = None,
+    exception_id: int | None = None,
 ) -> list[ExceptionView]:
-    """Exceptions, newest first, optionally of one state and kind."""
+    """Exceptions, newest first, optionally of one state and kind, older than ``before``."""
     query = (
         select(exceptions, skus.c.code.label("sku"))
         .outerjoin(skus, skus.c.id == exceptions.c.sku_id)
@@ -43,6 +49,10 @@ def exception_page(
         query = query.where(exceptions.c.state == state)
     if kind is not None:
         query = query.where(exceptions.c.kind == kind)
+    if before is not None:
+        query = query.where(exceptions.c.id < before)
+    if exception_id is not None:
+        query = query.where(exceptions.c.id == exception_id)
     return [
         ExceptionView(
             r.id, r.kind, r.state, r.order_id, r.sku, r.message, r.created_at, r.updated_at
@@ -54,20 +64,21 @@ def exception_page(
 def set_exception_state(
     conn: Connection, exception_id: int, state: str, *, now: datetime
 ) -> ExceptionView:
-    """Move an exception to ``acknowledged`` or ``resolved``."""
+    """Move an exception to ``acknowledged`` or ``resolved``; a resolved one stays resolved."""
     if state not in STATES[1:]:
         raise InvalidInput("use acknowledged or resolved", field="state")
-    done = conn.execute(
-        update(exceptions)
-        .where(exceptions.c.id == exception_id)
-        .values(state=state, updated_at=now)
-        .returning(exceptions.c.id)
+    found = conn.execute(
+        select(exceptions.c.state).where(exceptions.c.id == exception_id).with_for_update()
     ).first()
-    if done is None:
+    if found is None:
         raise NotFound(f"no exception {exception_id}", field="exception_id")
-    [view] = [
-        v
-        for v in exception_page(conn, state=None, kind=None, limit=1_000_000)
-        if v.id == exception_id
-    ]
+    if found.state == "resolved" and state != "resolved":
+        raise Conflict(f"exception {exception_id} is resolved already", field="state")
+    if found.state != state:
+        conn.execute(
+            update(exceptions)
+            .where(exceptions.c.id == exception_id)
+            .values(state=state, updated_at=now)
+        )
+    [view] = exception_page(conn, state=None, kind=None, limit=1, exception_id=exception_id)
     return view

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from stockflow.adapters.tables import (
     allocations,
@@ -21,7 +21,8 @@ from stockflow.adapters.tables import (
     positions,
     skus,
 )
-from stockflow.domain.errors import NotFound
+from stockflow.domain.errors import InvalidInput, NotFound
+from stockflow.domain.orders import OrderStatus
 
 
 class UnknownOrder(NotFound):
@@ -138,6 +139,40 @@ def load_order(conn: Connection, order_id: str) -> OrderView:
     if found is None:
         raise UnknownOrder(f"no order {order_id!r}", field="order_id")
     return found
+
+
+def order_page(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    before: tuple[datetime, str] | None = None,
+    limit: int = 100,
+) -> list[OrderView]:
+    """Up to ``limit`` orders, newest first, that come after ``before`` (created at, id)."""
+    query = (
+        select(orders.c.id).order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
+    )
+    if status is not None:
+        if status not in {s.value for s in OrderStatus}:
+            choices = ", ".join(s.value for s in OrderStatus)
+            raise InvalidInput(f"use one of: {choices}", field="status")
+        query = query.where(orders.c.status == status)
+    if channel is not None:
+        query = query.join(channels, channels.c.id == orders.c.channel_id).where(
+            channels.c.code == channel
+        )
+    if before is not None:
+        at, order_id = before
+        query = query.where(
+            or_(
+                orders.c.created_at < at,
+                (orders.c.created_at == at) & (orders.c.id < order_id),
+            )
+        )
+    ids = list(conn.execute(query).scalars())
+    views = load_orders(conn, ids)
+    return [views[i] for i in ids]
 
 
 def _held_per_line(

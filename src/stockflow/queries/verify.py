@@ -37,6 +37,7 @@ def verify(conn: Connection) -> list[Drift]:
         *_oversold(conn),
         *_allocation_drift(conn),
         *_closed_but_open(conn),
+        *_finished_orders_holding(conn),
     ]
 
 

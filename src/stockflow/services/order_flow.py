@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from stockflow.adapters import bulk
 from stockflow.adapters.tables import (
@@ -23,8 +25,10 @@ from stockflow.adapters.tables import skus as sku_table
 from stockflow.domain.allocation import StockBook
 from stockflow.domain.commands import CaptureOrder, CloseLines, OrderLineIn
 from stockflow.domain.errors import InvalidInput
-from stockflow.domain.fulfilment import plan_order
+from stockflow.domain.fulfilment import Need, Site, plan_order
 from stockflow.domain.orders import (
+    ChannelRules,
+    IllegalTransition,
     OrderEvent,
     OrderStatus,
     next_status,
@@ -91,7 +95,9 @@ def cancel_order(
         raise InvalidInput(f"order {order_id} has no line {line_no}", field="line_no")
     new_status = next_status(status, OrderEvent.CANCEL)
     freed: set[str] = set()
-    if any(ln.allocated for ln in lines):
+    # Parts count too: a kit line may hold components of kits it cannot complete.
+    held, _ = _holdings(conn, [view.reservation_id])
+    if any(q and (line_no is None or key[1] == line_no) for key, q in held.items()):
         released = close_lines(
             conn,
             CloseLines(
@@ -126,7 +132,7 @@ def release_hold(conn: Connection, order_id: str, *, actor: str, now: datetime) 
     """A person has looked at a held order and lets it go on."""
     status = _lock_order(conn, order_id)
     if status != OrderStatus.ON_HOLD.value:
-        raise InvalidInput(f"order {order_id} is not on hold", field="status")
+        raise IllegalTransition(f"order {order_id} is not on hold", field="status")
     view = load_order(conn, order_id)
     ordered = sum(ln.qty - ln.cancelled for ln in view.lines)
     held = sum(ln.allocated for ln in view.lines)
@@ -136,6 +142,16 @@ def release_hold(conn: Connection, order_id: str, *, actor: str, now: datetime) 
     _note(conn, order_id, "hold released", actor=actor, now=now)
     resolve_exceptions(conn, order_id, ("order_on_hold",), now)
     return load_order(conn, order_id)
+
+
+def reject_order(
+    conn: Connection, order_id: str, *, reason: str, actor: str, now: datetime
+) -> tuple[OrderView, set[str]]:
+    """A person has looked at a held order and turns it down: it is cancelled."""
+    status = _lock_order(conn, order_id)
+    if status != OrderStatus.ON_HOLD.value:
+        raise IllegalTransition(f"order {order_id} is not on hold", field="status")
+    return cancel_order(conn, order_id, reason=f"rejected: {reason}", actor=actor, now=now)
 
 
 def _settle_status(conn: Connection, order_id: str, now: datetime) -> None:
@@ -160,7 +176,9 @@ def fill_backorders(
     if not ids:
         return []
     views = load_orders(conn, ids)
-    cmds = {oid: _remainder(views[oid]) for oid in ids}
+    points = _ship_to_points(conn, ids)
+    cmds = {oid: _remainder(views[oid], points[oid]) for oid in ids}
+    parts, ships_from = _holdings(conn, [views[oid].reservation_id for oid in ids])
     refs = OrderRefs.load(conn, [c for c, _ in cmds.values()])
     book, _ = load_book(conn, refs.stock_codes(c for c, _ in cmds.values()), today, lock=True)
     batch = order_writes.Batch(now=now)
@@ -168,8 +186,11 @@ def fill_backorders(
     for oid in ids:
         cmd, line_nos = cmds[oid]
         channel = refs.channel(cmd.channel)
-        needs = refs.needs(cmd)
-        plan = plan_order(book, needs, refs.sites(cmd, channel), channel)
+        needs = _still_lacking(refs.needs(cmd), views[oid], line_nos, parts)
+        sites = refs.sites(cmd, channel)
+        if ships_from[views[oid].reservation_id]:
+            sites, channel = _within_splits(sites, channel, ships_from[views[oid].reservation_id])
+        plan = plan_order(book, needs, sites, channel)
         if not plan.allocations:
             continue
         reservation_id = views[oid].reservation_id
@@ -224,17 +245,104 @@ def _write_fill(
     order_writes.draw_fences(conn, book)
 
 
-def _remainder(view: OrderView) -> tuple[CaptureOrder, dict[int, int]]:
-    """The order's still-waiting units as a capture command; its line numbers by position."""
+def _remainder(
+    view: OrderView, point: tuple[Decimal | None, Decimal | None]
+) -> tuple[CaptureOrder, dict[int, int]]:
+    """The order's still-waiting units as a capture command; its line numbers by position.
+
+    ``point`` is the ship-to point the order was captured with: the nearest
+    warehouse is judged from it now as it was then.
+    """
     lines, line_nos = [], {}
     for ln in view.lines:
         if ln.waiting > 0:
             lines.append(OrderLineIn(ln.sku, ln.waiting))
             line_nos[len(lines)] = ln.line_no
     cmd = CaptureOrder(
-        channel=view.channel, lines=tuple(lines), ship_to=view.ship_to, customer=view.customer
-    )
+        channel=view.channel, lines=tuple(lines), ship_to=view.ship_to, customer=view.customer,
+        ship_to_latitude=point[0], ship_to_longitude=point[1],
+    )  # fmt: skip
     return cmd, line_nos
+
+
+def _ship_to_points(
+    conn: Connection, ids: list[str]
+) -> dict[str, tuple[Decimal | None, Decimal | None]]:
+    rows = conn.execute(
+        select(orders.c.id, orders.c.ship_to_latitude, orders.c.ship_to_longitude).where(
+            orders.c.id.in_(ids)
+        )
+    )
+    return {r.id: (r.ship_to_latitude, r.ship_to_longitude) for r in rows}
+
+
+def _holdings(
+    conn: Connection, reservation_ids: list[str]
+) -> tuple[dict[tuple[str, int, int], int], dict[str, set[int]]]:
+    """Units held open per (reservation, line, SKU id); locations each reservation ships from."""
+    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    rows = conn.execute(
+        select(
+            allocations.c.reservation_id,
+            allocations.c.line_no,
+            positions.c.sku_id,
+            positions.c.location_id,
+            func.sum(open_qty).label("held"),
+            func.sum(allocations.c.qty - allocations.c.released_qty).label("kept"),
+        )
+        .join(positions, positions.c.id == allocations.c.position_id)
+        .where(allocations.c.reservation_id.in_(reservation_ids))
+        .group_by(
+            allocations.c.reservation_id,
+            allocations.c.line_no,
+            positions.c.sku_id,
+            positions.c.location_id,
+        )
+    )
+    parts: dict[tuple[str, int, int], int] = defaultdict(int)
+    ships_from: dict[str, set[int]] = defaultdict(set)
+    for r in rows:
+        parts[(r.reservation_id, r.line_no, r.sku_id)] += int(r.held)
+        if r.kept > 0:
+            ships_from[r.reservation_id].add(int(r.location_id))
+    return parts, ships_from
+
+
+def _within_splits(
+    sites: list[Site], channel: ChannelRules, used: set[int]
+) -> tuple[list[Site], ChannelRules]:
+    """Where the rest of an order already shipping from ``used`` may come from.
+
+    The channel's split limit counts every location the order ships from, not
+    each allocation on its own: at the limit, only the locations already in use.
+    """
+    left = channel.max_splits - len(used)
+    if left <= 0:
+        return [s for s in sites if s.id in used], replace(channel, max_splits=len(used))
+    return sites, replace(channel, max_splits=left)
+
+
+def _still_lacking(
+    needs: list[Need],
+    view: OrderView,
+    line_nos: dict[int, int],
+    parts: dict[tuple[str, int, int], int],
+) -> list[Need]:
+    """The waiting units' needs less the parts already held for them.
+
+    A kit line allowed to ship in part may hold some components of a kit it
+    cannot complete yet; those must not be allocated a second time.
+    """
+    lines = {ln.line_no: ln for ln in view.lines}
+    out = []
+    for need in needs:
+        line = lines[line_nos[need.line_no]]
+        per_unit = need.qty // line.waiting
+        held = parts.get((view.reservation_id, line.line_no, need.sku_id), 0)
+        spare = max(0, held - line.allocated * per_unit)
+        if need.qty > spare:
+            out.append(replace(need, qty=need.qty - spare))
+    return out
 
 
 def _waiting_orders(conn: Connection, skus: set[str] | None, limit: int) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -233,14 +233,27 @@ class OrderRefs:
         return reasons
 
     def promise_date(
-        self, conn: Connection, needs: Sequence[Need], missing: dict[int, int], *, today: date
+        self,
+        conn: Connection,
+        needs: Sequence[Need],
+        missing: dict[int, int],
+        *,
+        today: date,
+        ahead: Mapping[int, int],
     ) -> date | None:
-        """The first day incoming supply covers every missing unit, after earlier backorders."""
+        """The first day incoming supply covers every missing unit, after earlier backorders.
+
+        Two lines short of one SKU (two kits sharing a part) wait for their sum;
+        ``ahead`` holds units per SKU id that orders earlier in the same batch,
+        not written yet, already wait for.
+        """
+        short: dict[int, int] = defaultdict(int)
+        for index, qty in missing.items():
+            if qty > 0:
+                short[needs[index].sku_id] += qty
         latest = today
-        for index, short in missing.items():
-            if short <= 0:
-                continue
-            day = _first_day_covering(conn, needs[index].sku_id, short, today=today)
+        for sku_id, qty in sorted(short.items()):
+            day = _first_day_covering(conn, sku_id, qty + ahead.get(sku_id, 0), today=today)
             if day is None:
                 return None
             latest = max(latest, day)

@@ -35,6 +35,7 @@ class Batch:
     order_ids: list[str] = field(default_factory=list)
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     allocated: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    waiting: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # sku id -> units
 
     def add_order(
         self,

@@ -143,7 +143,10 @@ def _capture_one(
     promise: date | None = None
     if not plan.complete:
         if channel.backorder_policy is not BackorderPolicy.REJECT:
-            promise = refs.promise_date(conn, needs, plan.missing, today=today)
+            short = plan.missing if allocated else _shortfall(book, needs, sites, channel.id)
+            promise = refs.promise_date(
+                conn, needs, short or plan.missing, today=today, ahead=batch.waiting
+            )
         if allocated == 0 and not channel.accepts_backorder(promise, today):
             need, available = _short_line(book, needs, sites, channel.id, plan.missing)
             raise InsufficientStock(
@@ -158,6 +161,10 @@ def _capture_one(
         status = next_status(status, OrderEvent.HOLD)
     else:
         status = next_status(status, status_after_allocation(ordered=ordered, allocated=allocated))
+    if status in (OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_ALLOCATED):
+        # Later orders of this batch queue for supply behind this one.
+        for index, qty in plan.missing.items():
+            batch.waiting[needs[index].sku_id] += qty
     order_id = uuid.uuid4().hex
     decisions = list(plan.decisions)
     if promise is not None:
@@ -177,6 +184,28 @@ def _capture_one(
         backordered=not plan.complete,
     )
     return _placeholder(order_id, cmd, status)
+
+
+def _shortfall(
+    book: StockBook, needs: Sequence[Need], sites: Sequence[Site], channel_id: int
+) -> dict[int, int]:
+    """Units per need that the channel's locations do not have free (empty: all are there).
+
+    An order allocated nothing marks every line missing, yet only what is not on
+    a shelf has to wait for incoming supply.
+    """
+    free: dict[int, int] = {}
+    short: dict[int, int] = {}
+    for i, need in enumerate(needs):
+        if need.sku_id not in free:
+            free[need.sku_id] = sum(
+                book.available(need.sku_id, s.id, channel=channel_id) for s in sites
+            )
+        taken = min(need.qty, free[need.sku_id])
+        free[need.sku_id] -= taken
+        if need.qty > taken:
+            short[i] = need.qty - taken
+    return short
 
 
 def _short_line(
@@ -237,11 +266,23 @@ def _earlier_orders(
     conditions: list[ColumnElement[bool]] = []
     if keys:
         conditions.append(orders.c.idempotency_key.in_(keys))
-    for channel_id, external in sorted(pairs, key=str):
-        conditions.append((orders.c.channel_id == channel_id) & (orders.c.external_id == external))
-    rows = conn.execute(
-        select(orders.c.id, orders.c.idempotency_key, orders.c.external_id).where(or_(*conditions))
-    ).all()
+    if pairs:
+        # Two IN lists rather than one OR term per pair: SQLite refuses an
+        # expression tree deeper than 1,000. The pairs are matched exactly below.
+        conditions.append(
+            orders.c.channel_id.in_(sorted({c for c, _ in pairs}))
+            & orders.c.external_id.in_(sorted({e for _, e in pairs}))
+        )
+    key_set = set(keys)
+    rows = [
+        r
+        for r in conn.execute(
+            select(
+                orders.c.id, orders.c.idempotency_key, orders.c.channel_id, orders.c.external_id
+            ).where(or_(*conditions))
+        )
+        if r.idempotency_key in key_set or (r.channel_id, r.external_id) in pairs
+    ]
     views = load_orders(conn, [r.id for r in rows])
     found: dict[tuple[object, ...], OrderView] = {}
     for r in rows:

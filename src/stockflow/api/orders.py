@@ -1,0 +1,195 @@
+"""Routes for orders (capture, read, list, cancel, release, reject) and the exceptions queue."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.order_schemas import (
+    CancelIn,
+    ExceptionOut,
+    ExceptionPage,
+    OrderIn,
+    OrderLineOut,
+    OrderOut,
+    OrderPage,
+    RejectIn,
+)
+from stockflow.api.schemas import Problem
+from stockflow.domain.commands import CaptureOrder, OrderLineIn
+from stockflow.domain.errors import InvalidInput
+from stockflow.queries.exceptions import exception_page
+from stockflow.queries.orders import OrderView, order_page
+
+router = APIRouter(tags=["orders"])
+
+_CAPTURE: dict[int | str, dict[str, Any]] = {
+    200: {"model": OrderOut, "description": "A replay: the order captured earlier"},
+    409: {
+        "model": Problem,
+        "description": "The channel takes no backorders and stock is short; names the line",
+    },
+}
+_TRANSITION: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The order cannot go that way from where it is"}
+}
+
+
+def order_out(v: OrderView) -> OrderOut:
+    """The response body for an order."""
+    return OrderOut(
+        id=v.id,
+        channel=v.channel,
+        external_id=v.external_id,
+        customer=v.customer,
+        ship_to=v.ship_to,
+        status=v.status,
+        hold_reason=v.hold_reason,
+        promise_date=v.promise_date,
+        value=v.value,
+        created_at=v.created_at,
+        updated_at=v.updated_at,
+        lines=[
+            OrderLineOut(
+                line_no=ln.line_no,
+                sku=ln.sku,
+                qty=ln.qty,
+                unit_price=ln.unit_price,
+                allocated=ln.allocated,
+                shipped=ln.shipped,
+                cancelled=ln.cancelled,
+                waiting=ln.waiting,
+            )
+            for ln in v.lines
+        ],
+        decisions=list(v.decisions),
+    )
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED, responses=_CAPTURE)
+async def capture_order(
+    sf: Sf, body: OrderIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+) -> OrderOut:
+    """Capture an order: allocated by the channel's rules, held, backordered, or refused.
+
+    The same channel + ``external_id``, or the same ``Idempotency-Key``, answers
+    200 with the order captured the first time and reserves nothing again.
+    """
+    # Awaiting the order desk, rather than blocking a worker thread on it, lets
+    # one event loop keep many captures in flight for group commit.
+    view = await sf.orders.capture_async(
+        CaptureOrder(
+            channel=body.channel,
+            lines=tuple(OrderLineIn(ln.sku, ln.qty, ln.unit_price) for ln in body.lines),
+            ship_to=body.ship_to,
+            external_id=body.external_id,
+            customer=body.customer,
+            ship_to_latitude=body.ship_to_latitude,
+            ship_to_longitude=body.ship_to_longitude,
+            idempotency_key=key,
+            actor=actor,
+        )
+    )
+    if view.replayed:
+        response.status_code = status.HTTP_200_OK
+    return order_out(view)
+
+
+@router.get("/orders")
+def list_orders(
+    sf: Sf,
+    order_status: Annotated[str | None, Query(alias="status")] = None,
+    channel: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> OrderPage:
+    """Orders, newest first, optionally of one status or channel; ``next`` is the next page."""
+    with sf.db.read() as conn:
+        page = order_page(
+            conn, status=order_status, channel=channel, before=_order_cursor(cursor), limit=limit
+        )
+    last = page[-1] if len(page) == limit else None
+    return OrderPage(
+        items=[order_out(v) for v in page],
+        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
+    )
+
+
+def _order_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (created at, id) a cursor from ``list_orders`` stands for."""
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    at, _, order_id = raw.partition("|")
+    refused = InvalidInput("is not a cursor this API gave out", field="cursor")
+    try:
+        created = datetime.fromisoformat(at)
+    except ValueError:
+        raise refused from None
+    if created.tzinfo is None or not order_id:
+        raise refused
+    return created, order_id
+
+
+@router.get("/orders/{order_id}")
+def get_order(sf: Sf, order_id: str) -> OrderOut:
+    """One order: its lines, where it stands, its promise date and why."""
+    return order_out(sf.orders.order(order_id))
+
+
+@router.post("/orders/{order_id}/cancel", responses=_TRANSITION)
+def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor = "api") -> OrderOut:
+    """Cancel the order (or one line); what it held is free at once for waiting orders."""
+    return order_out(
+        sf.orders.cancel(order_id, reason=body.reason, actor=actor, line_no=body.line_no)
+    )
+
+
+@router.post("/orders/{order_id}/release-hold", responses=_TRANSITION)
+def release_hold(sf: Sf, order_id: str, actor: Actor = "api") -> OrderOut:
+    """Let a held order go on (409 when it is not on hold)."""
+    return order_out(sf.orders.release_hold(order_id, actor=actor))
+
+
+@router.post("/orders/{order_id}/reject", responses=_TRANSITION)
+def reject_order(sf: Sf, order_id: str, body: RejectIn, actor: Actor = "api") -> OrderOut:
+    """Turn a held order down: it is cancelled (409 when it is not on hold)."""
+    return order_out(sf.orders.reject(order_id, reason=body.reason, actor=actor))
+
+
+@router.get("/exceptions")
+def list_exceptions(
+    sf: Sf,
+    state: str | None = None,
+    kind: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> ExceptionPage:
+    """The exceptions queue both sides see, newest first; ``next`` is the next page."""
+    raw = decode_cursor(cursor)
+    if raw is not None and not raw.isdigit():
+        raise InvalidInput("is not a cursor this API gave out", field="cursor")
+    with sf.db.read() as conn:
+        page = exception_page(
+            conn, state=state, kind=kind, limit=limit, before=int(raw) if raw else None
+        )
+    return ExceptionPage(
+        items=[ExceptionOut(**asdict(e)) for e in page],
+        next=encode_cursor(page[-1].id) if len(page) == limit else None,
+    )
+
+
+@router.post("/exceptions/{exception_id}/acknowledge", responses=_TRANSITION)
+def acknowledge_exception(sf: Sf, exception_id: int) -> ExceptionOut:
+    """Someone is on it (409 when it is resolved already)."""
+    return ExceptionOut(**asdict(sf.orders.set_exception_state(exception_id, "acknowledged")))
+
+
+@router.post("/exceptions/{exception_id}/resolve")
+def resolve_exception(sf: Sf, exception_id: int) -> ExceptionOut:
+    """It is dealt with (resolving twice changes nothing)."""
+    return ExceptionOut(**asdict(sf.orders.set_exception_state(exception_id, "resolved")))

@@ -1,0 +1,149 @@
+"""Routes for channels and their ring fences, customers, kits and incoming supply."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, status
+
+from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.order_schemas import (
+    ChannelIn,
+    ChannelOut,
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    FenceIn,
+    FenceOut,
+    KitIn,
+    KitOut,
+    SupplyIn,
+    SupplyOut,
+)
+from stockflow.api.problems import error_responses
+from stockflow.domain.parties import KitRecipe, NewChannel, NewCustomer
+from stockflow.queries import parties as q
+from stockflow.queries.catalogue import sku_view
+from stockflow.services.order_refs import UnknownChannel, UnknownCustomer
+
+router = APIRouter(tags=["channels and customers"])
+
+
+def _channel_out(v: q.ChannelView) -> ChannelOut:
+    return ChannelOut(
+        code=v.code,
+        name=v.name,
+        kind=v.kind,
+        priority=v.priority,
+        ship_from=list(v.ship_from),
+        max_splits=v.max_splits,
+        allow_partial=v.allow_partial,
+        backorder_policy=v.backorder_policy,
+        backorder_days=v.backorder_days,
+        hold_over_value=v.hold_over_value,
+        hold_new_customers=v.hold_new_customers,
+        fences=[FenceOut(**asdict(f)) for f in v.fences],
+    )
+
+
+@router.post("/channels", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+def create_channel(sf: Sf, body: ChannelIn) -> ChannelOut:
+    """Add a sales channel with its rules: priority, ship-from, backorder policy, holds."""
+    sf.orders.add_channel(
+        NewChannel(
+            code=body.code,
+            name=body.name,
+            kind=body.kind,
+            priority=body.priority,
+            ship_from=tuple(body.ship_from),
+            max_splits=body.max_splits,
+            allow_partial=body.allow_partial,
+            backorder_policy=body.backorder_policy,
+            backorder_days=body.backorder_days,
+            hold_over_value=body.hold_over_value,
+            hold_new_customers=body.hold_new_customers,
+        )
+    )
+    return get_channel(sf, body.code.strip())
+
+
+@router.get("/channels")
+def list_channels(sf: Sf) -> list[ChannelOut]:
+    """Every channel, highest priority first."""
+    with sf.db.read() as conn:
+        return [_channel_out(v) for v in q.channel_views(conn)]
+
+
+@router.get("/channels/{code}")
+def get_channel(sf: Sf, code: str) -> ChannelOut:
+    """One channel with its rules and ring fences."""
+    with sf.db.read() as conn:
+        found = q.channel_views(conn, code=code)
+    if not found:
+        raise UnknownChannel(f"no channel with code {code!r}", field="code")
+    return _channel_out(found[0])
+
+
+@router.put("/channels/{code}/fences/{sku}/{location}")
+def put_fence(sf: Sf, code: str, sku: str, location: str, body: FenceIn) -> FenceOut:
+    """Keep ``qty`` units of a SKU at a location for this channel only (0 lifts the fence)."""
+    sf.orders.set_ring_fence(channel=code, sku=sku, location=location, qty=body.qty)
+    return FenceOut(sku=sku, location=location, qty=body.qty)
+
+
+@router.post("/customers", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+def create_customer(sf: Sf, body: CustomerIn) -> CustomerOut:
+    """Add a customer; coordinates, when known, choose the nearest ship-from location."""
+    sf.orders.add_customer(NewCustomer(**body.model_dump()))
+    return get_customer(sf, body.code.strip())
+
+
+@router.get("/customers")
+def list_customers(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> CustomerPage:
+    """Customers in code order; pass ``next`` back as ``cursor`` for the next page."""
+    with sf.db.read() as conn:
+        page = q.customer_page(conn, after=decode_cursor(cursor), limit=limit)
+    items = [CustomerOut(**asdict(c)) for c in page]
+    return CustomerPage(
+        items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None
+    )
+
+
+@router.get("/customers/{code}")
+def get_customer(sf: Sf, code: str) -> CustomerOut:
+    """One customer."""
+    with sf.db.read() as conn:
+        found = q.customer_page(conn, code=code, limit=1)
+    if not found:
+        raise UnknownCustomer(f"no customer with code {code!r}", field="code")
+    return CustomerOut(**asdict(found[0]))
+
+
+@router.put("/skus/{code}/kit")
+def put_kit(sf: Sf, code: str, body: KitIn) -> KitOut:
+    """Make a SKU a kit of components (replacing its earlier recipe)."""
+    sf.orders.set_kit(KitRecipe(code, dict(body.components)))
+    return get_kit(sf, code)
+
+
+@router.get("/skus/{code}/kit")
+def get_kit(sf: Sf, code: str) -> KitOut:
+    """The components one unit of a kit takes (none: the SKU is not a kit)."""
+    with sf.db.read() as conn:
+        sku = sku_view(conn, code)
+        return KitOut(kit=sku.code, components=q.kit_components_of(conn, sku.code))
+
+
+@router.post("/supply", status_code=status.HTTP_201_CREATED)
+def add_supply(sf: Sf, body: SupplyIn) -> SupplyOut:
+    """Record stock expected to arrive (an open purchase or transfer); it feeds promise dates."""
+    supply_id = sf.orders.add_supply(
+        kind=body.kind,
+        reference=body.reference,
+        sku=body.sku,
+        location=body.location,
+        qty=body.qty,
+        expected_on=body.expected_on,
+    )
+    with sf.db.read() as conn:
+        return SupplyOut(**asdict(q.supply_view(conn, supply_id)))
