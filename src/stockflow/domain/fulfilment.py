@@ -38,7 +38,12 @@ class Site:
 
     id: int
     code: str
-    km: float
+    km: float | None  # None: the customer's or the site's coordinates are unknown
+
+    @property
+    def label(self) -> str:
+        """The site as decisions name it."""
+        return f"{self.code} ({self.km:.0f} km)" if self.km is not None else self.code
 
 
 @dataclass(slots=True)
@@ -60,7 +65,8 @@ def plan_order(
 ) -> OrderPlan:
     """Allocate ``needs`` by the rules above; the book keeps what was taken."""
     plan = OrderPlan()
-    nearest = sorted(sites, key=lambda s: (s.km, s.code))
+    # Unknown distances sort after every known one, then by code, so the choice is stable.
+    nearest = sorted(sites, key=lambda s: (s.km is None, s.km or 0.0, s.code))
     if not nearest:
         plan.decisions.append(f"channel {channel.code} has no location to ship from")
         plan.missing = {i: n.qty for i, n in enumerate(needs)}
@@ -97,7 +103,7 @@ def _whole_from(
     except InsufficientStock as exc:
         return f"{exc.available} of {exc.requested} {exc.sku} available"
     plan.allocations.extend((needs[a.line_index], a) for a in taken)
-    plan.decisions.append(f"ships whole from {site.code} ({site.km:.0f} km)")
+    plan.decisions.append(f"ships whole from {site.label}")
     return None
 
 
@@ -147,7 +153,7 @@ def _take(
     for i, q in takes.items():
         per_sku[needs[i].sku] += q
     what = ", ".join(f"{q} {sku}" for sku, q in per_sku.items())
-    plan.decisions.append(f"split: {site.code} ({site.km:.0f} km) gives {what}")
+    plan.decisions.append(f"split: {site.label} gives {what}")
 
 
 def _pinned(need: Need, qty: int, site: Site) -> LineRequest:

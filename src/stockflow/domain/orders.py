@@ -150,10 +150,10 @@ def checked_policy(value: str, days: int | None) -> tuple[BackorderPolicy, int |
     return policy, days if policy is BackorderPolicy.ALLOW_DAYS else None
 
 
-def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float:
-    """Great-circle distance; unknown coordinates count as far away (but not infinitely)."""
+def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float | None:
+    """Great-circle distance, or None when either end's coordinates are unknown."""
     if a is None or b is None:
-        return 1e6
+        return None
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
     h = (
         math.sin((lat2 - lat1) / 2) ** 2
