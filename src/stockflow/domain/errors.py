@@ -132,3 +132,16 @@ class InsufficientStock(Conflict):
             "available": self.available,
             "location": self.location,
         }
+
+
+class IdempotencyKeyReused(Conflict):
+    """An idempotency key came back with a different request than the first time."""
+
+    title = "Idempotency key reused"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was first used for a different request; "
+            "send a new key for a new request",
+            field="Idempotency-Key",
+        )

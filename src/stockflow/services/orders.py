@@ -20,7 +20,12 @@ from sqlalchemy import ColumnElement, Connection, or_, select
 from stockflow.adapters.tables import orders
 from stockflow.domain.allocation import StockBook
 from stockflow.domain.commands import CaptureOrder
-from stockflow.domain.errors import InsufficientStock, InvalidInput, StockflowError
+from stockflow.domain.errors import (
+    IdempotencyKeyReused,
+    InsufficientStock,
+    InvalidInput,
+    StockflowError,
+)
 from stockflow.domain.fulfilment import Need, Site, plan_order
 from stockflow.domain.orders import (
     BackorderPolicy,
@@ -82,7 +87,12 @@ def capture_many(
         keys = _keys(cmd, refs)
         found = next((earlier[k] for k in keys if k in earlier), None)
         if found is not None:
-            outcomes[i] = replace(found, replayed=True)
+            same = _same_order(found, cmd)
+            outcomes[i] = (
+                replace(found, replayed=True)
+                if same
+                else IdempotencyKeyReused(cmd.idempotency_key or cmd.external_id or "")
+            )
             continue
         twin = next((claimed[k] for k in keys if k in claimed), None)
         if twin is not None:
@@ -239,6 +249,13 @@ def _placeholder(order_id: str, cmd: CaptureOrder, status: OrderStatus) -> Order
         value=Decimal(0), reservation_id="", created_at=datetime.min, updated_at=datetime.min,
         lines=(), decisions=(),
     )  # fmt: skip
+
+
+def _same_order(order: OrderView, cmd: CaptureOrder) -> bool:
+    """Whether a retried command asks for the order that was captured the first time."""
+    return order.channel == cmd.channel and sorted(
+        (ln.sku, ln.qty) for ln in order.lines
+    ) == sorted((ln.sku, ln.qty) for ln in cmd.lines)
 
 
 def _keys(cmd: CaptureOrder, refs: OrderRefs) -> list[tuple[object, ...]]:

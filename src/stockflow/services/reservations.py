@@ -35,6 +35,7 @@ from stockflow.adapters.tables import (
 from stockflow.domain.allocation import Candidate, LineRequest, PlannedAllocation, StockBook
 from stockflow.domain.commands import Reserve
 from stockflow.domain.errors import (
+    IdempotencyKeyReused,
     InactiveSku,
     InvalidInput,
     StockflowError,
@@ -105,7 +106,12 @@ def reserve_many(
         if outcomes[i] is not None or key is None:
             continue
         if key in replays:
-            outcomes[i] = replace(replays[key], replayed=True)
+            earlier = replays[key]
+            outcomes[i] = (
+                replace(earlier, replayed=True)
+                if _same_lines(earlier, request)
+                else IdempotencyKeyReused(key)
+            )
         elif key in claimed:
             twin = outcomes[claimed[key]]
             outcomes[i] = (
@@ -137,6 +143,14 @@ def refusals(conn: Connection, requests: Sequence[Reserve], *, today: date) -> l
             continue
         return None
     return outcomes
+
+
+def _same_lines(view: ReservationView, request: Reserve) -> bool:
+    """Whether a retried request asks for what the stored reservation was made for."""
+    held: dict[str, int] = defaultdict(int)
+    for a in view.allocations:
+        held[a.sku] += a.qty
+    return dict(held) == {ln.sku: ln.qty for ln in request.lines}
 
 
 def _replays(conn: Connection, requests: Sequence[Reserve]) -> dict[str, ReservationView]:

@@ -22,7 +22,7 @@ from stockflow.adapters.database import Database
 from stockflow.adapters.locks import lock_positions
 from stockflow.adapters.tables import positions, stock_moves
 from stockflow.domain.commands import Place, PostMove
-from stockflow.domain.errors import InsufficientStock
+from stockflow.domain.errors import IdempotencyKeyReused, InsufficientStock
 from stockflow.domain.moves import Direction, posting_rule
 from stockflow.domain.quantities import positive_quantity
 from stockflow.queries.ledger import LedgerEnd, LedgerRow, ledger_rows
@@ -85,7 +85,10 @@ def post_moves(
     for cmd in cmds:
         key = cmd.idempotency_key
         if key is not None and key in by_key:
-            out.append(replace(by_key[key], replayed=True))
+            earlier = by_key[key]
+            if (earlier.sku, earlier.qty, earlier.reason) != (cmd.sku, cmd.qty, cmd.reason):
+                raise IdempotencyKeyReused(key)
+            out.append(replace(earlier, replayed=True))
             continue
         move, move_id = next(posted)
         record = _record(move, move_id, now)
