@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.console import Console
 
 from stockflow.cli.imports import FileArgument, progress_bar
 from stockflow.cli.options import DbOption, database_url
 
-orders_app = typer.Typer(no_args_is_help=True, help="Orders: import order sheets")
+orders_app = typer.Typer(
+    no_args_is_help=True, help="Orders: import order sheets, scan for exceptions, fill backorders"
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -47,3 +51,34 @@ def import_orders(file: FileArgument, db: DbOption = None) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+@orders_app.command("scan")
+def scan(
+    db: DbOption = None,
+    stuck_hours: Annotated[
+        int, typer.Option(min=1, help="An open order with no change for this long is stuck")
+    ] = 24,
+) -> None:
+    """Raise exceptions for backorders past their promise date and stuck orders (run from cron)."""
+    from stockflow.bootstrap import Stockflow
+
+    sf = Stockflow.open(database_url(db))
+    try:
+        raised = sf.orders.flag_late_and_stuck(stuck_hours=stuck_hours)
+    finally:
+        sf.close()
+    console.print(f"scan: {raised} new exception(s)")
+
+
+@orders_app.command("fill-backorders")
+def fill_backorders(db: DbOption = None) -> None:
+    """Offer free stock to every waiting order now (highest priority first, then oldest)."""
+    from stockflow.bootstrap import Stockflow
+
+    sf = Stockflow.open(database_url(db))
+    try:
+        filled = sf.orders.fill_backorders()
+    finally:
+        sf.close()
+    console.print(f"fill-backorders: {len(filled)} order(s) received stock")
