@@ -7,6 +7,7 @@ transaction of their own, right after the one that freed it commits.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
@@ -82,19 +83,37 @@ class Orders:
 
         Concurrent captures are group-committed by the order desk.
         """
-        return self.desk.call(cmd)
+        view = self.desk.call(cmd)
+        return self._offer_free_stock([view]).get(view.id, view)
 
     async def capture_async(self, cmd: CaptureOrder) -> OrderView:
         """``capture`` for an event loop."""
-        return await self.desk.call_async(cmd)
+        view = await self.desk.call_async(cmd)
+        fresh = await asyncio.to_thread(self._offer_free_stock, [view])
+        return fresh.get(view.id, view)
 
     def capture_many(self, cmds: Sequence[CaptureOrder]) -> list[OrderOutcome]:
         """Capture many orders in one transaction, each on its own."""
         keyed = any(c.idempotency_key or c.external_id for c in cmds)
-        return self.db.run(
+        outcomes = self.db.run(
             lambda conn: capture_many(conn, cmds, today=self._today(), now=self.clock()),
             idempotent=keyed,
         )
+        fresh = self._offer_free_stock([o for o in outcomes if isinstance(o, OrderView)])
+        return [fresh.get(o.id, o) if isinstance(o, OrderView) else o for o in outcomes]
+
+    def _offer_free_stock(self, views: Sequence[OrderView]) -> dict[str, OrderView]:
+        """Offer free stock again to orders just captured as waiting; those that took some.
+
+        Units freed while a capture was deciding (a receipt or cancellation its
+        locked book could not see yet) were offered to waiting orders before the
+        new ones were visible; without this second look they would sit beside them.
+        """
+        new = {v.id for v in views if v.status in order_flow.WAITING and not v.replayed}
+        skus = {ln.sku for v in views if v.id in new for ln in v.lines if ln.waiting}
+        if not skus or not self.db.snapshot(lambda conn: order_flow.has_free_stock(conn, skus)):
+            return {}
+        return {oid: self.order(oid) for oid in self.fill_backorders(skus) if oid in new}
 
     def order(self, order_id: str) -> OrderView:
         """One order with its lines and decisions."""

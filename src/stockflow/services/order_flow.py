@@ -15,6 +15,7 @@ from stockflow.adapters.tables import (
     channels,
     exceptions,
     kit_components,
+    locations,
     order_decisions,
     order_lines,
     orders,
@@ -34,6 +35,7 @@ from stockflow.domain.orders import (
     next_status,
     status_after_allocation,
 )
+from stockflow.domain.places import SELLABLE_KINDS
 from stockflow.queries.orders import OrderView, UnknownOrder, load_order, load_orders
 from stockflow.services import order_writes
 from stockflow.services.closing import Closing, close_lines
@@ -169,8 +171,9 @@ def fill_backorders(
 ) -> list[str]:
     """Allocate waiting orders that want these SKUs: higher priority first, then oldest.
 
-    Orders another transaction is changing right now are skipped (they will be
-    looked at on the next fill). Returns the ids of orders that received stock.
+    Returns the ids of orders that received stock. An order another fill holds
+    is waited for, not skipped: that fill may have read the stock book before
+    the units this one was called for came in.
     """
     ids = _waiting_orders(conn, skus, limit)
     if not ids:
@@ -353,7 +356,7 @@ def _waiting_orders(conn: Connection, skus: set[str] | None, limit: int) -> list
         .where(orders.c.status.in_(WAITING))
         .order_by(channels.c.priority.desc(), orders.c.created_at, orders.c.id)
         .limit(limit)
-        .with_for_update(of=orders, skip_locked=True)
+        .with_for_update(of=orders)
     )
     if skus is not None:
         ids = select(sku_table.c.id).where(sku_table.c.code.in_(sorted(skus)))
@@ -363,6 +366,27 @@ def _waiting_orders(conn: Connection, skus: set[str] | None, limit: int) -> list
         )
         query = query.where(orders.c.id.in_(wanted))
     return [r.id for r in conn.execute(query)]
+
+
+def has_free_stock(conn: Connection, skus: set[str]) -> bool:
+    """Whether a sellable position of these SKUs (or of their kits' parts) has unallocated units.
+
+    A cheap look without locks before a fill: it may say yes for units a buffer
+    or a ring fence keeps back (the fill then finds nothing), never no for free ones.
+    """
+    ids = select(sku_table.c.id).where(sku_table.c.code.in_(sorted(skus)))
+    parts = select(kit_components.c.component_sku_id).where(kit_components.c.kit_sku_id.in_(ids))
+    query = (
+        select(positions.c.id)
+        .join(locations, locations.c.id == positions.c.location_id)
+        .where(
+            or_(positions.c.sku_id.in_(ids), positions.c.sku_id.in_(parts)),
+            positions.c.on_hand - positions.c.allocated > 0,
+            locations.c.kind.in_(sorted(SELLABLE_KINDS)),
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
 
 
 def flag_late_and_stuck(conn: Connection, *, today: date, now: datetime, stuck_hours: int) -> int:
