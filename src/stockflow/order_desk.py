@@ -138,6 +138,14 @@ class Orders:
             return self.order(order_id)
         return view
 
+    def reallocate(self, order_id: str, *, actor: str = "system") -> OrderView:
+        """Release what the order holds and allocate it again by the current rules."""
+        return self.db.run(
+            lambda conn: order_flow.reallocate_order(
+                conn, order_id, actor=actor, today=self._today(), now=self.clock()
+            )
+        )
+
     def release_hold(self, order_id: str, *, actor: str = "system") -> OrderView:
         """Let a held order go on; stock that came in while it was held is offered to it now.
 

@@ -149,6 +149,12 @@ def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor = "api") ->
     )
 
 
+@router.post("/orders/{order_id}/reallocate", responses=_TRANSITION)
+def reallocate_order(sf: Sf, order_id: str, actor: Actor = "api") -> OrderOut:
+    """Release what the order holds and allocate it again by the channel's current rules."""
+    return order_out(sf.orders.reallocate(order_id, actor=actor))
+
+
 @router.post("/orders/{order_id}/release-hold", responses=_TRANSITION)
 def release_hold(sf: Sf, order_id: str, actor: Actor = "api") -> OrderOut:
     """Let a held order go on (409 when it is not on hold)."""

@@ -146,6 +146,33 @@ def release_hold(conn: Connection, order_id: str, *, actor: str, now: datetime) 
     return load_order(conn, order_id)
 
 
+def reallocate_order(
+    conn: Connection, order_id: str, *, actor: str, today: date, now: datetime
+) -> OrderView:
+    """Give an order back what it holds and allocate it afresh under today's rules.
+
+    The units go back into the queue first, so waiting orders of higher priority
+    (or older) get their turn before this one, exactly as for any freed stock.
+    """
+    status = _lock_order(conn, order_id)
+    event_status = next_status(status, OrderEvent.BACKORDER)  # refuses shipped, cancelled...
+    view = load_order(conn, order_id)
+    freed: set[str] = set()
+    if any(ln.allocated for ln in view.lines):
+        released = close_lines(
+            conn,
+            CloseLines(view.reservation_id, actor=actor, reference=f"reallocate:{order_id}"),
+            Closing.RELEASE,
+            now=now,
+        )
+        freed = {a.sku for a in released.allocations if a.released}
+    _set_status(conn, order_id, event_status, now)
+    _note(conn, order_id, "re-allocation requested", actor=actor, now=now)
+    wanted = freed | {ln.sku for ln in view.lines if ln.qty > ln.cancelled + ln.shipped}
+    fill_backorders(conn, wanted, today=today, now=now)
+    return load_order(conn, order_id)
+
+
 def reject_order(
     conn: Connection, order_id: str, *, reason: str, actor: str, now: datetime
 ) -> tuple[OrderView, set[str]]:
