@@ -16,7 +16,7 @@ from stockflow.domain.commands import CaptureOrder
 from stockflow.domain.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.queries.exceptions import ExceptionView, exception_page, set_exception_state
 from stockflow.queries.orders import OrderView, load_order
-from stockflow.services import order_flow, parties
+from stockflow.services import backorders, order_flow, order_state, parties
 from stockflow.services.desk import OrderDesk
 from stockflow.services.orders import OrderOutcome, capture_many
 
@@ -109,9 +109,9 @@ class Orders:
         locked book could not see yet) were offered to waiting orders before the
         new ones were visible; without this second look they would sit beside them.
         """
-        new = {v.id for v in views if v.status in order_flow.WAITING and not v.replayed}
+        new = {v.id for v in views if v.status in order_state.WAITING and not v.replayed}
         skus = {ln.sku for v in views if v.id in new for ln in v.lines if ln.waiting}
-        if not skus or not self.db.snapshot(lambda conn: order_flow.has_free_stock(conn, skus)):
+        if not skus or not self.db.snapshot(lambda conn: backorders.has_free_stock(conn, skus)):
             return {}
         return {oid: self.order(oid) for oid in self.fill_backorders(skus) if oid in new}
 
@@ -174,7 +174,7 @@ class Orders:
     def fill_backorders(self, skus: set[str] | None = None) -> list[str]:
         """Give waiting orders (wanting these SKUs) what is free now; the ids that got stock."""
         return self.db.run(
-            lambda conn: order_flow.fill_backorders(
+            lambda conn: backorders.fill_backorders(
                 conn, skus, today=self._today(), now=self.clock()
             )
         )

@@ -1,0 +1,71 @@
+"""An order's row as the other order services change it: lock, status, notes, exceptions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from stockflow.adapters.tables import (
+    exceptions,
+    order_decisions,
+    orders,
+)
+from stockflow.domain.orders import (
+    OrderStatus,
+    next_status,
+    status_after_allocation,
+)
+from stockflow.queries.orders import UnknownOrder, load_order
+
+WAITING = (OrderStatus.BACKORDERED.value, OrderStatus.PARTIALLY_ALLOCATED.value)
+
+
+def lock_order(conn: Connection, order_id: str) -> str:
+    """Lock the order row (every change to an order queues here); its status."""
+    status = conn.execute(
+        select(orders.c.status).where(orders.c.id == order_id).with_for_update()
+    ).scalar()
+    if status is None:
+        raise UnknownOrder(f"no order {order_id!r}", field="order_id")
+    return str(status)
+
+
+def note(conn: Connection, order_id: str, message: str, *, actor: str, now: datetime) -> None:
+    """Write down a decision on the order, with who took it."""
+    conn.execute(
+        order_decisions.insert().values(order_id=order_id, at=now, actor=actor, message=message)
+    )
+
+
+def set_status(conn: Connection, order_id: str, status: OrderStatus, now: datetime) -> None:
+    """Store the order's new status (already checked against the transition table)."""
+    conn.execute(
+        update(orders).where(orders.c.id == order_id).values(status=status.value, updated_at=now)
+    )
+
+
+def resolve_exceptions(
+    conn: Connection, order_id: str, kinds: tuple[str, ...], now: datetime
+) -> None:
+    """Mark an order's open exceptions of these kinds resolved."""
+    conn.execute(
+        update(exceptions)
+        .where(
+            exceptions.c.order_id == order_id,
+            exceptions.c.kind.in_(kinds),
+            exceptions.c.state != "resolved",
+        )
+        .values(state="resolved", updated_at=now)
+    )
+
+
+def settle_status(conn: Connection, order_id: str, now: datetime) -> None:
+    """Set a waiting or allocated order's status from what it now holds."""
+    view = load_order(conn, order_id)
+    if view.status not in (*WAITING, OrderStatus.ALLOCATED.value):
+        return
+    ordered = sum(ln.qty - ln.cancelled for ln in view.lines)
+    held = sum(ln.allocated + ln.shipped for ln in view.lines)
+    new = next_status(view.status, status_after_allocation(ordered=ordered, allocated=held))
+    set_status(conn, order_id, new, now)
