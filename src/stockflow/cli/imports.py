@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,10 +31,15 @@ FileArgument = Annotated[
 ]
 
 
-class _Importer(Protocol):
+S_co = TypeVar("S_co", covariant=True)
+
+
+class Importer(Protocol[S_co]):
+    """A service that imports one file, reporting progress; its summary."""
+
     def __call__(
         self, sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
-    ) -> ImportSummary: ...
+    ) -> S_co: ...
 
 
 @import_app.command()
@@ -69,15 +74,15 @@ def stock(file: FileArgument, db: DbOption = None) -> None:
     _run(import_stock, file, db)
 
 
-def _run(importer: _Importer, file: Path, db: str | None) -> None:
-    """Import one file; on a bad row print one line naming row and field, exit 2."""
+def run_file_import(importer: Importer[S_co], file: Path, db: str | None) -> S_co:
+    """Import one file with a progress bar; a bad row prints one line (row, field) and exits 2."""
     from stockflow.bootstrap import Stockflow
     from stockflow.domain.errors import StockflowError
 
     sf = Stockflow.open(database_url(db))
     try:
         with progress_bar(file.name) as progress:
-            summary = importer(sf, file, progress=progress)
+            return importer(sf, file, progress=progress)
     except StockflowError as exc:
         err.print(
             f"[red]error:[/red] {file.name}: {exc}; nothing was imported",
@@ -87,6 +92,10 @@ def _run(importer: _Importer, file: Path, db: str | None) -> None:
         raise typer.Exit(2) from None
     finally:
         sf.close()
+
+
+def _run(importer: Importer[ImportSummary], file: Path, db: str | None) -> None:
+    summary = run_file_import(importer, file, db)
     console.print(
         f"{summary.kind}: imported {summary.rows:,} row(s) from {summary.file} "
         f"in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s)",

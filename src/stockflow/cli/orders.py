@@ -7,14 +7,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from stockflow.cli.imports import FileArgument, progress_bar
+from stockflow.cli.imports import FileArgument, run_file_import
 from stockflow.cli.options import DbOption, database_url
 
 orders_app = typer.Typer(
     no_args_is_help=True, help="Orders: import order sheets, scan for exceptions, fill backorders"
 )
 console = Console()
-err = Console(stderr=True)
 
 
 @orders_app.command("import")
@@ -25,23 +24,9 @@ def import_orders(file: FileArgument, db: DbOption = None) -> None:
     ship_to_longitude, unit_price]. Rows with the same channel and external_id are
     one order. Importing a file again captures nothing twice.
     """
-    from stockflow.bootstrap import Stockflow
-    from stockflow.domain.errors import StockflowError
-    from stockflow.services.order_import import import_orders as run_import
+    from stockflow.services.order_import import import_orders as order_sheet
 
-    sf = Stockflow.open(database_url(db))
-    try:
-        with progress_bar(file.name) as progress:
-            summary = run_import(sf, file, progress=progress)
-    except StockflowError as exc:
-        err.print(
-            f"[red]error:[/red] {file.name}: {exc}; nothing was imported",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from None
-    finally:
-        sf.close()
+    summary = run_file_import(order_sheet, file, db)
     statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(summary.by_status.items()))
     console.print(
         f"orders: {summary.orders:,} order(s) from {summary.rows:,} row(s) of {summary.file} "
