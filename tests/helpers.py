@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -56,3 +58,28 @@ def write_sheet(path: Path, rows: Sequence[Sequence[object]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(["" if cell is None else cell for cell in row] for row in rows)
     return path
+
+
+JOIN_TIMEOUT = 60.0  # a thread still running after this is stuck: a deadlock or a lost wake-up
+
+
+def run_in_threads(count: int, work: Callable[[int], None]) -> None:
+    """Run ``work(n)`` on ``count`` threads at once; re-raise the first error any of them hit."""
+    errors: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(n,), daemon=True) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threads if t.is_alive()]
+    assert not stuck, f"threads still running after {JOIN_TIMEOUT}s: {stuck}"
+    if errors:
+        raise errors[0]

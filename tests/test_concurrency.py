@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import func, select
 
-from helpers import add_sku, setup_places
+from helpers import JOIN_TIMEOUT, add_sku, run_in_threads, setup_places
 from stockflow.adapters.tables import allocations, positions, reservations, skus, stock_moves
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.commands import CloseLines, Place, PostMove, Reserve, ReserveLine
@@ -31,29 +31,6 @@ from stockflow.queries.reservations import ReservationView
 from stockflow.services.reservations import reserve_many
 
 THREADS = 32
-JOIN_TIMEOUT = 60.0  # a thread still running after this is stuck: a deadlock or a lost wake-up
-
-
-def run_in_threads(count: int, work: Callable[[int], None]) -> None:
-    """Run ``work(n)`` on ``count`` threads at once; re-raise the first error any of them hit."""
-    errors: list[BaseException] = []
-
-    def guarded(n: int) -> None:
-        try:
-            work(n)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(n,), daemon=True) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + JOIN_TIMEOUT
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    stuck = [t.name for t in threads if t.is_alive()]
-    assert not stuck, f"threads still running after {JOIN_TIMEOUT}s: {stuck}"
-    if errors:
-        raise errors[0]
 
 
 def open_held(sf: Stockflow) -> dict[str, int]:

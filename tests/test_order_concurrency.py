@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import func, select
 
+from helpers import run_in_threads
 from order_shop import (
     COLOGNE,
     HAMBURG,
@@ -45,30 +45,6 @@ from stockflow.domain.errors import InsufficientStock, StockflowError
 from stockflow.domain.orders import IllegalTransition
 from stockflow.domain.parties import KitRecipe
 from stockflow.queries.orders import OrderView
-
-JOIN_TIMEOUT = 60.0  # a thread still running after this is stuck: a deadlock or a lost wake-up
-
-
-def run_in_threads(count: int, work: Callable[[int], None]) -> None:
-    """Run ``work(n)`` on ``count`` threads at once; re-raise the first error any of them hit."""
-    errors: list[BaseException] = []
-
-    def guarded(n: int) -> None:
-        try:
-            work(n)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(n,), daemon=True) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + JOIN_TIMEOUT
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    stuck = [t.name for t in threads if t.is_alive()]
-    assert not stuck, f"threads still running after {JOIN_TIMEOUT}s: {stuck}"
-    if errors:
-        raise errors[0]
 
 
 def at_once(count: int, call: Callable[[int], OrderView]) -> list[OrderView | StockflowError]:
