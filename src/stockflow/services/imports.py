@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -22,6 +23,8 @@ from stockflow.domain.errors import InvalidInput, StockflowError
 from stockflow.services import catalogue, opening_stock
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from stockflow.bootstrap import Stockflow
 
 T = TypeVar("T")
@@ -58,50 +61,51 @@ def import_skus(
     sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
     """Add every SKU in the file, or none; a code already in the catalogue refuses the file."""
-    started = time.perf_counter()
-    sheet = read_sheet(path, SKU_COLUMNS)
-    items = [(row.number, _sku(row)) for row in sheet.rows]
-    _refuse_duplicates(((n, s.code) for n, s in items), field="code", what="SKU")
-    now = sf.clock()
-    sf.db.run(
-        lambda conn: _in_chunks(
-            items, lambda chunk: catalogue.add_skus(conn, chunk, now=now), progress
-        )
-    )
-    return ImportSummary("skus", sheet.name, len(items), time.perf_counter() - started)
+    return _import_catalogue(
+        sf, path, "skus", SKU_COLUMNS, _sku, lambda s: s.code, "SKU",
+        lambda conn, chunk, now: catalogue.add_skus(conn, chunk, now=now), progress,
+    )  # fmt: skip
 
 
 def import_locations(
     sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
     """Add every location in the file (each with its default bin), or none."""
-    started = time.perf_counter()
-    sheet = read_sheet(path, LOCATION_COLUMNS)
-    items = [(row.number, _location(row)) for row in sheet.rows]
-    _refuse_duplicates(((n, x.code) for n, x in items), field="code", what="location")
-    now = sf.clock()
-    sf.db.run(
-        lambda conn: _in_chunks(
-            items, lambda chunk: catalogue.add_locations(conn, chunk, now=now), progress
-        )
-    )
-    return ImportSummary("locations", sheet.name, len(items), time.perf_counter() - started)
+    return _import_catalogue(
+        sf, path, "locations", LOCATION_COLUMNS, _location, lambda x: x.code, "location",
+        lambda conn, chunk, now: catalogue.add_locations(conn, chunk, now=now), progress,
+    )  # fmt: skip
 
 
 def import_bins(
     sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
     """Add every bin in the file to its (existing) location, or none."""
+    return _import_catalogue(
+        sf, path, "bins", BIN_COLUMNS, _bin, lambda b: f"{b.code} in {b.location}", "bin",
+        lambda conn, chunk, _now: catalogue.add_bins(conn, chunk), progress,
+    )  # fmt: skip
+
+
+def _import_catalogue(
+    sf: Stockflow,
+    path: Path,
+    kind: str,
+    columns: Columns,
+    parse: Callable[[Row], T],
+    key: Callable[[T], str],
+    what: str,
+    add: Callable[[Connection, list[T], datetime], None],
+    progress: ProgressCallback | None,
+) -> ImportSummary:
+    """Read and check the whole file, refuse duplicate keys, then add it in one transaction."""
     started = time.perf_counter()
-    sheet = read_sheet(path, BIN_COLUMNS)
-    items = [(row.number, _bin(row)) for row in sheet.rows]
-    _refuse_duplicates(
-        ((n, f"{b.code} in {b.location}") for n, b in items), field="code", what="bin"
-    )
-    sf.db.run(
-        lambda conn: _in_chunks(items, lambda chunk: catalogue.add_bins(conn, chunk), progress)
-    )
-    return ImportSummary("bins", sheet.name, len(items), time.perf_counter() - started)
+    sheet = read_sheet(path, columns)
+    items = [(row.number, parse(row)) for row in sheet.rows]
+    _refuse_duplicates(((n, key(x)) for n, x in items), field="code", what=what)
+    now = sf.clock()
+    sf.db.run(lambda conn: _in_chunks(items, lambda chunk: add(conn, chunk, now), progress))
+    return ImportSummary(kind, sheet.name, len(items), time.perf_counter() - started)
 
 
 def import_stock(
