@@ -1,0 +1,1 @@
+"""Printable warehouse documents: pick lists, packing slips and shipping labels as PDF."""
