@@ -95,7 +95,13 @@ bins = Table(
     Column("code", String(32), nullable=False),
     Column("zone", String(32), nullable=True),
     Column("sequence", Integer, nullable=False, server_default="0"),
+    Column("role", String(16), nullable=False, server_default="storage"),
+    Column("capacity", BigInteger, nullable=True),
     UniqueConstraint("location_id", "code", name="uq_bins_location_code"),
+    CheckConstraint(
+        "role IN ('storage', 'receiving', 'staging', 'quarantine', 'returns')", name="role"
+    ),
+    CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
 )
 
 lots = Table(
@@ -176,13 +182,25 @@ allocations = Table(
     Column("qty", BigInteger, nullable=False),
     Column("released_qty", BigInteger, nullable=False, server_default="0"),
     Column("consumed_qty", BigInteger, nullable=False, server_default="0"),
+    # Units carried with their stock to another position (a pick, a put-away);
+    # the allocation row at the new position holds them from then on.
+    Column("moved_qty", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("qty > 0", name="qty_positive"),
     CheckConstraint(
-        "released_qty >= 0 AND consumed_qty >= 0 AND released_qty + consumed_qty <= qty",
+        "released_qty >= 0 AND consumed_qty >= 0 AND moved_qty >= 0"
+        " AND released_qty + consumed_qty + moved_qty <= qty",
         name="closed_within_qty",
     ),
 )
 Index("ix_allocations_reservation", allocations.c.reservation_id)
+
+allocation_open_qty = (
+    allocations.c.qty
+    - allocations.c.released_qty
+    - allocations.c.consumed_qty
+    - allocations.c.moved_qty
+)
+"""Units an allocation row still holds at its position."""
 Index("ix_allocations_position", allocations.c.position_id)
 
 # --- order management -------------------------------------------------------
@@ -305,6 +323,7 @@ exceptions = Table(
     Column("order_id", String(32), ForeignKey("orders.id"), nullable=True),
     Column("sku_id", Id, ForeignKey("skus.id"), nullable=True),
     Column("message", Text, nullable=False),
+    Column("reference", String(128), nullable=True),  # the receipt, wave, count... it is about
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
@@ -324,7 +343,287 @@ incoming_supply = Table(
     Column("received_qty", BigInteger, nullable=False, server_default="0"),
     Column("expected_on", Date, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # A purchase order's or transfer's line: the document and its line number.
+    Column("document_id", String(32), nullable=True),
+    Column("line_no", Integer, nullable=True),
+    Column("unit_cost", Numeric(14, 4), nullable=True),
+    Column("damaged_qty", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("kind IN ('purchase', 'transfer')", name="kind"),
-    CheckConstraint("qty > 0 AND received_qty >= 0 AND received_qty <= qty", name="qty_range"),
+    # More may arrive than was ordered: an over-receipt is recorded, not refused.
+    CheckConstraint("qty > 0 AND received_qty >= 0 AND damaged_qty >= 0", name="qty_range"),
+    UniqueConstraint("document_id", "line_no", name="uq_incoming_supply_document_line"),
 )
 Index("ix_incoming_supply_sku_date", incoming_supply.c.sku_id, incoming_supply.c.expected_on)
+
+# --- the warehouse floor ----------------------------------------------------
+
+home_bins = Table(
+    "home_bins",
+    metadata,
+    Column("sku_id", Id, ForeignKey("skus.id"), primary_key=True),
+    Column("location_id", Id, ForeignKey("locations.id"), primary_key=True),
+    Column("bin_id", Id, ForeignKey("bins.id"), nullable=False),
+)
+
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("lead_time_days", Integer, nullable=False, server_default="7"),
+    Column("email", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("supplier_id", Id, ForeignKey("suppliers.id"), nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("expected_on", Date, nullable=False),
+    Column("reference", String(128), nullable=True),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "status IN ('open', 'partially_received', 'received', 'closed', 'cancelled')",
+        name="status",
+    ),
+)
+
+asns = Table(
+    "asns",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("po_id", String(32), ForeignKey("purchase_orders.id"), nullable=False),
+    Column("reference", String(128), nullable=True),
+    Column("expected_on", Date, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+asn_lines = Table(
+    "asn_lines",
+    metadata,
+    Column("asn_id", String(32), ForeignKey("asns.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("po_line_no", Integer, nullable=False),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("lot_code", String(64), nullable=False, server_default=""),
+    CheckConstraint("qty > 0", name="qty_positive"),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("po_id", String(32), ForeignKey("purchase_orders.id"), nullable=True),
+    Column("asn_id", String(32), ForeignKey("asns.id"), nullable=True),
+    Column("actor", String(64), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+receipt_lines = Table(
+    "receipt_lines",
+    metadata,
+    Column("receipt_id", String(32), ForeignKey("receipts.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("lot_code", String(64), nullable=False, server_default=""),
+    Column("po_line_no", Integer, nullable=True),
+    Column("expected_qty", BigInteger, nullable=True),  # none on a blind receipt
+    Column("received_qty", BigInteger, nullable=False),  # every unit that arrived
+    Column("damaged_qty", BigInteger, nullable=False, server_default="0"),  # of those
+    CheckConstraint(
+        "received_qty >= 0 AND damaged_qty >= 0 AND damaged_qty <= received_qty", name="qty_range"
+    ),
+)
+
+waves = Table(
+    "waves",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("cutoff", UtcDateTime(), nullable=True),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
+)
+
+pick_tasks = Table(
+    "pick_tasks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("wave_id", String(32), ForeignKey("waves.id"), nullable=False),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("allocation_id", Id, ForeignKey("allocations.id"), nullable=False),
+    Column("position_id", Id, ForeignKey("positions.id"), nullable=False),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("picked_qty", BigInteger, nullable=False, server_default="0"),
+    Column("short_qty", BigInteger, nullable=False, server_default="0"),
+    Column("tote", String(32), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("picked_by", String(64), nullable=True),
+    Column("picked_at", UtcDateTime(), nullable=True),
+    CheckConstraint("qty > 0", name="qty_positive"),
+    CheckConstraint(
+        "picked_qty >= 0 AND short_qty >= 0 AND picked_qty + short_qty <= qty", name="done_within"
+    ),
+    CheckConstraint("status IN ('open', 'picked', 'short', 'cancelled')", name="status"),
+)
+Index("ix_pick_tasks_wave", pick_tasks.c.wave_id)
+Index("ix_pick_tasks_order", pick_tasks.c.order_id)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("serial", Id, nullable=False, unique=True),  # numbers the tracking number
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("carrier", String(16), nullable=True),
+    Column("service", String(32), nullable=True),
+    Column("tracking_no", String(64), nullable=True, unique=True),
+    Column("amount", Numeric(14, 2), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("shipped_at", UtcDateTime(), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+)
+Index("ix_shipments_order", shipments.c.order_id)
+
+shipment_items = Table(
+    "shipment_items",
+    metadata,
+    Column("shipment_id", String(32), ForeignKey("shipments.id"), primary_key=True),
+    Column("order_line_no", Integer, primary_key=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), primary_key=True),
+    Column("qty", BigInteger, nullable=False),
+    CheckConstraint("qty > 0", name="qty_positive"),
+)
+
+packages = Table(
+    "packages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("shipment_id", String(32), ForeignKey("shipments.id"), nullable=False),
+    Column("weight_g", Integer, nullable=False),
+    Column("length_mm", Integer, nullable=False),
+    Column("width_mm", Integer, nullable=False),
+    Column("height_mm", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "weight_g > 0 AND length_mm > 0 AND width_mm > 0 AND height_mm > 0", name="positive"
+    ),
+)
+
+tracking_events = Table(
+    "tracking_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("shipment_id", String(32), ForeignKey("shipments.id"), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("at", UtcDateTime(), nullable=False),
+)
+Index("ix_tracking_events_shipment", tracking_events.c.shipment_id)
+
+rmas = Table(
+    "rmas",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),  # where it comes back
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("refund_suggested", Numeric(14, 2), nullable=False, server_default="0"),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("status IN ('authorised', 'received', 'closed', 'cancelled')", name="status"),
+)
+Index("ix_rmas_order", rmas.c.order_id)
+
+rma_lines = Table(
+    "rma_lines",
+    metadata,
+    Column("rma_id", String(32), ForeignKey("rmas.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("order_line_no", Integer, nullable=False),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("received_qty", BigInteger, nullable=False, server_default="0"),
+    Column("inspected_qty", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint(
+        "qty > 0 AND received_qty >= 0 AND received_qty <= qty"
+        " AND inspected_qty >= 0 AND inspected_qty <= received_qty",
+        name="qty_range",
+    ),
+)
+
+rma_dispositions = Table(
+    "rma_dispositions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("rma_id", String(32), ForeignKey("rmas.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("disposition", String(16), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("actor", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    CheckConstraint("qty > 0", name="qty_positive"),
+    CheckConstraint(
+        "disposition IN ('restock', 'repair', 'quarantine', 'scrap')", name="disposition"
+    ),
+)
+Index("ix_rma_dispositions_rma", rma_dispositions.c.rma_id)
+
+cycle_counts = Table(
+    "cycle_counts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("scope", String(64), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("tolerance_pct", Numeric(5, 2), nullable=False, server_default="0"),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("status IN ('open', 'pending_approval', 'closed', 'cancelled')", name="status"),
+    CheckConstraint("tolerance_pct >= 0 AND tolerance_pct <= 100", name="tolerance_range"),
+)
+
+count_lines = Table(
+    "count_lines",
+    metadata,
+    Column("count_id", String(32), ForeignKey("cycle_counts.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("bin_id", Id, ForeignKey("bins.id"), nullable=False),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("lot_code", String(64), nullable=False, server_default=""),
+    Column("expected_qty", BigInteger, nullable=True),  # the books at the moment of counting
+    Column("counted_qty", BigInteger, nullable=True),
+    Column("status", String(24), nullable=False),
+    Column("counted_by", String(64), nullable=True),
+    Column("counted_at", UtcDateTime(), nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    CheckConstraint("counted_qty IS NULL OR counted_qty >= 0", name="counted_not_negative"),
+    CheckConstraint(
+        "status IN ('open', 'counted', 'adjusted', 'pending_approval', 'approved', 'rejected')",
+        name="status",
+    ),
+)

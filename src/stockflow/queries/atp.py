@@ -16,7 +16,7 @@ from sqlalchemy import Connection, case, func, select
 from stockflow.adapters import lookup
 from stockflow.adapters.tables import bins, locations, lots, positions, skus, stock_buffers
 from stockflow.domain.errors import UnknownSku
-from stockflow.domain.places import SELLABLE_KINDS
+from stockflow.domain.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,7 @@ def atp_for_skus(conn: Connection, codes: Iterable[str] | None, *, today: date) 
         )
         .join(skus, skus.c.id == positions.c.sku_id)
         .join(locations, locations.c.id == positions.c.location_id)
+        .join(bins, bins.c.id == positions.c.bin_id)
         .outerjoin(
             lots, (lots.c.sku_id == positions.c.sku_id) & (lots.c.code == positions.c.lot_code)
         )
@@ -126,7 +127,10 @@ def atp_for_skus(conn: Connection, codes: Iterable[str] | None, *, today: date) 
             (stock_buffers.c.sku_id == positions.c.sku_id)
             & (stock_buffers.c.location_id == positions.c.location_id),
         )
-        .where(locations.c.kind.in_(sorted(SELLABLE_KINDS)))
+        .where(
+            locations.c.kind.in_(sorted(SELLABLE_KINDS)),
+            bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
+        )
         .group_by(skus.c.code, locations.c.code)
         .order_by(skus.c.code, locations.c.code)
     )

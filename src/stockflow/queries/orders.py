@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, func, or_, select
 
 from stockflow.adapters.tables import (
+    allocation_open_qty,
     allocations,
     channels,
     customers,
@@ -181,7 +182,7 @@ def _held_per_line(
     """(reservation, line) -> {sku id: (units held, units shipped)}."""
     if not reservation_ids:
         return {}
-    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    open_qty = allocation_open_qty
     rows = conn.execute(
         select(
             allocations.c.reservation_id,

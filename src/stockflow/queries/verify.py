@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, func, literal, select, union_all
 
 from stockflow.adapters.tables import (
+    allocation_open_qty,
     allocations,
     bins,
     locations,
@@ -111,7 +112,7 @@ def _oversold(conn: Connection) -> list[Drift]:
 
 def _allocation_drift(conn: Connection) -> list[Drift]:
     """I3: allocated equals the sum of open allocations at that position."""
-    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    open_qty = allocation_open_qty
     held = (
         select(allocations.c.position_id.label("pid"), func.sum(open_qty).label("held"))
         .group_by(allocations.c.position_id)
@@ -136,7 +137,7 @@ def _allocation_drift(conn: Connection) -> list[Drift]:
 
 def _closed_but_open(conn: Connection) -> list[Drift]:
     """I3: a closed reservation holds nothing."""
-    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    open_qty = allocation_open_qty
     query = (
         select(reservations.c.id, func.sum(open_qty).label("held"))
         .join(allocations, allocations.c.reservation_id == reservations.c.id)
@@ -161,7 +162,7 @@ FINISHED_ORDER_STATES = ("cancelled", "closed", "shipped", "delivered")
 
 def _finished_orders_holding(conn: Connection) -> list[Drift]:
     """I3: a cancelled, closed or fully shipped order holds no stock (no ghost reservations)."""
-    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    open_qty = allocation_open_qty
     query = (
         select(orders.c.id, orders.c.status, func.sum(open_qty).label("held"))
         .join(allocations, allocations.c.reservation_id == orders.c.reservation_id)

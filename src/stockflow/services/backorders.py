@@ -11,7 +11,9 @@ from sqlalchemy import Connection, func, or_, select, update
 
 from stockflow.adapters import bulk
 from stockflow.adapters.tables import (
+    allocation_open_qty,
     allocations,
+    bins,
     channels,
     kit_components,
     locations,
@@ -29,7 +31,7 @@ from stockflow.domain.orders import (
     ChannelRules,
     OrderStatus,
 )
-from stockflow.domain.places import SELLABLE_KINDS
+from stockflow.domain.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
 from stockflow.queries.orders import OrderView, load_order, load_orders
 from stockflow.services import order_writes
 from stockflow.services.order_refs import OrderRefs
@@ -154,7 +156,7 @@ def holdings(
     conn: Connection, reservation_ids: list[str]
 ) -> tuple[dict[tuple[str, int, int], int], dict[str, set[int]]]:
     """Units held open per (reservation, line, SKU id); locations each reservation ships from."""
-    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    open_qty = allocation_open_qty
     rows = conn.execute(
         select(
             allocations.c.reservation_id,
@@ -250,10 +252,12 @@ def has_free_stock(conn: Connection, skus: set[str]) -> bool:
     query = (
         select(positions.c.id)
         .join(locations, locations.c.id == positions.c.location_id)
+        .join(bins, bins.c.id == positions.c.bin_id)
         .where(
             or_(positions.c.sku_id.in_(ids), positions.c.sku_id.in_(parts)),
             positions.c.on_hand - positions.c.allocated > 0,
             locations.c.kind.in_(sorted(SELLABLE_KINDS)),
+            bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
         )
         .limit(1)
     )

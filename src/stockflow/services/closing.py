@@ -10,7 +10,14 @@ from enum import StrEnum
 from sqlalchemy import Connection, bindparam, select, true, update
 
 from stockflow.adapters.locks import lock_positions
-from stockflow.adapters.tables import allocations, positions, reservations, skus, stock_moves
+from stockflow.adapters.tables import (
+    allocation_open_qty,
+    allocations,
+    positions,
+    reservations,
+    skus,
+    stock_moves,
+)
 from stockflow.domain.commands import CloseLines
 from stockflow.domain.errors import InvalidInput, ReservationClosed, UnknownReservation
 from stockflow.domain.moves import Reason
@@ -106,7 +113,7 @@ def _lock_reservation(conn: Connection, reservation_id: str) -> None:
 
 
 def _open_allocations(conn: Connection, reservation_id: str, line_no: int | None) -> list[_Open]:
-    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    open_qty = allocation_open_qty
     rows = conn.execute(
         select(
             allocations.c.id,

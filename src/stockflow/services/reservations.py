@@ -42,7 +42,7 @@ from stockflow.domain.errors import (
     UnknownLocation,
     UnknownSku,
 )
-from stockflow.domain.places import SELLABLE_KINDS
+from stockflow.domain.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
 from stockflow.domain.quantities import positive_quantity
 from stockflow.queries.reservations import AllocationView, ReservationView, load_reservations
 
@@ -229,6 +229,7 @@ def _book_query(*, lock: bool) -> Select[Any]:
             positions.c.sku_id.in_(select(skus.c.id).where(skus.c.code.in_(codes))),
             positions.c.on_hand - positions.c.allocated > 0,
             locations.c.kind.in_(sorted(SELLABLE_KINDS)),
+            bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
         )
     )
     locked = (in_lock_order(free) if lock else free).cte("locked")
