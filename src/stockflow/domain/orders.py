@@ -67,6 +67,9 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus] = {
     (S.ALLOCATED, E.RELEASE): S.RELEASED,
     (S.PARTIALLY_ALLOCATED, E.RELEASE): S.RELEASED,
     (S.RELEASED, E.START_PICKING): S.PICKING,
+    # A short pick or a count took units back: the order waits again.
+    (S.RELEASED, E.BACKORDER): S.BACKORDERED,
+    (S.PICKING, E.BACKORDER): S.BACKORDERED,
     (S.RELEASED, E.CANCEL): S.CANCELLED,
     (S.PICKING, E.PACK): S.PACKED,
     (S.PICKING, E.CANCEL): S.CANCELLED,

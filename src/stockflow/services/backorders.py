@@ -262,3 +262,28 @@ def has_free_stock(conn: Connection, skus: set[str]) -> bool:
         .limit(1)
     )
     return conn.execute(query).first() is not None
+
+
+def repromise(conn: Connection, order_ids: list[str], *, today: date) -> dict[str, date | None]:
+    """Work out again when each waiting order's missing units will be there, and store it.
+
+    Called when the ground moved under a promise: a short pick, a count, new supply.
+    """
+    views = load_orders(conn, order_ids)
+    points = _ship_to_points(conn, order_ids)
+    out: dict[str, date | None] = {}
+    for oid in order_ids:
+        view = views.get(oid)
+        if view is None or view.status not in WAITING:
+            continue
+        cmd, _ = _remainder(view, points[oid])
+        if not cmd.lines:
+            continue
+        refs = OrderRefs.load(conn, [cmd])
+        needs = refs.needs(cmd)
+        missing = {i: n.qty for i, n in enumerate(needs)}
+        promise = refs.promise_date(conn, needs, missing, today=today, ahead={})
+        if promise != view.promise_date:
+            conn.execute(update(orders).where(orders.c.id == oid).values(promise_date=promise))
+        out[oid] = promise
+    return out

@@ -69,3 +69,22 @@ def settle_status(conn: Connection, order_id: str, now: datetime) -> None:
     held = sum(ln.allocated + ln.shipped for ln in view.lines)
     new = next_status(view.status, status_after_allocation(ordered=ordered, allocated=held))
     set_status(conn, order_id, new, now)
+
+
+def raise_exception(
+    conn: Connection, kind: str, message: str, *, now: datetime, order_id: str | None = None,
+    sku_id: int | None = None, reference: str | None = None,
+) -> None:  # fmt: skip
+    """Put a surprise in the one queue customer service and the warehouse both watch."""
+    conn.execute(
+        exceptions.insert().values(
+            kind=kind,
+            state="open",
+            order_id=order_id,
+            sku_id=sku_id,
+            message=message,
+            reference=reference,
+            created_at=now,
+            updated_at=now,
+        )
+    )
