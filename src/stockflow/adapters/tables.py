@@ -348,6 +348,7 @@ incoming_supply = Table(
     Column("line_no", Integer, nullable=True),
     Column("unit_cost", Numeric(14, 4), nullable=True),
     Column("damaged_qty", BigInteger, nullable=False, server_default="0"),
+    Column("lot_code", String(64), nullable=True),
     CheckConstraint("kind IN ('purchase', 'transfer')", name="kind"),
     # More may arrive than was ordered: an over-receipt is recorded, not refused.
     CheckConstraint("qty > 0 AND received_qty >= 0 AND damaged_qty >= 0", name="qty_range"),
@@ -393,6 +394,23 @@ purchase_orders = Table(
         "status IN ('open', 'partially_received', 'received', 'closed', 'cancelled')",
         name="status",
     ),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("from_location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("to_location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("expected_on", Date, nullable=False),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=True),
+    CheckConstraint("status IN ('in_transit', 'received', 'cancelled')", name="status"),
+    CheckConstraint("from_location_id <> to_location_id", name="two_places"),
 )
 
 asns = Table(

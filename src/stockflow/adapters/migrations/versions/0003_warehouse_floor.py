@@ -17,6 +17,39 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "transfers",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column(
+            "from_location_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "to_location_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("expected_on", sa.Date(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('in_transit', 'received', 'cancelled')", name=op.f("ck_transfers_status")
+        ),
+        sa.CheckConstraint(
+            "from_location_id <> to_location_id", name=op.f("ck_transfers_two_places")
+        ),
+        sa.ForeignKeyConstraint(
+            ["from_location_id"],
+            ["locations.id"],
+            name=op.f("fk_transfers_from_location_id_locations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_location_id"], ["locations.id"], name=op.f("fk_transfers_to_location_id_locations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transfers")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_transfers_idempotency_key")),
+    )
+    op.create_table(
         "suppliers",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("code", sa.String(length=32), nullable=False),
@@ -447,6 +480,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("damaged_qty", sa.BigInteger(), server_default="0", nullable=False)
         )
+        batch_op.add_column(sa.Column("lot_code", sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(
             "uq_incoming_supply_document_line", ["document_id", "line_no"]
         )
@@ -457,7 +491,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("incoming_supply", schema=None) as batch_op:
         batch_op.drop_constraint("uq_incoming_supply_document_line", type_="unique")
@@ -466,6 +499,7 @@ def downgrade() -> None:
             op.f("ck_incoming_supply_qty_range"),
             "qty > 0 AND received_qty >= 0 AND received_qty <= qty",
         )
+        batch_op.drop_column("lot_code")
         batch_op.drop_column("damaged_qty")
         batch_op.drop_column("unit_cost")
         batch_op.drop_column("line_no")
@@ -522,3 +556,4 @@ def downgrade() -> None:
     op.drop_table("purchase_orders")
     op.drop_table("cycle_counts")
     op.drop_table("suppliers")
+    op.drop_table("transfers")
