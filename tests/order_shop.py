@@ -15,7 +15,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from stockflow.adapters.tables import allocations, order_lines, orders, positions, skus
+from stockflow.adapters.tables import (
+    allocation_open_qty,
+    allocations,
+    order_lines,
+    orders,
+    positions,
+    skus,
+)
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewLocation, NewSku
 from stockflow.domain.commands import CaptureOrder, OrderLineIn, Place, PostMove
@@ -126,7 +133,7 @@ def free_of(sf: Stockflow, sku: str) -> int:
 
 def open_order_holdings(sf: Stockflow, states: Sequence[str]) -> dict[int, int]:
     """Units held per position by orders in ``states``, summed from the allocation rows."""
-    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    open_qty = allocation_open_qty
     query = (
         select(allocations.c.position_id, func.sum(open_qty))
         .join(orders, orders.c.reservation_id == allocations.c.reservation_id)
@@ -160,7 +167,7 @@ def assert_books_balance(sf: Stockflow) -> None:
 
 def cancelled_lines_holding(sf: Stockflow) -> list[tuple[str, int, int]]:
     """(order, line, units) for cancelled lines that still hold stock (kit parts included)."""
-    open_qty = allocations.c.qty - allocations.c.released_qty - allocations.c.consumed_qty
+    open_qty = allocation_open_qty
     query = (
         select(order_lines.c.order_id, order_lines.c.line_no, func.sum(open_qty))
         .join(orders, orders.c.id == order_lines.c.order_id)

@@ -13,6 +13,7 @@ from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
 from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
 from stockflow.domain.commands import CloseLines, PostMove, Reserve
+from stockflow.floor_desk import Floor
 from stockflow.order_desk import Orders
 from stockflow.queries import atp as atp_queries
 from stockflow.queries.reservations import ReservationView, load_reservation
@@ -48,6 +49,7 @@ class Stockflow:
         workers = reservation_workers or 1
         self.desk = ReservationDesk(db, clock, workers=workers)
         self.orders = Orders(db, clock)
+        self.floor = Floor(db, clock)
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True, **options: object) -> Stockflow:

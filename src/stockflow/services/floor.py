@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Column, Connection, select, update
 
 from stockflow.adapters.database import Database
 from stockflow.adapters.locks import lock_positions
@@ -155,7 +155,7 @@ def carry(db: Database, conn: Connection, cmd: Carry, *, now: datetime) -> int:
     target_key = PositionKey(source.sku_id, source.location_id, cmd.to_bin_id, source.lot)
     target_id = ensure_position(db, conn, target_key)
     lock_positions(conn, {source.id, target_id})
-    release_at(conn, cmd.allocation_id, cmd.qty, moved=True)
+    release_at(conn, cmd.allocation_id, cmd.qty, into=allocations.c.moved_qty)
     target_bin = conn.execute(select(bins.c.code).where(bins.c.id == cmd.to_bin_id)).scalar_one()
     post_moves(
         db,
@@ -191,13 +191,16 @@ def carry(db: Database, conn: Connection, cmd: Carry, *, now: datetime) -> int:
     return int(new_id)
 
 
-def release_at(conn: Connection, allocation_id: int, qty: int, *, moved: bool = False) -> None:
-    """Take ``qty`` units off one allocation and its position: released, or ``moved`` on.
+def release_at(
+    conn: Connection, allocation_id: int, qty: int, *, into: Column[int] | None = None
+) -> None:
+    """Take ``qty`` units off one allocation and its position's allocated count.
 
-    One conditional UPDATE: if the allocation no longer holds that many units
-    (a cancellation got there first) nothing changes and ``Conflict`` is raised.
+    ``into`` says where they go: released (the default), moved or consumed. One
+    conditional UPDATE: if the allocation no longer holds that many units (a
+    cancellation got there first) nothing changes and ``Conflict`` is raised.
     """
-    target = allocations.c.moved_qty if moved else allocations.c.released_qty
+    target = allocations.c.released_qty if into is None else into
     done = conn.execute(
         update(allocations)
         .where(allocations.c.id == allocation_id, allocation_open_qty >= qty)
