@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import Lifespan
 
 from stockflow import __version__
-from stockflow.api import catalogue, orders, parties, problems, reservations, stock
+from stockflow.api import catalogue, floor, orders, parties, problems, reservations, stock
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
 
@@ -51,6 +51,7 @@ def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> F
         reservations.router,
         parties.router,
         orders.router,
+        floor.router,
     ):
         app.include_router(router, prefix="/api/v1")
 

@@ -1,0 +1,245 @@
+"""Routes for the floor: release, waves and pick lists, picks, packing, shipping, tracking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field, StrictInt
+
+from stockflow.api.deps import Actor, Sf
+from stockflow.api.schemas import Body, Code, Problem
+from stockflow.domain.errors import Conflict
+from stockflow.domain.quantities import MAX_QUANTITY
+from stockflow.domain.shipments import Parcel
+from stockflow.queries.floor import ShipmentView, WaveView
+from stockflow.services.picking import WaveRequest
+from stockflow.services.shipping import Dispatch
+
+router = APIRouter(tags=["floor"])
+
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "Not possible from where the order or task is now"}
+}
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The document as PDF"}
+}
+
+
+class ReleaseIn(Body):
+    order_ids: Annotated[list[str], Field(min_length=1, max_length=1000)]
+
+
+class WaveIn(Body):
+    location: Code
+    max_orders: StrictInt = Field(default=20, ge=1, le=1000)
+    cutoff: datetime | None = Field(default=None, description="Only orders captured before this")
+    order_ids: Annotated[list[str], Field(max_length=1000)] = Field(default_factory=list)
+
+
+class TaskOut(BaseModel):
+    id: int
+    sequence: int
+    bin: str
+    sku: str
+    sku_name: str
+    lot: str | None
+    qty: int
+    picked: int
+    short: int
+    tote: str
+    order_id: str
+    status: str
+
+
+class WaveOut(BaseModel):
+    id: str
+    location: str
+    status: str
+    created_at: datetime
+    tasks: list[TaskOut]
+
+
+class PickIn(Body):
+    picked: StrictInt = Field(ge=0, le=MAX_QUANTITY, description="Units taken from the bin")
+    left_in_bin: StrictInt = Field(
+        default=0, ge=0, le=MAX_QUANTITY, description="On a short pick: units the picker sees left"
+    )
+
+
+class PickOut(BaseModel):
+    task_id: int
+    picked: int
+    short: int
+    orders: dict[str, str] = Field(description="Orders that lost units, with their new status")
+
+
+class ScanIn(Body):
+    barcode: Annotated[str, Field(min_length=1, max_length=64)]
+    qty: StrictInt = Field(default=1, ge=1, le=MAX_QUANTITY)
+
+
+class PackageIn(Body):
+    weight_g: StrictInt = Field(ge=1, le=1_000_000)
+    length_mm: StrictInt = Field(ge=1, le=10_000)
+    width_mm: StrictInt = Field(ge=1, le=10_000)
+    height_mm: StrictInt = Field(ge=1, le=10_000)
+
+
+class ShipIn(Body):
+    carrier: Annotated[str, Field(min_length=1, max_length=16)] = "flat"
+    service: Annotated[str, Field(min_length=1, max_length=32)] = "standard"
+    tracking_no: Annotated[str, Field(max_length=40)] | None = None
+    amount: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = None
+
+
+class TrackingIn(Body):
+    status: Annotated[str, Field(min_length=1, max_length=24)]
+    note: Annotated[str, Field(max_length=500)] | None = None
+    at: datetime | None = None
+
+
+class TrackingEventOut(BaseModel):
+    status: str
+    at: datetime
+    note: str | None
+
+
+class ShipmentItemOut(BaseModel):
+    line_no: int
+    sku: str
+    qty: int
+
+
+class PackageOut(BaseModel):
+    weight_g: int
+    length_mm: int
+    width_mm: int
+    height_mm: int
+
+
+class ShipmentOut(BaseModel):
+    id: str
+    order_id: str
+    location: str
+    status: str
+    carrier: str | None
+    service: str | None
+    tracking_no: str | None
+    amount: Decimal | None
+    items: list[ShipmentItemOut]
+    packages: list[PackageOut]
+    events: list[TrackingEventOut]
+    created_at: datetime
+    shipped_at: datetime | None
+
+
+def wave_out(v: WaveView) -> WaveOut:
+    """The response body for a wave."""
+    return WaveOut(
+        id=v.id, location=v.location, status=v.status, created_at=v.created_at,
+        tasks=[TaskOut(
+            id=t.id, sequence=t.sequence, bin=t.bin, sku=t.sku, sku_name=t.sku_name, lot=t.lot,
+            qty=t.qty, picked=t.picked, short=t.short, tote=t.tote, order_id=t.order_id,
+            status=t.status,
+        ) for t in v.tasks],
+    )  # fmt: skip
+
+
+def shipment_out(v: ShipmentView) -> ShipmentOut:
+    """The response body for a shipment."""
+    return ShipmentOut(
+        id=v.id, order_id=v.order_id, location=v.location, status=v.status, carrier=v.carrier,
+        service=v.service, tracking_no=v.tracking_no, amount=v.amount,
+        items=[ShipmentItemOut(line_no=a, sku=b, qty=c) for a, b, c in v.items],
+        packages=[
+            PackageOut(weight_g=g, length_mm=x, width_mm=y, height_mm=z)
+            for g, x, y, z in v.packages
+        ],
+        events=[TrackingEventOut(status=a, at=b, note=c) for a, b, c in v.events],
+        created_at=v.created_at, shipped_at=v.shipped_at,
+    )  # fmt: skip
+
+
+@router.post("/orders/release", responses=_CONFLICT)
+def release_orders(sf: Sf, body: ReleaseIn, actor: Actor = "api") -> list[str]:
+    """Release fully allocated orders to the warehouse floor."""
+    return sf.floor.release(body.order_ids, actor=actor)
+
+
+@router.post("/waves", status_code=status.HTTP_201_CREATED, responses=_CONFLICT)
+def create_wave(sf: Sf, body: WaveIn, actor: Actor = "api") -> WaveOut:
+    """Group ready orders at a location into one wave with a pick list in walking order."""
+    request = WaveRequest(body.location, body.max_orders, body.cutoff, tuple(body.order_ids))
+    wave = sf.floor.build_wave(request, actor=actor)
+    if wave is None:
+        raise Conflict(f"no order at {body.location} is ready for a wave", field="location")
+    return wave_out(wave)
+
+
+@router.get("/waves/{wave_id}")
+def get_wave(sf: Sf, wave_id: str) -> WaveOut:
+    """A wave with every task in walking order."""
+    return wave_out(sf.floor.wave(wave_id))
+
+
+@router.get("/waves/{wave_id}/pick-list.pdf", response_class=Response, responses=_PDF)
+def pick_list(sf: Sf, wave_id: str) -> Response:
+    """The wave's open tasks as a printable pick list with SKU barcodes."""
+    return Response(sf.floor.pick_list_pdf(wave_id), media_type="application/pdf")
+
+
+@router.post("/pick-tasks/{task_id}/confirm", responses=_CONFLICT)
+def confirm_pick(sf: Sf, task_id: int, body: PickIn, actor: Actor = "api") -> PickOut:
+    """Confirm a pick; fewer units than asked is a short pick: bin corrected, order re-allocated."""
+    result = sf.floor.confirm_pick(task_id, body.picked, actor=actor, left_in_bin=body.left_in_bin)
+    return PickOut(
+        task_id=result.task_id, picked=result.picked, short=result.short, orders=result.orders
+    )
+
+
+@router.post("/orders/{order_id}/pack", responses=_CONFLICT)
+def pack_scan(sf: Sf, order_id: str, body: ScanIn) -> ShipmentOut:
+    """Scan an item into the order's parcel; a wrong item or an extra unit is a 409."""
+    return shipment_out(sf.floor.pack_scan(order_id, body.barcode, qty=body.qty))
+
+
+@router.post("/shipments/{shipment_id}/packages", responses=_CONFLICT)
+def add_package(sf: Sf, shipment_id: str, body: PackageIn) -> ShipmentOut:
+    """Record a closed box with its weight (grams) and size (millimetres)."""
+    parcel = Parcel(body.weight_g, body.length_mm, body.width_mm, body.height_mm)
+    return shipment_out(sf.floor.add_package(shipment_id, parcel))
+
+
+@router.post("/shipments/{shipment_id}/ship", responses=_CONFLICT)
+def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor = "api") -> ShipmentOut:
+    """Book the carrier, consume the allocation and write the ship moves."""
+    how = Dispatch(body.carrier, body.service, body.tracking_no, body.amount)
+    return shipment_out(sf.floor.ship(shipment_id, how, actor=actor))
+
+
+@router.post("/shipments/{key}/tracking", responses=_CONFLICT)
+def track(sf: Sf, key: str, body: TrackingIn) -> ShipmentOut:
+    """A carrier's tracking update, by shipment id or tracking number."""
+    sf.floor.track(key, body.status, note=body.note, at=body.at)
+    return shipment_out(sf.floor.shipment(key))
+
+
+@router.get("/shipments/{key}")
+def get_shipment(sf: Sf, key: str) -> ShipmentOut:
+    """A shipment by id or tracking number."""
+    return shipment_out(sf.floor.shipment(key))
+
+
+@router.get("/shipments/{shipment_id}/packing-slip.pdf", response_class=Response, responses=_PDF)
+def packing_slip(sf: Sf, shipment_id: str) -> Response:
+    """The packing slip: lines ordered against lines in this shipment."""
+    return Response(sf.floor.packing_slip_pdf(shipment_id), media_type="application/pdf")
+
+
+@router.get("/shipments/{shipment_id}/label.pdf", response_class=Response, responses=_PDF)
+def label(sf: Sf, shipment_id: str, package: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
+    """One package's shipping label with the tracking number as a Code 128 barcode."""
+    return Response(sf.floor.label_pdf(shipment_id, package), media_type="application/pdf")
