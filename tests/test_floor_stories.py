@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from typer.testing import CliRunner
 
 from order_shop import (
     Clock,
@@ -22,6 +24,7 @@ from order_shop import (
     order,
 )
 from stockflow.bootstrap import Stockflow
+from stockflow.cli.app import app
 from stockflow.domain.catalogue import NewBin
 from stockflow.domain.commands import Place, PostMove
 from stockflow.domain.errors import Conflict, InvalidInput
@@ -197,3 +200,22 @@ def test_picking_more_than_asked_or_a_negative_count_is_refused_and_changes_noth
     assert shop.floor.wave(wave.id).tasks[0].status == "open"
     assert shop.orders.order(mine.id).status == "picking"
     assert_books_balance(shop)
+
+
+def test_the_cli_builds_a_wave_and_writes_its_pick_list(
+    shop: Stockflow, db_url: str, tmp_path: Path
+) -> None:
+    put(shop, "APPLE", 3, "A-01")
+    put(shop, "BERRY", 2, "B-01")
+    mine = shop.orders.capture(order("WEB", ("APPLE", 2), ("BERRY", 1)))
+    out = tmp_path / "wave.pdf"
+    result = CliRunner().invoke(app, ["floor", "wave", "HAM", "--db", db_url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "B-01" in result.output
+    sheet = pdf_text(out.read_bytes())
+    assert "APPLE" in sheet
+    assert "BERRY" in sheet
+    assert shop.orders.order(mine.id).status == "picking"
+    again = CliRunner().invoke(app, ["floor", "wave", "HAM", "--db", db_url])
+    assert again.exit_code == 1
+    assert "no order at HAM is ready" in again.output

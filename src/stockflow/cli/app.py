@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stockflow.cli.bench import bench
+from stockflow.cli.floor import floor_app
 from stockflow.cli.imports import import_app
 from stockflow.cli.options import DbOption, database_url
 from stockflow.cli.orders import orders_app
@@ -161,6 +162,7 @@ def demo(
 app.command()(bench)
 app.add_typer(import_app, name="import", help="Bulk import from CSV or XLSX (all or nothing)")
 app.add_typer(orders_app, name="orders", help="Orders: import order sheets")
+app.add_typer(floor_app, name="floor", help="Warehouse floor: waves, pick lists, labels")
 
 
 def main() -> None:
