@@ -8,6 +8,7 @@ behind for others is offered to waiting orders right after commit.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection
@@ -25,9 +26,20 @@ from stockflow.queries.floor import (
     packing_slip_doc,
     pick_list_doc,
 )
-from stockflow.services import picking, shipping, tracking
-from stockflow.services.picking import PickResult, WaveRequest
+from stockflow.services import losses, picking, shipping, tracking
+from stockflow.services.losses import Lost
+from stockflow.services.picking import WaveRequest
 from stockflow.services.shipping import Dispatch
+
+
+@dataclass(frozen=True, slots=True)
+class PickOutcome:
+    """A confirmed pick; on a short pick, the orders that lost units and their status now."""
+
+    task_id: int
+    picked: int
+    short: int
+    orders: dict[str, str]
 
 
 class Floor:
@@ -64,14 +76,31 @@ class Floor:
 
     def confirm_pick(
         self, task_id: int, picked: int, *, actor: str = "system", left_in_bin: int = 0
-    ) -> PickResult:
-        """Confirm a pick; fewer than asked is a short pick: bin corrected, order re-allocated."""
-        return self.db.run(
+    ) -> PickOutcome:
+        """Confirm a pick; fewer than asked is a short pick: bin corrected, order re-allocated.
+
+        The re-allocation runs once the pick has committed, in a transaction of
+        its own, like any backorder fill.
+        """
+        result = self.db.run(
             lambda conn: picking.confirm_pick(
                 self.db, conn, task_id, picked, actor=actor, today=self._today(),
                 now=self.clock(), left_in_bin=left_in_bin,
             )
         )  # fmt: skip
+        return PickOutcome(
+            result.task_id, result.picked, result.short, self.reallocate_lost(result.lost, actor)
+        )
+
+    def reallocate_lost(self, lost: Lost | None, actor: str = "system") -> dict[str, str]:
+        """Find stock again for orders a short pick or a count took units from; their statuses."""
+        if lost is None or not lost.on_floor:
+            return {}
+        return self.db.run(
+            lambda conn: losses.reallocate_lost(
+                conn, lost, actor=actor, today=self._today(), now=self.clock()
+            )
+        )
 
     # packing and shipping ----------------------------------------------------
     def pack_scan(self, order_id: str, barcode: str, *, qty: int = 1) -> ShipmentView:

@@ -10,7 +10,7 @@ waits with a fresh promise date; and an exception tells customer service.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Connection, select
@@ -68,10 +68,23 @@ def orders_holding(conn: Connection, position_id: int) -> list[str]:
 
 
 def lock_orders(conn: Connection, order_ids: list[str], held: set[str]) -> None:
-    """Lock orders not yet held, in id order, so two corrections queue instead of deadlocking."""
-    for oid in sorted(set(order_ids) - held):
-        lock_order(conn, oid)
-        held.add(oid)
+    """Lock orders not yet held, in the order backorder fills lock them.
+
+    Fills lock waiting orders by channel priority, then age, then id; every
+    path that locks several orders does it the same way in one statement, so
+    two of them queue instead of deadlocking.
+    """
+    wanted = sorted(set(order_ids) - held)
+    if not wanted:
+        return
+    conn.execute(
+        select(orders.c.id)
+        .join(channels, channels.c.id == orders.c.channel_id)
+        .where(orders.c.id.in_(wanted))
+        .order_by(channels.c.priority.desc(), orders.c.created_at, orders.c.id)
+        .with_for_update(of=orders)
+    ).all()
+    held.update(wanted)
 
 
 def correct_position(
@@ -120,41 +133,64 @@ def _take_back(conn: Connection, position_id: int, units: int) -> dict[str, int]
     return dict(taken)
 
 
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """Orders that lost units of one SKU, and whether each was on the floor at the time."""
+
+    sku: str
+    on_floor: dict[str, bool] = field(default_factory=dict)
+
+
 def after_loss(
     conn: Connection, lost: dict[str, int], sku: PositionPlace, *, kind: str, why: str,
     actor: str, reference: str, today: date, now: datetime,
-) -> dict[str, str]:  # fmt: skip
-    """Re-allocate every order that lost units, by the usual rules; each order's new status.
+) -> Lost:  # fmt: skip
+    """Tell every order that lost units, inside the correcting transaction; who they were.
 
-    An order on the floor steps back to waiting first; if it gets stock again
-    it goes straight back to a wave, else it waits with a new promise date.
+    An order on the floor steps back to waiting, its stale pick tasks are
+    cancelled, and an exception says what happened. Finding it new stock is
+    ``reallocate_lost``'s job, in a transaction of its own once this one has
+    committed: it locks positions this one may not take without risking a
+    deadlock, exactly like any backorder fill after a receipt.
     """
-    if not lost:
-        return {}
-    floor = {}
+    out = Lost(sku.sku)
     for oid in sorted(lost):
         status = lock_order(conn, oid)
+        out.on_floor[oid] = status in ON_THE_FLOOR
         if status in ON_THE_FLOOR:
-            floor[oid] = status
             set_status(conn, oid, next_status(status, OrderEvent.BACKORDER), now)
         settle_status(conn, oid, now)
         note(conn, oid, f"{lost[oid]} x {sku.sku} taken back: {why}", actor=actor, now=now)
-    retire_tasks(conn, set(lost))
-    fill_backorders(conn, {sku.sku}, today=today, now=now)
-    out = {}
-    for oid in sorted(lost):
-        status = lock_order(conn, oid)
-        if oid in floor and status == OrderStatus.ALLOCATED.value:
-            status = back_to_floor(conn, oid, actor=actor, now=now)
         message = f"{lost[oid]} x {sku.sku} at {sku.location}/{sku.bin}: {why}"
-        if status in WAITING:
-            promised = repromise(conn, [oid], today=today).get(oid)
-            message += f"; now waits for stock, promised for {promised or 'no date yet'}"
-        else:
-            message += "; re-allocated by the usual rules"
         raise_exception(
             conn, kind, message, now=now, order_id=oid, sku_id=sku.sku_id, reference=reference
         )
+    retire_tasks(conn, set(lost), now)
+    return out
+
+
+def reallocate_lost(
+    conn: Connection, lost: Lost, *, actor: str, today: date, now: datetime
+) -> dict[str, str]:
+    """Re-allocate orders that lost units by the usual rules; each one's status afterwards.
+
+    One that gets stock again and was on the floor goes straight back to a
+    wave; one that still waits gets a new promise date.
+    """
+    if not lost.on_floor:
+        return {}
+    fill_backorders(conn, {lost.sku}, today=today, now=now)
+    out = {}
+    for oid, was_on_floor in sorted(lost.on_floor.items()):
+        status = lock_order(conn, oid)
+        if was_on_floor and status == OrderStatus.ALLOCATED.value:
+            status = back_to_floor(conn, oid, actor=actor, now=now)
+        if status in WAITING:
+            promised = repromise(conn, [oid], today=today).get(oid)
+            outcome = f"waits for {lost.sku}, promised for {promised or 'no date yet'}"
+        else:
+            outcome = f"{lost.sku} re-allocated by the usual rules"
+        note(conn, oid, outcome, actor=actor, now=now)
         out[oid] = status
     return out
 

@@ -32,6 +32,7 @@ from stockflow.services.order_state import (
     set_status,
     settle_status,
 )
+from stockflow.services.pick_tasks import retire_tasks
 
 
 def cancel_order(
@@ -61,6 +62,7 @@ def cancel_order(
             now=now,
         )
         freed = {a.sku for a in released.allocations if a.released}
+        retire_tasks(conn, {order_id}, now)
     for ln in lines:
         conn.execute(
             update(order_lines)
@@ -118,6 +120,7 @@ def reallocate_order(
             now=now,
         )
         freed = {a.sku for a in released.allocations if a.released}
+        retire_tasks(conn, {order_id}, now)
     set_status(conn, order_id, event_status, now)
     note(conn, order_id, "re-allocation requested", actor=actor, now=now)
     wanted = freed | {ln.sku for ln in view.lines if ln.qty > ln.cancelled + ln.shipped}

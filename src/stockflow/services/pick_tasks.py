@@ -130,7 +130,7 @@ def _tote(conn: Connection, wave_id: str, order_id: str) -> str:
     return f"T{int(used) + 1:02d}"
 
 
-def retire_tasks(conn: Connection, order_ids: set[str]) -> int:
+def retire_tasks(conn: Connection, order_ids: set[str], now: datetime) -> int:
     """Cancel open tasks whose allocation no longer holds what they would pick; how many.
 
     After a cancellation, a short pick or a count takes units from an order,
@@ -152,4 +152,24 @@ def retire_tasks(conn: Connection, order_ids: set[str]) -> int:
         conn.execute(
             update(pick_tasks).where(pick_tasks.c.id.in_(stale)).values(status="cancelled")
         )
+        touched = conn.execute(
+            select(pick_tasks.c.wave_id).where(pick_tasks.c.id.in_(stale)).distinct()
+        )
+        for (wave_id,) in touched.all():
+            finish_wave(conn, wave_id, now)
     return len(stale)
+
+
+def finish_wave(conn: Connection, wave_id: str, now: datetime) -> None:
+    """A wave with no open task left is done."""
+    still_open = conn.execute(
+        select(pick_tasks.c.id)
+        .where(pick_tasks.c.wave_id == wave_id, pick_tasks.c.status == "open")
+        .limit(1)
+    ).first()
+    if still_open is None:
+        conn.execute(
+            update(waves)
+            .where(waves.c.id == wave_id, waves.c.status == "open")
+            .values(status="done", updated_at=now)
+        )

@@ -22,16 +22,21 @@ from stockflow.adapters.tables import (
     orders,
     pick_tasks,
     positions,
-    waves,
 )
 from stockflow.domain.errors import Conflict, InvalidInput, NotFound
 from stockflow.domain.moves import Reason
 from stockflow.domain.orders import OrderEvent, OrderStatus, next_status
 from stockflow.domain.places import BinRole
 from stockflow.services.floor import Carry, carry, release_at, work_bin
-from stockflow.services.losses import after_loss, correct_position
+from stockflow.services.losses import (
+    Lost,
+    after_loss,
+    correct_position,
+    lock_orders,
+    orders_holding,
+)
 from stockflow.services.order_state import lock_order, note, set_status
-from stockflow.services.pick_tasks import open_wave, task_order
+from stockflow.services.pick_tasks import finish_wave, open_wave, task_order
 
 
 class UnknownWave(NotFound):
@@ -123,7 +128,7 @@ class PickResult:
     task_id: int
     picked: int
     short: int
-    orders: dict[str, str]
+    lost: Lost | None  # orders that lost units, to re-allocate once this pick commits
 
 
 def confirm_pick(
@@ -136,13 +141,19 @@ def confirm_pick(
     the bin is corrected to it with a count-correction move.
     """
     task = _task(conn, task_id)
+    held = {task.order_id}
+    if picked < task.qty - task.picked_qty - task.short_qty:
+        # A short pick may take units from every order holding this bin: lock them all
+        # now, in the one order every multi-order path uses, before any position.
+        held = set()
+        lock_orders(conn, [task.order_id, *orders_holding(conn, task.position_id)], held)
     status = lock_order(conn, task.order_id)
-    if task.status != "open":
-        raise Conflict(f"pick task {task_id} is already {task.status}", field="task")
     if status != OrderStatus.PICKING.value:
         raise Conflict(
             f"order {task.order_id} is {status}: leave the units in the bin", field="task"
         )
+    if task.status != "open":
+        raise Conflict(f"pick task {task_id} is already {task.status}", field="task")
     wanted = int(task.qty - task.picked_qty - task.short_qty)
     if picked < 0 or picked > wanted:
         raise InvalidInput(f"pick between 0 and {wanted} units", field="qty")
@@ -162,10 +173,12 @@ def confirm_pick(
             picked_at=now,
         )
     )
-    told: dict[str, str] = {}
+    told = None
     if short:
-        told = _short(db, conn, task, short, left_in_bin, actor=actor, today=today, now=now)
-    _finish_wave(conn, str(task.wave_id), now)
+        told = _short(
+            db, conn, task, short, left_in_bin, held=held, actor=actor, today=today, now=now
+        )
+    finish_wave(conn, task.wave_id, now)
     return PickResult(task_id, picked, short, told)
 
 
@@ -216,12 +229,11 @@ def _stage(
 
 
 def _short(
-    db: Database, conn: Connection, task: _Task, short: int, left_in_bin: int, *, actor: str,
-    today: date, now: datetime,
-) -> dict[str, str]:  # fmt: skip
-    """Give back the units that were not there, correct the bin, re-allocate who lost."""
+    db: Database, conn: Connection, task: _Task, short: int, left_in_bin: int, *,
+    held: set[str], actor: str, today: date, now: datetime,
+) -> Lost:  # fmt: skip
+    """Give back the units that were not there, correct the bin, tell who lost units."""
     release_at(conn, task.allocation_id, short)
-    held = {task.order_id}
     reference = f"short-pick:{task.id}"
     why = f"short pick by {actor} in wave {task.wave_id}"
     fix = correct_position(
@@ -234,18 +246,3 @@ def _short(
         conn, lost, fix.position, kind="short_pick", why=why, actor=actor, reference=reference,
         today=today, now=now,
     )  # fmt: skip
-
-
-def _finish_wave(conn: Connection, wave_id: str, now: datetime) -> None:
-    """A wave with no open task left is done."""
-    still_open = conn.execute(
-        select(pick_tasks.c.id)
-        .where(pick_tasks.c.wave_id == wave_id, pick_tasks.c.status == "open")
-        .limit(1)
-    ).first()
-    if still_open is None:
-        conn.execute(
-            update(waves)
-            .where(waves.c.id == wave_id, waves.c.status == "open")
-            .values(status="done", updated_at=now)
-        )

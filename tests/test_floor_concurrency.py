@@ -1,0 +1,132 @@
+"""The floor under real concurrency on PostgreSQL: picks, cancellations and counts on the same bins.
+
+Pickers confirm tasks (some short) while customer service cancels the same
+orders and counters correct the same bins. Whatever interleaving the
+database picks, no position goes negative, no allocation outlives its order
+or its units, and no open pick task sends a picker for units nobody holds.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, select
+
+from helpers import run_in_threads
+from order_shop import Clock, add_channel, add_skus, assert_books_balance, open_shop, order
+from stockflow.adapters.tables import allocation_open_qty, allocations, bins, pick_tasks, positions
+from stockflow.bootstrap import Stockflow
+from stockflow.domain.catalogue import NewBin
+from stockflow.domain.commands import Place, PostMove
+from stockflow.domain.errors import StockflowError
+from stockflow.services.losses import Lost, after_loss, correct_position
+from stockflow.services.picking import WaveRequest
+
+pytestmark = pytest.mark.postgres_only
+
+BINS = ("A-01", "A-02", "A-03", "A-04")
+
+
+@pytest.fixture
+def floor(pg_only_url: str) -> Iterator[Stockflow]:
+    sf = open_shop(pg_only_url, Clock())
+    sf.add_bins([NewBin("HAM", code, "A", n) for n, code in enumerate(BINS, start=1)])
+    add_skus(sf, "APPLE")
+    add_channel(sf, "WEB")
+    for code in BINS:
+        sf.post_move(PostMove("APPLE", 30, "receipt", target=Place("HAM", code)))
+    yield sf
+    sf.close()
+
+
+def count_bin(sf: Stockflow, bin_code: str, missing: int) -> None:
+    """A counter finds ``missing`` units fewer than the books in a bin: the count path."""
+
+    def work(conn: Connection) -> Lost:
+        pid, on_hand = conn.execute(
+            select(positions.c.id, positions.c.on_hand).where(
+                positions.c.bin_id == _bin_id(conn, bin_code)
+            )
+        ).one()
+        held: set[str] = set()
+        fix = correct_position(
+            sf.db, conn, int(pid), max(int(on_hand) - missing, 0), actor="counter",
+            reference="count:test", note_text="cycle count", now=sf.clock(), held=held,
+        )  # fmt: skip
+        return after_loss(
+            conn, fix.taken, fix.position, kind="count_variance", why="cycle count",
+            actor="counter", reference="count:test", today=sf.today(), now=sf.clock(),
+        )  # fmt: skip
+
+    sf.floor.reallocate_lost(sf.db.run(work), actor="counter")
+
+
+def _bin_id(conn: Connection, code: str) -> int:
+    return int(conn.execute(select(bins.c.id).where(bins.c.code == code)).scalar_one())
+
+
+def test_picks_cancellations_and_counts_on_the_same_bins_keep_the_books(
+    floor: Stockflow,
+) -> None:
+    placed = [floor.orders.capture(order("WEB", ("APPLE", 3))).id for _ in range(30)]
+    wave = floor.floor.build_wave(WaveRequest("HAM", max_orders=30))
+    assert wave is not None
+    tasks = [t.id for t in wave.tasks]
+    assert len(tasks) >= 30
+    lock = threading.Lock()
+    refused: list[str] = []
+    done: Counter[str] = Counter()
+
+    def work(n: int) -> None:
+        rng = random.Random(n)
+        for _ in range(12):
+            try:
+                if n < 8:
+                    with lock:
+                        if not tasks:
+                            return
+                        task_id = tasks.pop()
+                    left = _left(floor, task_id)
+                    picked = left - 1 if rng.random() < 0.2 and left else left
+                    result = floor.floor.confirm_pick(task_id, picked, actor=f"picker-{n}")
+                    done["short pick" if result.short else "pick"] += 1
+                elif n < 12:
+                    floor.orders.cancel(rng.choice(placed), reason="changed mind")
+                    done["cancel"] += 1
+                else:
+                    count_bin(floor, rng.choice(BINS), rng.randint(0, 2))
+                    done["count"] += 1
+            except StockflowError as exc:
+                refused.append(type(exc).__name__)
+
+    run_in_threads(16, work)
+    assert min(done[k] for k in ("pick", "short pick", "cancel", "count")) > 0, done
+    assert_books_balance(floor)
+    with floor.db.read() as conn:
+        negative = conn.execute(select(positions.c.id).where(positions.c.on_hand < 0)).all()
+        ghosts = conn.execute(
+            select(pick_tasks.c.id)
+            .join(allocations, allocations.c.id == pick_tasks.c.allocation_id)
+            .where(
+                pick_tasks.c.status == "open",
+                allocation_open_qty
+                < pick_tasks.c.qty - pick_tasks.c.picked_qty - pick_tasks.c.short_qty,
+            )
+        ).all()
+    assert negative == []
+    assert ghosts == []
+    assert set(refused) <= {"Conflict", "IllegalTransition", "ReservationClosed"}
+
+
+def _left(sf: Stockflow, task_id: int) -> int:
+    with sf.db.read() as conn:
+        row = conn.execute(
+            select(pick_tasks.c.qty - pick_tasks.c.picked_qty - pick_tasks.c.short_qty).where(
+                pick_tasks.c.id == task_id
+            )
+        ).scalar_one()
+    return int(row)
