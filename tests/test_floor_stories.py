@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from order_shop import (
@@ -23,6 +24,7 @@ from order_shop import (
     open_shop,
     order,
 )
+from stockflow.adapters.tables import outbox
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app
 from stockflow.domain.catalogue import NewBin
@@ -100,6 +102,12 @@ def test_order_to_doorstep_with_a_short_pick_re_allocated_and_a_wrong_scan_refus
     assert result.orders == {first.id: "picking"}
     kinds = {(e.kind, e.order_id) for e in shop.orders.exceptions() if e.state == "open"}
     assert ("short_pick", first.id) in kinds
+    with shop.db.read() as conn:
+        events = conn.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)).all()
+    assert any(
+        topic == "exception.raised" and key == first.id and payload["kind"] == "short_pick"
+        for topic, key, payload in events
+    )
     bin_after = [p for p in shop.positions(sku="APPLE") if p.bin == apple_bin]
     assert bin_after[0].on_hand == 0
     assert_books_balance(shop)

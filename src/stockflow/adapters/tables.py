@@ -356,6 +356,18 @@ incoming_supply = Table(
 )
 Index("ix_incoming_supply_sku_date", incoming_supply.c.sku_id, incoming_supply.c.expected_on)
 
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("topic", String(64), nullable=False),
+    Column("key", String(128), nullable=True),  # what the event is about: an order id...
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=True),
+)
+Index("ix_outbox_unpublished", outbox.c.published_at, outbox.c.id)
+
 # --- the warehouse floor ----------------------------------------------------
 
 home_bins = Table(

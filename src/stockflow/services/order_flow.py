@@ -28,6 +28,7 @@ from stockflow.services.order_state import (
     WAITING,
     lock_order,
     note,
+    raise_exception,
     resolve_exceptions,
     set_status,
     settle_status,
@@ -180,15 +181,6 @@ def flag_late_and_stuck(conn: Connection, *, today: date, now: datetime, stuck_h
         if "stuck_order" not in existing[r.id]:
             rows.append(("stuck_order", r.id, f"no progress for over {stuck_hours} hours"))
     for kind, oid, message in rows:
-        conn.execute(
-            exceptions.insert().values(
-                kind=kind,
-                state="open",
-                order_id=oid,
-                message=message,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        raise_exception(conn, kind, message, now=now, order_id=oid)
         raised += 1
     return raised

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
+from stockflow.adapters.outbox import emit
 from stockflow.adapters.tables import (
     exceptions,
     order_decisions,
@@ -75,7 +76,12 @@ def raise_exception(
     conn: Connection, kind: str, message: str, *, now: datetime, order_id: str | None = None,
     sku_id: int | None = None, reference: str | None = None,
 ) -> None:  # fmt: skip
-    """Put a surprise in the one queue customer service and the warehouse both watch."""
+    """Put a surprise in the one queue customer service and the warehouse both watch.
+
+    An ``exception.raised`` event goes out through the outbox with it.
+    """
+    emit(conn, "exception.raised", exception_event(kind, message, order_id, reference),
+         key=order_id, now=now)  # fmt: skip
     conn.execute(
         exceptions.insert().values(
             kind=kind,
@@ -88,3 +94,10 @@ def raise_exception(
             updated_at=now,
         )
     )
+
+
+def exception_event(
+    kind: str, message: str, order_id: str | None, reference: str | None
+) -> dict[str, object]:
+    """The payload of an ``exception.raised`` event."""
+    return {"kind": kind, "message": message, "order_id": order_id, "reference": reference}

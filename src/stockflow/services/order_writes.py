@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam
 
 from stockflow.adapters import bulk
+from stockflow.adapters.outbox import event_row
 from stockflow.adapters.tables import (
     allocations,
     exceptions,
     order_decisions,
     order_lines,
     orders,
+    outbox,
     positions,
     reservations,
     ring_fences,
@@ -113,7 +115,11 @@ class Batch:
             self.exception(order_id, "atp_failure", "; ".join(plan.decisions))
 
     def exception(self, order_id: str, kind: str, message: str) -> None:
-        """Raise an exception both sides see, linked to the order."""
+        """Raise an exception both sides see, linked to the order, and its outbox event."""
+        payload = {"kind": kind, "message": message, "order_id": order_id, "reference": None}
+        self.rows["outbox"].append(
+            event_row("exception.raised", payload, key=order_id, now=self.now)
+        )
         self.rows["exceptions"].append(
             {
                 "kind": kind,
@@ -140,6 +146,9 @@ class Batch:
             bulk.Insert(exceptions, self.rows["exceptions"]),
             bulk.Increment(positions, {p: {"allocated": q} for p, q in self.allocated.items()}),
         )
+        if self.rows["outbox"]:
+            # JSON does not travel in the bulk arrays; events are few, one batch insert.
+            conn.execute(outbox.insert(), self.rows["outbox"])
         draw_fences(conn, book)
 
 

@@ -17,6 +17,18 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_unpublished", ["published_at", "id"], unique=False)
+    op.create_table(
         "transfers",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column(
@@ -557,3 +569,4 @@ def downgrade() -> None:
     op.drop_table("cycle_counts")
     op.drop_table("suppliers")
     op.drop_table("transfers")
+    op.drop_table("outbox")
