@@ -108,6 +108,7 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
             except InsufficientStock:
                 continue
     orders = _orders(sf, rng, [s.code for s in skus])
+    waves, shipped = _floor(sf)
     return {
         "locations": len(SITES),
         "bins": len(bins),
@@ -115,7 +116,35 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
         "moves": moves,
         "reservations": reservations,
         "orders": orders,
+        "waves": waves,
+        "shipments": shipped,
     }
+
+
+def _floor(sf: Stockflow) -> tuple[int, int]:
+    """A wave per site with ready orders; the first order of each is picked, packed and shipped."""
+    from stockflow.domain.shipments import Parcel
+    from stockflow.services.picking import WaveRequest
+    from stockflow.services.shipping import Dispatch
+
+    waves = shipped = 0
+    for code, *_ in SITES:
+        wave = sf.floor.build_wave(WaveRequest(code, max_orders=4), actor="demo")
+        if wave is None:
+            continue
+        waves += 1
+        first = wave.tasks[0].order_id
+        mine = [t for t in wave.tasks if t.order_id == first]
+        for task in mine:
+            sf.floor.confirm_pick(task.id, task.qty, actor="demo")
+        parcel = None
+        for task in mine:
+            parcel = sf.floor.pack_scan(first, task.sku, qty=task.qty)
+        if parcel is not None:
+            sf.floor.add_package(parcel.id, Parcel(1500, 400, 300, 200))
+            sf.floor.ship(parcel.id, Dispatch("flat"), actor="demo")
+            shipped += 1
+    return waves, shipped
 
 
 CUSTOMERS = [
