@@ -18,6 +18,7 @@ from stockflow.order_desk import Orders
 from stockflow.queries import atp as atp_queries
 from stockflow.queries.reservations import ReservationView, load_reservation
 from stockflow.queries.verify import Drift, verify
+from stockflow.returns_desk import Returns
 from stockflow.services import catalogue
 from stockflow.services.closing import Closing, close_lines
 from stockflow.services.desk import ReservationDesk
@@ -50,6 +51,7 @@ class Stockflow:
         self.desk = ReservationDesk(db, clock, workers=workers)
         self.orders = Orders(db, clock)
         self.floor = Floor(db, clock)
+        self.returns = Returns(db, clock)
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True, **options: object) -> Stockflow:

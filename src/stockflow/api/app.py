@@ -9,7 +9,16 @@ from fastapi import FastAPI
 from starlette.types import Lifespan
 
 from stockflow import __version__
-from stockflow.api import catalogue, floor, orders, parties, problems, reservations, stock
+from stockflow.api import (
+    catalogue,
+    floor,
+    orders,
+    parties,
+    problems,
+    reservations,
+    returns,
+    stock,
+)
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
 
@@ -52,6 +61,7 @@ def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> F
         parties.router,
         orders.router,
         floor.router,
+        returns.router,
     ):
         app.include_router(router, prefix="/api/v1")
 

@@ -14,6 +14,7 @@ from stockflow.cli.floor import floor_app
 from stockflow.cli.imports import import_app
 from stockflow.cli.options import DbOption, database_url
 from stockflow.cli.orders import orders_app
+from stockflow.cli.returns import returns_app
 from stockflow.config import Settings
 
 app = typer.Typer(
@@ -163,6 +164,7 @@ app.command()(bench)
 app.add_typer(import_app, name="import", help="Bulk import from CSV or XLSX (all or nothing)")
 app.add_typer(orders_app, name="orders", help="Orders: import order sheets")
 app.add_typer(floor_app, name="floor", help="Warehouse floor: waves, pick lists, labels")
+app.add_typer(returns_app, name="returns", help="Returns (RMAs): show one, list them")
 
 
 def main() -> None:

@@ -1,0 +1,266 @@
+"""Routes for returns: authorise an RMA, receive and inspect its units, close or cancel it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field, StrictInt
+
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.schemas import Body, Problem, Qty
+from stockflow.domain.errors import InvalidInput
+from stockflow.domain.returns import (
+    AuthoriseReturn,
+    InspectReturn,
+    ReceiveLineIn,
+    ReceiveReturn,
+    ReturnLineIn,
+)
+from stockflow.queries.returns import ReturnView
+
+router = APIRouter(tags=["returns"])
+
+LineNo = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
+Lot = Annotated[str, Field(min_length=1, max_length=64)]
+
+_AUTHORISE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A replay: the RMA authorised earlier under this Idempotency-Key"},
+    409: {
+        "model": Problem,
+        "description": "Nothing shipped, or more than may still come back; names the line",
+    },
+}
+_STEP: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": Problem,
+        "description": "The RMA cannot take this step now, or the quantity is too large",
+    }
+}
+
+
+class ReturnLineBody(Body):
+    line_no: LineNo = Field(description="The order line")
+    qty: Qty = Field(description="Units of the line (whole kits for a kit line)")
+
+
+class ReturnIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    location: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        default=None, description="Where the units come back; default: where they shipped from"
+    )
+    lines: Annotated[list[ReturnLineBody], Field(min_length=1, max_length=500)]
+
+
+class ReceiveLineBody(Body):
+    line_no: LineNo = Field(description="The RMA line")
+    qty: Qty
+    lot: Lot | None = Field(default=None, description="Required for a lot-tracked SKU")
+
+
+class ReceiveIn(Body):
+    lines: Annotated[list[ReceiveLineBody], Field(min_length=1, max_length=500)]
+
+
+class InspectIn(Body):
+    line_no: LineNo = Field(description="The RMA line")
+    disposition: Literal["restock", "repair", "quarantine", "scrap"]
+    qty: Qty = 1
+    note: Annotated[str, Field(max_length=2000)] | None = Field(
+        default=None, description="Why; required for scrap (the write-off reason)"
+    )
+    lot: Lot | None = Field(default=None, description="Which lot, when more than one waits")
+
+
+class ReturnLineOut(BaseModel):
+    line_no: int
+    order_line_no: int
+    sku: str
+    qty: int = Field(description="Units authorised")
+    received: int
+    inspected: int
+    awaiting_inspection: int
+
+
+class DispositionOut(BaseModel):
+    id: int
+    line_no: int
+    disposition: str
+    qty: int
+    note: str | None
+    actor: str
+    at: datetime
+
+
+class ReturnOut(BaseModel):
+    id: str
+    order_id: str
+    location: str
+    status: str
+    reason: str
+    refund_suggested: Decimal = Field(description="Sold price (else list price) x units, to 0.01")
+    created_at: datetime
+    updated_at: datetime
+    lines: list[ReturnLineOut]
+    dispositions: list[DispositionOut]
+
+
+class ReturnPage(BaseModel):
+    """One page of RMAs, newest first; send ``next`` back as ``cursor``."""
+
+    items: list[ReturnOut]
+    next: str | None
+
+
+def return_out(v: ReturnView) -> ReturnOut:
+    """The response body for an RMA."""
+    return ReturnOut(
+        id=v.id,
+        order_id=v.order_id,
+        location=v.location,
+        status=v.status,
+        reason=v.reason,
+        refund_suggested=v.refund_suggested,
+        created_at=v.created_at,
+        updated_at=v.updated_at,
+        lines=[
+            ReturnLineOut(
+                line_no=ln.line_no,
+                order_line_no=ln.order_line_no,
+                sku=ln.sku,
+                qty=ln.qty,
+                received=ln.received,
+                inspected=ln.inspected,
+                awaiting_inspection=ln.awaiting_inspection,
+            )
+            for ln in v.lines
+        ],
+        dispositions=[
+            DispositionOut(
+                id=d.id,
+                line_no=d.line_no,
+                disposition=d.disposition,
+                qty=d.qty,
+                note=d.note,
+                actor=d.actor,
+                at=d.at,
+            )
+            for d in v.dispositions
+        ],
+    )
+
+
+@router.post(
+    "/orders/{order_id}/returns", status_code=status.HTTP_201_CREATED, responses=_AUTHORISE
+)
+def authorise_return(
+    sf: Sf, order_id: str, body: ReturnIn, response: Response, key: IdempotencyKey = None,
+    actor: Actor = "api",
+) -> ReturnOut:  # fmt: skip
+    """Authorise shipped units of an order to come back (an RMA) and suggest the refund."""
+    view = sf.returns.authorise(
+        AuthoriseReturn(
+            order_id=order_id,
+            lines=tuple(ReturnLineIn(ln.line_no, ln.qty) for ln in body.lines),
+            reason=body.reason,
+            location=body.location,
+            idempotency_key=key,
+            actor=actor,
+        )
+    )
+    if view.replayed:
+        response.status_code = status.HTTP_200_OK
+    return return_out(view)
+
+
+@router.get("/returns")
+def list_returns(
+    sf: Sf,
+    rma_status: Annotated[str | None, Query(alias="status")] = None,
+    order_id: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> ReturnPage:
+    """RMAs, newest first, optionally of one status or order; ``next`` is the next page."""
+    page = sf.returns.page(
+        status=rma_status, order_id=order_id, before=_return_cursor(cursor), limit=limit
+    )
+    last = page[-1] if len(page) == limit else None
+    return ReturnPage(
+        items=[return_out(v) for v in page],
+        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
+    )
+
+
+def _return_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (created at, id) a cursor from ``list_returns`` stands for."""
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    at, _, rma_id = raw.partition("|")
+    refused = InvalidInput("is not a cursor this API gave out", field="cursor")
+    try:
+        created = datetime.fromisoformat(at)
+    except ValueError:
+        raise refused from None
+    if created.tzinfo is None or not rma_id:
+        raise refused
+    return created, rma_id
+
+
+@router.get("/returns/{rma_id}")
+def get_return(sf: Sf, rma_id: str) -> ReturnOut:
+    """One RMA: its lines, what arrived and was inspected, every disposition, the refund."""
+    return return_out(sf.returns.rma(rma_id))
+
+
+@router.post("/returns/{rma_id}/receive", responses=_STEP)
+def receive_return(
+    sf: Sf, rma_id: str, body: ReceiveIn, key: IdempotencyKey = None, actor: Actor = "api"
+) -> ReturnOut:
+    """Book arrived units into the returns bin: on hand, not available until inspected."""
+    lines = tuple(ReceiveLineIn(ln.line_no, ln.qty, ln.lot) for ln in body.lines)
+    return return_out(
+        sf.returns.receive(ReceiveReturn(rma_id, lines, idempotency_key=key, actor=actor))
+    )
+
+
+@router.post("/returns/{rma_id}/inspect", responses=_STEP)
+def inspect_return(
+    sf: Sf, rma_id: str, body: InspectIn, key: IdempotencyKey = None, actor: Actor = "api"
+) -> ReturnOut:
+    """Give arrived units a disposition: restock, repair, quarantine or scrap (with a note).
+
+    Restocked units are available again and go to waiting orders first. The RMA
+    closes once everything authorised has arrived and been inspected.
+    """
+    return return_out(
+        sf.returns.inspect(
+            InspectReturn(
+                rma_id, body.line_no, body.disposition, body.qty, note=body.note, lot=body.lot,
+                idempotency_key=key, actor=actor,
+            )
+        )
+    )  # fmt: skip
+
+
+@router.post("/returns/{rma_id}/close", responses=_STEP)
+def close_return(
+    sf: Sf, rma_id: str, key: IdempotencyKey = None, actor: Actor = "api"
+) -> ReturnOut:
+    """Close a received RMA by hand: units not yet back are no longer expected.
+
+    Every arrived unit must be inspected first. Closing a closed RMA answers
+    with it unchanged, so a retry (with or without its key) is harmless.
+    """
+    return return_out(sf.returns.close(rma_id, actor=actor))
+
+
+@router.post("/returns/{rma_id}/cancel", responses=_STEP)
+def cancel_return(
+    sf: Sf, rma_id: str, key: IdempotencyKey = None, actor: Actor = "api"
+) -> ReturnOut:
+    """Cancel an RMA nothing has arrived for; its units may be authorised again."""
+    return return_out(sf.returns.cancel(rma_id, actor=actor))
