@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
+from stockflow.count_desk import Counts
 from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
 from stockflow.domain.commands import CloseLines, PostMove, Reserve
 from stockflow.floor_desk import Floor
@@ -23,6 +24,7 @@ from stockflow.services import catalogue
 from stockflow.services.closing import Closing, close_lines
 from stockflow.services.desk import ReservationDesk
 from stockflow.services.stock import MoveRecord, post_move
+from stockflow.transfer_desk import Transfers
 
 
 def _row(n: int, items: Sequence[object]) -> int | None:
@@ -50,6 +52,8 @@ class Stockflow:
         workers = reservation_workers or 1
         self.desk = ReservationDesk(db, clock, workers=workers)
         self.orders = Orders(db, clock)
+        self.transfers = Transfers(db, clock)
+        self.counts = Counts(db, clock)
         self.floor = Floor(db, clock)
         self.returns = Returns(db, clock)
 

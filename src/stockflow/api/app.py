@@ -11,6 +11,7 @@ from starlette.types import Lifespan
 from stockflow import __version__
 from stockflow.api import (
     catalogue,
+    counts,
     floor,
     orders,
     parties,
@@ -18,6 +19,7 @@ from stockflow.api import (
     reservations,
     returns,
     stock,
+    transfers,
 )
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
@@ -61,6 +63,8 @@ def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> F
         parties.router,
         orders.router,
         floor.router,
+        transfers.router,
+        counts.router,
         returns.router,
     ):
         app.include_router(router, prefix="/api/v1")

@@ -21,7 +21,9 @@ from stockflow.adapters.tables import (
     order_lines,
     orders,
     positions,
+    purchase_orders,
     skus,
+    transfers,
 )
 from stockflow.domain.commands import CaptureOrder
 from stockflow.domain.errors import InactiveSku, NotFound, UnknownSku
@@ -268,6 +270,22 @@ def _first_day_covering(conn: Connection, sku_id: int, short: int, *, today: dat
             incoming_supply.c.sku_id == sku_id,
             incoming_supply.c.expected_on >= today,
             open_supply > 0,
+            # A received transfer brings nothing more: what did not arrive was lost.
+            ~select(transfers.c.id)
+            .where(
+                incoming_supply.c.kind == "transfer",
+                transfers.c.id == incoming_supply.c.document_id,
+                transfers.c.status != "in_transit",
+            )
+            .exists(),
+            # A closed or cancelled purchase order brings nothing more.
+            ~select(purchase_orders.c.id)
+            .where(
+                incoming_supply.c.kind == "purchase",
+                purchase_orders.c.id == incoming_supply.c.document_id,
+                purchase_orders.c.status.in_(("closed", "cancelled")),
+            )
+            .exists(),
         )
         .group_by(incoming_supply.c.expected_on)
         .order_by(incoming_supply.c.expected_on)

@@ -1,0 +1,189 @@
+"""Routes for cycle counts: open one, the counter's blind sheet, counting, deciding, accuracy.
+
+The counter's routes (``/sheet``, ``/count``, ``/found``) answer with bodies
+that carry no books' quantity; the supervisor's (``GET /counts/{id}``,
+approve, reject) show the books at counting time and the variance.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, encode_cursor
+from stockflow.api.floor_ops_schemas import (
+    AccuracyOut,
+    CountedIn,
+    CountIn,
+    CountLineOut,
+    CountOut,
+    CountPage,
+    FoundIn,
+    SheetLineOut,
+    SheetOut,
+)
+from stockflow.api.schemas import Problem
+from stockflow.api.transfers import created_cursor
+from stockflow.domain.counting import CountScope
+from stockflow.queries.counts import CountLineView, CountSheet, CountView, SheetLine, count_page
+
+router = APIRouter(tags=["cycle counts"])
+
+_CREATE: dict[int | str, dict[str, Any]] = {
+    200: {"model": CountOut, "description": "A replay: the count opened the first time"},
+}
+_STEP: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The line (or count) cannot take that step now"},
+}
+
+
+def count_line_out(ln: CountLineView) -> CountLineOut:
+    """The supervisor's body for one line."""
+    return CountLineOut(
+        line_no=ln.line_no, bin=ln.bin, zone=ln.zone, sku=ln.sku, lot=ln.lot, status=ln.status,
+        expected=ln.expected, counted=ln.counted, variance=ln.variance,
+        counted_by=ln.counted_by, counted_at=ln.counted_at, decided_by=ln.decided_by,
+        decided_at=ln.decided_at,
+    )  # fmt: skip
+
+
+def count_out(v: CountView) -> CountOut:
+    """The supervisor's body for a count."""
+    return CountOut(
+        id=v.id, location=v.location, scope=v.scope, status=v.status,
+        tolerance_pct=v.tolerance_pct, created_by=v.created_by, created_at=v.created_at,
+        updated_at=v.updated_at, lines=[count_line_out(ln) for ln in v.lines],
+    )  # fmt: skip
+
+
+def sheet_line_out(ln: SheetLine) -> SheetLineOut:
+    """The counter's body for one line: no books' quantity."""
+    return SheetLineOut(
+        line_no=ln.line_no, bin=ln.bin, zone=ln.zone, sku=ln.sku, sku_name=ln.sku_name,
+        lot=ln.lot, counted=ln.counted, done=ln.done,
+    )  # fmt: skip
+
+
+def sheet_out(s: CountSheet) -> SheetOut:
+    """The counter's blind sheet."""
+    return SheetOut(
+        id=s.id, location=s.location, scope=s.scope, status=s.status,
+        lines=[sheet_line_out(ln) for ln in s.lines],
+    )  # fmt: skip
+
+
+@router.post("/counts", status_code=status.HTTP_201_CREATED, responses=_CREATE)
+def create_count(
+    sf: Sf, body: CountIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+) -> CountOut:
+    """Open a count: one line per SKU and lot in each bin of the scope (empty positions too)."""
+    scope = body.scope
+    view = sf.counts.create(
+        location=body.location,
+        scope=CountScope(scope.kind, scope.zone, tuple(scope.bins), scope.abc_class, scope.days),
+        tolerance_pct=body.tolerance_pct,
+        actor=actor,
+        idempotency_key=key,
+    )
+    if view.replayed:
+        response.status_code = status.HTTP_200_OK
+    return count_out(view)
+
+
+@router.get("/counts")
+def list_counts(
+    sf: Sf,
+    location: str | None = None,
+    count_status: Annotated[str | None, Query(alias="status")] = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> CountPage:
+    """Counts newest first (without their lines), optionally of one location or status."""
+    before = created_cursor(cursor)
+    with sf.db.read() as conn:
+        page = count_page(conn, location=location, status=count_status, limit=limit, before=before)
+    last = page[-1] if len(page) == limit else None
+    return CountPage(
+        items=[count_out(v) for v in page],
+        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
+    )
+
+
+@router.get("/counts/accuracy")
+def count_accuracy(
+    sf: Sf, start: date, end: date, location: str | None = None
+) -> list[AccuracyOut]:
+    """Inventory record accuracy per location over lines counted from ``start`` to ``end``."""
+    return [
+        AccuracyOut(
+            location=a.location,
+            start=a.start,
+            end=a.end,
+            counted=a.accuracy.counted,
+            exact=a.accuracy.exact,
+            within_tolerance=a.accuracy.within_tolerance,
+            accuracy_pct=a.accuracy.accuracy_pct,
+            within_tolerance_pct=a.accuracy.within_tolerance_pct,
+        )
+        for a in sf.counts.accuracy(start=start, end=end, location=location)
+    ]
+
+
+@router.get("/counts/{count_id}")
+def get_count(sf: Sf, count_id: str) -> CountOut:
+    """The supervisor's view: the books at counting time, counts and variances."""
+    return count_out(sf.counts.count(count_id))
+
+
+@router.get("/counts/{count_id}/sheet")
+def count_sheet(sf: Sf, count_id: str) -> SheetOut:
+    """The counter's blind sheet in walking order: where to count and what, never how many."""
+    return sheet_out(sf.counts.sheet(count_id))
+
+
+@router.post("/counts/{count_id}/lines/{line_no}/count", responses=_STEP)
+def submit_count(
+    sf: Sf, count_id: str, line_no: int, body: CountedIn, key: IdempotencyKey = None,
+    actor: Actor = "api",
+) -> SheetLineOut:  # fmt: skip
+    """Record what the counter found on one line (409 once it is counted)."""
+    return sheet_line_out(
+        sf.counts.submit(count_id, line_no, body.counted, actor=actor, idempotency_key=key)
+    )
+
+
+@router.post("/counts/{count_id}/found", status_code=status.HTTP_201_CREATED, responses=_STEP)
+def report_found(
+    sf: Sf, count_id: str, body: FoundIn, key: IdempotencyKey = None, actor: Actor = "api"
+) -> SheetLineOut:
+    """Count a SKU (and lot) found in a bin where the count has no line for it."""
+    return sheet_line_out(
+        sf.counts.report_found(
+            count_id, bin=body.bin, sku=body.sku, lot=body.lot, counted=body.counted,
+            actor=actor, idempotency_key=key,
+        )
+    )  # fmt: skip
+
+
+@router.post("/counts/{count_id}/lines/{line_no}/approve", responses=_STEP)
+def approve_line(
+    sf: Sf, count_id: str, line_no: int, key: IdempotencyKey = None, actor: Actor = "api"
+) -> CountLineOut:
+    """Post a waiting variance against what is on hand now; not by the person who counted."""
+    return count_line_out(sf.counts.approve(count_id, line_no, actor=actor, idempotency_key=key))
+
+
+@router.post("/counts/{count_id}/lines/{line_no}/reject", responses=_STEP)
+def reject_line(
+    sf: Sf, count_id: str, line_no: int, key: IdempotencyKey = None, actor: Actor = "api"
+) -> CountLineOut:
+    """Keep the books and close a waiting line; not by the person who counted."""
+    return count_line_out(sf.counts.reject(count_id, line_no, actor=actor, idempotency_key=key))
+
+
+@router.post("/counts/{count_id}/cancel", responses=_STEP)
+def cancel_count(sf: Sf, count_id: str) -> CountOut:
+    """Call off an open count whose variances are all decided."""
+    return count_out(sf.counts.cancel(count_id))

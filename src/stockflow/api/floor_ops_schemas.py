@@ -1,0 +1,170 @@
+"""Request and response bodies for transfers and cycle counts.
+
+The counter's bodies (``SheetOut``, ``SheetLineOut``) have no field for the
+books' quantity on purpose: a blind count must not be able to leak it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StrictInt
+
+from stockflow.api.schemas import Body, Code, Qty
+from stockflow.domain.counting import MAX_DAYS
+from stockflow.domain.quantities import MAX_QUANTITY
+
+Units = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY, description="Units; 0 is allowed")]
+LotCode = Annotated[str, Field(min_length=1, max_length=64)]
+
+# --- transfers -----------------------------------------------------------------------------
+
+
+class TransferLineIn(Body):
+    sku: Code
+    qty: Qty
+    lot: LotCode | None = Field(
+        default=None, description="Only this lot; without one, first-expiring lots go first"
+    )
+
+
+class TransferIn(Body):
+    from_location: Code = Field(alias="from", description="Location the units leave")
+    to_location: Code = Field(alias="to", description="Location they are sent to")
+    expected_on: date = Field(description="When the destination may count on them")
+    lines: Annotated[list[TransferLineIn], Field(min_length=1, max_length=500)]
+
+
+class ReceiveLineIn(Body):
+    line_no: Annotated[StrictInt, Field(ge=1)]
+    received: Units = Field(description="Every unit that arrived, damaged ones included")
+    damaged: Units = Field(default=0, description="Of those received, how many are damaged")
+
+
+class ReceiveIn(Body):
+    lines: Annotated[list[ReceiveLineIn], Field(min_length=1, max_length=500)]
+
+
+class TransferLineOut(BaseModel):
+    line_no: int
+    sku: str
+    lot: str | None
+    shipped: int
+    received: int
+    damaged: int
+    lost: int
+    over: int
+
+
+class TransferOut(BaseModel):
+    id: str
+    from_location: str = Field(serialization_alias="from")
+    to_location: str = Field(serialization_alias="to")
+    status: str
+    expected_on: date
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    received_at: datetime | None
+    lines: list[TransferLineOut]
+
+
+class TransferPage(BaseModel):
+    items: list[TransferOut]
+    next: str | None
+
+
+# --- cycle counts ---------------------------------------------------------------------------
+
+
+class ScopeIn(Body):
+    kind: Literal["zone", "bins", "abc", "short_picks"]
+    zone: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    bins: Annotated[list[Code], Field(max_length=1000)] = Field(default_factory=list)
+    abc_class: Literal["A", "B", "C"] | None = None
+    days: StrictInt = Field(default=90, ge=1, le=MAX_DAYS, description="ABC history in days")
+
+
+class CountIn(Body):
+    location: Code
+    scope: ScopeIn
+    tolerance_pct: Decimal = Field(
+        default=Decimal(0), ge=0, le=100, decimal_places=2,
+        description="A variance within this share of the books is corrected without approval",
+    )  # fmt: skip
+
+
+class CountLineOut(BaseModel):
+    line_no: int
+    bin: str
+    zone: str | None
+    sku: str
+    lot: str | None
+    status: str
+    expected: int | None = Field(description="The books when the line was counted")
+    counted: int | None
+    variance: int | None
+    counted_by: str | None
+    counted_at: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class CountOut(BaseModel):
+    id: str
+    location: str
+    scope: str
+    status: str
+    tolerance_pct: Decimal
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    lines: list[CountLineOut]
+
+
+class CountPage(BaseModel):
+    items: list[CountOut]
+    next: str | None
+
+
+class SheetLineOut(BaseModel):
+    line_no: int
+    bin: str
+    zone: str | None
+    sku: str
+    sku_name: str
+    lot: str | None
+    counted: int | None = Field(description="What the counter entered")
+    done: bool
+
+
+class SheetOut(BaseModel):
+    id: str
+    location: str
+    scope: str
+    status: str
+    lines: list[SheetLineOut]
+
+
+class CountedIn(Body):
+    counted: Units
+
+
+class FoundIn(Body):
+    bin: Code
+    sku: Code
+    lot: LotCode | None = None
+    counted: Units
+
+
+class AccuracyOut(BaseModel):
+    location: str
+    start: date
+    end: date
+    counted: int
+    exact: int
+    within_tolerance: int
+    accuracy_pct: Decimal | None = Field(description="Counted lines with no variance, in %")
+    within_tolerance_pct: Decimal | None

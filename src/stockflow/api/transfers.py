@@ -1,0 +1,135 @@
+"""Routes for transfers between locations: ship, receive, read, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.floor_ops_schemas import (
+    ReceiveIn,
+    TransferIn,
+    TransferLineOut,
+    TransferOut,
+    TransferPage,
+)
+from stockflow.api.problems import error_responses
+from stockflow.api.schemas import Problem
+from stockflow.domain.errors import InvalidInput
+from stockflow.domain.transfers import ReceiveLine, TransferLineIn
+from stockflow.queries.transfers import TransferView, transfer_page
+
+router = APIRouter(tags=["transfers"])
+
+_SHIP: dict[int | str, dict[str, Any]] = {
+    200: {"model": TransferOut, "description": "A replay: the transfer shipped the first time"},
+    **error_responses(409),
+}
+_RECEIVE: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The transfer was received already"},
+}
+
+
+def transfer_out(v: TransferView) -> TransferOut:
+    """The response body for a transfer."""
+    return TransferOut(
+        id=v.id, from_location=v.from_location, to_location=v.to_location, status=v.status,
+        expected_on=v.expected_on, created_by=v.created_by, created_at=v.created_at,
+        updated_at=v.updated_at, received_at=v.received_at,
+        lines=[
+            TransferLineOut(
+                line_no=ln.line_no, sku=ln.sku, lot=ln.lot, shipped=ln.shipped,
+                received=ln.received, damaged=ln.damaged, lost=ln.lost, over=ln.over,
+            )
+            for ln in v.lines
+        ],
+    )  # fmt: skip
+
+
+@router.post("/transfers", status_code=status.HTTP_201_CREATED, responses=_SHIP)
+def ship_transfer(
+    sf: Sf, body: TransferIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+) -> TransferOut:
+    """Ship free units from storage bins at ``from`` towards ``to``, all lines or none.
+
+    409 with the available quantity when a line is short. The destination
+    counts the units as incoming supply from ``expected_on``.
+    """
+    view = sf.transfers.ship(
+        from_location=body.from_location,
+        to_location=body.to_location,
+        lines=[TransferLineIn(ln.sku, ln.qty, ln.lot) for ln in body.lines],
+        expected_on=body.expected_on,
+        actor=actor,
+        idempotency_key=key,
+    )
+    if view.replayed:
+        response.status_code = status.HTTP_200_OK
+    return transfer_out(view)
+
+
+@router.post("/transfers/{transfer_id}/receive", responses=_RECEIVE)
+def receive_transfer(
+    sf: Sf, transfer_id: str, body: ReceiveIn, key: IdempotencyKey = None, actor: Actor = "api"
+) -> TransferOut:
+    """Book in what arrived, every line at once; 409 when it was received already.
+
+    Good units go to the destination's dock, damaged ones to quarantine, units
+    that never came are written off in transit; discrepancies are raised as
+    ``transfer_discrepancy`` exceptions. A retry with the same Idempotency-Key
+    and the same lines answers the first receipt.
+    """
+    view = sf.transfers.receive(
+        transfer_id,
+        [ReceiveLine(ln.line_no, ln.received, ln.damaged) for ln in body.lines],
+        actor=actor,
+        idempotency_key=key,
+    )
+    return transfer_out(view)
+
+
+@router.get("/transfers")
+def list_transfers(
+    sf: Sf,
+    transfer_status: Annotated[str | None, Query(alias="status")] = None,
+    location: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> TransferPage:
+    """Transfers newest first, optionally of one status or from / to one location."""
+    with sf.db.read() as conn:
+        page = transfer_page(
+            conn,
+            status=transfer_status,
+            location=location,
+            limit=limit,
+            before=created_cursor(cursor),
+        )
+    last = page[-1] if len(page) == limit else None
+    return TransferPage(
+        items=[transfer_out(v) for v in page],
+        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
+    )
+
+
+def created_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (created at, id) a cursor of a page ordered newest first stands for."""
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    at, _, last_id = raw.partition("|")
+    try:
+        created = datetime.fromisoformat(at)
+    except ValueError:
+        raise InvalidInput("is not a cursor this API gave out", field="cursor") from None
+    if created.tzinfo is None or not last_id:
+        raise InvalidInput("is not a cursor this API gave out", field="cursor")
+    return created, last_id
+
+
+@router.get("/transfers/{transfer_id}")
+def get_transfer(sf: Sf, transfer_id: str) -> TransferOut:
+    """One transfer: what was shipped and, once received, what arrived."""
+    return transfer_out(sf.transfers.transfer(transfer_id))
