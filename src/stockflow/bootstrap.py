@@ -19,6 +19,7 @@ from stockflow.order_desk import Orders
 from stockflow.queries import atp as atp_queries
 from stockflow.queries.reservations import ReservationView, load_reservation
 from stockflow.queries.verify import Drift, verify
+from stockflow.receiving_desk import Receiving
 from stockflow.returns_desk import Returns
 from stockflow.services import catalogue
 from stockflow.services.closing import Closing, close_lines
@@ -54,6 +55,7 @@ class Stockflow:
         self.orders = Orders(db, clock)
         self.transfers = Transfers(db, clock)
         self.counts = Counts(db, clock)
+        self.receiving = Receiving(db, clock)
         self.floor = Floor(db, clock)
         self.returns = Returns(db, clock)
 

@@ -15,6 +15,7 @@ from stockflow.cli.floor_ops import counts_app, transfers_app
 from stockflow.cli.imports import import_app
 from stockflow.cli.options import DbOption, database_url
 from stockflow.cli.orders import orders_app
+from stockflow.cli.receiving import receiving_app
 from stockflow.cli.returns import returns_app
 from stockflow.config import Settings
 
@@ -164,6 +165,7 @@ def demo(
 app.command()(bench)
 app.add_typer(import_app, name="import", help="Bulk import from CSV or XLSX (all or nothing)")
 app.add_typer(orders_app, name="orders", help="Orders: import order sheets")
+app.add_typer(receiving_app, name="receiving", help="Purchasing, receiving and putaway")
 app.add_typer(floor_app, name="floor", help="Warehouse floor: waves, pick lists, labels")
 app.add_typer(transfers_app, name="transfers", help="Transfers between locations")
 app.add_typer(counts_app, name="counts", help="Cycle counts: blind sheets, accuracy")

@@ -1,0 +1,325 @@
+"""Routes for suppliers, purchase orders, ASNs, receipts, putaway and quarantine decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.problems import error_responses
+from stockflow.api.receiving_schemas import (
+    AsnIn,
+    AsnOut,
+    HomeBinIn,
+    HomeBinOut,
+    PurchaseOrderIn,
+    PurchaseOrderOut,
+    PurchaseOrderPage,
+    PutawayIn,
+    PutawayOut,
+    PutawaySuggestionOut,
+    QuarantineReleaseIn,
+    QuarantineScrapIn,
+    ReceiptIn,
+    ReceiptOut,
+    SupplierIn,
+    SupplierOut,
+    asn_out,
+    move_out,
+    po_out,
+    receipt_out,
+    supplier_out,
+)
+from stockflow.api.schemas import MoveOut
+from stockflow.domain.errors import InvalidInput
+from stockflow.domain.purchasing import (
+    AsnLineIn,
+    NewAsn,
+    NewPurchaseOrder,
+    NewSupplier,
+    POLineIn,
+    ReceiptLineIn,
+    Receive,
+)
+from stockflow.domain.putaway import ConfirmPutaway, QuarantineDecision
+from stockflow.domain.quantities import MAX_QUANTITY
+
+router = APIRouter(tags=["purchasing and receiving"])
+
+_CREATED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A replay: what the same Idempotency-Key did the first time"},
+    **error_responses(409),
+}
+
+
+def _created(response: Response, replayed: bool) -> None:
+    """201 for a new document, 200 for the answer to a retried request."""
+    response.status_code = status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
+
+
+# suppliers ---------------------------------------------------------------------------
+
+
+@router.post("/suppliers", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+def create_supplier(
+    sf: Sf, body: SupplierIn, response: Response, key: IdempotencyKey = None
+) -> SupplierOut:
+    """Add a supplier with its lead time; sending the same supplier again answers 200."""
+    view = sf.receiving.add_supplier(NewSupplier(**body.model_dump()))
+    _created(response, view.replayed)
+    return supplier_out(view)
+
+
+@router.get("/suppliers")
+def list_suppliers(sf: Sf) -> list[SupplierOut]:
+    """Every supplier, in code order."""
+    return [supplier_out(s) for s in sf.receiving.suppliers()]
+
+
+@router.get("/suppliers/{code}")
+def get_supplier(sf: Sf, code: str) -> SupplierOut:
+    """One supplier."""
+    return supplier_out(sf.receiving.supplier(code))
+
+
+# purchase orders ---------------------------------------------------------------------
+
+
+@router.post("/purchase-orders", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+def create_purchase_order(
+    sf: Sf, body: PurchaseOrderIn, response: Response, key: IdempotencyKey = None
+) -> PurchaseOrderOut:
+    """Place a purchase order; each line counts as supply for promise dates from now on."""
+    view = sf.receiving.place_order(
+        NewPurchaseOrder(
+            supplier=body.supplier,
+            location=body.location,
+            lines=tuple(POLineIn(ln.sku, ln.qty, ln.unit_cost) for ln in body.lines),
+            expected_on=body.expected_on,
+            reference=body.reference,
+            idempotency_key=key,
+        )
+    )
+    _created(response, view.replayed)
+    return po_out(view)
+
+
+@router.get("/purchase-orders")
+def list_purchase_orders(
+    sf: Sf,
+    po_status: Annotated[str | None, Query(alias="status")] = None,
+    supplier: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> PurchaseOrderPage:
+    """Purchase orders, newest first, optionally of one status or supplier."""
+    page = sf.receiving.purchase_orders(
+        status=po_status, supplier=supplier, before=_po_cursor(cursor), limit=limit
+    )
+    last = page[-1] if len(page) == limit else None
+    return PurchaseOrderPage(
+        items=[po_out(v) for v in page],
+        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
+    )
+
+
+def _po_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (created at, id) a cursor from ``list_purchase_orders`` stands for."""
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    at, _, po_id = raw.partition("|")
+    try:
+        created = datetime.fromisoformat(at)
+    except ValueError:
+        created = None
+    if created is None or created.tzinfo is None or not po_id:
+        raise InvalidInput("is not a cursor this API gave out", field="cursor")
+    return created, po_id
+
+
+@router.get("/purchase-orders/{po_id}")
+def get_purchase_order(sf: Sf, po_id: str) -> PurchaseOrderOut:
+    """One purchase order: its lines, what arrived of each, and what is still to come."""
+    return po_out(sf.receiving.purchase_order(po_id))
+
+
+@router.post("/purchase-orders/{po_id}/close", responses=error_responses(409))
+def close_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> PurchaseOrderOut:
+    """Close the order: what it has not delivered is no longer expected (again: no change)."""
+    return po_out(sf.receiving.close_order(po_id))
+
+
+@router.post("/purchase-orders/{po_id}/cancel", responses=error_responses(409))
+def cancel_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> PurchaseOrderOut:
+    """Cancel an order not yet fully received (409 once it is received or closed)."""
+    return po_out(sf.receiving.cancel_order(po_id))
+
+
+# ASNs and receipts ---------------------------------------------------------------------
+
+
+@router.post("/asns", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+def create_asn(sf: Sf, body: AsnIn, response: Response, key: IdempotencyKey = None) -> AsnOut:
+    """Record an advance shipping notice: what a delivery against an open PO will hold."""
+    view = sf.receiving.add_asn(
+        NewAsn(
+            po_id=body.po_id,
+            lines=tuple(AsnLineIn(ln.po_line_no, ln.qty, ln.lot) for ln in body.lines),
+            expected_on=body.expected_on,
+            reference=body.reference,
+            idempotency_key=key,
+        )
+    )
+    _created(response, view.replayed)
+    return asn_out(view)
+
+
+@router.get("/asns/{asn_id}")
+def get_asn(sf: Sf, asn_id: str) -> AsnOut:
+    """One ASN with its lines."""
+    return asn_out(sf.receiving.asn(asn_id))
+
+
+@router.post("/receipts", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+def create_receipt(
+    sf: Sf, body: ReceiptIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+) -> ReceiptOut:
+    """Book a delivery in, all or nothing: good units to the dock, damaged ones to quarantine.
+
+    Over, short and damaged units against the ASN (or the PO's outstanding
+    units) are listed and raised as ``receiving_discrepancy`` exceptions.
+    """
+    view = sf.receiving.receive(
+        Receive(
+            lines=tuple(
+                ReceiptLineIn(
+                    ln.sku, ln.received_qty, ln.damaged_qty, ln.lot, ln.expires_on, ln.po_line_no
+                )
+                for ln in body.lines
+            ),
+            po_id=body.po_id,
+            asn_id=body.asn_id,
+            location=body.location,
+            note=body.note,
+            actor=actor,
+            idempotency_key=key,
+        )
+    )
+    _created(response, view.replayed)
+    return receipt_out(view)
+
+
+@router.get("/receipts/{receipt_id}")
+def get_receipt(sf: Sf, receipt_id: str) -> ReceiptOut:
+    """One receipt with its lines and the discrepancies it raised."""
+    return receipt_out(sf.receiving.receipt(receipt_id))
+
+
+# putaway and quarantine ------------------------------------------------------------------
+
+
+@router.get("/putaway/suggestion", responses=error_responses(409))
+def suggest_putaway(
+    sf: Sf,
+    location: str,
+    sku: str,
+    qty: Annotated[int, Query(gt=0, le=MAX_QUANTITY, description="Units to put away")],
+    lot: str | None = None,
+) -> PutawaySuggestionOut:
+    """The storage bin to put units away in, and why (409 when no bin has room)."""
+    found = sf.receiving.suggest_putaway(location=location, sku=sku, qty=qty, lot=lot)
+    return PutawaySuggestionOut(bin=found.bin, reason=found.reason)
+
+
+@router.post("/putaway", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+def confirm_putaway(
+    sf: Sf, body: PutawayIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+) -> PutawayOut:
+    """Move units into the scanned storage bin; units promised to orders take their
+    allocations along. A scan other than the suggestion is allowed and noted on the move.
+    """
+    view = sf.receiving.confirm_putaway(
+        ConfirmPutaway(
+            body.location,
+            body.sku,
+            body.qty,
+            body.to_bin,
+            lot=body.lot,
+            from_bin=body.from_bin,
+            actor=actor,
+            idempotency_key=key,
+        )
+    )
+    _created(response, view.replayed)
+    return PutawayOut(
+        reference=view.reference,
+        sku=view.sku,
+        location=view.location,
+        lot=view.lot,
+        from_bin=view.from_bin,
+        to_bin=view.to_bin,
+        qty=view.qty,
+        note=view.note,
+        moves=list(view.moves),
+    )
+
+
+@router.put("/locations/{location}/home-bins/{sku}")
+def put_home_bin(sf: Sf, location: str, sku: str, body: HomeBinIn) -> HomeBinOut:
+    """Make a storage bin the SKU's home at this location: putaway suggests it first."""
+    sf.receiving.set_home_bin(location=location, sku=sku, bin_code=body.bin)
+    return HomeBinOut(location=location, sku=sku, bin=body.bin)
+
+
+@router.post("/quarantine/release", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+def release_from_quarantine(
+    sf: Sf,
+    body: QuarantineReleaseIn,
+    response: Response,
+    key: IdempotencyKey = None,
+    actor: Actor = "api",
+) -> MoveOut:
+    """Release quarantined units to a storage bin (a note says why); they become available."""
+    record = sf.receiving.release_from_quarantine(
+        QuarantineDecision(
+            body.location,
+            body.sku,
+            body.qty,
+            body.note,
+            lot=body.lot,
+            to_bin=body.to_bin,
+            from_bin=body.from_bin,
+            actor=actor,
+            idempotency_key=key,
+        )
+    )
+    _created(response, record.replayed)
+    return move_out(record)
+
+
+@router.post("/quarantine/scrap", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+def scrap_from_quarantine(
+    sf: Sf,
+    body: QuarantineScrapIn,
+    response: Response,
+    key: IdempotencyKey = None,
+    actor: Actor = "api",
+) -> MoveOut:
+    """Write quarantined units off (a note says why)."""
+    record = sf.receiving.scrap_from_quarantine(
+        QuarantineDecision(
+            body.location,
+            body.sku,
+            body.qty,
+            body.note,
+            lot=body.lot,
+            from_bin=body.from_bin,
+            actor=actor,
+            idempotency_key=key,
+        )
+    )
+    _created(response, record.replayed)
+    return move_out(record)

@@ -1,0 +1,173 @@
+"""``stockflow receiving``: purchase orders from sheets, receipts, putaway at the dock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from stockflow.cli.imports import FileArgument, run_file_import
+from stockflow.cli.options import DbOption, database_url
+
+if TYPE_CHECKING:
+    from stockflow.bootstrap import Stockflow
+    from stockflow.queries.purchasing import PurchaseOrderView, ReceiptView
+    from stockflow.services.imports import ProgressCallback
+
+receiving_app = typer.Typer(
+    no_args_is_help=True, help="Purchasing and receiving: POs, receipts, putaway"
+)
+console = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+Location = Annotated[str, typer.Option("--location", help="Location code")]
+Sku = Annotated[str, typer.Option("--sku", help="SKU code")]
+Qty = Annotated[int, typer.Option("--qty", min=1, help="Units")]
+Lot = Annotated[str | None, typer.Option("--lot", help="Lot code (lot-tracked SKUs)")]
+
+
+@receiving_app.command("po-import")
+def po_import(file: FileArgument, db: DbOption = None) -> None:
+    """Place the purchase orders of a sheet, every one or none.
+
+    Columns: supplier, location, sku, qty, unit_cost [, expected_on, reference].
+    Rows with the same supplier, location, reference and expected date are one
+    order; expected_on defaults to today + the supplier's lead time. Importing
+    a file again places nothing twice.
+    """
+
+    def place(
+        sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
+    ) -> list[PurchaseOrderView]:
+        from stockflow.services.purchase_sheets import purchase_orders_in
+
+        sheet = purchase_orders_in(path)
+        return sf.receiving.place_orders(sheet.orders, rows=sheet.rows)
+
+    for po in run_file_import(place, file, db):
+        console.print(
+            f"{po.id}: {po.supplier} -> {po.location}, {len(po.lines)} line(s), "
+            f"expected {po.expected_on}, cost {po.total_cost:.2f}"
+            + (" (placed before)" if po.replayed else ""),
+            highlight=False,
+        )
+
+
+@receiving_app.command("receive")
+def receive(
+    file: FileArgument,
+    po: Annotated[str | None, typer.Option("--po", help="The purchase order received")] = None,
+    asn: Annotated[str | None, typer.Option("--asn", help="The ASN received")] = None,
+    location: Annotated[
+        str | None, typer.Option("--location", help="Where (a receipt without PO or ASN)")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note on the receipt")] = None,
+    db: DbOption = None,
+) -> None:
+    """Book a delivery in from a sheet, all or nothing.
+
+    Columns: sku, received_qty [, damaged_qty, lot, expires_on, po_line_no]. Good
+    units go to the dock, damaged ones to quarantine. Receiving the same file
+    against the same document again changes nothing.
+    """
+
+    def book(sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None) -> ReceiptView:
+        from stockflow.domain.purchasing import Receive
+        from stockflow.services.purchase_sheets import receipt_lines_in
+
+        sheet = receipt_lines_in(path)
+        key = f"{sheet.key}:{po or ''}:{asn or ''}:{location or ''}"
+        cmd = Receive(
+            sheet.lines,
+            po_id=po,
+            asn_id=asn,
+            location=location,
+            note=note,
+            actor="cli",
+            idempotency_key=key[:128],
+        )
+        return sf.receiving.receive(cmd, rows=sheet.rows)
+
+    receipt = run_file_import(book, file, db)
+    units = sum(ln.received for ln in receipt.lines)
+    console.print(
+        f"{receipt.id}: {units} unit(s) on {len(receipt.lines)} line(s) at {receipt.location}"
+        + (" (received before)" if receipt.replayed else ""),
+        highlight=False,
+    )
+    for d in receipt.discrepancies:
+        console.print(f"[yellow]discrepancy:[/yellow] {d.message}", highlight=False)
+
+
+@receiving_app.command("putaway-suggest")
+def putaway_suggest(
+    location: Location, sku: Sku, qty: Qty, lot: Lot = None, db: DbOption = None
+) -> None:
+    """Say which storage bin units on the dock should go to, and why."""
+    with _session(db) as sf:
+        found = sf.receiving.suggest_putaway(location=location, sku=sku, qty=qty, lot=lot)
+    console.print(f"{found.bin}: {found.reason}", highlight=False)
+
+
+@receiving_app.command("putaway")
+def putaway(
+    location: Location,
+    sku: Sku,
+    qty: Qty,
+    to_bin: Annotated[str, typer.Option("--to-bin", help="The bin scanned")],
+    lot: Lot = None,
+    from_bin: Annotated[str | None, typer.Option("--from-bin", help="Default: the dock")] = None,
+    db: DbOption = None,
+) -> None:
+    """Move units from the dock into the scanned storage bin (their allocations go along)."""
+    from stockflow.domain.putaway import ConfirmPutaway
+
+    with _session(db) as sf:
+        done = sf.receiving.confirm_putaway(
+            ConfirmPutaway(location, sku, qty, to_bin, lot=lot, from_bin=from_bin, actor="cli")
+        )
+    console.print(
+        f"{done.reference}: {done.qty} x {done.sku} {done.from_bin} -> {done.to_bin}"
+        + (f" ({done.note})" if done.note else ""),
+        highlight=False,
+    )
+
+
+@receiving_app.command("po-close")
+def po_close(
+    po_id: Annotated[str, typer.Argument(help="Purchase order id")], db: DbOption = None
+) -> None:
+    """Close a purchase order: what it has not delivered is no longer expected."""
+    with _session(db) as sf:
+        po = sf.receiving.close_order(po_id)
+    console.print(f"{po.id}: {po.status}", highlight=False)
+
+
+@receiving_app.command("po-cancel")
+def po_cancel(
+    po_id: Annotated[str, typer.Argument(help="Purchase order id")], db: DbOption = None
+) -> None:
+    """Cancel a purchase order that has not been fully received."""
+    with _session(db) as sf:
+        po = sf.receiving.cancel_order(po_id)
+    console.print(f"{po.id}: {po.status}", highlight=False)
+
+
+@contextmanager
+def _session(db: str | None) -> Iterator[Stockflow]:
+    """A stockflow for one command; a refusal prints one line and exits 2."""
+    from stockflow.bootstrap import Stockflow
+    from stockflow.domain.errors import StockflowError
+
+    sf = Stockflow.open(database_url(db))
+    try:
+        yield sf
+    except StockflowError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    finally:
+        sf.close()
