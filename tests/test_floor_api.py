@@ -131,3 +131,33 @@ def test_a_short_pick_over_http_names_the_orders_it_touched(floor: TestClient) -
     assert "short_pick" in kinds
     problem(floor.get(f"{API}/waves/W-NOPE"), 404)
     problem(floor.get(f"{API}/shipments/S-NOPE"), 404)
+
+
+def test_bins_carry_a_role_and_a_capacity_and_quarantine_is_never_available(
+    floor: TestClient,
+) -> None:
+    created(
+        floor.post(
+            f"{API}/locations/WH1/bins",
+            json={"code": "Q-1", "role": "quarantine", "capacity": 50},
+        )
+    )
+    problem(floor.post(f"{API}/locations/WH1/bins", json={"code": "X", "role": "attic"}), 422)
+    problem(floor.post(f"{API}/locations/WH1/bins", json={"code": "X", "capacity": 0}), 422)
+    listed = {
+        b["code"]: (b["role"], b["capacity"]) for b in ok(floor.get(f"{API}/locations/WH1/bins"))
+    }
+    assert listed["Q-1"] == ("quarantine", 50)
+    assert listed["S-01"] == ("storage", None)
+    created(
+        floor.post(
+            f"{API}/moves",
+            json={
+                "sku": "A",
+                "qty": 4,
+                "reason": "receipt",
+                "to": {"location": "WH1", "bin": "Q-1"},
+            },
+        )
+    )
+    assert ok(floor.get(f"{API}/atp/A"))["available"] == 3

@@ -364,10 +364,6 @@ def test_promise_dates_follow_purchase_orders_and_forget_ended_ones(
     assert_balanced(sf)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backorders.repromise counts the order's own waiting units as waiting ahead of it",
-)
 def test_a_new_purchase_order_covering_a_waiting_order_exactly_gives_it_a_date(
     shop: Stockflow, clock: Clock
 ) -> None:

@@ -86,8 +86,9 @@ def create_bin(sf: Sf, code: str, body: BinIn) -> BinOut:
     """Add a bin to a location."""
     sf.add_bins([NewBin(location=code, **body.model_dump())])
     return BinOut(
-        location=code, code=body.code.strip(), zone=body.zone or None, sequence=body.sequence
-    )
+        location=code, code=body.code.strip(), zone=body.zone or None, sequence=body.sequence,
+        role=body.role, capacity=body.capacity,
+    )  # fmt: skip
 
 
 @router.put("/skus/{sku}/buffers/{location}", status_code=status.HTTP_204_NO_CONTENT)

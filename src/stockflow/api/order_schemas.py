@@ -185,6 +185,7 @@ class ExceptionOut(BaseModel):
     message: str
     created_at: datetime
     updated_at: datetime
+    reference: str | None = None
 
 
 class ExceptionPage(BaseModel):

@@ -40,6 +40,7 @@ def reservation_out(v: ReservationView) -> ReservationOut:
                 qty=a.qty,
                 released=a.released,
                 consumed=a.consumed,
+                moved=a.moved,
                 open=a.open,
             )
             for a in v.allocations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -67,7 +67,9 @@ class LocationOut(BaseModel):
 class BinIn(Body):
     code: Annotated[str, Field(min_length=1, max_length=32)]
     zone: str | None = None
-    sequence: StrictInt = Field(default=0, ge=0)
+    sequence: StrictInt = Field(default=0, ge=0, description="Place on the walking path")
+    role: Literal["storage", "receiving", "staging", "quarantine", "returns"] = "storage"
+    capacity: StrictInt | None = Field(default=None, gt=0, le=MAX_QUANTITY)
 
 
 class BinOut(BaseModel):
@@ -75,6 +77,8 @@ class BinOut(BaseModel):
     code: str
     zone: str | None
     sequence: int
+    role: str
+    capacity: int | None
 
 
 class PlaceIn(Body):
@@ -186,6 +190,7 @@ class AllocationOut(BaseModel):
     qty: int
     released: int
     consumed: int
+    moved: int = Field(description="Carried with the stock to another position")
     open: int
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from stockflow.domain.errors import InvalidInput
-from stockflow.domain.places import LocationKind
-from stockflow.domain.quantities import non_negative_quantity
+from stockflow.domain.places import BinRole, LocationKind
+from stockflow.domain.quantities import non_negative_quantity, positive_quantity
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$")
 
@@ -93,9 +93,21 @@ class NewBin:
     code: str
     zone: str | None = None
     sequence: int = 0
+    role: str = BinRole.STORAGE.value
+    capacity: int | None = None  # units of any SKU it holds; None: no limit
 
     def checked(self, row: int | None = None) -> NewBin:
         """This bin with its fields checked."""
         code = checked_code(self.code, field="code", max_length=32, row=row)
         sequence = non_negative_quantity(self.sequence, field="sequence", row=row)
-        return NewBin(self.location, code, (self.zone or None), sequence)
+        try:
+            role = BinRole(self.role).value
+        except ValueError:
+            choices = ", ".join(r.value for r in BinRole)
+            raise InvalidInput(
+                f"unknown bin role {self.role!r}; use one of: {choices}", field="role", row=row
+            ) from None
+        capacity = self.capacity
+        if capacity is not None:
+            capacity = positive_quantity(capacity, field="capacity", row=row)
+        return NewBin(self.location, code, (self.zone or None), sequence, role, capacity)

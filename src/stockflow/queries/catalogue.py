@@ -46,6 +46,8 @@ class BinView:
     code: str
     zone: str | None
     sequence: int
+    role: str
+    capacity: int | None
 
 
 def sku_page(conn: Connection, *, after: str | None, limit: int) -> list[SkuView]:
@@ -96,4 +98,10 @@ def bin_views(conn: Connection, location: str) -> list[BinView]:
     rows = conn.execute(
         select(bins).where(bins.c.location_id == ref.id).order_by(bins.c.sequence, bins.c.code)
     )
-    return [BinView(ref.code, r.code, r.zone, int(r.sequence)) for r in rows]
+    return [
+        BinView(
+            ref.code, r.code, r.zone, int(r.sequence), r.role,
+            None if r.capacity is None else int(r.capacity),
+        )
+        for r in rows
+    ]  # fmt: skip

@@ -25,6 +25,7 @@ class ExceptionView:
     message: str
     created_at: datetime
     updated_at: datetime
+    reference: str | None = None  # the receipt, wave, count or shipment it is about
 
 
 def exception_page(
@@ -55,7 +56,15 @@ def exception_page(
         query = query.where(exceptions.c.id == exception_id)
     return [
         ExceptionView(
-            r.id, r.kind, r.state, r.order_id, r.sku, r.message, r.created_at, r.updated_at
+            r.id,
+            r.kind,
+            r.state,
+            r.order_id,
+            r.sku,
+            r.message,
+            r.created_at,
+            r.updated_at,
+            r.reference,
         )
         for r in conn.execute(query)
     ]

@@ -24,11 +24,12 @@ class AllocationView:
     qty: int
     released: int = 0
     consumed: int = 0
+    moved: int = 0  # carried with the stock to another position (a pick, a put-away)
 
     @property
     def open(self) -> int:
-        """Units still held."""
-        return self.qty - self.released - self.consumed
+        """Units still held here."""
+        return self.qty - self.released - self.consumed - self.moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ def load_reservations(conn: Connection, ids: Iterable[str]) -> dict[str, Reserva
             allocations.c.qty,
             allocations.c.released_qty,
             allocations.c.consumed_qty,
+            allocations.c.moved_qty,
         )
         .join(positions, positions.c.id == allocations.c.position_id)
         .join(skus, skus.c.id == positions.c.sku_id)
@@ -86,6 +88,7 @@ def load_reservations(conn: Connection, ids: Iterable[str]) -> dict[str, Reserva
                 qty=int(r.qty),
                 released=int(r.released_qty),
                 consumed=int(r.consumed_qty),
+                moved=int(r.moved_qty),
             )
         )
     return {

@@ -282,7 +282,11 @@ def repromise(conn: Connection, order_ids: list[str], *, today: date) -> dict[st
         refs = OrderRefs.load(conn, [cmd])
         needs = refs.needs(cmd)
         missing = {i: n.qty for i, n in enumerate(needs)}
-        promise = refs.promise_date(conn, needs, missing, today=today, ahead={})
+        # The queue of waiting orders already holds this order's own units: not twice.
+        own: dict[int, int] = {}
+        for n in needs:
+            own[n.sku_id] = -sum(ln.waiting for ln in view.lines if ln.sku == n.sku)
+        promise = refs.promise_date(conn, needs, missing, today=today, ahead=own)
         if promise != view.promise_date:
             conn.execute(update(orders).where(orders.c.id == oid).values(promise_date=promise))
         out[oid] = promise

@@ -98,7 +98,14 @@ def add_bins(conn: Connection, items: list[NewBin]) -> None:
             raise AlreadyExists(f"bin {b.code} appears twice for {b.location}", field="code", row=n)
         seen.add((b.location, b.code))
         rows.append(
-            {"location_id": location.id, "code": b.code, "zone": b.zone, "sequence": b.sequence}
+            {
+                "location_id": location.id,
+                "code": b.code,
+                "zone": b.zone,
+                "sequence": b.sequence,
+                "role": b.role,
+                "capacity": b.capacity,
+            }
         )
     existing = {
         (r.location_id, r.code)

@@ -138,6 +138,7 @@ class Carry:
     reason: str
     actor: str
     reference: str | None = None
+    note: str | None = None
 
 
 def carry(db: Database, conn: Connection, cmd: Carry, *, now: datetime) -> int:
@@ -169,6 +170,7 @@ def carry(db: Database, conn: Connection, cmd: Carry, *, now: datetime) -> int:
                 target=source.place(target_bin),
                 actor=cmd.actor,
                 reference=cmd.reference,
+                note=cmd.note,
             )
         ],
         now=now,

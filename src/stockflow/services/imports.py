@@ -35,7 +35,7 @@ SKU_COLUMNS = Columns(("code", "name"), ("base_unit", "active", "lot_tracked", "
 LOCATION_COLUMNS = Columns(
     ("code",), ("name", "kind", "address", "latitude", "longitude", "allow_negative")
 )
-BIN_COLUMNS = Columns(("location", "code"), ("zone", "sequence"))
+BIN_COLUMNS = Columns(("location", "code"), ("zone", "sequence", "role", "capacity"))
 STOCK_COLUMNS = Columns(("sku", "location", "qty"), ("bin", "lot", "expires_on"))
 
 _CHUNK = 5_000  # items per insert: their lookups stay inside every bind-parameter limit
@@ -159,6 +159,8 @@ def _bin(row: Row) -> NewBin:
         code=row.text("code") or "",
         zone=row.text("zone", max_length=32),
         sequence=row.whole("sequence") or 0,
+        role=row.text("role", max_length=16) or "storage",
+        capacity=row.whole("capacity"),
     ).checked(row=row.number)
 
 

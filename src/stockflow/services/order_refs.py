@@ -308,7 +308,14 @@ def _waiting(conn: Connection, sku_id: int) -> int:
         .where(order_lines.c.sku_id == sku_id, orders.c.status.in_(waiting_states))
     ).scalar_one()
     held = conn.execute(
-        select(func.coalesce(func.sum(allocations.c.qty - allocations.c.released_qty), 0))
+        select(
+            func.coalesce(
+                func.sum(
+                    allocations.c.qty - allocations.c.released_qty - allocations.c.moved_qty
+                ),
+                0,
+            )
+        )
         .join(orders, orders.c.reservation_id == allocations.c.reservation_id)
         .join(positions, positions.c.id == allocations.c.position_id)
         .where(positions.c.sku_id == sku_id, orders.c.status.in_(waiting_states))

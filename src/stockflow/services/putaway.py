@@ -197,8 +197,8 @@ def confirm_putaway(
             field="qty",
         )
     free = min(max(on_hand - allocated, 0), cmd.qty)
+    note = _scan_note(conn, route, cmd.qty)
     if free:
-        note = _scan_note(conn, route, cmd.qty)
         move = PostMove(
             route.sku.code,
             free,
@@ -212,8 +212,9 @@ def confirm_putaway(
         post_moves(db, conn, [move], now=now)
     if cmd.qty > free:
         _carry_allocated(
-            db, conn, route, qty=cmd.qty - free, actor=cmd.actor, reference=reference, now=now
-        )
+            db, conn, route, qty=cmd.qty - free, actor=cmd.actor, reference=reference,
+            note=note, now=now,
+        )  # fmt: skip
     return reference, False
 
 
@@ -257,6 +258,7 @@ def _carry_allocated(
     qty: int,
     actor: str,
     reference: str,
+    note: str | None,
     now: datetime,
 ) -> None:
     """Carry ``qty`` allocated units and their allocations, oldest allocation first."""
@@ -268,7 +270,7 @@ def _carry_allocated(
     left = qty
     for row in held:
         take = min(left, int(row.open))
-        step = Carry(row.id, take, route.target.id, "putaway", actor, reference)
+        step = Carry(row.id, take, route.target.id, "putaway", actor, reference, note)
         carry(db, conn, step, now=now)
         left -= take
         if left == 0:
