@@ -14,16 +14,16 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from helpers import run_in_threads
 from order_shop import Clock, add_channel, add_skus, assert_books_balance, open_shop, order
-from stockflow.adapters.tables import allocation_open_qty, allocations, bins, pick_tasks, positions
+from stockflow.adapters.tables import allocation_open_qty, allocations, pick_tasks, positions
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewBin
 from stockflow.domain.commands import Place, PostMove
+from stockflow.domain.counting import CountScope
 from stockflow.domain.errors import StockflowError
-from stockflow.services.losses import Lost, after_loss, correct_position
 from stockflow.services.picking import WaveRequest
 
 pytestmark = pytest.mark.postgres_only
@@ -44,29 +44,17 @@ def floor(pg_only_url: str) -> Iterator[Stockflow]:
 
 
 def count_bin(sf: Stockflow, bin_code: str, missing: int) -> None:
-    """A counter finds ``missing`` units fewer than the books in a bin: the count path."""
+    """A counter counts one bin, finding ``missing`` units fewer than the books say.
 
-    def work(conn: Connection) -> Lost:
-        pid, on_hand = conn.execute(
-            select(positions.c.id, positions.c.on_hand).where(
-                positions.c.bin_id == _bin_id(conn, bin_code)
-            )
-        ).one()
-        held: set[str] = set()
-        fix = correct_position(
-            sf.db, conn, int(pid), max(int(on_hand) - missing, 0), actor="counter",
-            reference="count:test", note_text="cycle count", now=sf.clock(), held=held,
-        )  # fmt: skip
-        return after_loss(
-            conn, fix.taken, fix.position, kind="count_variance", why="cycle count",
-            actor="counter", reference="count:test", today=sf.today(), now=sf.clock(),
-        )  # fmt: skip
-
-    sf.floor.reallocate_lost(sf.db.run(work), actor="counter")
-
-
-def _bin_id(conn: Connection, code: str) -> int:
-    return int(conn.execute(select(bins.c.id).where(bins.c.code == code)).scalar_one())
+    The count goes through the real cycle-count path: a count of the bin, the
+    blind sheet, the counted figure; with a 100% tolerance it is posted at once.
+    """
+    count = sf.counts.create(
+        location="HAM", scope=CountScope("bins", bins=(bin_code,)), tolerance_pct=100
+    )
+    for line in sf.counts.sheet(count.id).lines:
+        books = next(p.on_hand for p in sf.positions(sku=line.sku) if p.bin == line.bin)
+        sf.counts.submit(count.id, line.line_no, max(books - missing, 0), actor="counter")
 
 
 def test_picks_cancellations_and_counts_on_the_same_bins_keep_the_books(
