@@ -73,12 +73,10 @@ def _empty_postgres(url: str) -> None:
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path_factory.mktemp("db") / "stockflow.db"
-        url = f"sqlite:///{path}"
-        db = Database(url)
-        migrate(db)
-        db.dispose()
-        return url
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_url")
     _empty_postgres(url)
     return url

@@ -129,6 +129,8 @@ def test_a_short_pick_over_http_names_the_orders_it_touched(floor: TestClient) -
     }  # fmt: skip
     kinds = [e["kind"] for e in ok(floor.get(f"{API}/exceptions"))["items"]]
     assert "short_pick" in kinds
+    about = ok(floor.get(f"{API}/exceptions", params={"reference": f"short-pick:{task['id']}"}))
+    assert [(e["kind"], e["order_id"]) for e in about["items"]] == [("short_pick", order_id)]
     problem(floor.get(f"{API}/waves/W-NOPE"), 404)
     problem(floor.get(f"{API}/shipments/S-NOPE"), 404)
 

@@ -228,3 +228,19 @@ def test_the_cli_builds_a_wave_and_writes_its_pick_list(
     again = CliRunner().invoke(app, ["floor", "wave", "HAM", "--db", db_url])
     assert again.exit_code == 1
     assert "no order at HAM is ready" in again.output
+
+
+def test_cancelling_after_the_pick_asks_for_the_units_to_be_put_back(shop: Stockflow) -> None:
+    put(shop, "APPLE", 3, "A-01")
+    mine = shop.orders.capture(order("WEB", ("APPLE", 2)))
+    wave = shop.floor.build_wave(WaveRequest("HAM"))
+    assert wave is not None
+    shop.floor.confirm_pick(wave.tasks[0].id, 2)
+    shop.orders.cancel(mine.id, reason="customer changed their mind")
+    asks = [e.message for e in shop.orders.exceptions() if e.kind == "put_back"]
+    assert asks == [
+        f"2 x APPLE picked for cancelled order {mine.id} wait in staging: put them away"
+    ]
+    staged = [p for p in shop.positions(sku="APPLE") if p.bin == "STAGE"]
+    assert [(p.on_hand, p.allocated) for p in staged] == [(2, 0)]
+    assert_books_balance(shop)

@@ -172,6 +172,7 @@ def list_exceptions(
     sf: Sf,
     state: str | None = None,
     kind: str | None = None,
+    reference: str | None = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> ExceptionPage:
@@ -181,8 +182,9 @@ def list_exceptions(
         raise InvalidInput("is not a cursor this API gave out", field="cursor")
     with sf.db.read() as conn:
         page = exception_page(
-            conn, state=state, kind=kind, limit=limit, before=int(raw) if raw else None
-        )
+            conn, state=state, kind=kind, limit=limit, before=int(raw) if raw else None,
+            reference=reference,
+        )  # fmt: skip
     return ExceptionPage(
         items=[ExceptionOut(**asdict(e)) for e in page],
         next=encode_cursor(page[-1].id) if len(page) == limit else None,

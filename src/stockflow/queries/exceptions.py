@@ -36,6 +36,7 @@ def exception_page(
     limit: int,
     before: int | None = None,
     exception_id: int | None = None,
+    reference: str | None = None,
 ) -> list[ExceptionView]:
     """Exceptions, newest first, optionally of one state and kind, older than ``before``."""
     query = (
@@ -50,6 +51,8 @@ def exception_page(
         query = query.where(exceptions.c.state == state)
     if kind is not None:
         query = query.where(exceptions.c.kind == kind)
+    if reference is not None:
+        query = query.where(exceptions.c.reference == reference)
     if before is not None:
         query = query.where(exceptions.c.id < before)
     if exception_id is not None:

@@ -34,6 +34,7 @@ from stockflow.services.order_state import (
     settle_status,
 )
 from stockflow.services.pick_tasks import retire_tasks
+from stockflow.services.shipping import staged
 
 
 def cancel_order(
@@ -54,6 +55,7 @@ def cancel_order(
     # Parts count too: a kit line may hold components of kits it cannot complete.
     held, _ = holdings(conn, [view.reservation_id])
     if any(q and (line_no is None or key[1] == line_no) for key, q in held.items()):
+        _ask_to_put_back(conn, order_id, line_no, now)
         released = close_lines(
             conn,
             CloseLines(
@@ -184,3 +186,17 @@ def flag_late_and_stuck(conn: Connection, *, today: date, now: datetime, stuck_h
         raise_exception(conn, kind, message, now=now, order_id=oid)
         raised += 1
     return raised
+
+
+def _ask_to_put_back(conn: Connection, order_id: str, line_no: int | None, now: datetime) -> None:
+    """Units picked for a cancelled order wait in a staging bin: someone must put them away."""
+    picked: dict[tuple[str, int], int] = defaultdict(int)
+    for s in staged(conn, order_id):
+        if line_no is None or s.line_no == line_no:
+            picked[(s.sku, s.location_id)] += s.held
+    for (sku, _), qty in sorted(picked.items()):
+        raise_exception(
+            conn, "put_back",
+            f"{qty} x {sku} picked for cancelled order {order_id} wait in staging: put them away",
+            now=now, order_id=order_id, reference=f"cancel:{order_id}",
+        )  # fmt: skip
