@@ -84,6 +84,11 @@ def test_release_wave_pick_pack_ship_and_track_over_http(floor: TestClient) -> N
         "task",
     )
     assert ok(floor.get(f"{API}/waves/{wave['id']}"))["status"] == "done"
+    listed = ok(floor.get(f"{API}/waves", params={"location": "WH1"}))
+    assert [(w["id"], w["orders"], w["open_tasks"], w["tasks"]) for w in listed] == [
+        (wave["id"], 1, 0, 2)
+    ]
+    assert ok(floor.get(f"{API}/waves", params={"status": "open"})) == []
 
     shipment = ok(floor.post(f"{API}/orders/{order_id}/pack", json={"barcode": "A", "qty": 2}))
     problem(floor.post(f"{API}/orders/{order_id}/pack", json={"barcode": "A"}), 409, "barcode")

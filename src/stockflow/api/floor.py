@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -9,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field, StrictInt
 
-from stockflow.api.deps import Actor, Sf
+from stockflow.api.deps import Actor, Limit, Sf
 from stockflow.api.schemas import Body, Code, Problem
 from stockflow.domain.errors import Conflict
 from stockflow.domain.quantities import MAX_QUANTITY
 from stockflow.domain.shipments import Parcel
-from stockflow.queries.floor import ShipmentView, WaveView
+from stockflow.queries.floor import ShipmentView, WaveView, wave_summaries
 from stockflow.services.picking import WaveRequest
 from stockflow.services.shipping import Dispatch
 
@@ -177,6 +178,26 @@ def create_wave(sf: Sf, body: WaveIn, actor: Actor = "api") -> WaveOut:
     if wave is None:
         raise Conflict(f"no order at {body.location} is ready for a wave", field="location")
     return wave_out(wave)
+
+
+class WaveSummaryOut(BaseModel):
+    id: str
+    location: str
+    status: str
+    created_at: datetime
+    orders: int
+    open_tasks: int
+    tasks: int
+
+
+@router.get("/waves")
+def list_waves(
+    sf: Sf, location: str | None = None, status: str | None = None, limit: Limit = 100
+) -> list[WaveSummaryOut]:
+    """Waves, newest first: how many orders, how many tasks still open."""
+    with sf.db.read() as conn:
+        found = wave_summaries(conn, location=location, status=status, limit=limit)
+    return [WaveSummaryOut(**asdict(w)) for w in found]
 
 
 @router.get("/waves/{wave_id}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from stockflow.adapters.tables import (
     bins,
@@ -98,6 +98,46 @@ def load_wave(conn: Connection, wave_id: str) -> WaveView:
         for r in rows
     )  # fmt: skip
     return WaveView(head.id, head.location, head.status, head.created_at, tasks)
+
+
+@dataclass(frozen=True, slots=True)
+class WaveSummary:
+    """A wave in a list: where, how far along."""
+
+    id: str
+    location: str
+    status: str
+    created_at: datetime
+    orders: int
+    open_tasks: int
+    tasks: int
+
+
+def wave_summaries(
+    conn: Connection, *, location: str | None, status: str | None, limit: int
+) -> list[WaveSummary]:
+    """Waves, newest first, optionally of one location and status."""
+    open_task = case((pick_tasks.c.status == "open", 1), else_=0)
+    query = (
+        select(
+            waves.c.id, locations.c.code, waves.c.status, waves.c.created_at,
+            func.count(func.distinct(pick_tasks.c.order_id)), func.sum(open_task),
+            func.count(pick_tasks.c.id),
+        )
+        .join(locations, locations.c.id == waves.c.location_id)
+        .outerjoin(pick_tasks, pick_tasks.c.wave_id == waves.c.id)
+        .group_by(waves.c.id, locations.c.code, waves.c.status, waves.c.created_at)
+        .order_by(waves.c.created_at.desc(), waves.c.id)
+        .limit(limit)
+    )  # fmt: skip
+    if location is not None:
+        query = query.where(locations.c.code == location)
+    if status is not None:
+        query = query.where(waves.c.status == status)
+    return [
+        WaveSummary(r[0], r[1], r[2], r[3], int(r[4]), int(r[5] or 0), int(r[6]))
+        for r in conn.execute(query)
+    ]
 
 
 def pick_list_doc(wave: WaveView) -> PickListDoc:
