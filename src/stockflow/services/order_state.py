@@ -40,10 +40,14 @@ def note(conn: Connection, order_id: str, message: str, *, actor: str, now: date
 
 
 def set_status(conn: Connection, order_id: str, status: OrderStatus, now: datetime) -> None:
-    """Store the order's new status (already checked against the transition table)."""
+    """Store the order's new status (already checked against the transition table).
+
+    A move is progress: a stuck-order exception raised for the order is resolved.
+    """
     conn.execute(
         update(orders).where(orders.c.id == order_id).values(status=status.value, updated_at=now)
     )
+    resolve_exceptions(conn, order_id, ("stuck_order",), now)
 
 
 def resolve_exceptions(
