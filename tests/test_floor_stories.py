@@ -30,6 +30,8 @@ from stockflow.cli.app import app
 from stockflow.domain.catalogue import NewBin
 from stockflow.domain.commands import Place, PostMove
 from stockflow.domain.errors import Conflict, InvalidInput
+from stockflow.domain.purchasing import ReceiptLineIn, Receive
+from stockflow.domain.putaway import ConfirmPutaway
 from stockflow.domain.shipments import Parcel, valid_tracking_number
 from stockflow.queries.floor import WaveView
 from stockflow.services.picking import WaveRequest
@@ -243,4 +245,22 @@ def test_cancelling_after_the_pick_asks_for_the_units_to_be_put_back(shop: Stock
     ]
     staged = [p for p in shop.positions(sku="APPLE") if p.bin == "STAGE"]
     assert [(p.on_hand, p.allocated) for p in staged] == [(2, 0)]
+    assert_books_balance(shop)
+
+
+def test_a_put_away_of_promised_units_sends_the_picker_to_their_new_bin(shop: Stockflow) -> None:
+    mine = shop.orders.capture(order("WEB", ("APPLE", 2)))
+    assert shop.orders.order(mine.id).status == "backordered"
+    shop.receiving.receive(Receive((ReceiptLineIn("APPLE", 2),), location="HAM"))
+    assert shop.orders.order(mine.id).status == "allocated"  # filled from the dock
+    wave = shop.floor.build_wave(WaveRequest("HAM"))
+    assert wave is not None
+    assert [(t.bin, t.status) for t in wave.tasks] == [("DOCK", "open")]
+
+    shop.receiving.confirm_putaway(ConfirmPutaway("HAM", "APPLE", 2, "A-02"))
+    tasks = shop.floor.wave(wave.id).tasks
+    assert sorted((t.bin, t.status) for t in tasks) == [("A-02", "open"), ("DOCK", "cancelled")]
+    fresh = next(t for t in tasks if t.status == "open")
+    shop.floor.confirm_pick(fresh.id, 2)
+    assert shop.floor.wave(wave.id).status == "done"
     assert_books_balance(shop)

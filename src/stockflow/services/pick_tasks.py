@@ -173,3 +173,31 @@ def finish_wave(conn: Connection, wave_id: str, now: datetime) -> None:
             .where(waves.c.id == wave_id, waves.c.status == "open")
             .values(status="done", updated_at=now)
         )
+
+
+def follow_carried(conn: Connection, allocation_ids: list[int], now: datetime) -> int:
+    """Send pickers to where promised units were carried (a put-away); tasks re-made.
+
+    Open tasks on these allocations would send a picker to the old bin: they
+    are cancelled and the same wave gets tasks for the bins the units are in now.
+    """
+    if not allocation_ids:
+        return 0
+    rows = conn.execute(
+        select(pick_tasks.c.wave_id, pick_tasks.c.order_id, waves.c.location_id)
+        .join(waves, waves.c.id == pick_tasks.c.wave_id)
+        .where(pick_tasks.c.allocation_id.in_(allocation_ids), pick_tasks.c.status == "open")
+        .distinct()
+    ).all()
+    if not rows:
+        return 0
+    retire_tasks(conn, {r.order_id for r in rows}, now)
+    made = sum(task_order(conn, r.wave_id, int(r.location_id), r.order_id) for r in rows)
+    for r in rows:
+        conn.execute(
+            update(waves)
+            .where(waves.c.id == r.wave_id, waves.c.status == "done")
+            .values(status="open", updated_at=now)
+        )
+        finish_wave(conn, r.wave_id, now)
+    return made

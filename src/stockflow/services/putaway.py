@@ -37,7 +37,7 @@ from stockflow.domain.places import BinRole
 from stockflow.domain.putaway import BinRoom, ConfirmPutaway, PutawaySuggestion, choose_bin
 from stockflow.domain.quantities import positive_quantity
 from stockflow.services.floor import Carry, carry, ensure_position, work_bin
-from stockflow.services.pick_tasks import new_id
+from stockflow.services.pick_tasks import follow_carried, new_id
 from stockflow.services.purchasing import keyed_id
 from stockflow.services.stock import post_moves
 
@@ -268,12 +268,15 @@ def _carry_allocated(
         .order_by(allocations.c.id)
     ).all()
     left = qty
+    carried = []
     for row in held:
         take = min(left, int(row.open))
         step = Carry(row.id, take, route.target.id, "putaway", actor, reference, note)
         carry(db, conn, step, now=now)
+        carried.append(int(row.id))
         left -= take
         if left == 0:
+            follow_carried(conn, carried, now)
             return
     # positions.allocated is the sum of open allocations (I3), so this cannot happen.
     raise AssertionError(f"position {route.source_id} holds fewer allocated units than it says")
