@@ -24,6 +24,7 @@ from stockflow.domain.catalogue import NewBin, NewSku
 from stockflow.domain.commands import Place, PostMove
 from stockflow.domain.counting import CountScope, IllegalCountStep
 from stockflow.domain.errors import Conflict, IdempotencyKeyReused, InvalidInput, StockflowError
+from stockflow.domain.purchasing import ReceiptLineIn, Receive
 from stockflow.queries.counts import CountView, SheetLine
 from stockflow.services.counts import SamePerson
 from stockflow.services.picking import WaveRequest
@@ -355,3 +356,13 @@ def test_bad_counts_are_refused_with_the_field_at_fault(shop: Stockflow) -> None
     assert field_of(tolerance_pct="1.234") == "tolerance_pct"
     assert field_of(location="NOWHERE") == "location"
     assert sf.counts.counts() == []
+
+
+def test_a_wall_to_wall_count_covers_every_storage_bin_and_no_working_bin(shop: Stockflow) -> None:
+    sf = shop
+    put(sf, "BOLT", 10, "A-01")
+    put(sf, "NUT", 4, "B-01")
+    sf.receiving.receive(Receive((ReceiptLineIn("WASHER", 3),), location="HAM"))  # on the dock
+    count = sf.counts.create(location="HAM", scope=CountScope("location"))
+    assert count.scope == "location"
+    assert [(ln.bin, ln.sku) for ln in count.lines] == [("A-01", "BOLT"), ("B-01", "NUT")]

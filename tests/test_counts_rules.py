@@ -127,6 +127,7 @@ def test_accuracy_counts_exact_and_within_tolerance_lines() -> None:
 def test_a_scope_needs_what_its_kind_needs() -> None:
     assert CountScope("zone", zone=" A ").checked() == CountScope("zone", zone="A")
     assert CountScope("zone", zone="A").describe() == "zone:A"
+    assert CountScope("location").checked().describe() == "location"
     assert CountScope("short_picks").describe() == "short_picks"
     assert CountScope("abc", abc_class="B", days=30).describe() == "abc:B/30d"
     many = CountScope("bins", bins=tuple(f"BIN-{n:03d}" for n in range(20)))

@@ -80,7 +80,7 @@ class TransferPage(BaseModel):
 
 
 class ScopeIn(Body):
-    kind: Literal["zone", "bins", "abc", "short_picks"]
+    kind: Literal["location", "zone", "bins", "abc", "short_picks"]
     zone: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     bins: Annotated[list[Code], Field(max_length=1000)] = Field(default_factory=list)
     abc_class: Literal["A", "B", "C"] | None = None

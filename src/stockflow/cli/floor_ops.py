@@ -129,19 +129,22 @@ def create(
     short_picks: Annotated[
         bool, typer.Option("--short-picks", help="Bins short-picked since their last count")
     ] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every storage bin of the location")
+    ] = False,
     tolerance: Annotated[str, typer.Option(help="Tolerance in percent")] = "0",
     actor: ActorOption = "cli",
     db: DbOption = None,
 ) -> None:
-    """Open a count over one scope: --zone, --bins, --abc or --short-picks."""
+    """Open a count over one scope: --all, --zone, --bins, --abc or --short-picks."""
     from stockflow.bootstrap import Stockflow
     from stockflow.domain.counting import CountScope, ScopeKind
 
-    chosen = [k for k, on in (("zone", zone), ("bins", bins), ("abc", abc),
-                              ("short_picks", short_picks)) if on]  # fmt: skip
+    chosen = [k for k, on in (("location", everything), ("zone", zone), ("bins", bins),
+                              ("abc", abc), ("short_picks", short_picks)) if on]  # fmt: skip
     if len(chosen) != 1:
         raise InvalidInput(
-            "give exactly one of --zone, --bins, --abc, --short-picks", field="scope"
+            "give exactly one of --all, --zone, --bins, --abc, --short-picks", field="scope"
         )
     codes = tuple(b.strip() for b in (bins or "").split(",") if b.strip())
     scope = CountScope(ScopeKind(chosen[0]).value, zone, codes, abc, days)

@@ -77,6 +77,7 @@ def classify_abc(
 class ScopeKind(StrEnum):
     """How a count chooses its bins."""
 
+    LOCATION = "location"  # every storage bin of the location: a wall-to-wall count
     ZONE = "zone"  # every storage bin of one zone
     BINS = "bins"  # the bins named
     ABC = "abc"  # storage bins holding SKUs of one ABC class
@@ -126,7 +127,7 @@ class CountScope:
             return f"zone:{self.zone}"[:64]
         if kind is ScopeKind.ABC:
             return f"abc:{self.abc_class}/{self.days}d"
-        if kind is ScopeKind.SHORT_PICKS:
+        if kind in (ScopeKind.SHORT_PICKS, ScopeKind.LOCATION):
             return kind.value
         text = "bins:" + ",".join(self.bins)
         if len(text) <= 64:

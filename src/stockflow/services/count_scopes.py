@@ -53,7 +53,9 @@ def scope_bins(
 ) -> list[int]:
     """Ids of the bins ``scope`` covers at ``location``; none at all is an error."""
     kind = ScopeKind(scope.kind)
-    if kind is ScopeKind.ZONE:
+    if kind is ScopeKind.LOCATION:
+        found = _zone_bins(conn, location.id, None)
+    elif kind is ScopeKind.ZONE:
         found = _zone_bins(conn, location.id, scope.zone or "")
     elif kind is ScopeKind.BINS:
         found = _named_bins(conn, location, scope.bins)
@@ -69,14 +71,14 @@ def scope_bins(
     return sorted(found)
 
 
-def _zone_bins(conn: Connection, location_id: int, zone: str) -> set[int]:
-    rows = conn.execute(
-        select(bins.c.id).where(
-            bins.c.location_id == location_id,
-            bins.c.zone == zone,
-            bins.c.role == BinRole.STORAGE.value,
-        )
+def _zone_bins(conn: Connection, location_id: int, zone: str | None) -> set[int]:
+    """Storage bins of one zone, or of the whole location when ``zone`` is None."""
+    query = select(bins.c.id).where(
+        bins.c.location_id == location_id, bins.c.role == BinRole.STORAGE.value
     )
+    if zone is not None:
+        query = query.where(bins.c.zone == zone)
+    rows = conn.execute(query)
     return {int(r.id) for r in rows}
 
 
