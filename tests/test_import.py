@@ -22,6 +22,7 @@ from stockflow.adapters.tables import metadata
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app
 from stockflow.domain.catalogue import NewLocation, NewSku
+from stockflow.domain.commands import CaptureOrder, OrderLineIn
 from stockflow.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -32,6 +33,7 @@ from stockflow.domain.errors import (
     UnknownLocation,
     UnknownSku,
 )
+from stockflow.domain.parties import NewChannel
 from stockflow.queries.catalogue import bin_views, location_views, sku_page
 from stockflow.queries.ledger import ledger_page
 from stockflow.services.imports import import_bins, import_locations, import_skus, import_stock
@@ -432,3 +434,21 @@ def test_import_killed_midway_leaves_nothing_on_postgresql(
     pg_only_url: str, tmp_path: Path
 ) -> None:
     _kill_mid_import(pg_only_url, tmp_path)
+
+
+def test_a_stock_import_fills_an_order_that_was_waiting(
+    sf: Stockflow, tmp_path: Path, suffix: str
+) -> None:
+    setup_places(sf)
+    add_sku(sf, "BOLT")
+    sf.orders.add_channel(NewChannel("WEB", "Web shop"))
+    waiting = sf.orders.capture(
+        CaptureOrder("WEB", (OrderLineIn("BOLT", 4),), ship_to="1 Dam Square, Amsterdam")
+    )
+    assert waiting.status == "backordered"
+    path = write_sheet(
+        tmp_path / f"opening.{suffix}", [STOCK_HEADER, ["BOLT", "WH1", None, None, None, 10]]
+    )
+    import_stock(sf, path)
+    assert sf.orders.order(waiting.id).status == "allocated"
+    assert sum(p.allocated for p in sf.positions(sku="BOLT")) == 4

@@ -111,7 +111,10 @@ def _import_catalogue(
 def import_stock(
     sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
-    """Receive opening stock: each row becomes one ``receipt`` move, all in one transaction."""
+    """Receive opening stock: each row becomes one ``receipt`` move, all in one transaction.
+
+    Orders already waiting for the imported SKUs get their chance right after.
+    """
     started = time.perf_counter()
     sheet = read_sheet(path, STOCK_COLUMNS)
     lines = [opening_stock.StockLine.from_row(row) for row in sheet.rows]
@@ -123,6 +126,7 @@ def import_stock(
             sf.db, conn, lines, reference=reference, now=now, progress=progress
         )
     )
+    sf.orders.fill_backorders({line.sku for line in lines})
     return ImportSummary("stock", sheet.name, len(lines), time.perf_counter() - started)
 
 
