@@ -218,12 +218,14 @@ def test_the_cli_builds_a_wave_and_writes_its_pick_list(
 ) -> None:
     put(shop, "APPLE", 3, "A-01")
     put(shop, "BERRY", 2, "B-01")
-    mine = shop.orders.capture(order("WEB", ("APPLE", 2), ("BERRY", 1)))
+    mine = shop.orders.capture(order("WEB", ("APPLE", 2), ("BERRY", 1), external_id="W-1001"))
     out = tmp_path / "wave.pdf"
     result = CliRunner().invoke(app, ["floor", "wave", "HAM", "--db", db_url, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "B-01" in result.output
     sheet = pdf_text(out.read_bytes())
+    assert "W-1001" in sheet  # the order number the channel gave, not the internal id
+    assert mine.id not in sheet
     assert "APPLE" in sheet
     assert "BERRY" in sheet
     assert shop.orders.order(mine.id).status == "picking"

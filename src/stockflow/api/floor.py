@@ -52,6 +52,7 @@ class TaskOut(BaseModel):
     short: int
     tote: str
     order_id: str
+    order_ref: str = Field(description="The channel's order number, else a short id")
     status: str
 
 
@@ -144,7 +145,7 @@ def wave_out(v: WaveView) -> WaveOut:
         tasks=[TaskOut(
             id=t.id, sequence=t.sequence, bin=t.bin, sku=t.sku, sku_name=t.sku_name, lot=t.lot,
             qty=t.qty, picked=t.picked, short=t.short, tote=t.tote, order_id=t.order_id,
-            status=t.status,
+            order_ref=t.order_ref, status=t.status,
         ) for t in v.tasks],
     )  # fmt: skip
 

@@ -56,6 +56,7 @@ class TaskView:
     tote: str
     order_id: str
     status: str
+    order_ref: str = ""  # what a picker reads: the channel's order number, else a short id
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,9 @@ def load_wave(conn: Connection, wave_id: str) -> WaveView:
             pick_tasks.c.id, bins.c.sequence, bins.c.code.label("bin"), skus.c.code.label("sku"),
             skus.c.name, positions.c.lot_code, pick_tasks.c.qty, pick_tasks.c.picked_qty,
             pick_tasks.c.short_qty, pick_tasks.c.tote, pick_tasks.c.order_id, pick_tasks.c.status,
+            orders.c.external_id,
         )
+        .join(orders, orders.c.id == pick_tasks.c.order_id)
         .join(positions, positions.c.id == pick_tasks.c.position_id)
         .join(bins, bins.c.id == positions.c.bin_id)
         .join(skus, skus.c.id == pick_tasks.c.sku_id)
@@ -94,6 +97,7 @@ def load_wave(conn: Connection, wave_id: str) -> WaveView:
         TaskView(
             int(r.id), int(r.sequence), r.bin, r.sku, r.name, r.lot_code or None, int(r.qty),
             int(r.picked_qty), int(r.short_qty), r.tote, r.order_id, r.status,
+            r.external_id or r.order_id[:12],
         )
         for r in rows
     )  # fmt: skip
@@ -143,7 +147,7 @@ def wave_summaries(
 def pick_list_doc(wave: WaveView) -> PickListDoc:
     """The printable pick list: open tasks only, in walking order."""
     lines = tuple(
-        PickLineDoc(n, t.bin, t.sku, t.sku_name, t.lot, t.qty - t.picked - t.short, t.order_id,
+        PickLineDoc(n, t.bin, t.sku, t.sku_name, t.lot, t.qty - t.picked - t.short, t.order_ref,
                     t.tote)
         for n, t in enumerate((t for t in wave.tasks if t.status == "open"), start=1)
     )  # fmt: skip
