@@ -7,12 +7,11 @@ delivers in five days.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
-from order_shop import add_skus
+from order_shop import add_skus, assert_books_balance
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -25,7 +24,6 @@ from stockflow.adapters.tables import (
 )
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewBin
-from stockflow.domain.orders import OPEN_STATES
 from stockflow.domain.purchasing import NewPurchaseOrder, NewSupplier, POLineIn
 from stockflow.queries.purchasing import PurchaseOrderView
 
@@ -103,19 +101,5 @@ def discrepancy_refs(sf: Stockflow) -> list[tuple[str | None, str | None]]:
 
 
 def assert_balanced(sf: Stockflow) -> None:
-    """Ledger, positions and allocations agree; each position's allocated is what open orders
-    hold there (units carried to another bin counted at the new bin only)."""
-    assert sf.verify() == []
-    held: dict[int, int] = defaultdict(int)
-    query = select(
-        allocations.c.position_id, orders.c.status, allocation_open_qty.label("open")
-    ).join(orders, orders.c.reservation_id == allocations.c.reservation_id)
-    with sf.db.read() as conn:
-        for r in conn.execute(query):
-            if r.open:
-                assert r.status in {s.value for s in OPEN_STATES}, r
-                held[int(r.position_id)] += int(r.open)
-        stored = conn.execute(select(positions.c.id, positions.c.on_hand, positions.c.allocated))
-        for pid, on_hand, allocated in stored:
-            assert allocated == held.get(pid, 0), f"position {pid}"
-            assert 0 <= allocated <= on_hand, f"position {pid}"
+    """Ledger, positions, allocations and the order book agree (see ``order_shop``)."""
+    assert_books_balance(sf)

@@ -211,11 +211,7 @@ class Receiving:
         wanted = set(sku_ids)
         if not wanted:
             return
-        self.db.run(
-            lambda conn: backorders.repromise(
-                conn, q.orders_waiting_for(conn, wanted), today=self._today()
-            )
-        )
+        self.db.run(lambda conn: backorders.repromise_waiting(conn, wanted, today=self._today()))
 
 
 V = TypeVar("V", q.PurchaseOrderView, q.AsnView, q.ReceiptView, q.PutawayView)

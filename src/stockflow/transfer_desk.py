@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.lookup import skus_by_code
 from stockflow.domain.transfers import ReceiveLine, ShipTransfer, TransferLineIn
 from stockflow.queries.transfers import TransferView, load_transfer, transfer_page
 from stockflow.services import backorders
+from stockflow.services.backorders import repromise_waiting
 from stockflow.services.transfer_receipts import ReceiveTransfer, receive_transfer
-from stockflow.services.transfers import repromise_waiting, ship_transfer
+from stockflow.services.transfers import ship_transfer
 
 
 class Transfers:
@@ -42,8 +44,12 @@ class Transfers:
             idempotent=idempotency_key is not None,
         )
         if not view.replayed:
-            self.db.run(lambda conn: repromise_waiting(conn, {ln.sku for ln in view.lines},
-                                                       today=self._today()))  # fmt: skip
+            codes = {ln.sku for ln in view.lines}
+            self.db.run(
+                lambda conn: repromise_waiting(
+                    conn, {s.id for s in skus_by_code(conn, codes).values()}, today=self._today()
+                )
+            )
         return view
 
     def receive(

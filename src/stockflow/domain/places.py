@@ -19,6 +19,7 @@ class LocationKind(StrEnum):
 SELLABLE_KINDS = frozenset({LocationKind.WAREHOUSE, LocationKind.STORE, LocationKind.DC})
 """Stock at these kinds counts towards available-to-promise."""
 
+
 class BinRole(StrEnum):
     """What a bin is for on the floor."""
 

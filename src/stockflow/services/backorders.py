@@ -33,6 +33,7 @@ from stockflow.domain.orders import (
 )
 from stockflow.domain.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
 from stockflow.queries.orders import OrderView, load_order, load_orders
+from stockflow.queries.purchasing import orders_waiting_for
 from stockflow.services import order_writes
 from stockflow.services.order_refs import OrderRefs
 from stockflow.services.order_state import WAITING, resolve_exceptions, settle_status
@@ -291,3 +292,10 @@ def repromise(conn: Connection, order_ids: list[str], *, today: date) -> dict[st
             conn.execute(update(orders).where(orders.c.id == oid).values(promise_date=promise))
         out[oid] = promise
     return out
+
+
+def repromise_waiting(conn: Connection, sku_ids: set[int], *, today: date) -> list[str]:
+    """New promise dates for every order waiting for these SKUs (or kits of them): supply moved."""
+    waiting = orders_waiting_for(conn, sku_ids)
+    repromise(conn, waiting, today=today)
+    return waiting

@@ -7,7 +7,6 @@ on a pick since they were last counted. Counting and deciding the lines is
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -42,7 +41,7 @@ from stockflow.domain.errors import IdempotencyKeyReused, InvalidInput, UnknownB
 from stockflow.domain.moves import Reason
 from stockflow.domain.places import BinRole
 from stockflow.queries.counts import CountView, UnknownCount, count_view
-from stockflow.services.pick_tasks import new_id
+from stockflow.services.pick_tasks import keyed_id, new_id
 
 SHORT_PICK_REF = "short-pick:"
 """How the short-pick path references its corrections and exceptions: ``short-pick:<task id>``."""
@@ -232,18 +231,13 @@ class NewCount:
     idempotency_key: str | None = None
 
 
-def keyed_id(key: str) -> str:
-    """The count id an idempotency key stands for: a retry finds the count it made."""
-    return "CC-" + hashlib.sha256(key.encode()).hexdigest()[:10].upper()
-
-
 def create_count(conn: Connection, cmd: NewCount, *, now: datetime) -> CountView:
     """Open a count with one line per position (SKU x lot) in each bin of the scope.
 
     Positions with nothing on hand get a line too: a bin the books call empty
     is worth a look. With an idempotency key, a retry answers the first count.
     """
-    count_id = new_id("CC") if cmd.idempotency_key is None else keyed_id(cmd.idempotency_key)
+    count_id = new_id("CC") if cmd.idempotency_key is None else keyed_id("CC", cmd.idempotency_key)
     place = lookup.location_by_code(conn, cmd.location)
     if cmd.idempotency_key is not None:
         found = conn.execute(select(cycle_counts.c.id).where(cycle_counts.c.id == count_id)).first()

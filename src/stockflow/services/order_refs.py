@@ -63,7 +63,8 @@ class SiteRef:
     coordinates: tuple[float, float] | None
 
 
-def _coords(lat: Decimal | None, lon: Decimal | None) -> tuple[float, float] | None:
+def coords(lat: Decimal | None, lon: Decimal | None) -> tuple[float, float] | None:
+    """A point to measure distances from; None when either coordinate is unknown."""
     return None if lat is None or lon is None else (float(lat), float(lon))
 
 
@@ -207,7 +208,7 @@ class OrderRefs:
 
     def sites(self, cmd: CaptureOrder, channel: ChannelRules) -> list[Site]:
         """Where the channel may ship from, with the distance to the ship-to point."""
-        target = _coords(cmd.ship_to_latitude, cmd.ship_to_longitude)
+        target = coords(cmd.ship_to_latitude, cmd.ship_to_longitude)
         if target is None and cmd.customer:
             target = self._customers[cmd.customer].coordinates
         allowed = set(channel.ship_from)
@@ -310,9 +311,7 @@ def _waiting(conn: Connection, sku_id: int) -> int:
     held = conn.execute(
         select(
             func.coalesce(
-                func.sum(
-                    allocations.c.qty - allocations.c.released_qty - allocations.c.moved_qty
-                ),
+                func.sum(allocations.c.qty - allocations.c.released_qty - allocations.c.moved_qty),
                 0,
             )
         )
@@ -336,7 +335,7 @@ def _customers(conn: Connection, codes: set[str]) -> dict[str, CustomerRef]:
         )
     }
     return {
-        r.code: CustomerRef(int(r.id), _coords(r.latitude, r.longitude), r.id in seen) for r in rows
+        r.code: CustomerRef(int(r.id), coords(r.latitude, r.longitude), r.id in seen) for r in rows
     }
 
 
@@ -346,4 +345,4 @@ def _sites(conn: Connection) -> list[SiteRef]:
         .where(locations.c.kind.in_(sorted(SELLABLE_KINDS)))
         .order_by(locations.c.code)
     )
-    return [SiteRef(int(r.id), r.code, _coords(r.latitude, r.longitude)) for r in rows]
+    return [SiteRef(int(r.id), r.code, coords(r.latitude, r.longitude)) for r in rows]

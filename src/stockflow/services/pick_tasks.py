@@ -8,6 +8,7 @@ re-allocated while on the floor.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 
@@ -31,6 +32,11 @@ PICKABLE_ROLES = (BinRole.STORAGE.value, BinRole.RECEIVING.value)
 def new_id(prefix: str) -> str:
     """A short, readable, unique document id such as ``W-3F9A61C20B``."""
     return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def keyed_id(prefix: str, key: str) -> str:
+    """The document id one idempotency key always yields: a retry lands on the same row."""
+    return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:10].upper()}"
 
 
 def open_wave(

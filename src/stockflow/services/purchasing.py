@@ -6,7 +6,6 @@ so an open purchase order feeds promise dates exactly like any other supply.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,7 +38,7 @@ from stockflow.domain.purchasing import (
     expected_arrival,
     next_po_status,
 )
-from stockflow.services.pick_tasks import new_id
+from stockflow.services.pick_tasks import keyed_id, new_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +68,6 @@ def about_lines(rows: Sequence[int] | None) -> Iterator[None]:
             exc.row = rows[int(found[1])] if found else rows[0]
             exc.field = found[2] if found else exc.field
         raise
-
-
-def keyed_id(prefix: str, key: str) -> str:
-    """A document id that one idempotency key always yields: a retry lands on the same row."""
-    return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:10].upper()}"
 
 
 def add_supplier(conn: Connection, supplier: NewSupplier, *, now: datetime) -> bool:

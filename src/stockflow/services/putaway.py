@@ -37,8 +37,7 @@ from stockflow.domain.places import BinRole
 from stockflow.domain.putaway import BinRoom, ConfirmPutaway, PutawaySuggestion, choose_bin
 from stockflow.domain.quantities import positive_quantity
 from stockflow.services.floor import Carry, carry, ensure_position, work_bin
-from stockflow.services.pick_tasks import follow_carried, new_id
-from stockflow.services.purchasing import keyed_id
+from stockflow.services.pick_tasks import follow_carried, keyed_id, new_id
 from stockflow.services.stock import post_moves
 
 

@@ -48,6 +48,7 @@ from stockflow.domain.quantities import positive_quantity
 from stockflow.domain.shipments import Parcel, ShipmentStatus
 from stockflow.queries.orders import load_order
 from stockflow.services.floor import position_places, release_at
+from stockflow.services.order_refs import coords
 from stockflow.services.order_state import lock_order, note, set_status
 from stockflow.services.stock import post_moves
 
@@ -325,12 +326,7 @@ def _distance(conn: Connection, row: Row[Any]) -> float | None:
             orders.c.id == row.order_id
         )
     ).one()
-    return distance_km(_point(site[0], site[1]), _point(dest[0], dest[1]))
-
-
-def _point(lat: Decimal | None, lon: Decimal | None) -> tuple[float, float] | None:
-    # Coordinates are only compared as distances; float is fine here, never for money.
-    return None if lat is None or lon is None else (float(lat), float(lon))
+    return distance_km(coords(site[0], site[1]), coords(dest[0], dest[1]))
 
 
 def _settle_after_ship(conn: Connection, order_id: str, now: datetime) -> None:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from stockflow.adapters import lookup
 from stockflow.adapters.database import Database
@@ -20,13 +20,9 @@ from stockflow.adapters.locks import in_lock_order
 from stockflow.adapters.tables import (
     bins,
     incoming_supply,
-    kit_components,
     locations,
     lots,
-    order_lines,
-    orders,
     positions,
-    skus,
     transfers,
 )
 from stockflow.domain.commands import Place, PostMove
@@ -50,8 +46,6 @@ from stockflow.domain.transfers import (
     usable,
 )
 from stockflow.queries.transfers import TransferView, load_transfer
-from stockflow.services.backorders import repromise
-from stockflow.services.order_state import WAITING, lock_order
 from stockflow.services.pick_tasks import new_id
 from stockflow.services.stock import post_moves
 
@@ -275,25 +269,3 @@ def _record_supply(
             for n, ((sku_id, lot), qty) in enumerate(per_line.items(), start=1)
         ],
     )
-
-
-def repromise_waiting(conn: Connection, sku_codes: set[str], *, today: date) -> list[str]:
-    """Work out again the promise dates of orders waiting for these SKUs (or kits of them).
-
-    Stock on its way may bring a promise forward. Each order is locked first,
-    in id order, as every change to an order is; the ids of those looked at.
-    """
-    ids = select(skus.c.id).where(skus.c.code.in_(sorted(sku_codes)))
-    kits = select(kit_components.c.kit_sku_id).where(kit_components.c.component_sku_id.in_(ids))
-    found = conn.execute(
-        select(orders.c.id)
-        .join(order_lines, order_lines.c.order_id == orders.c.id)
-        .where(
-            orders.c.status.in_(WAITING),
-            or_(order_lines.c.sku_id.in_(ids), order_lines.c.sku_id.in_(kits)),
-        )
-        .distinct()
-    ).scalars()
-    waiting = [oid for oid in sorted(found) if lock_order(conn, oid) in WAITING]
-    repromise(conn, waiting, today=today)
-    return waiting
