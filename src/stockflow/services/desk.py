@@ -17,11 +17,11 @@ they take the locked path.
 from __future__ import annotations
 
 import asyncio
-import queue
+import contextlib
+import logging
 import threading
-import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -35,12 +35,34 @@ from stockflow.queries.reservations import ReservationView
 from stockflow.services.orders import OrderOutcome, capture_many, check_order
 from stockflow.services.reservations import Outcome, check_reserve, refusals, reserve_many
 
+log = logging.getLogger(__name__)
+
 C = TypeVar("C", Reserve, CaptureOrder)
 R = TypeVar("R", ReservationView, OrderView)
 
 
+class _Call(Generic[C, R]):
+    """One queued command and the way back to its caller.
+
+    A thread waits on a lock the worker releases; a coroutine awaits a future
+    on its own loop, which the worker settles with one hand-off per loop and
+    batch (so a hundred answers wake an event loop once, not a hundred times).
+    """
+
+    __slots__ = ("cmd", "done", "future", "outcome")
+
+    def __init__(self, cmd: C, future: asyncio.Future[R] | None = None) -> None:
+        self.cmd: C = cmd
+        self.outcome: R | BaseException | None = None
+        self.future: asyncio.Future[R] | None = future
+        self.done: threading.Lock | None = None
+        if future is None:
+            self.done = threading.Lock()
+            self.done.acquire()
+
+
 class Desk(Generic[C, R]):
-    """Takes commands from many threads and commits them in batches."""
+    """Takes commands from many threads and event loops and commits them in batches."""
 
     name = "desk"
 
@@ -58,10 +80,10 @@ class Desk(Generic[C, R]):
         self._workers = workers
         self._max_batch = max_batch
         self._linger = linger
-        self._queue: queue.SimpleQueue[tuple[C, Future[R | StockflowError]] | None]
-        self._queue = queue.SimpleQueue()
+        self._pending: deque[_Call[C, R]] = deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._want = 0  # a lingering worker is woken when this many commands wait
         self._threads: list[threading.Thread] = []
-        self._start_lock = threading.Lock()
         self._closed = False
 
     # to be provided by each desk -------------------------------------------------
@@ -88,91 +110,125 @@ class Desk(Generic[C, R]):
     def call(self, cmd: C) -> R:
         """Run ``cmd``; blocks until its outcome is durable."""
         self.check(cmd)
-        outcome = self.submit(cmd).result()
-        if isinstance(outcome, StockflowError):
-            raise outcome
-        return outcome
+        call: _Call[C, R] = _Call(cmd)
+        self._enqueue(call)
+        assert call.done is not None
+        call.done.acquire()
+        return _unwrap(call.outcome)
 
     async def call_async(self, cmd: C) -> R:
-        """``call`` for an event loop: waits without holding a thread."""
-        self.check(cmd)
-        outcome = await asyncio.wrap_future(self.submit(cmd))
-        if isinstance(outcome, StockflowError):
-            raise outcome
-        return outcome
+        """``call`` for an event loop: waits without holding a thread.
 
-    def submit(self, cmd: C) -> Future[R | StockflowError]:
-        """Queue a checked command; the future holds its outcome (a view or an error)."""
-        if self._closed:
-            raise RuntimeError(f"the {self.name} is closed")
-        self._start()
-        future: Future[R | StockflowError] = Future()
-        self._queue.put((cmd, future))
-        return future
+        A caller that gives up (a dropped connection) does not stop its command:
+        it may still commit, as it would have had the answer merely been lost.
+        """
+        self.check(cmd)
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Call(cmd, future))
+        return await future
 
     def close(self) -> None:
         """Finish what is queued and stop the workers."""
-        self._closed = True
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
         for thread in self._threads:
             thread.join()
         self._threads.clear()
 
+    def _enqueue(self, call: _Call[C, R]) -> None:
+        with self._ready:
+            if self._closed:
+                raise RuntimeError(f"the {self.name} is closed")
+            if not self._threads:
+                self._start()
+            self._pending.append(call)
+            waiting = len(self._pending)
+            if waiting == 1 or waiting == self._want:
+                self._ready.notify()
+
     def _start(self) -> None:
-        if self._threads:
-            return
-        with self._start_lock:
-            if self._threads:
-                return
-            for n in range(self._workers):
-                thread = threading.Thread(target=self._work, name=f"{self.name}-{n}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
+        for n in range(self._workers):
+            thread = threading.Thread(target=self._work, name=f"{self.name}-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def _work(self) -> None:
         last = 1
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            # Under load, callers answered by the last batch are about to ask
-            # again: wait a fraction of a commit for as many as came last time.
-            deadline = time.perf_counter() + (self._linger if last > 1 else 0.0)
-            while len(batch) < self._max_batch:
-                wait = deadline - time.perf_counter() if len(batch) < last else 0.0
-                try:
-                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # leave the stop signal for this worker's next turn
-                    break
-                batch.append(item)
+            with self._ready:
+                while not self._pending:
+                    if self._closed:
+                        return
+                    self._ready.wait()
+                # Under load, callers answered by the last batch are about to ask
+                # again: wait a fraction of a commit for as many as came last time.
+                if 1 < len(self._pending) < last or (len(self._pending) == 1 and last > 1):
+                    self._want = last
+                    self._ready.wait(self._linger)
+                    self._want = 0
+                take = min(len(self._pending), self._max_batch)
+                batch = [self._pending.popleft() for _ in range(take)]
             last = len(batch)
             self._run(batch)
 
-    def _run(self, batch: Sequence[tuple[C, Future[R | StockflowError]]]) -> None:
-        cmds = [cmd for cmd, _ in batch]
-        outcomes = self.shortcut(cmds)
-        if outcomes is None:
-            try:
+    def _run(self, batch: Sequence[_Call[C, R]]) -> None:
+        cmds = [call.cmd for call in batch]
+        outcomes: Sequence[R | BaseException] | None
+        try:
+            outcomes = self.shortcut(cmds)
+            if outcomes is None:
                 outcomes = self._db.run(
                     lambda conn: self.run_batch(conn, cmds),
                     idempotent=any(self.keyed(cmd) for cmd in cmds),
                 )
-            except Exception as exc:
-                if len(batch) == 1:
-                    batch[0][1].set_exception(exc)
-                    return
+        except Exception as exc:
+            if len(batch) > 1:
                 # One command broke the shared transaction (a constraint, a lost
                 # connection): run each alone so the others are not punished for it.
-                for item in batch:
-                    self._run([item])
+                for call in batch:
+                    self._run([call])
                 return
-        self.settled(cmds, outcomes)
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            outcomes = [exc]
+        else:
+            try:
+                self.settled(cmds, outcomes)
+            except Exception:  # a hint gone wrong must not cost anyone their answer
+                log.exception("%s: settling a batch failed", self.name)
+        _answer(batch, outcomes)
+
+
+def _unwrap(outcome: R | BaseException | None) -> R:
+    if isinstance(outcome, BaseException):
+        raise outcome
+    assert outcome is not None
+    return outcome
+
+
+def _answer(batch: Sequence[_Call[C, R]], outcomes: Sequence[R | BaseException]) -> None:
+    """Hand each caller its outcome: threads one by one, event loops once per batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Call[C, R]]] = {}
+    for call, outcome in zip(batch, outcomes, strict=True):
+        call.outcome = outcome
+        if call.future is None:
+            assert call.done is not None
+            call.done.release()
+        else:
+            by_loop.setdefault(call.future.get_loop(), []).append(call)
+    for loop, calls in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop has nobody left to tell
+            loop.call_soon_threadsafe(_settle, calls)
+
+
+def _settle(calls: list[_Call[C, R]]) -> None:
+    for call in calls:
+        future = call.future
+        if future is None or future.done():
+            continue  # the caller gave up waiting
+        outcome = call.outcome
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        elif outcome is not None:
             future.set_result(outcome)
 
 

@@ -14,12 +14,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Select, bindparam, select
+from sqlalchemy import Connection, Select, select
 
-from stockflow.adapters import bulk, lookup
+from stockflow.adapters import bulk, driver, lookup
 from stockflow.adapters.locks import in_lock_order
 from stockflow.adapters.tables import (
     allocations,
@@ -198,10 +197,9 @@ def _line_requests(
     return lines
 
 
-@cache
-def _book_query(*, lock: bool) -> Select[Any]:
-    """The statement behind ``_load_book``, built once: building it costs more than running it."""
-    codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
+def _book_query(dialect: str, lock: bool) -> Select[Any]:
+    """Every position with free stock of the SKUs in list parameter ``codes``, joined to them."""
+    wanted = select(skus.c.id).where(driver.in_list(skus.c.code, "codes", dialect))
     free = (
         select(
             positions.c.id,
@@ -226,7 +224,7 @@ def _book_query(*, lock: bool) -> Select[Any]:
             & (stock_buffers.c.location_id == positions.c.location_id),
         )
         .where(
-            positions.c.sku_id.in_(select(skus.c.id).where(skus.c.code.in_(codes))),
+            positions.c.sku_id.in_(wanted),
             positions.c.on_hand - positions.c.allocated > 0,
             locations.c.kind.in_(sorted(SELLABLE_KINDS)),
             bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
@@ -236,8 +234,24 @@ def _book_query(*, lock: bool) -> Select[Any]:
     return (
         select(skus.c.id.label("sku_id"), skus.c.code, skus.c.active, skus.c.lot_tracked, locked)
         .select_from(skus.outerjoin(locked, locked.c.sku_id == skus.c.id))
-        .where(skus.c.code.in_(codes))
+        .where(driver.in_list(skus.c.code, "codes", dialect))
     )
+
+
+def _locked_book_query(dialect: str) -> Select[Any]:
+    return _book_query(dialect, True)
+
+
+def _free_book_query(dialect: str) -> Select[Any]:
+    return _book_query(dialect, False)
+
+
+def _fence_query(dialect: str) -> Select[Any]:
+    """The channels' ring fences on the SKUs in list parameter ``codes``."""
+    wanted = select(skus.c.id).where(driver.in_list(skus.c.code, "codes", dialect))
+    return select(
+        ring_fences.c.sku_id, ring_fences.c.location_id, ring_fences.c.channel_id, ring_fences.c.qty
+    ).where(ring_fences.c.sku_id.in_(wanted), ring_fences.c.qty > 0)
 
 
 def load_book(
@@ -248,15 +262,28 @@ def load_book(
     One round trip: the (locking) select runs as a common table expression, and
     the outer query joins it to the SKUs, so a SKU without free stock still
     comes back (with no position) and unknown codes simply do not. A locked
-    book also knows the channels' ring fences (an unlocked one may overstate
-    what is free, which is safe for refusing, never for granting).
+    book also knows the channels' ring fences, read in the same round trip (an
+    unlocked one may overstate what is free, which is safe for refusing, never
+    for granting).
     """
     if not sku_codes:
         return StockBook([], buffers={}, today=today), {}
+    dialect = conn.dialect.name
+    params = {"codes": sorted(sku_codes)}
+    if lock:
+        rows, fence_rows = driver.fetch(
+            conn,
+            (driver.prepare(_locked_book_query, dialect, lists=["codes"]), params),
+            (driver.prepare(_fence_query, dialect, lists=["codes"]), params),
+        )
+    else:
+        [rows] = driver.fetch(
+            conn, (driver.prepare(_free_book_query, dialect, lists=["codes"]), params)
+        )
+        fence_rows = []
     candidates = []
     buffers: dict[tuple[int, int], int] = {}
     refs: dict[str, lookup.SkuRef] = {}
-    rows = conn.execute(_book_query(lock=lock), {"codes": sorted(sku_codes)})
     # Plain tuple unpacking: this loop sees every free position of a busy batch.
     for (sku_id, code, active, lot_tracked, pid, _, location_id, lot_code, on_hand, allocated,
          location_code, bin_code, expires_on, buffer) in rows:  # fmt: skip
@@ -266,6 +293,8 @@ def load_book(
             continue
         if buffer:
             buffers[(sku_id, location_id)] = int(buffer)
+        if isinstance(expires_on, str):  # SQLite keeps dates as ISO text
+            expires_on = date.fromisoformat(expires_on)
         candidates.append(
             Candidate(
                 pid,
@@ -278,16 +307,8 @@ def load_book(
                 int(on_hand) - int(allocated),
             )
         )
-    fences = _fences(conn, {r.id for r in refs.values()}) if lock and candidates else {}
+    fences = {(sku, loc, channel): int(qty) for sku, loc, channel, qty in fence_rows}
     return StockBook(candidates, buffers=buffers, today=today, fences=fences), refs
-
-
-def _fences(conn: Connection, sku_ids: set[int]) -> dict[tuple[int, int, int], int]:
-    """(sku, location, channel) -> units ring-fenced for that channel."""
-    query = select(ring_fences).where(
-        ring_fences.c.sku_id.in_(sorted(sku_ids)), ring_fences.c.qty > 0
-    )
-    return {(r.sku_id, r.location_id, r.channel_id): int(r.qty) for r in conn.execute(query)}
 
 
 def _write(
