@@ -1,10 +1,10 @@
 """Many-row writes in as few statements as the database allows.
 
-On PostgreSQL each column travels as one array parameter and ``unnest`` turns
-the arrays back into rows, and several writes share one statement as
-data-modifying CTEs: a whole batch of reservations is one round trip with a
-short, cacheable text. SQLite runs in-process, where plain ``executemany`` is
-already cheap.
+On PostgreSQL the rows of each write travel as one JSON parameter (encoded in
+one call, in compiled code) that ``json_populate_recordset`` turns back into
+typed rows, and several writes share one statement as data-modifying CTEs: a
+whole batch of reservations is one round trip with a short, cacheable text.
+SQLite runs in-process, where plain ``executemany`` is already cheap.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam
+from pydantic_core import to_json
+from sqlalchemy import Connection, Table, TypeDecorator, bindparam
+
+from stockflow.adapters import driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,7 @@ def write(conn: Connection, *steps: Insert | Increment) -> None:
         )
         parts.append(f"w{n} AS ({sql})")
         params.update(values)
-    conn.exec_driver_sql(f"WITH {', '.join(parts)} SELECT 1", params)
+    driver.execute(conn, f"WITH {', '.join(parts)} SELECT 1", params)
 
 
 def _write_portable(conn: Connection, step: Insert | Increment) -> None:
@@ -68,22 +71,35 @@ def _write_portable(conn: Connection, step: Insert | Increment) -> None:
 
 
 def _pg_insert(conn: Connection, step: Insert, prefix: str) -> tuple[str, dict[str, Any]]:
-    columns = list(step.rows[0])
-    arrays = ", ".join(
-        f"%({prefix}{c})s::{step.table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns
+    table, columns = step.table, list(step.rows[0])
+    # Typed columns (timestamps that must carry a zone) still get their checks.
+    checks = {
+        c: table.c[c].type.bind_processor(conn.dialect)
+        for c in columns
+        if isinstance(table.c[c].type, TypeDecorator)
+    }
+    rows: Sequence[Mapping[str, Any]] = step.rows
+    if checks:
+        rows = [
+            {c: (checks[c](v) if c in checks and v is not None else v) for c, v in row.items()}  # type: ignore[misc]
+            for row in rows
+        ]
+    names = ", ".join(columns)
+    sql = (
+        f"INSERT INTO {table.name} ({names}) SELECT {names} "
+        f"FROM json_populate_recordset(NULL::{table.name}, %({prefix}rows)s::json)"
     )
-    sql = f"INSERT INTO {step.table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
-    return sql, {f"{prefix}{c}": [row[c] for row in step.rows] for c in columns}
+    return sql, {f"{prefix}rows": to_json(rows).decode()}
 
 
 def _pg_increment(step: Increment, prefix: str) -> tuple[str, dict[str, Any]]:
     name, ids = step.table.name, sorted(step.deltas)
     columns = list(step.deltas[ids[0]])
     sets = ", ".join(f"{c} = {name}.{c} + d.{c}" for c in columns)
-    arrays = ", ".join(f"%({prefix}{c})s::bigint[]" for c in ["id", *columns])
+    shape = ", ".join(f"{c} bigint" for c in ["id", *columns])
     sql = (
-        f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS d(id, {', '.join(columns)}) "
+        f"UPDATE {name} SET {sets} FROM json_to_recordset(%({prefix}rows)s::json) AS d({shape}) "
         f"WHERE {name}.id = d.id"
     )
-    values = {f"{prefix}{c}": [step.deltas[i][c] for i in ids] for c in columns}
-    return sql, {f"{prefix}id": ids, **values}
+    rows = [{"id": i, **step.deltas[i]} for i in ids]
+    return sql, {f"{prefix}rows": to_json(rows).decode()}

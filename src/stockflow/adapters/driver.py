@@ -14,8 +14,9 @@ statement text never depends on how many values there are.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -35,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Select
 
 Row = tuple[Any, ...]
@@ -83,23 +85,41 @@ def fetch(conn: Connection, *runs: tuple[Statement, dict[str, Any]]) -> list[lis
 
     On PostgreSQL all of them travel together: one round trip for the lot.
     """
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
     postgres = conn.dialect.name == "postgresql"
-    cursors = []
-    try:
-        if postgres and len(runs) > 1:
-            with dbapi.pipeline():
-                for statement, params in runs:
-                    cursor = dbapi.cursor()
-                    cursors.append(cursor)
-                    cursor.execute(statement.sql, _params(statement, params, postgres))
-        else:
+    with _cursors(conn, runs[0][0].sql) as (dbapi, cursors):
+        pipeline = dbapi.pipeline() if postgres and len(runs) > 1 else contextlib.nullcontext()
+        with pipeline:
             for statement, params in runs:
                 cursor = dbapi.cursor()
                 cursors.append(cursor)
                 cursor.execute(statement.sql, _params(statement, params, postgres))
         return [list(cursor.fetchall()) for cursor in cursors]
+
+
+def execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
+    """Run one statement (in the driver's parameter style) that returns nothing to keep."""
+    with _cursors(conn, sql) as (dbapi, cursors):
+        cursors.append(dbapi.cursor())
+        cursors[0].execute(sql, params)
+
+
+@contextlib.contextmanager
+def _cursors(conn: Connection, sql: str) -> Iterator[tuple[Any, list[Any]]]:
+    """The driver connection and a list for the cursors opened on it, closed afterwards.
+
+    A driver error comes out as SQLAlchemy's own (``IntegrityError``,
+    ``OperationalError``...), so retries and messages work as for any other
+    statement, and a connection the database dropped is not handed out again.
+    """
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursors: list[Any] = []
+    try:
+        yield dbapi, cursors
+    except conn.dialect.loaded_dbapi.Error as exc:
+        if conn.dialect.is_disconnect(exc, dbapi, cursors[-1] if cursors else None):
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         for cursor in cursors:
             cursor.close()

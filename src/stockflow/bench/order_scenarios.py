@@ -59,8 +59,10 @@ def orders_scenario(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         }
 
     tally = drive(
-        sf, url, c, in_process=lambda n: sf.orders.capture(cmds[n]), body=body,
-        path="/api/v1/orders",
+        sf, url, c,
+        call=lambda n: sf.orders.capture(cmds[n]),
+        call_async=lambda n: sf.orders.capture_async(cmds[n]),
+        body=body, path="/api/v1/orders",
     )  # fmt: skip
     out = report(sf, c, tally, roof, roof_accepted, sku_prefix="S")
     out["scenario"] = "orders --hot" if c.hot else "orders"

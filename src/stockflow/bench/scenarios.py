@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,15 @@ from sqlalchemy import case, func, select, text
 from stockflow.adapters.tables import allocations, positions, skus
 from stockflow.bench import ceiling
 from stockflow.bench.databases import scratch_database
-from stockflow.bench.load import Attempt, Server, Tally, hammer, hammer_http, library_attempt
+from stockflow.bench.load import (
+    Attempt,
+    Server,
+    Tally,
+    hammer,
+    hammer_async,
+    hammer_http,
+    library_attempt,
+)
 from stockflow.bench.order_scenarios import orders_scenario
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewLocation, NewSku
@@ -36,6 +44,7 @@ class BenchConfig:
     seed: int = 1
     server_workers: int = 1
     hot: bool = False
+    threads: bool = False  # in-process callers as OS threads instead of event-loop tasks
 
 
 def run(config: BenchConfig) -> dict[str, Any]:
@@ -192,8 +201,10 @@ def _drive(sf: Stockflow, url: str, c: BenchConfig, request_for: Any) -> Tally:
         return {"lines": [{"sku": ln.sku, "qty": ln.qty} for ln in r.lines]}
 
     return drive(
-        sf, url, c, in_process=lambda n: sf.reserve(request_for(n)), body=body,
-        path="/api/v1/reservations",
+        sf, url, c,
+        call=lambda n: sf.reserve(request_for(n)),
+        call_async=lambda n: sf.reserve_async(request_for(n)),
+        body=body, path="/api/v1/reservations",
     )  # fmt: skip
 
 
@@ -202,14 +213,21 @@ def drive(
     url: str,
     c: BenchConfig,
     *,
-    in_process: Callable[[int], object],
+    call: Callable[[int], object],
+    call_async: Callable[[int], Awaitable[object]],
     body: Callable[[int], dict[str, object]],
     path: str,
 ) -> Tally:
-    """Run the attempts in-process (library calls) or through a real server (``--http``)."""
+    """Run the attempts in-process (library calls) or through a real server (``--http``).
+
+    In-process callers are tasks on one event loop awaiting ``call_async``, or
+    with ``threads`` operating-system threads blocking on ``call``.
+    """
     if not c.http:
-        attempt: Attempt = library_attempt(in_process)
-        return hammer(lambda: attempt, clients=c.clients, attempts=c.attempts)
+        if c.threads:
+            attempt: Attempt = library_attempt(call)
+            return hammer(lambda: attempt, clients=c.clients, attempts=c.attempts)
+        return hammer_async(call_async, clients=c.clients, attempts=c.attempts)
     sf.desk.close()  # the server has its own desks; keep this process out of the way
     sf.orders.close()
     server = Server(url, workers=c.server_workers)
@@ -247,6 +265,7 @@ def report(
         "scenario": c.scenario,
         "db": sf.db.dialect,
         "mode": "http" if c.http else "in-process",
+        "callers": _callers(c),
         "clients": c.clients,
         "server_workers": c.server_workers if c.http else None,
         "stock": c.stock,
@@ -271,3 +290,9 @@ def report(
         },
         "vs_ceiling": round(accepted_per_s / ceiling_per_s, 2) if ceiling_per_s else None,
     }
+
+
+def _callers(c: BenchConfig) -> str:
+    if c.http:
+        return "http connections"
+    return "threads" if c.threads else "event-loop tasks"

@@ -36,6 +36,12 @@ def bench(
     server_workers: Annotated[
         int, typer.Option(min=1, max=16, help="--http: server processes")
     ] = 1,
+    threads: Annotated[
+        bool,
+        typer.Option(
+            "--threads", help="In-process callers as threads (default: tasks on one event loop)"
+        ),
+    ] = False,
 ) -> None:
     """Measure reservations per second with zero oversell, next to the same-run database ceiling."""
     config = BenchConfig(
@@ -49,5 +55,6 @@ def bench(
         locations=locations,
         server_workers=server_workers,
         hot=hot,
+        threads=threads,
     )
     typer.echo(json.dumps(run(config)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 
 class StockflowError(Exception):
     """Base of every error stockflow reports to a caller.
@@ -22,6 +24,12 @@ class StockflowError(Exception):
     def extra(self) -> dict[str, object]:
         """Machine-readable members added to the problem document."""
         return {}
+
+    def twin(self) -> Self:
+        """The same error as a fresh instance, for another caller to raise."""
+        twin = type(self).__new__(type(self), *self.args)
+        twin.__dict__.update(self.__dict__)
+        return twin
 
     def __str__(self) -> str:
         where = []

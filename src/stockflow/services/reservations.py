@@ -32,7 +32,7 @@ from stockflow.adapters.tables import (
     stock_buffers,
 )
 from stockflow.domain.allocation import Candidate, LineRequest, PlannedAllocation, StockBook
-from stockflow.domain.commands import Reserve
+from stockflow.domain.commands import Reserve, ReserveLine
 from stockflow.domain.errors import (
     IdempotencyKeyReused,
     InactiveSku,
@@ -77,6 +77,9 @@ def reserve_many(
     loc_refs = lookup.locations_by_code(
         conn, (ln.location for r in live for ln in r.lines if ln.location)
     )
+    # The book only shrinks during a batch: a request refused once is refused
+    # again when asked the same way (a crowd asks the same way).
+    refused: dict[tuple[ReserveLine, ...], StockflowError] = {}
     for i, request in enumerate(requests):
         if request.idempotency_key in replays:
             continue
@@ -87,13 +90,17 @@ def reserve_many(
     accepted: dict[int, tuple[str, list[PlannedAllocation]]] = {}
     claimed: dict[str, int] = {}
     for i, lines in plans.items():
-        key = requests[i].idempotency_key
+        request = requests[i]
+        key = request.idempotency_key
         if key is not None and key in claimed:
             continue  # a twin earlier in this batch; it gets the same answer below
+        if request.lines in refused:
+            outcomes[i] = refused[request.lines].twin()
+            continue
         try:
             accepted[i] = (uuid.uuid4().hex, book.plan(lines))
         except StockflowError as exc:
-            outcomes[i] = exc
+            outcomes[i] = refused[request.lines] = exc
             continue
         if key is not None:
             claimed[key] = i
@@ -134,10 +141,16 @@ def refusals(conn: Connection, requests: Sequence[Reserve], *, today: date) -> l
         conn, (ln.location for r in requests for ln in r.lines if ln.location)
     )
     outcomes: list[Outcome] = []
+    answers: dict[tuple[ReserveLine, ...], StockflowError] = {}  # a crowd asks the same question
     for request in requests:
+        known = answers.get(request.lines)
+        if known is not None:
+            outcomes.append(known.twin())
+            continue
         try:
             book.plan(_line_requests(request, sku_refs, loc_refs))
         except StockflowError as exc:
+            answers[request.lines] = exc
             outcomes.append(exc)
             continue
         return None
