@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import Lifespan
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from stockflow import __version__
 from stockflow.api import (
@@ -22,11 +22,12 @@ from stockflow.api import (
     stock,
     transfers,
 )
+from stockflow.api.fast_lane import FastLane
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
 
 
-def app_from_settings() -> FastAPI:
+def app_from_settings() -> Api:
     """An app on the configured database (``STOCKFLOW_*``); it closes its stockflow on shutdown."""
     settings = Settings()
     sf = Stockflow.open(
@@ -43,9 +44,21 @@ def app_from_settings() -> FastAPI:
     return create_app(sf, lifespan=lifespan)
 
 
-def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
+class Api(FastAPI):
+    """The FastAPI application, with the reservation fast lane in front of everything."""
+
+    lane: FastLane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if FastLane.takes(scope):
+            await self.lane(scope, receive, send, super().__call__)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> Api:
     """An app serving ``sf``; unless a ``lifespan`` says otherwise, the caller closes ``sf``."""
-    app = FastAPI(
+    app = Api(
         lifespan=lifespan,
         title="stockflow",
         version=__version__,
@@ -54,8 +67,12 @@ def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> F
         docs_url=None,  # the bundled Swagger page would load scripts from a CDN
         redoc_url=None,
         responses=problems.error_responses(404, 422),
+        # No telemetry leaves the process (and looking for a collector on every
+        # request costs more than answering some of them).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.stockflow = sf
+    app.lane = FastLane(sf)
     problems.install(app)
     for router in (
         catalogue.router,

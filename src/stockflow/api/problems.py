@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
 from stockflow.api.schemas import Problem
@@ -18,11 +19,21 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("stockflow.api")
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     """A problem+json response."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(to_json(body), status_code=status, media_type=PROBLEM_JSON)
+
+
+def domain_problem(exc: StockflowError) -> Response:
+    """The problem document for a refusal of the domain (unknown SKU, not enough stock...)."""
+    return problem(exc.status, exc.title, exc.detail, field=exc.field, row=exc.row, **exc.extra())
+
+
+def unexpected_problem() -> Response:
+    """The problem document for an error nobody foresaw (it is logged, not shown)."""
+    return problem(500, "Internal error", "something went wrong; nothing was changed")
 
 
 def field_path(loc: Sequence[int | str]) -> str:
@@ -70,13 +81,11 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
     @app.exception_handler(StockflowError)
-    async def _domain(_: Request, exc: StockflowError) -> JSONResponse:
-        return problem(
-            exc.status, exc.title, exc.detail, field=exc.field, row=exc.row, **exc.extra()
-        )
+    async def _domain(_: Request, exc: StockflowError) -> Response:
+        return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
         errors = [field_error(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
         detail = (
@@ -85,12 +94,12 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail, field=first["field"], errors=errors)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(_: Request, exc: HTTPException) -> Response:
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "something went wrong; nothing was changed")
+        return unexpected_problem()

@@ -1,0 +1,115 @@
+"""The flash-sale endpoint, answered beneath the web framework.
+
+In a flash sale one endpoint, ``POST /api/v1/reservations``, is called
+thousands of times a second. The framework's work per request (matching every
+route, solving dependencies, several middleware layers) then costs more than
+the reservation itself. This ASGI middleware answers that endpoint directly:
+the same pydantic model validates the body, the same desk reserves, and the
+same problem documents report refusals. Every other request, and every
+reservation request it does not take at face value (not JSON, an unusual
+header, a body that fails validation), goes on to the application, which
+remains the one place that words input errors and the one that documents the
+endpoint in OpenAPI.
+
+Anything added later in front of every route (authentication, say) must be
+added here too, or this lane must step aside for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from pydantic import ValidationError
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stockflow.api.problems import domain_problem, unexpected_problem
+from stockflow.api.reservations import reservation_out, reserve_command
+from stockflow.api.schemas import ReservationIn
+from stockflow.bootstrap import Stockflow
+from stockflow.domain.errors import StockflowError
+
+log = logging.getLogger("stockflow.api")
+
+PATH = "/api/v1/reservations"
+_KEY_HEADER = b"idempotency-key"
+_KEY_MAX = 128
+_JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
+
+
+class FastLane:
+    """Serves ``POST /api/v1/reservations`` itself; the application gets everything else."""
+
+    def __init__(self, sf: Stockflow) -> None:
+        self.sf = sf
+
+    @staticmethod
+    def takes(scope: Scope) -> bool:
+        """Whether this request is one the lane looks at."""
+        return bool(scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == PATH)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        """Answer the request, or hand it (body included) to ``app``."""
+        key, json_body = None, False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                json_body = value.lower() in _JSON_TYPES
+            elif name == _KEY_HEADER:
+                key = value
+        body = await _read_body(receive)
+        request = self._request(body, key) if json_body else None
+        if request is None:
+            await app(scope, _replay(body, receive), send)
+            return
+        response = await self._reserve(*request)
+        await response(scope, receive, send)
+
+    def _request(self, body: bytes, key: bytes | None) -> tuple[ReservationIn, str | None] | None:
+        if key is not None and (len(key) > _KEY_MAX or not key.isascii()):
+            return None
+        try:
+            parsed = ReservationIn.model_validate_json(body)
+        except ValidationError:
+            return None
+        return parsed, key.decode() if key is not None else None
+
+    async def _reserve(self, body: ReservationIn, key: str | None) -> Response:
+        try:
+            view = await self.sf.reserve_async(reserve_command(body, key))
+        except StockflowError as exc:
+            return domain_problem(exc)
+        except Exception:
+            log.exception("unhandled error on POST %s", PATH)
+            return unexpected_problem()
+        return Response(
+            reservation_out(view).model_dump_json(),
+            status_code=200 if view.replayed else 201,
+            media_type="application/json",
+        )
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
+    """A ``receive`` that hands the application the body this lane already read."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
