@@ -80,13 +80,18 @@ def reserve_many(
     # The book only shrinks during a batch: a request refused once is refused
     # again when asked the same way (a crowd asks the same way).
     refused: dict[tuple[ReserveLine, ...], StockflowError] = {}
+    asked: dict[tuple[ReserveLine, ...], list[LineRequest]] = {}
     for i, request in enumerate(requests):
         if request.idempotency_key in replays:
             continue
-        try:
-            plans[i] = _line_requests(request, sku_refs, loc_refs)
-        except StockflowError as exc:
-            outcomes[i] = exc
+        lines = asked.get(request.lines)
+        if lines is None:
+            try:
+                lines = asked[request.lines] = _line_requests(request, sku_refs, loc_refs)
+            except StockflowError as exc:
+                outcomes[i] = exc
+                continue
+        plans[i] = lines
     accepted: dict[int, tuple[str, list[PlannedAllocation]]] = {}
     claimed: dict[str, int] = {}
     for i, lines in plans.items():
