@@ -20,7 +20,7 @@ from stockflow.adapters.database import Database
 from stockflow.adapters.tables import reservations
 from stockflow.bootstrap import Stockflow, utc_now
 from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
-from stockflow.domain.errors import InsufficientStock
+from stockflow.domain.errors import InsufficientStock, InvalidInput
 from stockflow.services.desk import ReservationDesk
 
 ONE = Reserve((ReserveLine("HOT", 1),))
@@ -155,3 +155,10 @@ def test_a_batch_refuses_the_same_question_with_fresh_errors(shop: Stockflow) ->
         ("HOT", 1, 0, "lines[0].qty")
     }
     assert held(shop) == (60, 60)
+
+
+def test_an_empty_idempotency_key_is_refused_before_it_is_queued(shop: Stockflow) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        shop.reserve(Reserve((ReserveLine("HOT", 1),), idempotency_key=""))
+    assert refused.value.field == "idempotency_key"
+    assert held(shop) == (60, 0)

@@ -21,6 +21,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
         max_length=128,
         description="Send the same key again and the request takes effect only once",
     ),

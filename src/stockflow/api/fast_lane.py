@@ -1,15 +1,16 @@
-"""The flash-sale endpoint, answered beneath the web framework.
+"""The flash-sale endpoint, answered in front of the web framework.
 
 In a flash sale one endpoint, ``POST /api/v1/reservations``, is called
 thousands of times a second. The framework's work per request (matching every
 route, solving dependencies, several middleware layers) then costs more than
-the reservation itself. This ASGI middleware answers that endpoint directly:
-the same pydantic model validates the body, the same desk reserves, and the
-same problem documents report refusals. Every other request, and every
-reservation request it does not take at face value (not JSON, an unusual
-header, a body that fails validation), goes on to the application, which
-remains the one place that words input errors and the one that documents the
-endpoint in OpenAPI.
+the reservation itself. The application class (``api.app.Api``) therefore
+hands that endpoint to this lane first: the same pydantic model validates the
+body, the same desk reserves, and the same problem documents report refusals.
+
+Any request the lane does not take at face value (not JSON, a header sent
+twice, an empty or over-long key, a body that fails validation) goes on to the
+application with its body, and the application stays the one place that words
+input errors and documents the endpoint in OpenAPI.
 
 Anything added later in front of every route (authentication, say) must be
 added here too, or this lane must step aside for it.
@@ -51,14 +52,17 @@ class FastLane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         """Answer the request, or hand it (body included) to ``app``."""
-        key, json_body = None, False
+        key, content_type, plain = None, None, True
         for name, value in scope["headers"]:
             if name == b"content-type":
-                json_body = value.lower() in _JSON_TYPES
+                plain = plain and content_type is None
+                content_type = value
             elif name == _KEY_HEADER:
+                plain = plain and key is None
                 key = value
         body = await _read_body(receive)
-        request = self._request(body, key) if json_body else None
+        json_body = content_type is not None and content_type.lower() in _JSON_TYPES
+        request = self._request(body, key) if plain and json_body else None
         if request is None:
             await app(scope, _replay(body, receive), send)
             return
@@ -66,7 +70,7 @@ class FastLane:
         await response(scope, receive, send)
 
     def _request(self, body: bytes, key: bytes | None) -> tuple[ReservationIn, str | None] | None:
-        if key is not None and (len(key) > _KEY_MAX or not key.isascii()):
+        if key is not None and not (0 < len(key) <= _KEY_MAX and key.isascii()):
             return None
         try:
             parsed = ReservationIn.model_validate_json(body)

@@ -52,6 +52,8 @@ def check_reserve(cmd: Reserve) -> None:
     """Refuse a malformed request before it touches the database."""
     if not cmd.lines:
         raise InvalidInput("a reservation needs at least one line", field="lines")
+    if cmd.idempotency_key is not None and not cmd.idempotency_key:
+        raise InvalidInput("must not be empty", field="idempotency_key")
     seen: set[tuple[str, str | None, str | None]] = set()
     for i, line in enumerate(cmd.lines):
         if not line.sku:
@@ -171,7 +173,7 @@ def _same_lines(view: ReservationView, request: Reserve) -> bool:
 
 
 def _replays(conn: Connection, requests: Sequence[Reserve]) -> dict[str, ReservationView]:
-    keys = {r.idempotency_key for r in requests if r.idempotency_key}
+    keys = {r.idempotency_key for r in requests if r.idempotency_key is not None}
     if not keys:
         return {}
     rows = conn.execute(

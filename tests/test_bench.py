@@ -1,0 +1,97 @@
+"""``stockflow bench``: small real runs whose counts must add up (speed is never asserted)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from stockflow.bench.scenarios import BenchConfig, run
+from stockflow.cli.app import app
+
+
+def bench(*args: str) -> dict[str, Any]:
+    """Run ``stockflow bench`` with these arguments; the one JSON object it prints."""
+    result = CliRunner().invoke(app, ["bench", *args])
+    assert result.exit_code == 0, result.output
+    figures: dict[str, Any] = json.loads(result.stdout)  # one object and nothing else
+    return figures
+
+
+HOT_SKU = ["hot-sku", "--clients", "8", "--stock", "40", "--attempts", "200"]
+
+
+def assert_hot_sku_sold_exactly_the_stock(figures: dict[str, Any]) -> None:
+    """40 units, 200 one-unit attempts: 40 accepted, 160 refused, nothing oversold or lost."""
+    assert (figures["scenario"], figures["stock"], figures["attempts"]) == ("hot-sku", 40, 200)
+    assert figures["clients"] == 8
+    assert (figures["accepted"], figures["rejected"], figures["errors"]) == (40, 160, 0)
+    assert figures["oversold"] == 0
+    assert figures["verify_drift"] == 0
+    assert figures["reservations_in_db"] == 40
+    assert figures["db_ceiling_per_s"] > 0
+    # The ceiling's conditional UPDATE runs every attempt and can take only the stock too.
+    assert figures["db_ceiling"]["transactions"] == 200
+    assert figures["db_ceiling"]["accepted"] == 40
+
+
+def test_hot_sku_on_sqlite_with_event_loop_callers_never_oversells() -> None:
+    """In-process tasks on one event loop (the default) sell exactly the stock on SQLite."""
+    figures = bench(*HOT_SKU)
+    assert_hot_sku_sold_exactly_the_stock(figures)
+    assert (figures["db"], figures["mode"]) == ("sqlite", "in-process")
+    assert figures["callers"] == "event-loop tasks"
+    assert figures["server_workers"] is None
+    assert figures["db_ceiling"]["tool"] == "sqlite3 loop"
+
+
+def test_hot_sku_on_sqlite_with_thread_callers_never_oversells() -> None:
+    """``--threads``: operating-system threads blocking on the library sell exactly the stock."""
+    figures = bench(*HOT_SKU, "--threads")
+    assert_hot_sku_sold_exactly_the_stock(figures)
+    assert (figures["db"], figures["mode"]) == ("sqlite", "in-process")
+    assert figures["callers"] == "threads"
+
+
+@pytest.mark.postgres_only
+def test_hot_sku_on_postgresql_over_http_never_oversells(pg_only_url: str) -> None:
+    """Through a real ``stockflow serve`` on PostgreSQL: every unit sold once, no HTTP errors."""
+    figures = bench(*HOT_SKU, "--db", pg_only_url, "--http")
+    assert_hot_sku_sold_exactly_the_stock(figures)
+    assert (figures["db"], figures["mode"]) == ("postgresql", "http")
+    assert figures["callers"] == "http connections"
+    assert figures["server_workers"] == 1
+    assert figures["db_ceiling"]["tool"] == "pgbench"
+
+
+def test_spread_on_sqlite_accounts_for_every_attempt() -> None:
+    """Multi-line reservations over many SKUs: every attempt accepted or refused, none oversold."""
+    figures = bench(
+        "spread",
+        *("--skus", "20", "--locations", "2", "--stock", "5"),
+        *("--attempts", "100", "--clients", "4"),
+    )
+    assert (figures["scenario"], figures["db"], figures["mode"]) == (
+        "spread",
+        "sqlite",
+        "in-process",
+    )
+    assert figures["attempts"] == 100
+    assert figures["errors"] == 0
+    assert figures["accepted"] + figures["rejected"] + figures["errors"] == 100
+    # 20 SKUs x 2 locations x 5 units = 200 units; 100 attempts of 3 units ask for 300.
+    assert 0 < figures["accepted"] <= 200 // 3
+    assert figures["rejected"] > 0
+    assert figures["reservations_in_db"] == figures["accepted"]
+    assert figures["oversold"] == 0
+    assert figures["verify_drift"] == 0
+    assert figures["db_ceiling_per_s"] > 0
+
+
+def test_an_unknown_scenario_is_refused() -> None:
+    """A scenario the bench does not know is an error, not an empty report."""
+    config = BenchConfig(scenario="nope", db="sqlite", http=False, clients=1, stock=1, attempts=1)
+    with pytest.raises(ValueError, match="unknown scenario 'nope'"):
+        run(config)
