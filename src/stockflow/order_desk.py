@@ -89,6 +89,8 @@ class Orders:
     async def capture_async(self, cmd: CaptureOrder) -> OrderView:
         """``capture`` for an event loop."""
         view = await self.desk.call_async(cmd)
+        if not _new_and_waiting([view]):
+            return view  # the usual case: no second look, so no thread to wait on
         fresh = await asyncio.to_thread(self._offer_free_stock, [view])
         return fresh.get(view.id, view)
 
@@ -109,7 +111,7 @@ class Orders:
         locked book could not see yet) were offered to waiting orders before the
         new ones were visible; without this second look they would sit beside them.
         """
-        new = {v.id for v in views if v.status in order_state.WAITING and not v.replayed}
+        new = _new_and_waiting(views)
         skus = {ln.sku for v in views if v.id in new for ln in v.lines if ln.waiting}
         if not skus or not self.db.snapshot(lambda conn: backorders.has_free_stock(conn, skus)):
             return {}
@@ -200,3 +202,8 @@ class Orders:
                 conn, today=self._today(), now=self.clock(), stuck_hours=stuck_hours
             )
         )
+
+
+def _new_and_waiting(views: Sequence[OrderView]) -> set[str]:
+    """Ids of orders just captured (not replayed) that wait for stock."""
+    return {v.id for v in views if v.status in order_state.WAITING and not v.replayed}

@@ -71,6 +71,7 @@ def serve(
         port=bind_port,
         workers=workers,
         log_level="warning",
+        access_log=False,  # not shown at this level; skip building the lines
     )
 
 
