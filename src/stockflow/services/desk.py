@@ -163,7 +163,7 @@ class Desk(Generic[C, R]):
                     self._ready.wait()
                 # Under load, callers answered by the last batch are about to ask
                 # again: wait a fraction of a commit for as many as came last time.
-                if 1 < len(self._pending) < last or (len(self._pending) == 1 and last > 1):
+                if len(self._pending) < last:
                     self._want = last
                     self._ready.wait(self._linger)
                     self._want = 0
