@@ -74,16 +74,14 @@ def _pg_insert(conn: Connection, step: Insert, prefix: str) -> tuple[str, dict[s
     table, columns = step.table, list(step.rows[0])
     # Typed columns (timestamps that must carry a zone) still get their checks.
     checks = {
-        c: table.c[c].type.bind_processor(conn.dialect)
+        c: check
         for c in columns
         if isinstance(table.c[c].type, TypeDecorator)
+        and (check := table.c[c].type.bind_processor(conn.dialect)) is not None
     }
     rows: Sequence[Mapping[str, Any]] = step.rows
     if checks:
-        rows = [
-            {c: (checks[c](v) if c in checks and v is not None else v) for c, v in row.items()}  # type: ignore[misc]
-            for row in rows
-        ]
+        rows = [{c: checks[c](v) if c in checks else v for c, v in row.items()} for row in rows]
     names = ", ".join(columns)
     sql = (
         f"INSERT INTO {table.name} ({names}) SELECT {names} "
