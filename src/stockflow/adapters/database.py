@@ -44,7 +44,11 @@ class Database:
             # No pre-ping: it would cost a round trip per transaction; a dropped
             # connection surfaces as an error on first use and the pool replaces it.
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=3600,
+                pool_use_lifo=True,
             )
             self.read_engine = self.engine
         else:
@@ -114,15 +118,27 @@ class Database:
         loser fails on the unique key once the winner commits, and one more try
         finds the winner's write and replays it instead of failing.
         """
+
+        def once() -> T:
+            with self.write() as conn:
+                return work(conn)
+
+        return self.retrying(once, attempts=attempts, idempotent=idempotent)
+
+    def retrying(self, once: Callable[[], T], *, attempts: int = 5, idempotent: bool = False) -> T:
+        """Call ``once`` (one whole transaction) until it does not fail in a retryable way."""
         for attempt in range(1, attempts + 1):
             try:
-                with self.write() as conn:
-                    return work(conn)
+                return once()
             except (OperationalError, DBAPIError) as exc:
                 if attempt == attempts or not self.retryable(exc, idempotent=idempotent):
                     raise
                 time.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
+
+    def line(self) -> Line:
+        """Connections of one's own, for a worker that runs the same statements all day."""
+        return Line(self)
 
     def retryable(self, exc: DBAPIError, *, idempotent: bool = False) -> bool:
         """Whether the failed transaction may simply be run again."""
@@ -142,3 +158,79 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+class Line:
+    """Two connections held by one worker thread: one for writes, one for snapshots.
+
+    A desk's worker runs the same few statements thousands of times. On
+    connections of its own they stay prepared on the server and are planned
+    once (PostgreSQL's generic plans: these are lookups by key, whose best plan
+    does not depend on the values), and no pool checkout sits between two
+    batches. A connection whose statement failed in the database is given back and
+    replaced on next use.
+    Only the thread that made a line may use it.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._writer: Connection | None = None
+        self._reader: Connection | None = None
+
+    def run(
+        self, work: Callable[[Connection], T], *, attempts: int = 5, idempotent: bool = False
+    ) -> T:
+        """``Database.run`` on this line's write connection."""
+
+        def once() -> T:
+            conn = self._writer = self._writer or self._open(self._db.engine)
+            try:
+                with conn.begin():
+                    return work(conn)
+            except DBAPIError:
+                self._writer = None
+                self._drop(conn)
+                raise
+
+        return self._db.retrying(once, attempts=attempts, idempotent=idempotent)
+
+    def snapshot(self, work: Callable[[Connection], T]) -> T:
+        """``Database.snapshot`` on this line's read connection."""
+        conn = self._reader = self._reader or self._open(self._db.read_engine, reads=True)
+        try:
+            with conn.begin():
+                return work(conn)
+        except DBAPIError:
+            self._reader = None
+            self._drop(conn)
+            raise
+
+    def close(self) -> None:
+        """Give both connections back, as the pool handed them out."""
+        for conn in (self._writer, self._reader):
+            if conn is not None:
+                self._drop(conn)
+        self._writer = self._reader = None
+
+    def _open(self, engine: Engine, *, reads: bool = False) -> Connection:
+        conn = engine.connect()
+        if self._db.is_sqlite:
+            return conn
+        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        conn.commit()
+        if reads:  # each statement its own snapshot: one round trip, no COMMIT
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
+    def _drop(self, conn: Connection) -> None:
+        """Close ``conn``; a PostgreSQL one is first set back as the pool handed it out."""
+        try:
+            if not self._db.is_sqlite and not conn.invalidated:
+                if conn.in_transaction():
+                    conn.rollback()
+                conn.exec_driver_sql("RESET ALL")
+                conn.commit()
+        except DBAPIError:
+            conn.invalidate()
+        finally:
+            conn.close()

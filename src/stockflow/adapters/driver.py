@@ -4,8 +4,8 @@ A few reads run for every batch of a flash sale. SQLAlchemy builds them (so
 they stay in step with the schema), but running them through its execution
 layer costs more than the database spends on them. Here a statement is compiled
 once per dialect, its constant parameters bound, and each run goes straight to
-the driver. On PostgreSQL several such reads share one round trip (psycopg's
-pipeline mode).
+the driver. On PostgreSQL they are prepared on first use, and several such
+reads share one round trip (psycopg's pipeline mode).
 
 A list parameter travels as one array on PostgreSQL (``= ANY(:codes)``) and as
 one JSON text on SQLite (``IN (SELECT value FROM json_each(:codes))``), so the
@@ -40,6 +40,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Select
 
 Row = tuple[Any, ...]
+
+# Hot statements are prepared on the server the first time a connection runs them
+# (psycopg would otherwise wait for the fifth run, parsing and planning each time).
+_PREPARED = {"prepare": True}
 Build = Callable[[str], Select[Any]]
 
 
@@ -92,15 +96,17 @@ def fetch(conn: Connection, *runs: tuple[Statement, dict[str, Any]]) -> list[lis
             for statement, params in runs:
                 cursor = dbapi.cursor()
                 cursors.append(cursor)
-                cursor.execute(statement.sql, _params(statement, params, postgres))
+                params = _params(statement, params, postgres)
+                cursor.execute(statement.sql, params, **_PREPARED if postgres else {})
         return [list(cursor.fetchall()) for cursor in cursors]
 
 
 def execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
     """Run one statement (in the driver's parameter style) that returns nothing to keep."""
+    postgres = conn.dialect.name == "postgresql"
     with _cursors(conn, sql) as (dbapi, cursors):
         cursors.append(dbapi.cursor())
-        cursors[0].execute(sql, params)
+        cursors[0].execute(sql, params, **_PREPARED if postgres else {})
 
 
 @contextlib.contextmanager

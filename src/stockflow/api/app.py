@@ -25,6 +25,7 @@ from stockflow.api import (
 from stockflow.api.fast_lane import FastLane
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
+from stockflow.runtime import settle_heap
 
 
 def app_from_settings() -> Api:
@@ -38,6 +39,7 @@ def app_from_settings() -> Api:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        settle_heap()
         yield
         sf.close()
 

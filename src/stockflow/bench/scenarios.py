@@ -25,6 +25,7 @@ from stockflow.bench.order_scenarios import orders_scenario
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewLocation, NewSku
 from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
+from stockflow.runtime import settle_heap
 from stockflow.services.stock import post_moves
 
 
@@ -224,6 +225,7 @@ def drive(
     with ``threads`` operating-system threads blocking on ``call``.
     """
     if not c.http:
+        settle_heap()  # as the server does once it has started
         if c.threads:
             attempt: Attempt = library_attempt(call)
             return hammer(lambda: attempt, clients=c.clients, attempts=c.attempts)

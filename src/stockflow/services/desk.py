@@ -27,7 +27,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
 
-from stockflow.adapters.database import Database
+from stockflow.adapters.database import Database, Line
 from stockflow.domain.commands import CaptureOrder, Reserve
 from stockflow.domain.errors import InsufficientStock, StockflowError
 from stockflow.queries.orders import OrderView
@@ -99,7 +99,7 @@ class Desk(Generic[C, R]):
         """Whether the command carries an idempotency key (a lost unique race is retried)."""
         raise NotImplementedError
 
-    def shortcut(self, cmds: list[C]) -> list[R | StockflowError] | None:
+    def shortcut(self, line: Line, cmds: list[C]) -> list[R | StockflowError] | None:
         """Outcomes for the whole batch without the locked path, when that is safe."""
         return None
 
@@ -154,6 +154,13 @@ class Desk(Generic[C, R]):
             self._threads.append(thread)
 
     def _work(self) -> None:
+        line = self._db.line()
+        try:
+            self._serve(line)
+        finally:
+            line.close()
+
+    def _serve(self, line: Line) -> None:
         last = 1
         while True:
             with self._ready:
@@ -170,15 +177,15 @@ class Desk(Generic[C, R]):
                 take = min(len(self._pending), self._max_batch)
                 batch = [self._pending.popleft() for _ in range(take)]
             last = len(batch)
-            self._run(batch)
+            self._run(line, batch)
 
-    def _run(self, batch: Sequence[_Call[C, R]]) -> None:
+    def _run(self, line: Line, batch: Sequence[_Call[C, R]]) -> None:
         cmds = [call.cmd for call in batch]
         outcomes: Sequence[R | BaseException] | None
         try:
-            outcomes = self.shortcut(cmds)
+            outcomes = self.shortcut(line, cmds)
             if outcomes is None:
-                outcomes = self._db.run(
+                outcomes = line.run(
                     lambda conn: self.run_batch(conn, cmds),
                     idempotent=any(self.keyed(cmd) for cmd in cmds),
                 )
@@ -187,7 +194,7 @@ class Desk(Generic[C, R]):
                 # One command broke the shared transaction (a constraint, a lost
                 # connection): run each alone so the others are not punished for it.
                 for call in batch:
-                    self._run([call])
+                    self._run(line, [call])
                 return
             outcomes = [exc]
         else:
@@ -258,11 +265,11 @@ class ReservationDesk(Desk[Reserve, ReservationView]):
     def run_batch(self, conn: Connection, cmds: list[Reserve]) -> list[Outcome]:
         return reserve_many(conn, cmds, today=self._clock().date(), now=self._clock())
 
-    def shortcut(self, cmds: list[Reserve]) -> list[Outcome] | None:
+    def shortcut(self, line: Line, cmds: list[Reserve]) -> list[Outcome] | None:
         """Only SKUs seen empty: refuse from a snapshot if the snapshot says no to all."""
         if not all(line.sku in self._dry for cmd in cmds for line in cmd.lines):
             return None
-        return self._db.snapshot(lambda conn: refusals(conn, cmds, today=self._clock().date()))
+        return line.snapshot(lambda conn: refusals(conn, cmds, today=self._clock().date()))
 
     def settled(self, cmds: Sequence[Reserve], outcomes: Sequence[Outcome]) -> None:
         """Remember which SKUs just ran dry (a hint for ``shortcut``, never an answer)."""

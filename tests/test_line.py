@@ -1,0 +1,89 @@
+"""A worker's own connections: fresh snapshots, failures replaced, the pool left clean."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Connection, Insert, func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from stockflow.adapters.tables import skus
+from stockflow.bootstrap import Stockflow
+from stockflow.domain.catalogue import NewSku
+
+
+def add(code: str, name: str) -> Insert:
+    return skus.insert().values(code=code, name=name, attributes={}, created_at=datetime.now(UTC))
+
+
+def sku_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(skus)).scalar_one())
+
+
+def test_every_snapshot_sees_what_others_committed_before_it(sf: Stockflow) -> None:
+    line = sf.db.line()
+    try:
+        assert line.snapshot(sku_count) == 0
+        sf.add_skus([NewSku("A", "Apple")])
+        assert line.snapshot(sku_count) == 1
+        line.run(lambda conn: conn.execute(add("B", "Bean")))
+        sf.add_skus([NewSku("C", "Cherry")])
+        assert line.snapshot(sku_count) == 3
+    finally:
+        line.close()
+
+
+def test_a_failed_write_changes_nothing_and_the_line_goes_on(sf: Stockflow) -> None:
+    line = sf.db.line()
+    try:
+
+        def two_and_a_duplicate(conn: Connection) -> None:
+            conn.execute(add("A", "Apple"))
+            conn.execute(add("B", "Bean"))
+            conn.execute(add("A", "Again"))
+
+        with pytest.raises(IntegrityError):
+            line.run(two_and_a_duplicate)
+        assert line.snapshot(sku_count) == 0
+        line.run(lambda conn: conn.execute(add("A", "Apple")))
+        assert line.snapshot(sku_count) == 1
+        with pytest.raises(DBAPIError):
+            line.snapshot(lambda conn: conn.exec_driver_sql("SELECT * FROM no_such_table").all())
+        assert line.snapshot(sku_count) == 1
+    finally:
+        line.close()
+
+
+def test_a_line_plans_once_and_gives_its_connections_back_as_it_found_them(
+    pg_only_url: str,
+) -> None:
+    """Generic plans on the line only; the pool's connections keep the server's default."""
+    sf = Stockflow.open(pg_only_url)
+    try:
+        setting = "SELECT current_setting('plan_cache_mode')"
+        with sf.db.read() as conn:
+            default = conn.exec_driver_sql(setting).scalar_one()
+        line = sf.db.line()
+        assert line.run(lambda conn: conn.exec_driver_sql(setting).scalar_one()) == (
+            "force_generic_plan"
+        )
+        assert line.snapshot(lambda conn: conn.exec_driver_sql(setting).scalar_one()) == (
+            "force_generic_plan"
+        )
+        line.close()
+        # Every pooled connection, the line's two among them, is back to the default.
+        pool = [sf.db.engine.connect() for _ in range(4)]
+        try:
+            for conn in pool:
+                assert conn.exec_driver_sql(setting).scalar_one() == default
+                assert conn.exec_driver_sql("SHOW transaction_isolation").scalar_one() == (
+                    "read committed"
+                )
+        finally:
+            for conn in pool:
+                conn.close()
+        with sf.db.read() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        sf.close()
