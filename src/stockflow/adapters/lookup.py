@@ -59,9 +59,9 @@ def skus_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, SkuRef]:
 def locations_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, LocationRef]:
     """Every known location among ``codes``, by code."""
     found: dict[str, LocationRef] = {}
-    query = select(locations.c.id, locations.c.code, locations.c.kind, locations.c.allow_negative)
+    columns = (locations.c.id, locations.c.code, locations.c.kind, locations.c.allow_negative)
     for chunk in chunks(codes):
-        for r in conn.execute(query.where(locations.c.code.in_(chunk))):
+        for r in conn.execute(select(*columns).where(locations.c.code.in_(chunk))):
             found[r.code] = LocationRef(r.id, r.code, r.kind, bool(r.allow_negative))
     return found
 
