@@ -81,7 +81,8 @@ class Desk(Generic[C, R]):
         self._max_batch = max_batch
         self._linger = linger
         self._pending: deque[_Call[C, R]] = deque()
-        self._ready = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
         self._want = 0  # a lingering worker is woken when this many commands wait
         self._threads: list[threading.Thread] = []
         self._closed = False
@@ -116,16 +117,17 @@ class Desk(Generic[C, R]):
         call.done.acquire()
         return _unwrap(call.outcome)
 
-    async def call_async(self, cmd: C) -> R:
-        """``call`` for an event loop: waits without holding a thread.
+    def call_async(self, cmd: C) -> asyncio.Future[R]:
+        """``call`` for an event loop: a future to await, which holds no thread.
 
-        A caller that gives up (a dropped connection) does not stop its command:
+        A malformed command is refused at once, before anything is queued. A
+        caller that gives up (a dropped connection) does not stop its command:
         it may still commit, as it would have had the answer merely been lost.
         """
         self.check(cmd)
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._enqueue(_Call(cmd, future))
-        return await future
+        return future
 
     def close(self) -> None:
         """Finish what is queued and stop the workers."""
@@ -137,7 +139,7 @@ class Desk(Generic[C, R]):
         self._threads.clear()
 
     def _enqueue(self, call: _Call[C, R]) -> None:
-        with self._ready:
+        with self._lock:  # the condition's own lock, without its wrapper's cost
             if self._closed:
                 raise RuntimeError(f"the {self.name} is closed")
             if not self._threads:

@@ -42,7 +42,7 @@ from stockflow.domain.errors import (
     UnknownSku,
 )
 from stockflow.domain.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
-from stockflow.domain.quantities import positive_quantity
+from stockflow.domain.quantities import MAX_QUANTITY, positive_quantity
 from stockflow.queries.reservations import AllocationView, ReservationView, load_reservations
 
 Outcome = ReservationView | StockflowError
@@ -54,17 +54,21 @@ def check_reserve(cmd: Reserve) -> None:
         raise InvalidInput("a reservation needs at least one line", field="lines")
     if cmd.idempotency_key is not None and not cmd.idempotency_key:
         raise InvalidInput("must not be empty", field="idempotency_key")
-    seen: set[tuple[str, str | None, str | None]] = set()
     for i, line in enumerate(cmd.lines):
         if not line.sku:
             raise InvalidInput("is required", field=f"lines[{i}].sku")
-        positive_quantity(line.qty, field=f"lines[{i}].qty")
-        key = (line.sku, line.location, line.lot)
-        if key in seen:
-            raise InvalidInput(
-                f"SKU {line.sku} appears twice; put it on one line", field=f"lines[{i}].sku"
-            )
-        seen.add(key)
+        qty = line.qty
+        if type(qty) is not int or not 0 < qty <= MAX_QUANTITY:  # the common case, cheaply
+            positive_quantity(qty, field=f"lines[{i}].qty")
+    if len(cmd.lines) > 1:
+        seen: set[tuple[str, str | None, str | None]] = set()
+        for i, line in enumerate(cmd.lines):
+            key = (line.sku, line.location, line.lot)
+            if key in seen:
+                raise InvalidInput(
+                    f"SKU {line.sku} appears twice; put it on one line", field=f"lines[{i}].sku"
+                )
+            seen.add(key)
 
 
 def reserve_many(
