@@ -11,8 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httptools
 import httpx
@@ -91,7 +92,7 @@ def hammer_async(call: Callable[[int], Awaitable[object]], *, clients: int, atte
     library: each task awaits its reservation, and a task switch costs far
     less than waking an operating-system thread.
     """
-    return asyncio.run(_hammer_async(call, clients=clients, attempts=attempts))
+    return _on_server_loop(_hammer_async(call, clients=clients, attempts=attempts))
 
 
 async def _hammer_async(
@@ -116,6 +117,16 @@ async def _hammer_async(
     await asyncio.gather(*(client() for _ in range(clients)))
     tally.seconds = time.perf_counter() - started
     return tally
+
+
+def _on_server_loop(work: Coroutine[Any, Any, Tally]) -> Tally:
+    """Run ``work`` on the event loop the server runs on: uvloop where it is installed."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it everywhere but Windows
+        return asyncio.run(work)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(work)
 
 
 def library_attempt(call: Callable[[int], object]) -> Attempt:
@@ -145,7 +156,7 @@ def hammer_http(
     is a bare HTTP/1.1 client: requests are written as bytes on one event loop
     and responses are parsed by httptools (C), keeping only the status code.
     """
-    return asyncio.run(_hammer_http(base_url, body, path, clients=clients, attempts=attempts))
+    return _on_server_loop(_hammer_http(base_url, body, path, clients=clients, attempts=attempts))
 
 
 async def _hammer_http(
