@@ -167,9 +167,8 @@ class Line:
     connections of its own they stay prepared on the server and are planned
     once (PostgreSQL's generic plans: these are lookups by key, whose best plan
     does not depend on the values), and no pool checkout sits between two
-    batches. A connection whose statement failed in the database is given back and
-    replaced on next use.
-    Only the thread that made a line may use it.
+    batches. A connection whose statement failed in the database is given back
+    and replaced on next use. Only the thread that made a line may use it.
     """
 
     def __init__(self, db: Database) -> None:

@@ -269,7 +269,7 @@ class ReservationDesk(Desk[Reserve, ReservationView]):
 
     def shortcut(self, line: Line, cmds: list[Reserve]) -> list[Outcome] | None:
         """Only SKUs seen empty: refuse from a snapshot if the snapshot says no to all."""
-        if not all(line.sku in self._dry for cmd in cmds for line in cmd.lines):
+        if not all(ln.sku in self._dry for cmd in cmds for ln in cmd.lines):
             return None
         return line.snapshot(lambda conn: refusals(conn, cmds, today=self._clock().date()))
 
