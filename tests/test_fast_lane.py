@@ -40,8 +40,8 @@ ROUTE_JSON = "application/merge-patch+json"  # parsed as JSON by FastAPI, not ta
 class WatchedLane(FastLane):
     """The real lane, noting for each request it sees whether it answered or handed it on."""
 
-    def __init__(self, sf: Stockflow) -> None:
-        super().__init__(sf)
+    def __init__(self, sf: Stockflow, *, max_body: int) -> None:
+        super().__init__(sf, max_body=max_body)
         self.log: list[tuple[str, str, str]] = []  # (method, path, "lane" | "app")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
@@ -60,10 +60,13 @@ class WatchedLane(FastLane):
         return [answered_by for _, _, answered_by in self.log]
 
 
+LIMIT = 300_000  # bytes a request body may have in these tests
+
+
 @pytest.fixture
 def app(sf: Stockflow) -> Api:
-    application = create_app(sf)
-    application.lane = WatchedLane(sf)
+    application = create_app(sf, max_body_bytes=LIMIT)
+    application.lane = WatchedLane(sf, max_body=LIMIT)
     return application
 
 
@@ -449,3 +452,54 @@ def test_openapi_still_documents_the_reservation_endpoint(client: TestClient) ->
     request_schema = post_op["requestBody"]["content"]["application/json"]["schema"]
     assert request_schema == {"$ref": "#/components/schemas/ReservationIn"}
     assert any(p["name"] == "Idempotency-Key" for p in post_op["parameters"])
+
+
+def reservation_count(sf: Stockflow) -> int:
+    with sf.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(reservations)).scalar_one())
+
+
+def too_large(resp: Any) -> None:
+    body = problem(resp, 413)
+    assert body["limit"] == LIMIT
+    assert f"at most {LIMIT:,} bytes" in body["detail"]
+
+
+def padded(lines: list[dict[str, Any]], size: int) -> bytes:
+    """A valid reservation body of at least ``size`` bytes (white space pads it)."""
+    return json.dumps({"lines": lines}).replace(":", ":" + " " * size, 1).encode()
+
+
+@pytest.mark.parametrize("content_type", [LANE_JSON, ROUTE_JSON])
+def test_a_body_declared_over_the_limit_is_refused_unread_and_reserves_nothing(
+    stocked: TestClient, lane: WatchedLane, sf: Stockflow, content_type: str
+) -> None:
+    body = padded([{"sku": "A", "qty": 1}], LIMIT)
+    too_large(stocked.post(PATH, content=body, headers={"content-type": content_type}))
+    assert reservation_count(sf) == 0
+    # Every other endpoint is held to the same limit, with the same problem document.
+    sku = json.dumps({"code": "C", "name": "Clip"}).replace(":", ":" + " " * LIMIT, 1).encode()
+    too_large(stocked.post(f"{API}/skus", content=sku, headers={"content-type": LANE_JSON}))
+    assert stocked.get(f"{API}/skus/C").status_code == 404
+    # Just under the limit is fine.
+    small = padded([{"sku": "A", "qty": 1}], LIMIT - 100)
+    assert len(small) <= LIMIT
+    created(stocked.post(PATH, content=small, headers={"content-type": LANE_JSON}))
+    assert reservation_count(sf) == 1
+
+
+def test_a_streamed_body_goes_to_the_framework_which_holds_it_to_the_limit(
+    stocked: TestClient, lane: WatchedLane, sf: Stockflow
+) -> None:
+    def streamed(body: bytes) -> Iterator[bytes]:
+        yield body[:10]
+        yield body[10:]
+
+    headers = {"content-type": LANE_JSON}
+    small = json.dumps({"lines": [{"sku": "A", "qty": 2}]}).encode()
+    view = created(stocked.post(PATH, content=streamed(small), headers=headers))
+    assert [a["qty"] for a in view["allocations"]] == [2]
+    big = padded([{"sku": "A", "qty": 1}], LIMIT)
+    too_large(stocked.post(PATH, content=streamed(big), headers=headers))
+    assert lane.who() == ["app", "app"]
+    assert reservation_count(sf) == 1

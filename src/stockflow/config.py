@@ -14,3 +14,4 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     reservation_workers: int = 1  # transactions that batch reservations at once
+    max_body_bytes: int = 1_048_576  # a request body may be at most this long (1 MiB)

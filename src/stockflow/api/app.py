@@ -22,7 +22,7 @@ from stockflow.api import (
     stock,
     transfers,
 )
-from stockflow.api.fast_lane import FastLane
+from stockflow.api.fast_lane import FastLane, declared_length
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
 from stockflow.runtime import settle_heap
@@ -43,7 +43,7 @@ def app_from_settings() -> Api:
         yield
         sf.close()
 
-    return create_app(sf, lifespan=lifespan)
+    return create_app(sf, lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
 
 
 class Api(FastAPI):
@@ -54,14 +54,31 @@ class Api(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if FastLane.takes(scope):
             await self.lane(scope, receive, send, super().__call__)
-        else:
-            await super().__call__(scope, receive, send)
+            return
+        limit = self.max_body_size
+        if scope["type"] == "http" and limit is not None:
+            declared = declared_length(scope)
+            if declared is not None and declared > limit:
+                # Refused before a byte of it is read, as a problem document like
+                # every other error (the framework would answer in plain text).
+                await problems.too_large_problem(limit)(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
-def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> Api:
-    """An app serving ``sf``; unless a ``lifespan`` says otherwise, the caller closes ``sf``."""
+def create_app(
+    sf: Stockflow,
+    *,
+    lifespan: Lifespan[FastAPI] | None = None,
+    max_body_bytes: int = Settings.model_fields["max_body_bytes"].default,
+) -> Api:
+    """An app serving ``sf``; unless a ``lifespan`` says otherwise, the caller closes ``sf``.
+
+    A request body longer than ``max_body_bytes`` is refused with 413.
+    """
     app = Api(
         lifespan=lifespan,
+        max_body_size=max_body_bytes,
         title="stockflow",
         version=__version__,
         description="One live, trustworthy stock position for inventory and order management.",
@@ -74,7 +91,7 @@ def create_app(sf: Stockflow, *, lifespan: Lifespan[FastAPI] | None = None) -> A
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.stockflow = sf
-    app.lane = FastLane(sf)
+    app.lane = FastLane(sf, max_body=max_body_bytes)
     problems.install(app)
     for router in (
         catalogue.router,

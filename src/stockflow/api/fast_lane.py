@@ -8,9 +8,11 @@ hands that endpoint to this lane first: the same pydantic model validates the
 body, the same desk reserves, and the same problem documents report refusals.
 
 Any request the lane does not take at face value (not JSON, a header sent
-twice, an empty or over-long key, a body that fails validation) goes on to the
-application with its body, and the application stays the one place that words
-input errors and documents the endpoint in OpenAPI.
+twice, an empty or over-long key, no declared length, a body that fails
+validation) goes on to the application with its body, and the application
+stays the one place that words input errors and documents the endpoint in
+OpenAPI. A body declared longer than the application's limit is refused
+before it is read, with the application's own problem document.
 
 Anything added later in front of every route (authentication, say) must be
 added here too, or this lane must step aside for it.
@@ -25,7 +27,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stockflow.api.problems import domain_problem, unexpected_problem
+from stockflow.api.problems import domain_problem, too_large_problem, unexpected_problem
 from stockflow.api.reservations import reservation_out, reserve_command
 from stockflow.api.schemas import ReservationIn
 from stockflow.bootstrap import Stockflow
@@ -42,8 +44,9 @@ _JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
 class FastLane:
     """Serves ``POST /api/v1/reservations`` itself; the application gets everything else."""
 
-    def __init__(self, sf: Stockflow) -> None:
+    def __init__(self, sf: Stockflow, *, max_body: int) -> None:
         self.sf = sf
+        self.max_body = max_body
 
     @staticmethod
     def takes(scope: Scope) -> bool:
@@ -52,7 +55,7 @@ class FastLane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         """Answer the request, or hand it (body included) to ``app``."""
-        key, content_type, plain = None, None, True
+        key, content_type, length, plain = None, None, None, True
         for name, value in scope["headers"]:
             if name == b"content-type":
                 plain = plain and content_type is None
@@ -60,6 +63,16 @@ class FastLane:
             elif name == _KEY_HEADER:
                 plain = plain and key is None
                 key = value
+            elif name == b"content-length":
+                plain = plain and length is None
+                length = value
+        declared = _length(length) if plain else None
+        if declared is None:  # streamed, or unclear: the application reads it within its limit
+            await app(scope, receive, send)
+            return
+        if declared > self.max_body:
+            await too_large_problem(self.max_body)(scope, receive, send)
+            return
         body = await _read_body(receive)
         json_body = content_type is not None and content_type.lower() in _JSON_TYPES
         request = self._request(body, key) if plain and json_body else None
@@ -91,6 +104,16 @@ class FastLane:
             status_code=200 if view.replayed else 201,
             media_type="application/json",
         )
+
+
+def declared_length(scope: Scope) -> int | None:
+    """The body length a request declares (``Content-Length``), if it declares one clearly."""
+    values = [value for name, value in scope["headers"] if name == b"content-length"]
+    return _length(values[0]) if len(values) == 1 else None
+
+
+def _length(value: bytes | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
 
 
 async def _read_body(receive: Receive) -> bytes:

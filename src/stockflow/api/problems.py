@@ -31,6 +31,13 @@ def domain_problem(exc: StockflowError) -> Response:
     return problem(exc.status, exc.title, exc.detail, field=exc.field, row=exc.row, **exc.extra())
 
 
+def too_large_problem(limit: int) -> Response:
+    """The problem document for a request body over the size limit (nothing was read into use)."""
+    return problem(
+        413, "Content Too Large", f"the request body may be at most {limit:,} bytes", limit=limit
+    )
+
+
 def unexpected_problem() -> Response:
     """The problem document for an error nobody foresaw (it is logged, not shown)."""
     return problem(500, "Internal error", "something went wrong; nothing was changed")
@@ -95,6 +102,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> Response:
+        limit = app.max_body_size
+        if exc.status_code == 413 and limit is not None:  # a streamed body ran over
+            return too_large_problem(limit)
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
