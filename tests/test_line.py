@@ -1,4 +1,4 @@
-"""A worker's own connections: fresh snapshots, failures replaced, the pool left clean."""
+"""A worker's own connections: fresh snapshots, dropped ones replaced, the pool left clean."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Connection, Insert, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from stockflow.adapters.database import Line
 from stockflow.adapters.tables import skus
 from stockflow.bootstrap import Stockflow
 from stockflow.domain.catalogue import NewSku
@@ -86,4 +87,52 @@ def test_a_line_plans_once_and_gives_its_connections_back_as_it_found_them(
         with sf.db.read() as conn:
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
     finally:
+        sf.close()
+
+
+def backend(line: Line, *, reads: bool) -> int:
+    """The server process behind one of the line's connections."""
+    ask = "SELECT pg_backend_pid()"
+    run = line.snapshot if reads else line.run
+    return int(run(lambda conn: conn.exec_driver_sql(ask).scalar_one()))
+
+
+def drop(sf: Stockflow, *pids: int) -> None:
+    """Have the server end these sessions, as a restart or an idle timeout would."""
+    with sf.db.write() as conn:
+        for pid in pids:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+
+
+def test_a_quiet_line_checks_its_connections_and_replaces_dropped_ones(pg_only_url: str) -> None:
+    sf = Stockflow.open(pg_only_url)
+    line = sf.db.line(ping_after=0.0)  # every use counts as after a quiet spell
+    try:
+        writer, reader = backend(line, reads=False), backend(line, reads=True)
+        drop(sf, writer, reader)
+        line.run(lambda conn: conn.execute(add("A", "Apple")))
+        assert line.snapshot(sku_count) == 1
+        assert backend(line, reads=False) != writer
+        assert backend(line, reads=True) != reader
+    finally:
+        line.close()
+        sf.close()
+
+
+def test_a_busy_line_whose_connection_was_dropped_fails_once_then_goes_on(
+    pg_only_url: str,
+) -> None:
+    """No check between busy batches: the first use after a drop fails and writes nothing."""
+    sf = Stockflow.open(pg_only_url)
+    line = sf.db.line(ping_after=3600.0)
+    try:
+        drop(sf, backend(line, reads=False))
+        with pytest.raises(DBAPIError):
+            line.run(lambda conn: conn.execute(add("A", "Apple")))
+        line.run(lambda conn: conn.execute(add("B", "Bean")))
+        assert [code for (code,) in line.snapshot(lambda c: c.execute(select(skus.c.code)))] == [
+            "B"
+        ]
+    finally:
+        line.close()
         sf.close()

@@ -136,9 +136,9 @@ class Database:
                 time.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
 
-    def line(self) -> Line:
+    def line(self, *, ping_after: float = 10.0) -> Line:
         """Connections of one's own, for a worker that runs the same statements all day."""
-        return Line(self)
+        return Line(self, ping_after=ping_after)
 
     def retryable(self, exc: DBAPIError, *, idempotent: bool = False) -> bool:
         """Whether the failed transaction may simply be run again."""
@@ -167,14 +167,17 @@ class Line:
     connections of its own they stay prepared on the server and are planned
     once (PostgreSQL's generic plans: these are lookups by key, whose best plan
     does not depend on the values), and no pool checkout sits between two
-    batches. A connection whose statement failed in the database is given back
-    and replaced on next use. Only the thread that made a line may use it.
+    batches. A connection that has been quiet for ``ping_after`` seconds is
+    checked before use (the server may have restarted or timed it out), and one
+    whose statement failed in the database is given back and replaced on next
+    use. Only the thread that made a line may use it.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, ping_after: float = 10.0) -> None:
         self._db = db
-        self._writer: Connection | None = None
-        self._reader: Connection | None = None
+        self._ping_after = ping_after
+        self._conns: dict[bool, Connection] = {}  # keyed by "for snapshots"
+        self._used: dict[bool, float] = {}
 
     def run(
         self, work: Callable[[Connection], T], *, attempts: int = 5, idempotent: bool = False
@@ -182,47 +185,75 @@ class Line:
         """``Database.run`` on this line's write connection."""
 
         def once() -> T:
-            conn = self._writer = self._writer or self._open(self._db.engine)
-            try:
-                with conn.begin():
-                    return work(conn)
-            except DBAPIError:
-                self._writer = None
-                self._drop(conn)
-                raise
+            return self._in_transaction(work, reads=False)
 
         return self._db.retrying(once, attempts=attempts, idempotent=idempotent)
 
     def snapshot(self, work: Callable[[Connection], T]) -> T:
         """``Database.snapshot`` on this line's read connection."""
-        conn = self._reader = self._reader or self._open(self._db.read_engine, reads=True)
+        return self._in_transaction(work, reads=True)
+
+    def close(self) -> None:
+        """Give both connections back, as the pool handed them out."""
+        for reads in list(self._conns):
+            self._discard(reads)
+
+    def _in_transaction(self, work: Callable[[Connection], T], *, reads: bool) -> T:
+        conn = self._connection(reads)
         try:
             with conn.begin():
                 return work(conn)
         except DBAPIError:
-            self._reader = None
-            self._drop(conn)
+            self._discard(reads)
             raise
 
-    def close(self) -> None:
-        """Give both connections back, as the pool handed them out."""
-        for conn in (self._writer, self._reader):
-            if conn is not None:
-                self._drop(conn)
-        self._writer = self._reader = None
-
-    def _open(self, engine: Engine, *, reads: bool = False) -> Connection:
-        conn = engine.connect()
-        if self._db.is_sqlite:
-            return conn
-        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-        conn.commit()
-        if reads:  # each statement its own snapshot: one round trip, no COMMIT
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+    def _connection(self, reads: bool) -> Connection:
+        now = time.monotonic()
+        conn = self._conns.get(reads)
+        quiet = conn is not None and now - self._used[reads] > self._ping_after
+        if conn is not None and quiet and not self._alive(conn):
+            self._discard(reads)
+            conn = None
+        if conn is None:
+            conn = self._conns[reads] = self._open(reads)
+        self._used[reads] = now
         return conn
 
-    def _drop(self, conn: Connection) -> None:
-        """Close ``conn``; a PostgreSQL one is first set back as the pool handed it out."""
+    def _open(self, reads: bool) -> Connection:
+        engine = self._db.read_engine if reads else self._db.engine
+        for attempt in (1, 2):
+            conn = engine.connect()
+            if self._db.is_sqlite:
+                return conn
+            try:
+                conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+                conn.commit()
+            except DBAPIError:
+                # A pooled connection the server dropped: the pool now knows, so
+                # the second try gets a new one.
+                conn.invalidate()
+                conn.close()
+                if attempt == 2:
+                    raise
+                continue
+            if reads:  # each statement its own snapshot: one round trip, no COMMIT
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            return conn
+        raise AssertionError("unreachable")
+
+    def _alive(self, conn: Connection) -> bool:
+        if self._db.is_sqlite:
+            return True
+        try:
+            conn.exec_driver_sql("SELECT 1")
+            conn.commit()  # not a rollback: that would forget the prepared statements
+        except DBAPIError:
+            return False
+        return True
+
+    def _discard(self, reads: bool) -> None:
+        """Close a connection; a PostgreSQL one is first set back as the pool handed it out."""
+        conn = self._conns.pop(reads)
         try:
             if not self._db.is_sqlite and not conn.invalidated:
                 if conn.in_transaction():
