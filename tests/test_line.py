@@ -59,13 +59,13 @@ def test_a_failed_write_changes_nothing_and_the_line_goes_on(sf: Stockflow) -> N
 def test_a_line_plans_once_and_gives_its_connections_back_as_it_found_them(
     pg_only_url: str,
 ) -> None:
-    """Generic plans on the line only; the pool's connections keep the server's default."""
+    """Generic plans on a line that asks for them; the pool's connections keep the default."""
     sf = Stockflow.open(pg_only_url)
     try:
         setting = "SELECT current_setting('plan_cache_mode')"
         with sf.db.read() as conn:
             default = conn.exec_driver_sql(setting).scalar_one()
-        line = sf.db.line()
+        line = sf.db.line(generic_plans=True)
         assert line.run(lambda conn: conn.exec_driver_sql(setting).scalar_one()) == (
             "force_generic_plan"
         )
@@ -73,7 +73,10 @@ def test_a_line_plans_once_and_gives_its_connections_back_as_it_found_them(
             "force_generic_plan"
         )
         line.close()
-        # Every pooled connection, the line's two among them, is back to the default.
+        plain = sf.db.line()  # a worker whose statements are not all lookups by key
+        assert plain.run(lambda conn: conn.exec_driver_sql(setting).scalar_one()) == "auto"
+        plain.close()
+        # Every pooled connection, the lines' among them, is back to the default.
         pool = [sf.db.engine.connect() for _ in range(4)]
         try:
             for conn in pool:

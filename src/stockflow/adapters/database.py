@@ -136,9 +136,9 @@ class Database:
                 time.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
 
-    def line(self, *, ping_after: float = 10.0) -> Line:
+    def line(self, *, generic_plans: bool = False, ping_after: float = 10.0) -> Line:
         """Connections of one's own, for a worker that runs the same statements all day."""
-        return Line(self, ping_after=ping_after)
+        return Line(self, generic_plans=generic_plans, ping_after=ping_after)
 
     def retryable(self, exc: DBAPIError, *, idempotent: bool = False) -> bool:
         """Whether the failed transaction may simply be run again."""
@@ -164,17 +164,21 @@ class Line:
     """Two connections held by one worker thread: one for writes, one for snapshots.
 
     A desk's worker runs the same few statements thousands of times. On
-    connections of its own they stay prepared on the server and are planned
-    once (PostgreSQL's generic plans: these are lookups by key, whose best plan
-    does not depend on the values), and no pool checkout sits between two
-    batches. A connection that has been quiet for ``ping_after`` seconds is
+    connections of its own they stay prepared on the server, and no pool
+    checkout sits between two batches. With ``generic_plans`` (for statements
+    that are all lookups by key, whose best plan does not depend on the values)
+    PostgreSQL plans each of them once, instead of planning the first few runs
+    afresh to compare. A connection that has been quiet for ``ping_after`` seconds is
     checked before use (the server may have restarted or timed it out), and one
     whose statement failed in the database is given back and replaced on next
     use. Only the thread that made a line may use it.
     """
 
-    def __init__(self, db: Database, *, ping_after: float = 10.0) -> None:
+    def __init__(
+        self, db: Database, *, generic_plans: bool = False, ping_after: float = 10.0
+    ) -> None:
         self._db = db
+        self._generic_plans = generic_plans
         self._ping_after = ping_after
         self._conns: dict[bool, Connection] = {}  # keyed by "for snapshots"
         self._used: dict[bool, float] = {}
@@ -225,8 +229,9 @@ class Line:
             conn = engine.connect()
             if self._db.is_sqlite:
                 return conn
+            mode = "force_generic_plan" if self._generic_plans else "auto"
             try:
-                conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+                conn.exec_driver_sql(f"SET plan_cache_mode = {mode}")  # also: is it alive?
                 conn.commit()
             except DBAPIError:
                 # A pooled connection the server dropped: the pool now knows, so

@@ -65,6 +65,7 @@ class Desk(Generic[C, R]):
     """Takes commands from many threads and event loops and commits them in batches."""
 
     name = "desk"
+    generic_plans = False  # True when every statement of a batch is a lookup by key
 
     def __init__(
         self,
@@ -156,7 +157,7 @@ class Desk(Generic[C, R]):
             self._threads.append(thread)
 
     def _work(self) -> None:
-        line = self._db.line()
+        line = self._db.line(generic_plans=self.generic_plans)
         try:
             self._serve(line)
         finally:
@@ -245,6 +246,7 @@ class ReservationDesk(Desk[Reserve, ReservationView]):
     """Group-committed reservations, with a lock-free path for sold-out SKUs."""
 
     name = "reservation-desk"
+    generic_plans = True  # the stock book by SKU codes, fences, inserts, replays by key
 
     def __init__(
         self,
