@@ -42,11 +42,11 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import Select
 
 Row = tuple[Any, ...]
+Build = Callable[[str], Select[Any]]
 
 # Hot statements are prepared on the server the first time a connection runs them
 # (psycopg would otherwise wait for the fifth run, parsing and planning each time).
 _PREPARED = {"prepare": True}
-Build = Callable[[str], Select[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +102,8 @@ def fetch(conn: Connection, *runs: tuple[Statement, dict[str, Any]]) -> list[lis
             for statement, params in runs:
                 cursor = dbapi.cursor()
                 cursors.append(cursor)
-                params = _params(statement, params, postgres)
-                cursor.execute(statement.sql, params, **_PREPARED if postgres else {})
+                bound = _params(statement, params, postgres)
+                cursor.execute(statement.sql, bound, **_PREPARED if postgres else {})
         return [list(cursor.fetchall()) for cursor in cursors]
 
 
