@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from helpers import add_sku, setup_places
 from stockflow.adapters import bulk
-from stockflow.adapters.tables import reservations
+from stockflow.adapters.tables import positions, reservations
 from stockflow.bootstrap import Stockflow
+from stockflow.domain.catalogue import NewSku
 from stockflow.domain.commands import Place, PostMove
 from stockflow.services.reservations import load_book
 
@@ -82,3 +83,35 @@ def test_bulk_rows_round_trip_their_values(sf: Stockflow) -> None:
             for r in conn.execute(select(reservations))
         }
     assert got == {"r-ü": ('line "7" \\ x', "k-1", when), "r-2": (None, None, when)}
+
+
+def test_an_increment_finds_its_rows_by_key_in_a_big_table(pg_only_url: str) -> None:
+    """Raising ``allocated`` on a few of 10,000 positions reads those few, not the table."""
+    sf = Stockflow.open(pg_only_url)
+    try:
+        setup_places(sf, "WH1")
+        sf.add_skus([NewSku(f"S{n:05d}", f"Item {n}") for n in range(5_000)])
+        with sf.db.write() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO positions (sku_id, location_id, bin_id, lot_code, on_hand, allocated) "
+                "SELECT s.id, b.location_id, b.id, '', 5, 0 FROM skus s CROSS JOIN bins b"
+            )
+        with sf.db.engine.connect() as conn:
+            autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql("ANALYZE positions")
+        with sf.db.read() as conn:
+            ids = [int(i) for (i,) in conn.execute(select(positions.c.id).limit(3))]
+        step = bulk.Increment(positions, {pid: {"allocated": 2} for pid in ids})
+        with sf.db.write() as conn:
+            sql, params = bulk._pg_increment(step, "p0_")
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            bulk.write(conn, step)
+        assert "Seq Scan on positions" not in plan, plan
+        assert "Index Scan using pk_positions on positions" in plan, plan
+        with sf.db.read() as conn:
+            raised = conn.execute(select(func.sum(positions.c.allocated))).scalar_one()
+        assert raised == 2 * len(ids)
+    finally:
+        sf.close()

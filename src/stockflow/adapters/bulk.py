@@ -95,9 +95,12 @@ def _pg_increment(step: Increment, prefix: str) -> tuple[str, dict[str, Any]]:
     columns = list(step.deltas[ids[0]])
     sets = ", ".join(f"{c} = {name}.{c} + d.{c}" for c in columns)
     shape = ", ".join(f"{c} bigint" for c in ["id", *columns])
+    # The ids also travel as an array: the planner then finds the rows by key
+    # (it cannot tell how many rows a JSON document holds, guesses a hundred and
+    # would rather read the whole table).
     sql = (
         f"UPDATE {name} SET {sets} FROM json_to_recordset(%({prefix}rows)s::json) AS d({shape}) "
-        f"WHERE {name}.id = d.id"
+        f"WHERE {name}.id = ANY(%({prefix}ids)s::bigint[]) AND {name}.id = d.id"
     )
     rows = [{"id": i, **step.deltas[i]} for i in ids]
-    return sql, {f"{prefix}rows": to_json(rows).decode()}
+    return sql, {f"{prefix}rows": to_json(rows).decode(), f"{prefix}ids": ids}
