@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 
@@ -83,3 +84,26 @@ def run_in_threads(count: int, work: Callable[[int], None]) -> None:
     assert not stuck, f"threads still running after {JOIN_TIMEOUT}s: {stuck}"
     if errors:
         raise errors[0]
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def created(resp: Any) -> dict[str, Any]:
+    """The JSON body of a 201 answer."""
+    assert resp.status_code == 201, resp.text
+    assert resp.headers["content-type"] == "application/json"
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def problem(resp: Any, status: int) -> dict[str, Any]:
+    """The problem document of an error response, checked against RFC 9457's shape."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = resp.json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert body["title"]
+    assert body["detail"]
+    return body

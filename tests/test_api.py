@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from starlette.exceptions import StarletteDeprecationWarning
 
+from helpers import PROBLEM_JSON, created, problem
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 
@@ -19,7 +20,6 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 API = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
 
 
 @pytest.fixture
@@ -38,25 +38,6 @@ def stocked(client: TestClient) -> TestClient:
     for sku, qty in (("A", 10), ("B", 4)):
         created(receive(client, sku, qty))
     return client
-
-
-def created(resp: Any) -> dict[str, Any]:
-    assert resp.status_code == 201, resp.text
-    assert resp.headers["content-type"] == "application/json"
-    body: dict[str, Any] = resp.json()
-    return body
-
-
-def problem(resp: Any, status: int) -> dict[str, Any]:
-    """The problem document of an error response, checked against RFC 9457's shape."""
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = resp.json()
-    assert body["status"] == status
-    assert body["type"] == "about:blank"
-    assert body["title"]
-    assert body["detail"]
-    return body
 
 
 def receive(client: TestClient, sku: str, qty: int, **headers: str) -> Any:

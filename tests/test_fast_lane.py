@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from helpers import PROBLEM_JSON, created, problem
 from stockflow.adapters.tables import reservations
 from stockflow.api.app import Api, create_app
 from stockflow.api.fast_lane import FastLane
@@ -32,7 +33,6 @@ with warnings.catch_warnings():
 
 API = "/api/v1"
 PATH = f"{API}/reservations"
-PROBLEM_JSON = "application/problem+json"
 LANE_JSON = "application/json"  # answered by the lane
 ROUTE_JSON = "application/merge-patch+json"  # parsed as JSON by FastAPI, not taken by the lane
 
@@ -97,25 +97,6 @@ def stocked(client: TestClient) -> TestClient:
             )
         )
     return client
-
-
-def created(resp: Any) -> dict[str, Any]:
-    assert resp.status_code == 201, resp.text
-    assert resp.headers["content-type"] == "application/json"
-    body: dict[str, Any] = resp.json()
-    return body
-
-
-def problem(resp: Any, status: int) -> dict[str, Any]:
-    """The problem document of an error response, checked against RFC 9457's shape."""
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = resp.json()
-    assert body["status"] == status
-    assert body["type"] == "about:blank"
-    assert body["title"]
-    assert body["detail"]
-    return body
 
 
 def post(
