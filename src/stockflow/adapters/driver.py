@@ -47,6 +47,7 @@ Build = Callable[[str], Select[Any]]
 # Hot statements are prepared on the server the first time a connection runs them
 # (psycopg would otherwise wait for the fifth run, parsing and planning each time).
 _PREPARED = {"prepare": True}
+_SPARE_CURSORS = "stockflow.spare_cursors"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +97,10 @@ def fetch(conn: Connection, *runs: tuple[Statement, dict[str, Any]]) -> list[lis
     On PostgreSQL all of them travel together: one round trip for the lot.
     """
     postgres = conn.dialect.name == "postgresql"
-    with _cursors(conn, runs[0][0].sql) as (dbapi, cursors):
+    with _cursors(conn, runs[0][0].sql, len(runs)) as (dbapi, cursors):
         pipeline = dbapi.pipeline() if postgres and len(runs) > 1 else contextlib.nullcontext()
         with pipeline:
-            for statement, params in runs:
-                cursor = dbapi.cursor()
-                cursors.append(cursor)
+            for cursor, (statement, params) in zip(cursors, runs, strict=True):
                 bound = _params(statement, params, postgres)
                 cursor.execute(statement.sql, bound, **_PREPARED if postgres else {})
         return [list(cursor.fetchall()) for cursor in cursors]
@@ -110,31 +109,46 @@ def fetch(conn: Connection, *runs: tuple[Statement, dict[str, Any]]) -> list[lis
 def execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
     """Run one statement (in the driver's parameter style) that returns nothing to keep."""
     postgres = conn.dialect.name == "postgresql"
-    with _cursors(conn, sql) as (dbapi, cursors):
-        cursors.append(dbapi.cursor())
-        cursors[0].execute(sql, params, **_PREPARED if postgres else {})
+    with _cursors(conn, sql, 1) as (_, [cursor]):
+        cursor.execute(sql, params, **_PREPARED if postgres else {})
 
 
 @contextlib.contextmanager
-def _cursors(conn: Connection, sql: str) -> Iterator[tuple[Any, list[Any]]]:
-    """The driver connection and a list for the cursors opened on it, closed afterwards.
+def _cursors(conn: Connection, sql: str, count: int) -> Iterator[tuple[Any, list[Any]]]:
+    """The driver connection and ``count`` cursors on it.
+
+    Cursors are kept with the connection between uses (in the pool's record
+    of it, which is emptied when the connection is replaced): a fresh psycopg
+    cursor looks up how to send each parameter type again, which costs about
+    as much as the database spends on a small read. A cursor that took part in
+    a failure is closed instead.
 
     A driver error comes out as SQLAlchemy's own (``IntegrityError``,
     ``OperationalError``...), so retries and messages work as for any other
     statement, and a connection the database dropped is not handed out again.
     """
-    dbapi = conn.connection.dbapi_connection
+    fairy = conn.connection
+    dbapi = fairy.dbapi_connection
     assert dbapi is not None
-    cursors: list[Any] = []
+    spare: list[Any] = fairy.info.setdefault(_SPARE_CURSORS, [])
+    cursors = [spare.pop() if spare else dbapi.cursor() for _ in range(count)]
     try:
         yield dbapi, cursors
     except conn.dialect.loaded_dbapi.Error as exc:
-        if conn.dialect.is_disconnect(exc, dbapi, cursors[-1] if cursors else None):
+        dropped = conn.dialect.is_disconnect(exc, dbapi, cursors[-1])
+        _close(cursors)
+        if dropped:
             conn.invalidate(exc)
         raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
-    finally:
-        for cursor in cursors:
-            cursor.close()
+    except BaseException:
+        _close(cursors)
+        raise
+    spare.extend(cursors)
+
+
+def _close(cursors: list[Any]) -> None:
+    for cursor in cursors:
+        cursor.close()
 
 
 def _params(statement: Statement, params: dict[str, Any], postgres: bool) -> dict[str, Any]:
