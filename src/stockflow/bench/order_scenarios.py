@@ -26,12 +26,24 @@ SHIP_TO = "1 Bench Street, Testville"
 
 def orders_scenario(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
     """Capture orders from many clients; the JSON report, with the same-run ceiling."""
-    from stockflow.bench.scenarios import ceiling_table, drive, report, stock_up
+    from stockflow.bench.scenarios import (
+        Workload,
+        ceiling_table,
+        drive,
+        report,
+        stock_up,
+        warm_up_size,
+    )
 
     count = 1 if c.hot else c.skus
     lines = 1 if c.hot else c.lines
     codes = [f"S{n:05d}" for n in range(1, count + 1)]
-    stock_up(sf, codes + [f"C{n:05d}" for n in range(1, count + 1)], ["L1"], c.stock)
+    warm_codes = [f"W{n:05d}" for n in range(1, max(lines, count // 10) + 1)]
+    warm_stock, warm_attempts = warm_up_size(c)
+    stock_up(
+        sf, codes + [f"C{n:05d}" for n in range(1, count + 1)], ["L1"], c.stock,
+        warm=warm_codes, warm_qty=warm_stock if c.hot else c.stock,
+    )  # fmt: skip
     sf.orders.add_channel(NewChannel("BENCH", "Bench channel", backorder_policy="reject"))
     first = ceiling_table(sf, "C")[0]
     _order_tables(sf)
@@ -39,31 +51,37 @@ def orders_scenario(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
     with sf.db.read() as conn:
         roof_accepted = int(conn.exec_driver_sql("SELECT count(*) FROM bench_orders").scalar_one())
     rng = random.Random(c.seed)
-    cmds = [
-        CaptureOrder(
-            channel="BENCH",
-            lines=tuple(OrderLineIn(code, 1) for code in rng.sample(codes, lines)),
-            ship_to=SHIP_TO,
-            external_id=f"B-{n}",
+
+    def orders(prefix: str, skus: list[str], n: int) -> Workload:
+        cmds = [
+            CaptureOrder(
+                channel="BENCH",
+                lines=tuple(OrderLineIn(code, 1) for code in rng.sample(skus, lines)),
+                ship_to=SHIP_TO,
+                external_id=f"{prefix}-{k}",
+            )
+            for k in range(n)
+        ]
+
+        def body(k: int) -> dict[str, object]:
+            cmd = cmds[k]
+            return {
+                "channel": cmd.channel,
+                "external_id": cmd.external_id,
+                "ship_to": cmd.ship_to,
+                "lines": [{"sku": ln.sku, "qty": ln.qty} for ln in cmd.lines],
+            }
+
+        return Workload(
+            call=lambda k: sf.orders.capture(cmds[k]),
+            call_async=lambda k: sf.orders.capture_async(cmds[k]),
+            body=body,
+            path="/api/v1/orders",
+            attempts=n,
         )
-        for n in range(c.attempts)
-    ]
 
-    def body(n: int) -> dict[str, object]:
-        cmd = cmds[n]
-        return {
-            "channel": cmd.channel,
-            "external_id": cmd.external_id,
-            "ship_to": cmd.ship_to,
-            "lines": [{"sku": ln.sku, "qty": ln.qty} for ln in cmd.lines],
-        }
-
-    tally = drive(
-        sf, url, c,
-        call=lambda n: sf.orders.capture(cmds[n]),
-        call_async=lambda n: sf.orders.capture_async(cmds[n]),
-        body=body, path="/api/v1/orders",
-    )  # fmt: skip
+    work = orders("B", codes, c.attempts)
+    tally = drive(sf, url, c, work, warm_up=orders("W", warm_codes, warm_attempts))
     out = report(sf, c, tally, roof, roof_accepted, sku_prefix="S")
     out["scenario"] = "orders --hot" if c.hot else "orders"
     out["orders_per_s"] = out["accepted_per_s"]

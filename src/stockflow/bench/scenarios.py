@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,22 @@ class BenchConfig:
     threads: bool = False  # in-process callers as OS threads instead of event-loop tasks
 
 
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What the clients ask for: attempt ``n`` as a library call, an awaitable, an HTTP body."""
+
+    call: Callable[[int], object]
+    call_async: Callable[[int], Awaitable[object]]
+    body: Callable[[int], dict[str, object]]
+    path: str
+    attempts: int
+
+
+def warm_up_size(c: BenchConfig) -> tuple[int, int]:
+    """Stock and attempts of the warm-up sale: enough for every path to run a few times."""
+    return 2 * c.clients, 8 * c.clients
+
+
 def run(config: BenchConfig) -> dict[str, Any]:
     """Run one scenario on a scratch database and return its figures."""
     with scratch_database(config.db) as url:
@@ -64,13 +80,22 @@ def run(config: BenchConfig) -> dict[str, Any]:
     raise ValueError(f"unknown scenario {config.scenario!r}")
 
 
-def stock_up(sf: Stockflow, codes: list[str], locations: list[str], qty: int) -> None:
-    """Give every SKU ``qty`` units at every location, in one transaction."""
+def stock_up(
+    sf: Stockflow,
+    codes: list[str],
+    locations: list[str],
+    qty: int,
+    *,
+    warm: Sequence[str] = (),
+    warm_qty: int = 0,
+) -> None:
+    """Give every SKU ``qty`` units (each of ``warm``: ``warm_qty``) at every location."""
     sf.add_locations([NewLocation(code, f"Bench {code}") for code in locations])
-    sf.add_skus([NewSku(code, f"Bench item {code}") for code in codes])
+    sf.add_skus([NewSku(code, f"Bench item {code}") for code in [*codes, *warm]])
     now = sf.clock()
+    stock = [(code, qty) for code in codes] + [(code, warm_qty) for code in warm]
     receipts = [
-        PostMove(code, qty, "receipt", target=Place(loc)) for code in codes for loc in locations
+        PostMove(code, n, "receipt", target=Place(loc)) for code, n in stock for loc in locations
     ]
     sf.db.run(lambda conn: post_moves(sf.db, conn, receipts, now=now))
     # A running database has planner statistics; tables just filled must be told.
@@ -115,7 +140,8 @@ def _position_ids(sf: Stockflow, prefix: str) -> list[int]:
 
 
 def _hot_sku(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
-    stock_up(sf, ["HOT", "CEILING"], ["BENCH"], c.stock)
+    warm_stock, warm_attempts = warm_up_size(c)
+    stock_up(sf, ["HOT", "CEILING"], ["BENCH"], c.stock, warm=["WARM"], warm_qty=warm_stock)
     [ceiling_position] = ceiling_table(sf, "CEILING")
     statement = (
         "UPDATE bench_ceiling SET allocated = allocated + 1 "
@@ -126,15 +152,24 @@ def _hot_sku(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         roof_accepted = int(
             conn.exec_driver_sql("SELECT allocated FROM bench_ceiling").scalar_one()
         )
-    request = Reserve((ReserveLine("HOT", 1),))
-    tally = _drive(sf, url, c, lambda n: request)
+    hot = Reserve((ReserveLine("HOT", 1),))
+    warm = Reserve((ReserveLine("WARM", 1),))
+    tally = drive(
+        sf, url, c,
+        _reservations(sf, lambda n: hot, c.attempts),
+        warm_up=_reservations(sf, lambda n: warm, warm_attempts),
+    )  # fmt: skip
     return report(sf, c, tally, roof, roof_accepted, sku_prefix="HOT")
 
 
 def _spread(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
     codes = [f"S{n:05d}" for n in range(1, c.skus + 1)]
     roof_codes = [f"C{n:05d}" for n in range(1, c.skus + 1)]
-    stock_up(sf, codes + roof_codes, [f"L{n}" for n in range(1, c.locations + 1)], c.stock)
+    warm_codes = [f"W{n:05d}" for n in range(1, max(c.lines, c.skus // 10) + 1)]
+    stock_up(
+        sf, codes + roof_codes, [f"L{n}" for n in range(1, c.locations + 1)], c.stock,
+        warm=warm_codes, warm_qty=c.stock,
+    )  # fmt: skip
     first_roof = ceiling_table(sf, "C")[0]
     # One conditional UPDATE per line, in ascending position order (no deadlocks),
     # on the first location's position of each SKU, which is where FEFO/location
@@ -162,7 +197,16 @@ def _spread(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         Reserve(tuple(ReserveLine(code, 1) for code in rng.sample(codes, c.lines)))
         for _ in range(c.attempts)
     ]
-    tally = _drive(sf, url, c, lambda n: requests[n])
+    _, warm_attempts = warm_up_size(c)
+    warm = [
+        Reserve(tuple(ReserveLine(code, 1) for code in rng.sample(warm_codes, c.lines)))
+        for _ in range(warm_attempts)
+    ]
+    tally = drive(
+        sf, url, c,
+        _reservations(sf, lambda n: requests[n], c.attempts),
+        warm_up=_reservations(sf, lambda n: warm[n], warm_attempts),
+    )  # fmt: skip
     return report(sf, c, tally, roof, roof.transactions, sku_prefix="S")
 
 
@@ -196,45 +240,55 @@ def _ceiling(
     return ceiling.pgbench(url, script, clients=c.clients, transactions=c.attempts)
 
 
-def _drive(sf: Stockflow, url: str, c: BenchConfig, request_for: Any) -> Tally:
+def _reservations(sf: Stockflow, request_for: Callable[[int], Reserve], attempts: int) -> Workload:
     def body(n: int) -> dict[str, object]:
-        r: Reserve = request_for(n)
+        r = request_for(n)
         return {"lines": [{"sku": ln.sku, "qty": ln.qty} for ln in r.lines]}
 
-    return drive(
-        sf, url, c,
+    return Workload(
         call=lambda n: sf.reserve(request_for(n)),
         call_async=lambda n: sf.reserve_async(request_for(n)),
-        body=body, path="/api/v1/reservations",
-    )  # fmt: skip
+        body=body,
+        path="/api/v1/reservations",
+        attempts=attempts,
+    )
 
 
 def drive(
-    sf: Stockflow,
-    url: str,
-    c: BenchConfig,
-    *,
-    call: Callable[[int], object],
-    call_async: Callable[[int], Awaitable[object]],
-    body: Callable[[int], dict[str, object]],
-    path: str,
+    sf: Stockflow, url: str, c: BenchConfig, work: Workload, *, warm_up: Workload | None = None
 ) -> Tally:
-    """Run the attempts in-process (library calls) or through a real server (``--http``).
+    """Run ``work`` in-process (library calls) or through a real server (``--http``); its tally.
 
     In-process callers are tasks on one event loop awaiting ``call_async``, or
-    with ``threads`` operating-system threads blocking on ``call``.
+    with ``threads`` operating-system threads blocking on ``call``. The clock
+    starts once ``warm_up`` (a smaller sale of other SKUs, the same way) has
+    run: as on a server that has been up for a while, connections are open,
+    statements planned and the database's caches filled.
     """
     if not c.http:
+
+        def hammer_with(w: Workload) -> Tally:
+            if c.threads:
+                attempt: Attempt = library_attempt(w.call)
+                return hammer(lambda: attempt, clients=c.clients, attempts=w.attempts)
+            return hammer_async(w.call_async, clients=c.clients, attempts=w.attempts)
+
+        if warm_up is not None:
+            hammer_with(warm_up)
         settle_heap()  # as the server does once it has started
-        if c.threads:
-            attempt: Attempt = library_attempt(call)
-            return hammer(lambda: attempt, clients=c.clients, attempts=c.attempts)
-        return hammer_async(call_async, clients=c.clients, attempts=c.attempts)
+        return hammer_with(work)
     sf.desk.close()  # the server has its own desks; keep this process out of the way
     sf.orders.close()
     server = Server(url, workers=c.server_workers)
     try:
-        return hammer_http(server.base_url, body, clients=c.clients, attempts=c.attempts, path=path)
+        if warm_up is not None:
+            hammer_http(
+                server.base_url, warm_up.body,
+                clients=c.clients, attempts=warm_up.attempts, path=warm_up.path,
+            )  # fmt: skip
+        return hammer_http(
+            server.base_url, work.body, clients=c.clients, attempts=work.attempts, path=work.path
+        )
     finally:
         server.stop()
 
