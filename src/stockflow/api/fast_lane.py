@@ -24,10 +24,14 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stockflow.api.problems import domain_problem, too_large_problem, unexpected_problem
+from stockflow.api.problems import (
+    PROBLEM_JSON,
+    domain_problem_body,
+    too_large_problem,
+    unexpected_problem,
+)
 from stockflow.api.reservations import reservation_out, reserve_command
 from stockflow.api.schemas import ReservationIn
 from stockflow.bootstrap import Stockflow
@@ -39,6 +43,8 @@ PATH = "/api/v1/reservations"
 _KEY_HEADER = b"idempotency-key"
 _KEY_MAX = 128
 _JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
+_JSON = b"application/json"
+_PROBLEM = PROBLEM_JSON.encode()
 
 
 class FastLane:
@@ -79,8 +85,7 @@ class FastLane:
         if request is None:
             await app(scope, _replay(body, receive), send)
             return
-        response = await self._reserve(*request)
-        await response(scope, receive, send)
+        await self._reserve(*request, scope, receive, send)
 
     def _request(self, body: bytes, key: bytes | None) -> tuple[ReservationIn, str | None] | None:
         if key is not None and not (0 < len(key) <= _KEY_MAX and key.isascii()):
@@ -91,19 +96,27 @@ class FastLane:
             return None
         return parsed, key.decode() if key is not None else None
 
-    async def _reserve(self, body: ReservationIn, key: str | None) -> Response:
+    async def _reserve(
+        self, body: ReservationIn, key: str | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         try:
             view = await self.sf.reserve_async(reserve_command(body, key))
         except StockflowError as exc:
-            return domain_problem(exc)
+            await _respond(send, exc.status, _PROBLEM, domain_problem_body(exc))
+            return
         except Exception:
             log.exception("unhandled error on POST %s", PATH)
-            return unexpected_problem()
-        return Response(
-            reservation_out(view).model_dump_json(),
-            status_code=200 if view.replayed else 201,
-            media_type="application/json",
-        )
+            await unexpected_problem()(scope, receive, send)
+            return
+        answer = reservation_out(view).model_dump_json().encode()
+        await _respond(send, 200 if view.replayed else 201, _JSON, answer)
+
+
+async def _respond(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+    """Send a whole response: the same two messages a framework response sends, built directly."""
+    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def declared_length(scope: Scope) -> int | None:

@@ -21,14 +21,26 @@ log = logging.getLogger("stockflow.api")
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     """A problem+json response."""
+    return Response(problem_body(status, title, detail, **extra), status, media_type=PROBLEM_JSON)
+
+
+def problem_body(status: int, title: str, detail: str, **extra: Any) -> bytes:
+    """A problem document as JSON bytes; members that are None are left out."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return Response(to_json(body), status_code=status, media_type=PROBLEM_JSON)
+    return to_json(body)
 
 
 def domain_problem(exc: StockflowError) -> Response:
     """The problem document for a refusal of the domain (unknown SKU, not enough stock...)."""
-    return problem(exc.status, exc.title, exc.detail, field=exc.field, row=exc.row, **exc.extra())
+    return Response(domain_problem_body(exc), exc.status, media_type=PROBLEM_JSON)
+
+
+def domain_problem_body(exc: StockflowError) -> bytes:
+    """``domain_problem``'s document alone, as JSON bytes."""
+    return problem_body(
+        exc.status, exc.title, exc.detail, field=exc.field, row=exc.row, **exc.extra()
+    )
 
 
 def too_large_problem(limit: int) -> Response:
