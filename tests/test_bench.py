@@ -35,6 +35,9 @@ def assert_hot_sku_sold_exactly_the_stock(figures: dict[str, Any]) -> None:
     # The ceiling's conditional UPDATE runs every attempt and can take only the stock too.
     assert figures["db_ceiling"]["transactions"] == 200
     assert figures["db_ceiling"]["accepted"] == 40
+    # Before the clock: a warm-up sale of another SKU made the same way, 2 units and
+    # 8 attempts per client, so both the selling and the refusing paths have run.
+    assert figures["warm_up"] == {"attempts": 64, "accepted": 16, "rejected": 48, "errors": 0}
 
 
 def test_hot_sku_on_sqlite_with_event_loop_callers_never_oversells() -> None:
@@ -88,6 +91,24 @@ def test_spread_on_sqlite_accounts_for_every_attempt() -> None:
     assert figures["oversold"] == 0
     assert figures["verify_drift"] == 0
     assert figures["db_ceiling_per_s"] > 0
+    assert figures["warm_up"]["attempts"] == 32
+    assert figures["warm_up"]["errors"] == 0
+
+
+def test_a_flash_sale_of_orders_on_sqlite_sells_exactly_the_stock() -> None:
+    """``orders --hot``: one-line orders for one SKU on a channel that refuses backorders."""
+    figures = bench("orders", "--hot", "--clients", "4", "--stock", "20", "--attempts", "100")
+    assert (figures["scenario"], figures["db"], figures["mode"]) == (
+        "orders --hot",
+        "sqlite",
+        "in-process",
+    )
+    assert (figures["accepted"], figures["rejected"], figures["errors"]) == (20, 80, 0)
+    assert figures["oversold"] == 0
+    assert figures["verify_drift"] == 0
+    assert figures["orders_per_s"] == figures["accepted_per_s"] > 0
+    # The warm-up sold its own SKU the same way: 2 units and 8 attempts per client.
+    assert figures["warm_up"] == {"attempts": 32, "accepted": 8, "rejected": 24, "errors": 0}
 
 
 def test_an_unknown_scenario_is_refused() -> None:

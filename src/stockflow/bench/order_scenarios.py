@@ -81,8 +81,8 @@ def orders_scenario(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         )
 
     work = orders("B", codes, c.attempts)
-    tally = drive(sf, url, c, work, warm_up=orders("W", warm_codes, warm_attempts))
-    out = report(sf, c, tally, roof, roof_accepted, sku_prefix="S")
+    warmed, tally = drive(sf, url, c, work, warm_up=orders("W", warm_codes, warm_attempts))
+    out = report(sf, c, tally, roof, roof_accepted, sku_prefix="S", warm_up=warmed)
     out["scenario"] = "orders --hot" if c.hot else "orders"
     out["orders_per_s"] = out["accepted_per_s"]
     return out

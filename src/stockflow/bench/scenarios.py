@@ -154,12 +154,12 @@ def _hot_sku(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         )
     hot = Reserve((ReserveLine("HOT", 1),))
     warm = Reserve((ReserveLine("WARM", 1),))
-    tally = drive(
+    warmed, tally = drive(
         sf, url, c,
         _reservations(sf, lambda n: hot, c.attempts),
         warm_up=_reservations(sf, lambda n: warm, warm_attempts),
     )  # fmt: skip
-    return report(sf, c, tally, roof, roof_accepted, sku_prefix="HOT")
+    return report(sf, c, tally, roof, roof_accepted, sku_prefix="HOT", warm_up=warmed)
 
 
 def _spread(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
@@ -202,12 +202,12 @@ def _spread(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         Reserve(tuple(ReserveLine(code, 1) for code in rng.sample(warm_codes, c.lines)))
         for _ in range(warm_attempts)
     ]
-    tally = drive(
+    warmed, tally = drive(
         sf, url, c,
         _reservations(sf, lambda n: requests[n], c.attempts),
         warm_up=_reservations(sf, lambda n: warm[n], warm_attempts),
     )  # fmt: skip
-    return report(sf, c, tally, roof, roof.transactions, sku_prefix="S")
+    return report(sf, c, tally, roof, roof.transactions, sku_prefix="S", warm_up=warmed)
 
 
 def _kth(picks: list[str], k: int) -> str:
@@ -255,42 +255,41 @@ def _reservations(sf: Stockflow, request_for: Callable[[int], Reserve], attempts
 
 
 def drive(
-    sf: Stockflow, url: str, c: BenchConfig, work: Workload, *, warm_up: Workload | None = None
-) -> Tally:
-    """Run ``work`` in-process (library calls) or through a real server (``--http``); its tally.
+    sf: Stockflow, url: str, c: BenchConfig, work: Workload, *, warm_up: Workload
+) -> tuple[Tally, Tally]:
+    """Run ``warm_up``, then ``work`` against the clock; the tallies of both.
 
     In-process callers are tasks on one event loop awaiting ``call_async``, or
-    with ``threads`` operating-system threads blocking on ``call``. The clock
-    starts once ``warm_up`` (a smaller sale of other SKUs, the same way) has
-    run: as on a server that has been up for a while, connections are open,
-    statements planned and the database's caches filled.
+    with ``threads`` operating-system threads blocking on ``call``; with
+    ``http`` they are connections to a real server. The warm-up is a smaller
+    sale of other SKUs made the same way, so that the clock runs on a system
+    like a server that has been up for a while: connections open, statements
+    planned, the database's caches filled.
     """
-    if not c.http:
+    if c.http:
+        sf.desk.close()  # the server has its own desks; keep this process out of the way
+        sf.orders.close()
+        server = Server(url, workers=c.server_workers)
 
-        def hammer_with(w: Workload) -> Tally:
-            if c.threads:
-                attempt: Attempt = library_attempt(w.call)
-                return hammer(lambda: attempt, clients=c.clients, attempts=w.attempts)
-            return hammer_async(w.call_async, clients=c.clients, attempts=w.attempts)
+        def over_http(w: Workload) -> Tally:
+            return hammer_http(
+                server.base_url, w.body, clients=c.clients, attempts=w.attempts, path=w.path
+            )
 
-        if warm_up is not None:
-            hammer_with(warm_up)
-        settle_heap()  # as the server does once it has started
-        return hammer_with(work)
-    sf.desk.close()  # the server has its own desks; keep this process out of the way
-    sf.orders.close()
-    server = Server(url, workers=c.server_workers)
-    try:
-        if warm_up is not None:
-            hammer_http(
-                server.base_url, warm_up.body,
-                clients=c.clients, attempts=warm_up.attempts, path=warm_up.path,
-            )  # fmt: skip
-        return hammer_http(
-            server.base_url, work.body, clients=c.clients, attempts=work.attempts, path=work.path
-        )
-    finally:
-        server.stop()
+        try:
+            return over_http(warm_up), over_http(work)
+        finally:
+            server.stop()
+
+    def in_process(w: Workload) -> Tally:
+        if c.threads:
+            attempt: Attempt = library_attempt(w.call)
+            return hammer(lambda: attempt, clients=c.clients, attempts=w.attempts)
+        return hammer_async(w.call_async, clients=c.clients, attempts=w.attempts)
+
+    warm = in_process(warm_up)
+    settle_heap()  # as the server does once it has started
+    return warm, in_process(work)
 
 
 def report(
@@ -301,6 +300,7 @@ def report(
     roof_accepted: int,
     *,
     sku_prefix: str,
+    warm_up: Tally,
 ) -> dict[str, Any]:
     with sf.db.read() as conn:
         excess = positions.c.allocated - positions.c.on_hand
@@ -345,6 +345,12 @@ def report(
             "seconds": round(roof.seconds, 3),
         },
         "vs_ceiling": round(accepted_per_s / ceiling_per_s, 2) if ceiling_per_s else None,
+        "warm_up": {
+            "attempts": warm_up.accepted + warm_up.rejected + warm_up.errors,
+            "accepted": warm_up.accepted,
+            "rejected": warm_up.rejected,
+            "errors": warm_up.errors,
+        },
     }
 
 
