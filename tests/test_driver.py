@@ -65,6 +65,29 @@ def test_a_duplicate_row_is_sqlalchemys_integrity_error_and_writes_nothing(sf: S
     assert count_reservations(sf) == 2
 
 
+def test_one_connection_goes_on_right_after_failed_statements(sf: Stockflow) -> None:
+    """Cursors stay with their connection; one a failure touched is not handed out again.
+
+    The same connection alternates failing and succeeding writes, and reads the
+    stock book in between: every answer is the one a fresh connection would give.
+    """
+    setup_places(sf, "WH1")
+    add_sku(sf, "A")
+    sf.post_move(PostMove("A", 5, "receipt", target=Place("WH1")))
+    now, today = datetime.now(UTC), sf.clock().date()
+    with sf.db.engine.connect() as conn:
+        for n in range(3):
+            with conn.begin():
+                bulk.write(conn, bulk.Insert(reservations, [row(f"ok-{n}", now)]))
+            with pytest.raises(IntegrityError), conn.begin():
+                bulk.write(conn, bulk.Insert(reservations, [row("twice", now), row("twice", now)]))
+            with conn.begin():
+                book, refs = load_book(conn, {"A", "NOPE"}, today, lock=True)
+            assert sorted(refs) == ["A"]
+            assert book.available(refs["A"].id) == 5
+    assert count_reservations(sf) == 3
+
+
 def test_a_timestamp_without_a_zone_is_refused_by_the_bulk_writer(sf: Stockflow) -> None:
     with pytest.raises(Exception, match="timezone-aware"), sf.db.write() as conn:
         bulk.write(conn, bulk.Insert(reservations, [row("r1", datetime(2026, 1, 1))]))
