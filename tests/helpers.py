@@ -107,3 +107,18 @@ def problem(resp: Any, status: int) -> dict[str, Any]:
     assert body["title"]
     assert body["detail"]
     return body
+
+
+def stock_shop_over_http(client: Any, api: str = "/api/v1") -> None:
+    """Through the API: WH1 (bins MAIN, A-01) with 10 of SKU A and 4 of SKU B in MAIN."""
+    created(client.post(f"{api}/skus", json={"code": "A", "name": "Bolt"}))
+    created(client.post(f"{api}/skus", json={"code": "B", "name": "Nut"}))
+    created(client.post(f"{api}/locations", json={"code": "WH1", "name": "Main"}))
+    created(client.post(f"{api}/locations/WH1/bins", json={"code": "A-01", "sequence": 1}))
+    for sku, qty in (("A", 10), ("B", 4)):
+        created(
+            client.post(
+                f"{api}/moves",
+                json={"sku": sku, "qty": qty, "reason": "receipt", "to": {"location": "WH1"}},
+            )
+        )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from starlette.exceptions import StarletteDeprecationWarning
 
-from helpers import PROBLEM_JSON, created, problem
+from helpers import PROBLEM_JSON, created, problem, stock_shop_over_http
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 
@@ -31,12 +31,7 @@ def client(sf: Stockflow) -> Iterator[TestClient]:
 @pytest.fixture
 def stocked(client: TestClient) -> TestClient:
     """WH1 (bins MAIN, A-01) with 10 of SKU A and 4 of SKU B in MAIN."""
-    created(client.post(f"{API}/skus", json={"code": "A", "name": "Bolt"}))
-    created(client.post(f"{API}/skus", json={"code": "B", "name": "Nut"}))
-    created(client.post(f"{API}/locations", json={"code": "WH1", "name": "Main"}))
-    created(client.post(f"{API}/locations/WH1/bins", json={"code": "A-01", "sequence": 1}))
-    for sku, qty in (("A", 10), ("B", 4)):
-        created(receive(client, sku, qty))
+    stock_shop_over_http(client, API)
     return client
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from helpers import PROBLEM_JSON, created, problem
+from helpers import PROBLEM_JSON, created, problem, stock_shop_over_http
 from stockflow.adapters.tables import reservations
 from stockflow.api.app import Api, create_app
 from stockflow.api.fast_lane import FastLane
@@ -85,17 +85,7 @@ def client(app: Api) -> Iterator[TestClient]:
 @pytest.fixture
 def stocked(client: TestClient) -> TestClient:
     """WH1 (bins MAIN, A-01) with 10 of SKU A and 4 of SKU B in MAIN."""
-    created(client.post(f"{API}/skus", json={"code": "A", "name": "Bolt"}))
-    created(client.post(f"{API}/skus", json={"code": "B", "name": "Nut"}))
-    created(client.post(f"{API}/locations", json={"code": "WH1", "name": "Main"}))
-    created(client.post(f"{API}/locations/WH1/bins", json={"code": "A-01", "sequence": 1}))
-    for sku, qty in (("A", 10), ("B", 4)):
-        created(
-            client.post(
-                f"{API}/moves",
-                json={"sku": sku, "qty": qty, "reason": "receipt", "to": {"location": "WH1"}},
-            )
-        )
+    stock_shop_over_http(client, API)
     return client
 
 
