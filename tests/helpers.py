@@ -13,8 +13,8 @@ from typing import Any
 from openpyxl import Workbook
 
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
-from stockflow.domain.commands import Place, PostMove
+from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
+from stockflow.stock.rules.commands import Place, PostMove
 
 
 def setup_places(sf: Stockflow, *locations: str) -> None:

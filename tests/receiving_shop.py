@@ -23,9 +23,9 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewBin
-from stockflow.domain.purchasing import NewPurchaseOrder, NewSupplier, POLineIn
-from stockflow.queries.purchasing import PurchaseOrderView
+from stockflow.receiving.queries import PurchaseOrderView
+from stockflow.receiving.rules.purchasing import NewPurchaseOrder, NewSupplier, POLineIn
+from stockflow.stock.rules.catalogue import NewBin
 
 
 def stock_the_floor(sf: Stockflow, *codes: str) -> None:

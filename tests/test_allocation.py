@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stockflow.domain.allocation import Candidate, LineRequest, PlannedAllocation, StockBook
-from stockflow.domain.errors import ExpiredLot, InsufficientStock, InvalidInput
-from stockflow.domain.moves import NOTE_REQUIRED, Direction, Reason, posting_rule
-from stockflow.domain.quantities import MAX_QUANTITY, non_negative_quantity, positive_quantity
+from stockflow.errors import ExpiredLot, InsufficientStock, InvalidInput
+from stockflow.stock.rules.allocation import Candidate, LineRequest, PlannedAllocation, StockBook
+from stockflow.stock.rules.moves import NOTE_REQUIRED, Direction, Reason, posting_rule
+from stockflow.stock.rules.quantities import MAX_QUANTITY, non_negative_quantity, positive_quantity
 
 TODAY = date(2030, 6, 15)
 SKU = 1

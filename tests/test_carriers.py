@@ -20,8 +20,8 @@ from stockflow.adapters.carriers import (
     carriers_by_code,
     zone_for,
 )
-from stockflow.domain.errors import Conflict, InvalidInput
-from stockflow.domain.shipments import (
+from stockflow.errors import Conflict, InvalidInput
+from stockflow.floor.rules import (
     MAX_WEIGHT_G,
     TRACKING_TRANSITIONS,
     IllegalShipmentStep,

@@ -25,10 +25,10 @@ from sqlalchemy import func, select
 from helpers import JOIN_TIMEOUT, add_sku, run_in_threads, setup_places
 from stockflow.adapters.tables import allocations, positions, reservations, skus, stock_moves
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.commands import CloseLines, Place, PostMove, Reserve, ReserveLine
-from stockflow.domain.errors import InsufficientStock, InvalidInput, ReservationClosed
-from stockflow.queries.reservations import ReservationView
-from stockflow.services.reservations import reserve_many
+from stockflow.errors import InsufficientStock, InvalidInput, ReservationClosed
+from stockflow.stock.queries.reservations import ReservationView
+from stockflow.stock.reservations import reserve_many
+from stockflow.stock.rules.commands import CloseLines, Place, PostMove, Reserve, ReserveLine
 
 THREADS = 32
 

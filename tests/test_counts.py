@@ -20,14 +20,14 @@ from sqlalchemy import select
 from order_shop import Clock, add_channel, assert_books_balance, open_shop, order
 from stockflow.adapters.tables import stock_moves
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewBin, NewSku
-from stockflow.domain.commands import Place, PostMove
-from stockflow.domain.counting import CountScope, IllegalCountStep
-from stockflow.domain.errors import Conflict, IdempotencyKeyReused, InvalidInput, StockflowError
-from stockflow.domain.purchasing import ReceiptLineIn, Receive
-from stockflow.queries.counts import CountView, SheetLine
-from stockflow.services.counts import SamePerson
-from stockflow.services.picking import WaveRequest
+from stockflow.counts.counting import SamePerson
+from stockflow.counts.queries import CountView, SheetLine
+from stockflow.counts.rules import CountScope, IllegalCountStep
+from stockflow.errors import Conflict, IdempotencyKeyReused, InvalidInput, StockflowError
+from stockflow.floor.picking import WaveRequest
+from stockflow.receiving.rules.purchasing import ReceiptLineIn, Receive
+from stockflow.stock.rules.catalogue import NewBin, NewSku
+from stockflow.stock.rules.commands import Place, PostMove
 
 ZONE_A = CountScope("zone", zone="A")
 

@@ -20,10 +20,10 @@ from helpers import run_in_threads
 from order_shop import Clock, add_channel, assert_books_balance, open_shop, order
 from stockflow.adapters.tables import orders, positions
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewBin, NewSku
-from stockflow.domain.commands import Place, PostMove
-from stockflow.domain.counting import CountScope
-from stockflow.domain.orders import IllegalTransition
+from stockflow.counts.rules import CountScope
+from stockflow.orders.rules.orders import IllegalTransition
+from stockflow.stock.rules.catalogue import NewBin, NewSku
+from stockflow.stock.rules.commands import Place, PostMove
 
 BINS = [f"A-{n:02d}" for n in range(1, 9)]
 START_QTY = 20

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from stockflow.domain.counting import (
+from stockflow.counts.rules import (
     AbcClass,
     Accuracy,
     CountEvent,
@@ -24,7 +24,7 @@ from stockflow.domain.counting import (
     settle,
     within_tolerance,
 )
-from stockflow.domain.errors import InvalidInput
+from stockflow.errors import InvalidInput
 
 A, B, C = AbcClass.A, AbcClass.B, AbcClass.C
 

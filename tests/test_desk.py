@@ -19,9 +19,9 @@ from helpers import add_sku, run_in_threads, setup_places
 from stockflow.adapters.database import Database
 from stockflow.adapters.tables import reservations
 from stockflow.bootstrap import Stockflow, utc_now
-from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
-from stockflow.domain.errors import InsufficientStock, InvalidInput
-from stockflow.services.desk import ReservationDesk
+from stockflow.errors import InsufficientStock, InvalidInput
+from stockflow.stock.reservation_desk import ReservationDesk
+from stockflow.stock.rules.commands import Place, PostMove, Reserve, ReserveLine
 
 ONE = Reserve((ReserveLine("HOT", 1),))
 

@@ -14,10 +14,10 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from stockflow.documents.model import LabelDoc, PickLineDoc, PickListDoc
-from stockflow.documents.render import LABEL_SIZE, label_pdf, packing_slip_pdf, pick_list_pdf
-from stockflow.documents.samples import sample_label, sample_packing_slip, sample_pick_list
-from stockflow.domain.errors import InvalidInput
+from stockflow.errors import InvalidInput
+from stockflow.floor.documents.model import LabelDoc, PickLineDoc, PickListDoc
+from stockflow.floor.documents.render import LABEL_SIZE, label_pdf, packing_slip_pdf, pick_list_pdf
+from stockflow.floor.documents.samples import sample_label, sample_packing_slip, sample_pick_list
 
 SCALE = 3  # 216 dpi: close to a 203 dpi label printer, sharp enough for any bar on the page
 

@@ -16,9 +16,9 @@ from helpers import add_sku, setup_places
 from stockflow.adapters import bulk
 from stockflow.adapters.tables import positions, reservations
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewSku
-from stockflow.domain.commands import Place, PostMove
-from stockflow.services.reservations import load_book
+from stockflow.stock.reservations import load_book
+from stockflow.stock.rules.catalogue import NewSku
+from stockflow.stock.rules.commands import Place, PostMove
 
 
 def count_reservations(sf: Stockflow) -> int:

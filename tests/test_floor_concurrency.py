@@ -20,11 +20,11 @@ from helpers import run_in_threads
 from order_shop import Clock, add_channel, add_skus, assert_books_balance, open_shop, order
 from stockflow.adapters.tables import allocation_open_qty, allocations, pick_tasks, positions
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewBin
-from stockflow.domain.commands import Place, PostMove
-from stockflow.domain.counting import CountScope
-from stockflow.domain.errors import StockflowError
-from stockflow.services.picking import WaveRequest
+from stockflow.counts.rules import CountScope
+from stockflow.errors import StockflowError
+from stockflow.floor.picking import WaveRequest
+from stockflow.stock.rules.catalogue import NewBin
+from stockflow.stock.rules.commands import Place, PostMove
 
 pytestmark = pytest.mark.postgres_only
 

@@ -27,15 +27,15 @@ from order_shop import (
 from stockflow.adapters.tables import outbox
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app
-from stockflow.domain.catalogue import NewBin
-from stockflow.domain.commands import Place, PostMove
-from stockflow.domain.errors import Conflict, InvalidInput
-from stockflow.domain.purchasing import ReceiptLineIn, Receive
-from stockflow.domain.putaway import ConfirmPutaway
-from stockflow.domain.shipments import Parcel, valid_tracking_number
-from stockflow.queries.floor import WaveView
-from stockflow.services.picking import WaveRequest
-from stockflow.services.shipping import Dispatch, WrongScan
+from stockflow.errors import Conflict, InvalidInput
+from stockflow.floor.picking import WaveRequest
+from stockflow.floor.queries import WaveView
+from stockflow.floor.rules import Parcel, valid_tracking_number
+from stockflow.floor.shipping import Dispatch, WrongScan
+from stockflow.receiving.rules.purchasing import ReceiptLineIn, Receive
+from stockflow.receiving.rules.putaway import ConfirmPutaway
+from stockflow.stock.rules.catalogue import NewBin
+from stockflow.stock.rules.commands import Place, PostMove
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ from decimal import Decimal
 
 import pytest
 
-from stockflow.domain.allocation import Candidate, StockBook
-from stockflow.domain.errors import InvalidInput
-from stockflow.domain.fulfilment import Need, Site, plan_order
-from stockflow.domain.orders import (
+from stockflow.errors import InvalidInput
+from stockflow.orders.rules.fulfilment import Need, Site, plan_order
+from stockflow.orders.rules.orders import (
     OPEN_STATES,
     TRANSITIONS,
     BackorderPolicy,
@@ -29,7 +28,8 @@ from stockflow.domain.orders import (
     next_status,
     status_after_allocation,
 )
-from stockflow.domain.parties import KitRecipe, NewChannel
+from stockflow.orders.rules.parties import KitRecipe, NewChannel
+from stockflow.stock.rules.allocation import Candidate, StockBook
 
 TODAY = date(2031, 3, 3)
 LAMP, MUG, TEA = 1, 2, 3

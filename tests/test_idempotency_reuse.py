@@ -6,7 +6,9 @@ import pytest
 
 from helpers import add_sku, receive, setup_places
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.commands import (
+from stockflow.errors import IdempotencyKeyReused
+from stockflow.orders.rules.parties import NewChannel
+from stockflow.stock.rules.commands import (
     CaptureOrder,
     OrderLineIn,
     Place,
@@ -14,8 +16,6 @@ from stockflow.domain.commands import (
     Reserve,
     ReserveLine,
 )
-from stockflow.domain.errors import IdempotencyKeyReused
-from stockflow.domain.parties import NewChannel
 
 
 def test_move_key_reused_for_another_move_is_refused_and_changes_nothing(sf: Stockflow) -> None:

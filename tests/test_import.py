@@ -21,9 +21,7 @@ from helpers import add_sku, receive, setup_places, write_sheet
 from stockflow.adapters.tables import metadata
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app
-from stockflow.domain.catalogue import NewLocation, NewSku
-from stockflow.domain.commands import CaptureOrder, OrderLineIn
-from stockflow.domain.errors import (
+from stockflow.errors import (
     AlreadyExists,
     Conflict,
     InactiveSku,
@@ -33,10 +31,12 @@ from stockflow.domain.errors import (
     UnknownLocation,
     UnknownSku,
 )
-from stockflow.domain.parties import NewChannel
-from stockflow.queries.catalogue import bin_views, location_views, sku_page
-from stockflow.queries.ledger import ledger_page
-from stockflow.services.imports import import_bins, import_locations, import_skus, import_stock
+from stockflow.orders.rules.parties import NewChannel
+from stockflow.stock.imports import import_bins, import_locations, import_skus, import_stock
+from stockflow.stock.queries.catalogue import bin_views, location_views, sku_page
+from stockflow.stock.queries.ledger import ledger_page
+from stockflow.stock.rules.catalogue import NewLocation, NewSku
+from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 IMPORTERS = {
     "skus": import_skus,

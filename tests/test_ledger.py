@@ -10,8 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from helpers import add_sku, receive, setup_places
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.commands import Place, PostMove
-from stockflow.domain.errors import (
+from stockflow.errors import (
     Conflict,
     InactiveSku,
     InsufficientStock,
@@ -20,6 +19,7 @@ from stockflow.domain.errors import (
     UnknownLocation,
     UnknownSku,
 )
+from stockflow.stock.rules.commands import Place, PostMove
 
 
 def on_hand(sf: Stockflow, sku: str) -> dict[tuple[str, str, str | None], int]:
@@ -122,7 +122,7 @@ def test_ledger_rows_cannot_be_rewritten(sf: Stockflow) -> None:
 
 
 def test_allow_negative_location_may_ship_what_it_has_not_received(sf: Stockflow) -> None:
-    from stockflow.domain.catalogue import NewLocation
+    from stockflow.stock.rules.catalogue import NewLocation
 
     setup_places(sf)
     sf.add_locations([NewLocation("DROP", "Drop-ship", allow_negative=True)])

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from stockflow.adapters.database import Line
 from stockflow.adapters.tables import skus
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewSku
+from stockflow.stock.rules.catalogue import NewSku
 
 
 def add(code: str, name: str) -> Insert:

@@ -40,11 +40,11 @@ from order_shop import (
 )
 from stockflow.adapters.tables import orders
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.commands import CaptureOrder, Place, PostMove
-from stockflow.domain.errors import InsufficientStock, StockflowError
-from stockflow.domain.orders import IllegalTransition
-from stockflow.domain.parties import KitRecipe
-from stockflow.queries.orders import OrderView
+from stockflow.errors import InsufficientStock, StockflowError
+from stockflow.orders.queries.orders import OrderView
+from stockflow.orders.rules.orders import IllegalTransition
+from stockflow.orders.rules.parties import KitRecipe
+from stockflow.stock.rules.commands import CaptureOrder, Place, PostMove
 
 
 def at_once(count: int, call: Callable[[int], OrderView]) -> list[OrderView | StockflowError]:

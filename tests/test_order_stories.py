@@ -31,12 +31,12 @@ from order_shop import (
     stock,
 )
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewSku
-from stockflow.domain.commands import CaptureOrder
-from stockflow.domain.errors import InsufficientStock, InvalidInput, StockflowError
-from stockflow.domain.orders import IllegalTransition
-from stockflow.domain.parties import KitRecipe
-from stockflow.queries.orders import OrderView
+from stockflow.errors import InsufficientStock, InvalidInput, StockflowError
+from stockflow.orders.queries.orders import OrderView
+from stockflow.orders.rules.orders import IllegalTransition
+from stockflow.orders.rules.parties import KitRecipe
+from stockflow.stock.rules.catalogue import NewSku
+from stockflow.stock.rules.commands import CaptureOrder
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.commands import CaptureOrder, OrderLineIn
-from stockflow.queries.orders import OrderView
+from stockflow.orders.queries.orders import OrderView
+from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 with warnings.catch_warnings():
     # The test client warns about its HTTP library at import time; nothing to act on here.

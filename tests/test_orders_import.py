@@ -13,17 +13,17 @@ from helpers import add_sku, receive, setup_places, write_sheet
 from stockflow.adapters.tables import metadata
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app
-from stockflow.domain.errors import (
+from stockflow.errors import (
     InsufficientStock,
     InvalidInput,
     StockflowError,
     UnknownSku,
 )
-from stockflow.domain.parties import NewChannel, NewCustomer
-from stockflow.queries.orders import OrderView, order_page
-from stockflow.services import order_import
-from stockflow.services.order_import import import_orders
-from stockflow.services.order_refs import UnknownChannel, UnknownCustomer
+from stockflow.orders import order_import
+from stockflow.orders.order_import import import_orders
+from stockflow.orders.order_refs import UnknownChannel, UnknownCustomer
+from stockflow.orders.queries.orders import OrderView, order_page
+from stockflow.orders.rules.parties import NewChannel, NewCustomer
 
 HEADER = [
     "Channel",

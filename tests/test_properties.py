@@ -29,16 +29,16 @@ from hypothesis.stateful import (
 
 from helpers import setup_places
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewSku
-from stockflow.domain.commands import CloseLines, Place, PostMove, Reserve, ReserveLine
-from stockflow.domain.errors import (
+from stockflow.errors import (
     ExpiredLot,
     InsufficientStock,
     InvalidInput,
     ReservationClosed,
     StockflowError,
 )
-from stockflow.queries.reservations import AllocationView, ReservationView
+from stockflow.stock.queries.reservations import AllocationView, ReservationView
+from stockflow.stock.rules.catalogue import NewSku
+from stockflow.stock.rules.commands import CloseLines, Place, PostMove, Reserve, ReserveLine
 
 NOW = datetime(2030, 6, 15, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()

@@ -26,15 +26,14 @@ from receiving_shop import (
 )
 from stockflow.adapters.tables import incoming_supply, receipt_lines, receipts, stock_moves
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewSku
-from stockflow.domain.errors import (
+from stockflow.errors import (
     IdempotencyKeyReused,
     InactiveSku,
     InvalidInput,
     StockflowError,
     UnknownSku,
 )
-from stockflow.domain.purchasing import (
+from stockflow.receiving.rules.purchasing import (
     AsnLineIn,
     IllegalPOTransition,
     NewAsn,
@@ -45,7 +44,8 @@ from stockflow.domain.purchasing import (
     Receive,
     UnknownPurchaseOrder,
 )
-from stockflow.domain.putaway import ConfirmPutaway, QuarantineDecision
+from stockflow.receiving.rules.putaway import ConfirmPutaway, QuarantineDecision
+from stockflow.stock.rules.catalogue import NewSku
 
 
 @pytest.fixture

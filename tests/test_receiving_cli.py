@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from helpers import setup_places, write_sheet
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app
-from stockflow.domain.catalogue import NewSku
-from stockflow.domain.purchasing import NewSupplier
+from stockflow.receiving.rules.purchasing import NewSupplier
+from stockflow.stock.rules.catalogue import NewSku
 
 PO_HEADER = ["supplier", "location", "sku", "qty", "unit_cost", "reference"]
 

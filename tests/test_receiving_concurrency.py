@@ -16,9 +16,9 @@ from helpers import run_in_threads
 from order_shop import Clock, add_channel, open_shop, order
 from receiving_shop import assert_balanced, bins_of, buy, held_for, stock_the_floor
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.errors import InsufficientStock, StockflowError
-from stockflow.domain.purchasing import ReceiptLineIn, Receive
-from stockflow.domain.putaway import ConfirmPutaway
+from stockflow.errors import InsufficientStock, StockflowError
+from stockflow.receiving.rules.purchasing import ReceiptLineIn, Receive
+from stockflow.receiving.rules.putaway import ConfirmPutaway
 
 
 @pytest.fixture

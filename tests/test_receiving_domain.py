@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from stockflow.domain.errors import InvalidInput
-from stockflow.domain.purchasing import (
+from stockflow.errors import InvalidInput
+from stockflow.receiving.rules.purchasing import (
     STOPPED_STATES,
     TRANSITIONS,
     Discrepancy,
@@ -29,7 +29,7 @@ from stockflow.domain.purchasing import (
     outstanding,
     receipt_event,
 )
-from stockflow.domain.putaway import (
+from stockflow.receiving.rules.putaway import (
     BinRoom,
     ConfirmPutaway,
     NoPutawayRoom,
@@ -197,7 +197,7 @@ def test_a_receipt_against_a_document_may_say_nothing_came_of_a_line() -> None:
 
 
 def test_an_asn_names_the_line_at_fault() -> None:
-    from stockflow.domain.purchasing import AsnLineIn
+    from stockflow.receiving.rules.purchasing import AsnLineIn
 
     with pytest.raises(InvalidInput) as refused:
         NewAsn("PO-1", (AsnLineIn(1, 5), AsnLineIn(2, 0))).checked()

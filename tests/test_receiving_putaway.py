@@ -15,18 +15,18 @@ import pytest
 from order_shop import Clock, add_channel, open_shop, order
 from receiving_shop import assert_balanced, bins_of, held_for, set_capacity, stock_the_floor
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewSku
-from stockflow.domain.commands import Place, PostMove
-from stockflow.domain.errors import (
+from stockflow.errors import (
     IdempotencyKeyReused,
     InsufficientStock,
     InvalidInput,
     StockflowError,
     UnknownBin,
 )
-from stockflow.domain.purchasing import ReceiptLineIn, Receive
-from stockflow.domain.putaway import ConfirmPutaway, NoPutawayRoom, QuarantineDecision
-from stockflow.services.stock import MoveRecord
+from stockflow.receiving.rules.purchasing import ReceiptLineIn, Receive
+from stockflow.receiving.rules.putaway import ConfirmPutaway, NoPutawayRoom, QuarantineDecision
+from stockflow.stock.ledger import MoveRecord
+from stockflow.stock.rules.catalogue import NewSku
+from stockflow.stock.rules.commands import Place, PostMove
 
 
 @pytest.fixture

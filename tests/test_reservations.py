@@ -8,8 +8,7 @@ import pytest
 
 from helpers import add_sku, receive, setup_places
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.commands import CloseLines, Reserve, ReserveLine
-from stockflow.domain.errors import (
+from stockflow.errors import (
     ExpiredLot,
     InsufficientStock,
     InvalidInput,
@@ -18,6 +17,7 @@ from stockflow.domain.errors import (
     UnknownReservation,
     UnknownSku,
 )
+from stockflow.stock.rules.commands import CloseLines, Reserve, ReserveLine
 
 
 def free(sf: Stockflow, sku: str) -> int:

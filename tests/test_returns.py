@@ -18,16 +18,19 @@ from helpers import run_in_threads
 from order_shop import Clock, add_channel, add_skus, assert_books_balance, open_shop, order, stock
 from stockflow.adapters.tables import bins, home_bins, locations, outbox, skus
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewBin, NewSku
-from stockflow.domain.commands import CaptureOrder, OrderLineIn
-from stockflow.domain.errors import (
+from stockflow.errors import (
     Conflict,
     IdempotencyKeyReused,
     InvalidInput,
     StockflowError,
 )
-from stockflow.domain.parties import KitRecipe
-from stockflow.domain.returns import (
+from stockflow.floor.picking import WaveRequest
+from stockflow.floor.rules import Parcel
+from stockflow.floor.shipping import Dispatch
+from stockflow.orders.queries.orders import UnknownOrder
+from stockflow.orders.rules.parties import KitRecipe
+from stockflow.returns.queries import ReturnView, UnknownReturn
+from stockflow.returns.rules import (
     AuthoriseReturn,
     IllegalReturnStep,
     InspectReturn,
@@ -36,12 +39,9 @@ from stockflow.domain.returns import (
     ReturnLineIn,
     ReturnTooLarge,
 )
-from stockflow.domain.shipments import Parcel
-from stockflow.queries.ledger import LedgerRow, ledger_page
-from stockflow.queries.orders import UnknownOrder
-from stockflow.queries.returns import ReturnView, UnknownReturn
-from stockflow.services.picking import WaveRequest
-from stockflow.services.shipping import Dispatch
+from stockflow.stock.queries.ledger import LedgerRow, ledger_page
+from stockflow.stock.rules.catalogue import NewBin, NewSku
+from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 
 @pytest.fixture

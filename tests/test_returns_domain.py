@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from stockflow.domain import returns
-from stockflow.domain.errors import InvalidInput
-from stockflow.domain.returns import (
+from stockflow.errors import InvalidInput
+from stockflow.returns import rules as returns
+from stockflow.returns.rules import (
     Disposition,
     IllegalReturnStep,
     LinePart,

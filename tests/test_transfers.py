@@ -20,8 +20,7 @@ from helpers import run_in_threads
 from order_shop import Clock, add_channel, assert_books_balance, open_shop, order, stock
 from stockflow.adapters.tables import stock_moves
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewLocation, NewSku
-from stockflow.domain.errors import (
+from stockflow.errors import (
     ExpiredLot,
     IdempotencyKeyReused,
     InsufficientStock,
@@ -29,7 +28,9 @@ from stockflow.domain.errors import (
     StockflowError,
     UnknownSku,
 )
-from stockflow.domain.transfers import (
+from stockflow.stock.rules.catalogue import NewLocation, NewSku
+from stockflow.transfers.queries import TransferView, UnknownTransfer
+from stockflow.transfers.rules import (
     IllegalTransferStep,
     ReceiveLine,
     Source,
@@ -42,7 +43,6 @@ from stockflow.domain.transfers import (
     split_receipt,
     usable,
 )
-from stockflow.queries.transfers import TransferView, UnknownTransfer
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from sqlalchemy import text
 
 from helpers import add_sku, receive, setup_places
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewLocation
-from stockflow.domain.commands import CloseLines, Place, PostMove, Reserve, ReserveLine
-from stockflow.queries.verify import Drift
+from stockflow.stock.queries.verify import Drift
+from stockflow.stock.rules.catalogue import NewLocation
+from stockflow.stock.rules.commands import CloseLines, Place, PostMove, Reserve, ReserveLine
 
 
 @pytest.fixture

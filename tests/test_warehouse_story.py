@@ -17,21 +17,21 @@ import pytest
 
 from order_shop import Clock, add_channel, add_skus, assert_books_balance, open_shop, order
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewBin
-from stockflow.domain.counting import CountScope
-from stockflow.domain.purchasing import NewPurchaseOrder, NewSupplier, POLineIn, Receive
-from stockflow.domain.purchasing import ReceiptLineIn as Arrived
-from stockflow.domain.putaway import ConfirmPutaway
-from stockflow.domain.returns import (
+from stockflow.counts.rules import CountScope
+from stockflow.floor.picking import WaveRequest
+from stockflow.floor.rules import Parcel
+from stockflow.floor.shipping import Dispatch, WrongScan
+from stockflow.receiving.rules.purchasing import NewPurchaseOrder, NewSupplier, POLineIn, Receive
+from stockflow.receiving.rules.purchasing import ReceiptLineIn as Arrived
+from stockflow.receiving.rules.putaway import ConfirmPutaway
+from stockflow.returns.rules import (
     AuthoriseReturn,
     InspectReturn,
     ReceiveLineIn,
     ReceiveReturn,
     ReturnLineIn,
 )
-from stockflow.domain.shipments import Parcel
-from stockflow.services.picking import WaveRequest
-from stockflow.services.shipping import Dispatch, WrongScan
+from stockflow.stock.rules.catalogue import NewBin
 
 
 @pytest.fixture

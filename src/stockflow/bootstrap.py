@@ -11,21 +11,21 @@ from datetime import UTC, date, datetime
 
 from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
-from stockflow.count_desk import Counts
-from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
-from stockflow.domain.commands import CloseLines, PostMove, Reserve
-from stockflow.floor_desk import Floor
-from stockflow.order_desk import Orders
-from stockflow.queries import atp as atp_queries
-from stockflow.queries.reservations import ReservationView, load_reservation
-from stockflow.queries.verify import Drift, verify
-from stockflow.receiving_desk import Receiving
-from stockflow.returns_desk import Returns
-from stockflow.services import catalogue
-from stockflow.services.closing import Closing, close_lines
-from stockflow.services.desk import ReservationDesk
-from stockflow.services.stock import MoveRecord, post_move
-from stockflow.transfer_desk import Transfers
+from stockflow.counts.front import Counts
+from stockflow.floor.front import Floor
+from stockflow.orders.front import Orders
+from stockflow.receiving.front import Receiving
+from stockflow.returns.front import Returns
+from stockflow.stock import catalogue
+from stockflow.stock.closing import Closing, close_lines
+from stockflow.stock.ledger import MoveRecord, post_move
+from stockflow.stock.queries import atp as atp_queries
+from stockflow.stock.queries.reservations import ReservationView, load_reservation
+from stockflow.stock.queries.verify import Drift, verify
+from stockflow.stock.reservation_desk import ReservationDesk
+from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
+from stockflow.stock.rules.commands import CloseLines, PostMove, Reserve
+from stockflow.transfers.front import Transfers
 
 
 def _row(n: int, items: Sequence[object]) -> int | None:

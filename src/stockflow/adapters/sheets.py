@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from stockflow.domain.errors import InvalidInput
+from stockflow.errors import InvalidInput
 
 NumberedCells = tuple[int, list[object]]
 """A spreadsheet row number and the raw cells of that row."""

@@ -19,8 +19,8 @@ from stockflow.api.schemas import (
     SkuPage,
     SkuPatch,
 )
-from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
-from stockflow.queries import catalogue as q
+from stockflow.stock.queries import catalogue as q
+from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 
 router = APIRouter(tags=["catalogue"])
 

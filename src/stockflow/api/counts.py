@@ -26,8 +26,8 @@ from stockflow.api.floor_ops_schemas import (
 )
 from stockflow.api.schemas import Problem
 from stockflow.api.transfers import created_cursor
-from stockflow.domain.counting import CountScope
-from stockflow.queries.counts import CountLineView, CountSheet, CountView, SheetLine, count_page
+from stockflow.counts.queries import CountLineView, CountSheet, CountView, SheetLine, count_page
+from stockflow.counts.rules import CountScope
 
 router = APIRouter(tags=["cycle counts"])
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.errors import InvalidInput
+from stockflow.errors import InvalidInput
 
 
 async def _stockflow(request: Request) -> Stockflow:

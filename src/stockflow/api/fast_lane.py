@@ -35,7 +35,7 @@ from stockflow.api.problems import (
 from stockflow.api.reservations import reservation_out, reserve_command
 from stockflow.api.schemas import ReservationIn
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.errors import StockflowError
+from stockflow.errors import StockflowError
 
 log = logging.getLogger("stockflow.api")
 

@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field, StrictInt
 
 from stockflow.api.deps import Actor, Limit, Sf
 from stockflow.api.schemas import Body, Code, Problem
-from stockflow.domain.errors import Conflict
-from stockflow.domain.quantities import MAX_QUANTITY
-from stockflow.domain.shipments import Parcel
-from stockflow.queries.floor import ShipmentView, WaveView, wave_summaries
-from stockflow.services.picking import WaveRequest
-from stockflow.services.shipping import Dispatch
+from stockflow.errors import Conflict
+from stockflow.floor.picking import WaveRequest
+from stockflow.floor.queries import ShipmentView, WaveView, wave_summaries
+from stockflow.floor.rules import Parcel
+from stockflow.floor.shipping import Dispatch
+from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 router = APIRouter(tags=["floor"])
 

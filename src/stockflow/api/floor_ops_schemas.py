@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictInt
 
 from stockflow.api.schemas import Body, Code, Qty
-from stockflow.domain.counting import MAX_DAYS
-from stockflow.domain.quantities import MAX_QUANTITY
+from stockflow.counts.rules import MAX_DAYS
+from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 Units = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY, description="Units; 0 is allowed")]
 LotCode = Annotated[str, Field(min_length=1, max_length=64)]

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from stockflow.api.schemas import Body, Code, Qty
-from stockflow.domain.quantities import MAX_QUANTITY
+from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 _INT32 = 2**31 - 1
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]

@@ -20,10 +20,10 @@ from stockflow.api.order_schemas import (
     RejectIn,
 )
 from stockflow.api.schemas import Problem
-from stockflow.domain.commands import CaptureOrder, OrderLineIn
-from stockflow.domain.errors import InvalidInput
-from stockflow.queries.exceptions import exception_page
-from stockflow.queries.orders import OrderView, order_page
+from stockflow.errors import InvalidInput
+from stockflow.orders.queries.orders import OrderView, order_page
+from stockflow.stock.queries.exceptions import exception_page
+from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 router = APIRouter(tags=["orders"])
 

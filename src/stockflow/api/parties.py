@@ -21,10 +21,10 @@ from stockflow.api.order_schemas import (
     SupplyOut,
 )
 from stockflow.api.problems import error_responses
-from stockflow.domain.parties import KitRecipe, NewChannel, NewCustomer
-from stockflow.queries import parties as q
-from stockflow.queries.catalogue import sku_view
-from stockflow.services.order_refs import UnknownChannel, UnknownCustomer
+from stockflow.orders.order_refs import UnknownChannel, UnknownCustomer
+from stockflow.orders.queries import parties as q
+from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
+from stockflow.stock.queries.catalogue import sku_view
 
 router = APIRouter(tags=["channels and customers"])
 

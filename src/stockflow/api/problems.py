@@ -13,7 +13,7 @@ from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
 from stockflow.api.schemas import Problem
-from stockflow.domain.errors import StockflowError
+from stockflow.errors import StockflowError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("stockflow.api")

@@ -33,8 +33,8 @@ from stockflow.api.receiving_schemas import (
     supplier_out,
 )
 from stockflow.api.schemas import MoveOut
-from stockflow.domain.errors import InvalidInput
-from stockflow.domain.purchasing import (
+from stockflow.errors import InvalidInput
+from stockflow.receiving.rules.purchasing import (
     AsnLineIn,
     NewAsn,
     NewPurchaseOrder,
@@ -43,8 +43,8 @@ from stockflow.domain.purchasing import (
     ReceiptLineIn,
     Receive,
 )
-from stockflow.domain.putaway import ConfirmPutaway, QuarantineDecision
-from stockflow.domain.quantities import MAX_QUANTITY
+from stockflow.receiving.rules.putaway import ConfirmPutaway, QuarantineDecision
+from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 router = APIRouter(tags=["purchasing and receiving"])
 

@@ -9,10 +9,10 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StrictInt
 
 from stockflow.api.schemas import Body, Code, MoveOut, PlaceOut, Qty
-from stockflow.domain.commands import Place
-from stockflow.domain.quantities import MAX_QUANTITY
-from stockflow.queries import purchasing as q
-from stockflow.services.stock import MoveRecord
+from stockflow.receiving import queries as q
+from stockflow.stock.ledger import MoveRecord
+from stockflow.stock.rules.commands import Place
+from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY, description="Units, may be 0")]

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response, status
 
 from stockflow.api.deps import Actor, IdempotencyKey, Sf
 from stockflow.api.schemas import AllocationOut, CloseIn, Problem, ReservationIn, ReservationOut
-from stockflow.domain.commands import CloseLines, Reserve, ReserveLine
-from stockflow.queries.reservations import ReservationView
+from stockflow.stock.queries.reservations import ReservationView
+from stockflow.stock.rules.commands import CloseLines, Reserve, ReserveLine
 
 router = APIRouter(tags=["reservations"])
 

@@ -11,15 +11,15 @@ from pydantic import BaseModel, Field, StrictInt
 
 from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
 from stockflow.api.schemas import Body, Problem, Qty
-from stockflow.domain.errors import InvalidInput
-from stockflow.domain.returns import (
+from stockflow.errors import InvalidInput
+from stockflow.returns.queries import ReturnView
+from stockflow.returns.rules import (
     AuthoriseReturn,
     InspectReturn,
     ReceiveLineIn,
     ReceiveReturn,
     ReturnLineIn,
 )
-from stockflow.queries.returns import ReturnView
 
 router = APIRouter(tags=["returns"])
 

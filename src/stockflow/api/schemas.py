@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from stockflow.domain.quantities import MAX_QUANTITY
+from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 Qty = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY, description="Units in the SKU's base unit")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]

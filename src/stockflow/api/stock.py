@@ -20,10 +20,10 @@ from stockflow.api.schemas import (
     PositionOut,
     VerifyOut,
 )
-from stockflow.domain.commands import Place, PostMove
-from stockflow.domain.errors import InvalidInput
-from stockflow.queries.ledger import LedgerEnd, ledger_page
-from stockflow.services.stock import MoveRecord
+from stockflow.errors import InvalidInput
+from stockflow.stock.ledger import MoveRecord
+from stockflow.stock.queries.ledger import LedgerEnd, ledger_page
+from stockflow.stock.rules.commands import Place, PostMove
 
 router = APIRouter(tags=["stock"])
 

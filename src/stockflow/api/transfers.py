@@ -17,9 +17,9 @@ from stockflow.api.floor_ops_schemas import (
 )
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import Problem
-from stockflow.domain.errors import InvalidInput
-from stockflow.domain.transfers import ReceiveLine, TransferLineIn
-from stockflow.queries.transfers import TransferView, transfer_page
+from stockflow.errors import InvalidInput
+from stockflow.transfers.queries import TransferView, transfer_page
+from stockflow.transfers.rules import ReceiveLine, TransferLineIn
 
 router = APIRouter(tags=["transfers"])
 

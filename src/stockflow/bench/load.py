@@ -18,7 +18,7 @@ from typing import Any, cast
 import httptools
 import httpx
 
-from stockflow.domain.errors import InsufficientStock
+from stockflow.errors import InsufficientStock
 
 Attempt = Callable[[int], bool]
 """Make attempt number ``n``; True when accepted, False when refused for lack of stock."""

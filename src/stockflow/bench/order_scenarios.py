@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from stockflow.bench import ceiling
-from stockflow.domain.commands import CaptureOrder, OrderLineIn
-from stockflow.domain.parties import NewChannel
+from stockflow.orders.rules.parties import NewChannel
+from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 if TYPE_CHECKING:
     from stockflow.bench.scenarios import BenchConfig

@@ -23,10 +23,10 @@ from stockflow.bench.load import (
 )
 from stockflow.bench.order_scenarios import orders_scenario
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewLocation, NewSku
-from stockflow.domain.commands import Place, PostMove, Reserve, ReserveLine
 from stockflow.runtime import settle_heap
-from stockflow.services.stock import post_moves
+from stockflow.stock.ledger import post_moves
+from stockflow.stock.rules.catalogue import NewLocation, NewSku
+from stockflow.stock.rules.commands import Place, PostMove, Reserve, ReserveLine
 
 
 @dataclass(frozen=True, slots=True)

@@ -175,7 +175,7 @@ app.add_typer(returns_app, name="returns", help="Returns (RMAs): show one, list 
 
 def main() -> None:
     """Entry point of the ``stockflow`` script."""
-    from stockflow.domain.errors import StockflowError
+    from stockflow.errors import StockflowError
 
     try:
         app()

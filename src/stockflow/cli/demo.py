@@ -9,8 +9,10 @@ from decimal import Decimal
 from rich.progress import Progress
 
 from stockflow.bootstrap import Stockflow
-from stockflow.domain.catalogue import NewBin, NewLocation, NewSku
-from stockflow.domain.commands import (
+from stockflow.errors import InsufficientStock
+from stockflow.orders.rules.parties import NewChannel, NewCustomer
+from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
+from stockflow.stock.rules.commands import (
     CaptureOrder,
     OrderLineIn,
     Place,
@@ -18,8 +20,6 @@ from stockflow.domain.commands import (
     Reserve,
     ReserveLine,
 )
-from stockflow.domain.errors import InsufficientStock
-from stockflow.domain.parties import NewChannel, NewCustomer
 
 SITES = [
     ("AMS", "Amsterdam DC", "dc", "Amsterdam, NL", "52.370216", "4.895168"),
@@ -123,9 +123,9 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
 
 def _floor(sf: Stockflow) -> tuple[int, int]:
     """A wave per site with ready orders; the first order of each is picked, packed and shipped."""
-    from stockflow.domain.shipments import Parcel
-    from stockflow.services.picking import WaveRequest
-    from stockflow.services.shipping import Dispatch
+    from stockflow.floor.picking import WaveRequest
+    from stockflow.floor.rules import Parcel
+    from stockflow.floor.shipping import Dispatch
 
     waves = shipped = 0
     for code, *_ in SITES:

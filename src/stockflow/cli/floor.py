@@ -40,7 +40,7 @@ def wave(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the PDF")] = None,
 ) -> None:
     """Group ready orders at a location into a wave and print its pick list in walking order."""
-    from stockflow.services.picking import WaveRequest
+    from stockflow.floor.picking import WaveRequest
 
     with _opened(db) as sf:
         made = sf.floor.build_wave(WaveRequest(location, max_orders), actor="cli")

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from stockflow.cli.options import DbOption, database_url
-from stockflow.domain.errors import InvalidInput
+from stockflow.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from stockflow.queries.transfers import TransferView
+    from stockflow.transfers.queries import TransferView
 
 transfers_app = typer.Typer(no_args_is_help=True, help="Ship and receive transfers")
 counts_app = typer.Typer(no_args_is_help=True, help="Cycle counts: open, print a blind sheet")
@@ -61,7 +61,7 @@ def ship(
 ) -> None:
     """Ship free units between locations, every line or none."""
     from stockflow.bootstrap import Stockflow
-    from stockflow.domain.transfers import TransferLineIn
+    from stockflow.transfers.rules import TransferLineIn
 
     wanted = []
     for i, text in enumerate(lines):
@@ -89,7 +89,7 @@ def receive(
 ) -> None:
     """Book in what arrived: every line, with 0 for a line that did not come at all."""
     from stockflow.bootstrap import Stockflow
-    from stockflow.domain.transfers import ReceiveLine
+    from stockflow.transfers.rules import ReceiveLine
 
     arrived = []
     for i, text in enumerate(lines):
@@ -138,7 +138,7 @@ def create(
 ) -> None:
     """Open a count over one scope: --all, --zone, --bins, --abc or --short-picks."""
     from stockflow.bootstrap import Stockflow
-    from stockflow.domain.counting import CountScope, ScopeKind
+    from stockflow.counts.rules import CountScope, ScopeKind
 
     chosen = [k for k, on in (("location", everything), ("zone", zone), ("bins", bins),
                               ("abc", abc), ("short_picks", short_picks)) if on]  # fmt: skip

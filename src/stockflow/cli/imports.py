@@ -14,7 +14,7 @@ from stockflow.cli.options import DbOption, database_url
 
 if TYPE_CHECKING:
     from stockflow.bootstrap import Stockflow
-    from stockflow.services.imports import ImportSummary, ProgressCallback
+    from stockflow.stock.imports import ImportSummary, ProgressCallback
 
 import_app = typer.Typer(no_args_is_help=True, help="Bulk import from CSV or XLSX (all or nothing)")
 console = Console()
@@ -45,7 +45,7 @@ class Importer(Protocol[S_co]):
 @import_app.command()
 def skus(file: FileArgument, db: DbOption = None) -> None:
     """SKUs: code, name [, base_unit, active, lot_tracked, unit_price]."""
-    from stockflow.services.imports import import_skus
+    from stockflow.stock.imports import import_skus
 
     _run(import_skus, file, db)
 
@@ -53,7 +53,7 @@ def skus(file: FileArgument, db: DbOption = None) -> None:
 @import_app.command()
 def locations(file: FileArgument, db: DbOption = None) -> None:
     """Locations: code [, name, kind, address, latitude, longitude, allow_negative]."""
-    from stockflow.services.imports import import_locations
+    from stockflow.stock.imports import import_locations
 
     _run(import_locations, file, db)
 
@@ -61,7 +61,7 @@ def locations(file: FileArgument, db: DbOption = None) -> None:
 @import_app.command()
 def bins(file: FileArgument, db: DbOption = None) -> None:
     """Bins in existing locations: location, code [, zone, sequence]."""
-    from stockflow.services.imports import import_bins
+    from stockflow.stock.imports import import_bins
 
     _run(import_bins, file, db)
 
@@ -69,7 +69,7 @@ def bins(file: FileArgument, db: DbOption = None) -> None:
 @import_app.command()
 def stock(file: FileArgument, db: DbOption = None) -> None:
     """Opening stock as receipts: sku, location, qty [, bin, lot, expires_on]."""
-    from stockflow.services.imports import import_stock
+    from stockflow.stock.imports import import_stock
 
     _run(import_stock, file, db)
 
@@ -77,7 +77,7 @@ def stock(file: FileArgument, db: DbOption = None) -> None:
 def run_file_import(importer: Importer[S_co], file: Path, db: str | None) -> S_co:
     """Import one file with a progress bar; a bad row prints one line (row, field) and exits 2."""
     from stockflow.bootstrap import Stockflow
-    from stockflow.domain.errors import StockflowError
+    from stockflow.errors import StockflowError
 
     sf = Stockflow.open(database_url(db))
     try:

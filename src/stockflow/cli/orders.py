@@ -24,7 +24,7 @@ def import_orders(file: FileArgument, db: DbOption = None) -> None:
     ship_to_longitude, unit_price]. Rows with the same channel and external_id are
     one order. Importing a file again captures nothing twice.
     """
-    from stockflow.services.order_import import import_orders as order_sheet
+    from stockflow.orders.order_import import import_orders as order_sheet
 
     summary = run_file_import(order_sheet, file, db)
     statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(summary.by_status.items()))

@@ -15,8 +15,8 @@ from stockflow.cli.options import DbOption, database_url
 
 if TYPE_CHECKING:
     from stockflow.bootstrap import Stockflow
-    from stockflow.queries.purchasing import PurchaseOrderView, ReceiptView
-    from stockflow.services.imports import ProgressCallback
+    from stockflow.receiving.queries import PurchaseOrderView, ReceiptView
+    from stockflow.stock.imports import ProgressCallback
 
 receiving_app = typer.Typer(
     no_args_is_help=True, help="Purchasing and receiving: POs, receipts, putaway"
@@ -43,7 +43,7 @@ def po_import(file: FileArgument, db: DbOption = None) -> None:
     def place(
         sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
     ) -> list[PurchaseOrderView]:
-        from stockflow.services.purchase_sheets import purchase_orders_in
+        from stockflow.receiving.purchase_sheets import purchase_orders_in
 
         sheet = purchase_orders_in(path)
         return sf.receiving.place_orders(sheet.orders, rows=sheet.rows)
@@ -76,8 +76,8 @@ def receive(
     """
 
     def book(sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None) -> ReceiptView:
-        from stockflow.domain.purchasing import Receive
-        from stockflow.services.purchase_sheets import receipt_lines_in
+        from stockflow.receiving.purchase_sheets import receipt_lines_in
+        from stockflow.receiving.rules.purchasing import Receive
 
         sheet = receipt_lines_in(path)
         key = f"{sheet.key}:{po or ''}:{asn or ''}:{location or ''}"
@@ -124,7 +124,7 @@ def putaway(
     db: DbOption = None,
 ) -> None:
     """Move units from the dock into the scanned storage bin (their allocations go along)."""
-    from stockflow.domain.putaway import ConfirmPutaway
+    from stockflow.receiving.rules.putaway import ConfirmPutaway
 
     with _session(db) as sf:
         done = sf.receiving.confirm_putaway(
@@ -161,7 +161,7 @@ def po_cancel(
 def _session(db: str | None) -> Iterator[Stockflow]:
     """A stockflow for one command; a refusal prints one line and exits 2."""
     from stockflow.bootstrap import Stockflow
-    from stockflow.domain.errors import StockflowError
+    from stockflow.errors import StockflowError
 
     sf = Stockflow.open(database_url(db))
     try:

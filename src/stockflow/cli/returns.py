@@ -12,7 +12,7 @@ from rich.table import Table
 from stockflow.cli.options import DbOption, database_url
 
 if TYPE_CHECKING:
-    from stockflow.queries.returns import ReturnView
+    from stockflow.returns.queries import ReturnView
 
 returns_app = typer.Typer(no_args_is_help=True, help="Returns (RMAs): show one, list them")
 console = Console()

@@ -1,0 +1,177 @@
+"""The Python front door for cycle counts.
+
+Each method is one command in one transaction. What a counter gets back is
+blind: the sheet and each recorded line say where to count and what for,
+never how many the books hold. Units a count finds give waiting orders their
+chance in a transaction of their own, right after the count commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection
+
+from stockflow.adapters.database import Database
+from stockflow.counts.counting import (
+    Decide,
+    Decision,
+    Found,
+    Submit,
+    approve_line,
+    reject_line,
+    report_found,
+    submit_line,
+)
+from stockflow.counts.queries import (
+    CountLineView,
+    CountSheet,
+    CountView,
+    LocationAccuracy,
+    SheetLine,
+    count_accuracy,
+    count_page,
+    count_sheet,
+    count_view,
+    sheet_line,
+)
+from stockflow.counts.rules import CountScope, checked_tolerance
+from stockflow.counts.scopes import NewCount, cancel_count, create_count
+from stockflow.orders import backorders
+from stockflow.stock import losses
+
+
+class Counts:
+    """Cycle counts on one database."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _today(self) -> date:
+        return self.clock().date()
+
+    def create(
+        self, *, location: str, scope: CountScope, tolerance_pct: Decimal | int | str = 0,
+        actor: str = "system", idempotency_key: str | None = None,
+    ) -> CountView:  # fmt: skip
+        """Open a count of the bins ``scope`` covers; the supervisor's view of it."""
+        cmd = NewCount(
+            location, scope.checked(), checked_tolerance(tolerance_pct), actor, idempotency_key
+        )
+        return self.db.run(
+            lambda conn: create_count(conn, cmd, now=self.clock()),
+            idempotent=idempotency_key is not None,
+        )
+
+    def sheet(self, count_id: str) -> CountSheet:
+        """The counter's blind sheet: bins, SKUs and lots in walking order, no quantities."""
+        with self.db.read() as conn:
+            return count_sheet(conn, count_id)
+
+    def submit(
+        self, count_id: str, line_no: int, counted: int, *, actor: str,
+        idempotency_key: str | None = None,
+    ) -> SheetLine:  # fmt: skip
+        """Record what the counter found on one line; the line as the counter sees it."""
+        cmd = Submit(count_id, line_no, counted, actor, retry=idempotency_key is not None)
+        return self._blind(
+            lambda conn: submit_line(self.db, conn, cmd, today=self._today(), now=self.clock()),
+            actor,
+        )
+
+    def report_found(
+        self, count_id: str, *, bin: str, sku: str, counted: int, actor: str,
+        lot: str | None = None, idempotency_key: str | None = None,
+    ) -> SheetLine:  # fmt: skip
+        """Count a SKU (and lot) found in a bin where the count has no line for it."""
+        cmd = Found(count_id, bin, sku, counted, actor, lot, retry=idempotency_key is not None)
+        return self._blind(
+            lambda conn: report_found(self.db, conn, cmd, today=self._today(), now=self.clock()),
+            actor,
+        )
+
+    def _blind(self, step: Callable[[Connection], Decision], actor: str) -> SheetLine:
+        """Run a counting step, fill waiting orders with what it found, answer blind."""
+
+        def work(conn: Connection) -> tuple[Decision, SheetLine]:
+            """The step, and the line it touched as the counter sees it."""
+            done = step(conn)
+            return done, sheet_line(conn, done.count_id, done.line_no)
+
+        decision, line = self.db.run(work)
+        self._fill(decision, actor)
+        return line
+
+    def approve(
+        self, count_id: str, line_no: int, *, actor: str, idempotency_key: str | None = None
+    ) -> CountLineView:
+        """Post a waiting variance (against what is on hand now); a second person decides."""
+        cmd = Decide(count_id, line_no, actor, retry=idempotency_key is not None)
+        decision, line = self.db.run(
+            lambda conn: self._with_line(
+                conn, approve_line(self.db, conn, cmd, today=self._today(), now=self.clock())
+            )
+        )
+        self._fill(decision, actor)
+        return line
+
+    def reject(
+        self, count_id: str, line_no: int, *, actor: str, idempotency_key: str | None = None
+    ) -> CountLineView:
+        """Keep the books and close a waiting line; a recount is a new count."""
+        cmd = Decide(count_id, line_no, actor, retry=idempotency_key is not None)
+        _, line = self.db.run(
+            lambda conn: self._with_line(conn, reject_line(conn, cmd, now=self.clock()))
+        )
+        return line
+
+    @staticmethod
+    def _with_line(conn: Connection, decision: Decision) -> tuple[Decision, CountLineView]:
+        view = count_view(conn, decision.count_id)
+        [line] = [ln for ln in view.lines if ln.line_no == decision.line_no]
+        return decision, line
+
+    def _fill(self, decision: Decision, actor: str) -> None:
+        """After the count committed: re-allocate orders it took units from, fill with units found.
+
+        Each runs in a transaction of its own, like any backorder fill.
+        """
+        lost = decision.lost
+        if lost is not None and not decision.replayed:
+            self.db.run(
+                lambda conn: losses.reallocate_lost(
+                    conn, lost, actor=actor, today=self._today(), now=self.clock()
+                )
+            )
+        if decision.added and not decision.replayed:
+            self.db.run(
+                lambda conn: backorders.fill_backorders(
+                    conn, {decision.sku}, today=self._today(), now=self.clock()
+                )
+            )
+
+    def cancel(self, count_id: str) -> CountView:
+        """Call off an open count whose variances are all decided."""
+        return self.db.run(lambda conn: cancel_count(conn, count_id, now=self.clock()))
+
+    def count(self, count_id: str) -> CountView:
+        """The supervisor's view of a count: books at counting time, counts and variances."""
+        with self.db.read() as conn:
+            return count_view(conn, count_id)
+
+    def counts(
+        self, *, location: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[CountView]:
+        """Counts newest first (without their lines)."""
+        with self.db.read() as conn:
+            return count_page(conn, location=location, status=status, limit=limit)
+
+    def accuracy(
+        self, *, start: date, end: date, location: str | None = None
+    ) -> list[LocationAccuracy]:
+        """Inventory record accuracy per location of the lines counted from ``start`` to ``end``."""
+        with self.db.read() as conn:
+            return count_accuracy(conn, start=start, end=end, location=location)

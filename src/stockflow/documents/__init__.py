@@ -1,1 +1,0 @@
-"""Printable warehouse documents: pick lists, packing slips and shipping labels as PDF."""

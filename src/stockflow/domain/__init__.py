@@ -1,1 +1,0 @@
-"""Pure business rules: no database, web or validation-framework imports here."""

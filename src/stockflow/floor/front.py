@@ -1,0 +1,155 @@
+"""The Python front door for the floor: waves, picks, packing, shipping, tracking, documents.
+
+Each method is one command in one transaction. A short pick that frees
+nothing still re-allocates inside its own transaction; stock it leaves
+behind for others is offered to waiting orders right after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection
+
+from stockflow.adapters.database import Database
+from stockflow.floor import picking, shipping, tracking
+from stockflow.floor.documents.render import label_pdf, packing_slip_pdf, pick_list_pdf
+from stockflow.floor.picking import WaveRequest
+from stockflow.floor.queries import (
+    ShipmentView,
+    WaveView,
+    label_doc,
+    load_shipment,
+    load_wave,
+    packing_slip_doc,
+    pick_list_doc,
+)
+from stockflow.floor.rules import Parcel, ShipmentStatus
+from stockflow.floor.shipping import Dispatch
+from stockflow.stock import losses
+from stockflow.stock.lookup import location_by_code
+from stockflow.stock.losses import Lost
+
+
+@dataclass(frozen=True, slots=True)
+class PickOutcome:
+    """A confirmed pick; on a short pick, the orders that lost units and their status now."""
+
+    task_id: int
+    picked: int
+    short: int
+    orders: dict[str, str]
+
+
+class Floor:
+    """Warehouse floor work on one database."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _today(self) -> date:
+        return self.clock().date()
+
+    # waves and picking -------------------------------------------------------
+    def release(self, order_ids: list[str], *, actor: str = "system") -> list[str]:
+        """Release allocated orders to the floor, ready for a wave."""
+        return self.db.run(
+            lambda conn: picking.release_orders(conn, order_ids, actor=actor, now=self.clock())
+        )
+
+    def build_wave(self, request: WaveRequest, *, actor: str = "system") -> WaveView | None:
+        """Group orders at a location into a wave; None when no order is ready."""
+
+        def work(conn: Connection) -> str | None:
+            location = location_by_code(conn, request.location)
+            return picking.build_wave(conn, location.id, request, actor=actor, now=self.clock())
+
+        wave_id = self.db.run(work)
+        return None if wave_id is None else self.wave(wave_id)
+
+    def wave(self, wave_id: str) -> WaveView:
+        """A wave with its tasks in walking order."""
+        with self.db.read() as conn:
+            return load_wave(conn, wave_id)
+
+    def confirm_pick(
+        self, task_id: int, picked: int, *, actor: str = "system", left_in_bin: int = 0
+    ) -> PickOutcome:
+        """Confirm a pick; fewer than asked is a short pick: bin corrected, order re-allocated.
+
+        The re-allocation runs once the pick has committed, in a transaction of
+        its own, like any backorder fill.
+        """
+        result = self.db.run(
+            lambda conn: picking.confirm_pick(
+                self.db, conn, task_id, picked, actor=actor, today=self._today(),
+                now=self.clock(), left_in_bin=left_in_bin,
+            )
+        )  # fmt: skip
+        return PickOutcome(
+            result.task_id, result.picked, result.short, self.reallocate_lost(result.lost, actor)
+        )
+
+    def reallocate_lost(self, lost: Lost | None, actor: str = "system") -> dict[str, str]:
+        """Find stock again for orders a short pick or a count took units from; their statuses."""
+        if lost is None or not lost.on_floor:
+            return {}
+        return self.db.run(
+            lambda conn: losses.reallocate_lost(
+                conn, lost, actor=actor, today=self._today(), now=self.clock()
+            )
+        )
+
+    # packing and shipping ----------------------------------------------------
+    def pack_scan(self, order_id: str, barcode: str, *, qty: int = 1) -> ShipmentView:
+        """Scan an item into the order's parcel; a wrong or extra item is refused."""
+        shipment_id = self.db.run(
+            lambda conn: shipping.pack_scan(conn, order_id, barcode, qty=qty, now=self.clock())
+        )
+        return self.shipment(shipment_id)
+
+    def add_package(self, shipment_id: str, parcel: Parcel) -> ShipmentView:
+        """Record a closed box with its weight and size."""
+        self.db.run(lambda conn: shipping.add_package(conn, shipment_id, parcel, now=self.clock()))
+        return self.shipment(shipment_id)
+
+    def ship(self, shipment_id: str, how: Dispatch, *, actor: str = "system") -> ShipmentView:
+        """Book the carrier and ship: the allocation is consumed and the ship moves written."""
+        self.db.run(
+            lambda conn: shipping.ship(self.db, conn, shipment_id, how, actor=actor,
+                                       now=self.clock())
+        )  # fmt: skip
+        return self.shipment(shipment_id)
+
+    def track(
+        self, key: str, status: str, *, note: str | None = None, at: datetime | None = None
+    ) -> ShipmentStatus:
+        """Record a carrier tracking update by shipment id or tracking number."""
+        return self.db.run(
+            lambda conn: tracking.track(
+                conn, key, status, note_text=note, at=at or self.clock(), now=self.clock()
+            )
+        )
+
+    def shipment(self, key: str) -> ShipmentView:
+        """A shipment by id or tracking number."""
+        with self.db.read() as conn:
+            return load_shipment(conn, key)
+
+    # documents ---------------------------------------------------------------
+    def pick_list_pdf(self, wave_id: str) -> bytes:
+        """The wave's pick list as a PDF, in walking order."""
+        return pick_list_pdf(pick_list_doc(self.wave(wave_id)))
+
+    def packing_slip_pdf(self, shipment_id: str) -> bytes:
+        """The shipment's packing slip as a PDF."""
+        with self.db.read() as conn:
+            return packing_slip_pdf(packing_slip_doc(conn, load_shipment(conn, shipment_id)))
+
+    def label_pdf(self, shipment_id: str, package_no: int = 1) -> bytes:
+        """One package's shipping label as a PDF, with the tracking number as Code 128."""
+        with self.db.read() as conn:
+            return label_pdf(label_doc(conn, load_shipment(conn, shipment_id), package_no))

@@ -1,0 +1,301 @@
+"""Backorder fills: waiting orders get freed stock, highest channel priority first, then oldest."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, func, or_, select, update
+
+from stockflow.adapters import bulk
+from stockflow.adapters.tables import (
+    allocation_open_qty,
+    allocations,
+    bins,
+    channels,
+    kit_components,
+    locations,
+    order_decisions,
+    order_lines,
+    orders,
+    positions,
+    reservations,
+)
+from stockflow.adapters.tables import skus as sku_table
+from stockflow.orders import order_writes
+from stockflow.orders.order_refs import OrderRefs
+from stockflow.orders.order_state import WAITING, resolve_exceptions, settle_status
+from stockflow.orders.queries.orders import OrderView, load_order, load_orders
+from stockflow.orders.rules.fulfilment import Need, Site, plan_order
+from stockflow.orders.rules.orders import (
+    ChannelRules,
+    OrderStatus,
+)
+from stockflow.receiving.queries import orders_waiting_for
+from stockflow.stock.reservations import load_book
+from stockflow.stock.rules.allocation import StockBook
+from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
+from stockflow.stock.rules.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
+
+
+def fill_backorders(
+    conn: Connection, skus: set[str] | None, *, today: date, now: datetime, limit: int = 500
+) -> list[str]:
+    """Allocate waiting orders that want these SKUs: higher priority first, then oldest.
+
+    Returns the ids of orders that received stock. An order another fill holds
+    is waited for, not skipped: that fill may have read the stock book before
+    the units this one was called for came in.
+    """
+    ids = _waiting_orders(conn, skus, limit)
+    if not ids:
+        return []
+    views = load_orders(conn, ids)
+    points = _ship_to_points(conn, ids)
+    cmds = {oid: _remainder(views[oid], points[oid]) for oid in ids}
+    parts, ships_from = holdings(conn, [views[oid].reservation_id for oid in ids])
+    refs = OrderRefs.load(conn, [c for c, _ in cmds.values()])
+    book, _ = load_book(conn, refs.stock_codes(c for c, _ in cmds.values()), today, lock=True)
+    batch = order_writes.Batch(now=now)
+    changed = []
+    for oid in ids:
+        cmd, line_nos = cmds[oid]
+        channel = refs.channel(cmd.channel)
+        needs = _still_lacking(refs.needs(cmd), views[oid], line_nos, parts)
+        sites = refs.sites(cmd, channel)
+        if ships_from[views[oid].reservation_id]:
+            sites, channel = _within_splits(sites, channel, ships_from[views[oid].reservation_id])
+        plan = plan_order(book, needs, sites, channel)
+        if not plan.allocations:
+            continue
+        reservation_id = views[oid].reservation_id
+        for need, a in plan.allocations:
+            batch.rows["allocations"].append(
+                {
+                    "reservation_id": reservation_id,
+                    "line_no": line_nos[need.line_no],
+                    "position_id": a.position_id,
+                    "qty": a.qty,
+                }
+            )
+            batch.allocated[a.position_id] += a.qty
+        for message in plan.decisions:
+            batch.rows["order_decisions"].append(
+                {
+                    "order_id": oid,
+                    "at": now,
+                    "actor": "backorder",
+                    "message": f"backorder fill: {message}",
+                }
+            )
+        changed.append(oid)
+    if not changed:
+        return []
+    _write_fill(conn, batch, book, changed, views)
+    for oid in changed:
+        settle_status(conn, oid, now)
+        if load_order(conn, oid).status == OrderStatus.ALLOCATED.value:
+            resolve_exceptions(conn, oid, ("atp_failure", "late_backorder"), now)
+    return changed
+
+
+def _write_fill(
+    conn: Connection,
+    batch: order_writes.Batch,
+    book: StockBook,
+    changed: list[str],
+    views: dict[str, OrderView],
+) -> None:
+    bulk.write(
+        conn,
+        bulk.Insert(allocations, batch.rows["allocations"]),
+        bulk.Insert(order_decisions, batch.rows["order_decisions"]),
+        bulk.Increment(positions, {p: {"allocated": q} for p, q in batch.allocated.items()}),
+    )
+    conn.execute(
+        update(reservations)
+        .where(reservations.c.id.in_([views[o].reservation_id for o in changed]))
+        .values(status="open", closed_at=None)
+    )
+    order_writes.draw_fences(conn, book)
+
+
+def _remainder(
+    view: OrderView, point: tuple[Decimal | None, Decimal | None]
+) -> tuple[CaptureOrder, dict[int, int]]:
+    """The order's still-waiting units as a capture command; its line numbers by position.
+
+    ``point`` is the ship-to point the order was captured with: the nearest
+    warehouse is judged from it now as it was then.
+    """
+    lines, line_nos = [], {}
+    for ln in view.lines:
+        if ln.waiting > 0:
+            lines.append(OrderLineIn(ln.sku, ln.waiting))
+            line_nos[len(lines)] = ln.line_no
+    cmd = CaptureOrder(
+        channel=view.channel, lines=tuple(lines), ship_to=view.ship_to, customer=view.customer,
+        ship_to_latitude=point[0], ship_to_longitude=point[1],
+    )  # fmt: skip
+    return cmd, line_nos
+
+
+def _ship_to_points(
+    conn: Connection, ids: list[str]
+) -> dict[str, tuple[Decimal | None, Decimal | None]]:
+    rows = conn.execute(
+        select(orders.c.id, orders.c.ship_to_latitude, orders.c.ship_to_longitude).where(
+            orders.c.id.in_(ids)
+        )
+    )
+    return {r.id: (r.ship_to_latitude, r.ship_to_longitude) for r in rows}
+
+
+def holdings(
+    conn: Connection, reservation_ids: list[str]
+) -> tuple[dict[tuple[str, int, int], int], dict[str, set[int]]]:
+    """Units held open per (reservation, line, SKU id); locations each reservation ships from."""
+    open_qty = allocation_open_qty
+    rows = conn.execute(
+        select(
+            allocations.c.reservation_id,
+            allocations.c.line_no,
+            positions.c.sku_id,
+            positions.c.location_id,
+            func.sum(open_qty).label("held"),
+            func.sum(allocations.c.qty - allocations.c.released_qty).label("kept"),
+        )
+        .join(positions, positions.c.id == allocations.c.position_id)
+        .where(allocations.c.reservation_id.in_(reservation_ids))
+        .group_by(
+            allocations.c.reservation_id,
+            allocations.c.line_no,
+            positions.c.sku_id,
+            positions.c.location_id,
+        )
+    )
+    parts: dict[tuple[str, int, int], int] = defaultdict(int)
+    ships_from: dict[str, set[int]] = defaultdict(set)
+    for r in rows:
+        parts[(r.reservation_id, r.line_no, r.sku_id)] += int(r.held)
+        if r.kept > 0:
+            ships_from[r.reservation_id].add(int(r.location_id))
+    return parts, ships_from
+
+
+def _within_splits(
+    sites: list[Site], channel: ChannelRules, used: set[int]
+) -> tuple[list[Site], ChannelRules]:
+    """Where the rest of an order already shipping from ``used`` may come from.
+
+    The channel's split limit counts every location the order ships from, not
+    each allocation on its own: at the limit, only the locations already in use.
+    """
+    left = channel.max_splits - len(used)
+    if left <= 0:
+        return [s for s in sites if s.id in used], replace(channel, max_splits=len(used))
+    return sites, replace(channel, max_splits=left)
+
+
+def _still_lacking(
+    needs: list[Need],
+    view: OrderView,
+    line_nos: dict[int, int],
+    parts: dict[tuple[str, int, int], int],
+) -> list[Need]:
+    """The waiting units' needs less the parts already held for them.
+
+    A kit line allowed to ship in part may hold some components of a kit it
+    cannot complete yet; those must not be allocated a second time.
+    """
+    lines = {ln.line_no: ln for ln in view.lines}
+    out = []
+    for need in needs:
+        line = lines[line_nos[need.line_no]]
+        per_unit = need.qty // line.waiting
+        held = parts.get((view.reservation_id, line.line_no, need.sku_id), 0)
+        spare = max(0, held - line.allocated * per_unit)
+        if need.qty > spare:
+            out.append(replace(need, qty=need.qty - spare))
+    return out
+
+
+def _waiting_orders(conn: Connection, skus: set[str] | None, limit: int) -> list[str]:
+    """Ids of waiting orders (for these SKUs), highest channel priority first, then oldest."""
+    query = (
+        select(orders.c.id)
+        .join(channels, channels.c.id == orders.c.channel_id)
+        .where(orders.c.status.in_(WAITING))
+        .order_by(channels.c.priority.desc(), orders.c.created_at, orders.c.id)
+        .limit(limit)
+        .with_for_update(of=orders)
+    )
+    if skus is not None:
+        ids = select(sku_table.c.id).where(sku_table.c.code.in_(sorted(skus)))
+        kits = select(kit_components.c.kit_sku_id).where(kit_components.c.component_sku_id.in_(ids))
+        wanted = select(order_lines.c.order_id).where(
+            or_(order_lines.c.sku_id.in_(ids), order_lines.c.sku_id.in_(kits))
+        )
+        query = query.where(orders.c.id.in_(wanted))
+    return [r.id for r in conn.execute(query)]
+
+
+def has_free_stock(conn: Connection, skus: set[str]) -> bool:
+    """Whether a sellable position of these SKUs (or of their kits' parts) has unallocated units.
+
+    A cheap look without locks before a fill: it may say yes for units a buffer
+    or a ring fence keeps back (the fill then finds nothing), never no for free ones.
+    """
+    ids = select(sku_table.c.id).where(sku_table.c.code.in_(sorted(skus)))
+    parts = select(kit_components.c.component_sku_id).where(kit_components.c.kit_sku_id.in_(ids))
+    query = (
+        select(positions.c.id)
+        .join(locations, locations.c.id == positions.c.location_id)
+        .join(bins, bins.c.id == positions.c.bin_id)
+        .where(
+            or_(positions.c.sku_id.in_(ids), positions.c.sku_id.in_(parts)),
+            positions.c.on_hand - positions.c.allocated > 0,
+            locations.c.kind.in_(sorted(SELLABLE_KINDS)),
+            bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
+def repromise(conn: Connection, order_ids: list[str], *, today: date) -> dict[str, date | None]:
+    """Work out again when each waiting order's missing units will be there, and store it.
+
+    Called when the ground moved under a promise: a short pick, a count, new supply.
+    """
+    views = load_orders(conn, order_ids)
+    points = _ship_to_points(conn, order_ids)
+    out: dict[str, date | None] = {}
+    for oid in order_ids:
+        view = views.get(oid)
+        if view is None or view.status not in WAITING:
+            continue
+        cmd, _ = _remainder(view, points[oid])
+        if not cmd.lines:
+            continue
+        refs = OrderRefs.load(conn, [cmd])
+        needs = refs.needs(cmd)
+        missing = {i: n.qty for i, n in enumerate(needs)}
+        # The queue of waiting orders already holds this order's own units: not twice.
+        own: dict[int, int] = {}
+        for n in needs:
+            own[n.sku_id] = -sum(ln.waiting for ln in view.lines if ln.sku == n.sku)
+        promise = refs.promise_date(conn, needs, missing, today=today, ahead=own)
+        if promise != view.promise_date:
+            conn.execute(update(orders).where(orders.c.id == oid).values(promise_date=promise))
+        out[oid] = promise
+    return out
+
+
+def repromise_waiting(conn: Connection, sku_ids: set[int], *, today: date) -> list[str]:
+    """New promise dates for every order waiting for these SKUs (or kits of them): supply moved."""
+    waiting = orders_waiting_for(conn, sku_ids)
+    repromise(conn, waiting, today=today)
+    return waiting

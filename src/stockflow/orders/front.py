@@ -1,0 +1,209 @@
+"""The Python front door for order management: channels, customers, orders and exceptions.
+
+Each method is one command in one transaction. Whenever stock comes free (a
+receipt, a release, a cancellation) waiting orders get their chance in a
+transaction of their own, right after the one that freed it commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+
+from stockflow.adapters.database import Database
+from stockflow.orders import backorders, order_flow, order_state, parties
+from stockflow.orders.capture import OrderOutcome, capture_many
+from stockflow.orders.order_desk import OrderDesk
+from stockflow.orders.queries.orders import OrderView, load_order
+from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
+from stockflow.stock.queries.exceptions import ExceptionView, exception_page, set_exception_state
+from stockflow.stock.rules.commands import CaptureOrder
+
+
+class Orders:
+    """Order management on one database."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+        self.desk = OrderDesk(db, clock)
+
+    def close(self) -> None:
+        """Stop the order desk."""
+        self.desk.close()
+
+    def _today(self) -> date:
+        return self.clock().date()
+
+    # set-up ------------------------------------------------------------------
+    def add_channel(self, channel: NewChannel) -> None:
+        """Add a sales channel with its rules."""
+        checked = channel.checked()
+        self.db.run(lambda conn: parties.add_channel(conn, checked, now=self.clock()))
+
+    def add_customer(self, customer: NewCustomer) -> None:
+        """Add a customer."""
+        checked = customer.checked()
+        self.db.run(lambda conn: parties.add_customer(conn, checked, now=self.clock()))
+
+    def set_kit(self, recipe: KitRecipe) -> None:
+        """Make a SKU a kit of components."""
+        checked = recipe.checked()
+        self.db.run(lambda conn: parties.set_kit(conn, checked))
+
+    def set_ring_fence(self, *, channel: str, sku: str, location: str, qty: int) -> None:
+        """Keep units of a SKU at a location for one channel only."""
+        self.db.run(
+            lambda conn: parties.set_ring_fence(
+                self.db, conn, channel=channel, sku=sku, location=location, qty=qty
+            )
+        )
+
+    def add_supply(
+        self, *, kind: str, reference: str, sku: str, location: str, qty: int, expected_on: date
+    ) -> int:
+        """Record stock expected to arrive (feeds promise dates)."""
+        return self.db.run(
+            lambda conn: parties.add_supply(
+                conn,
+                kind=kind,
+                reference=reference,
+                sku=sku,
+                location=location,
+                qty=qty,
+                expected_on=expected_on,
+                now=self.clock(),
+            )
+        )
+
+    # orders ------------------------------------------------------------------
+    def capture(self, cmd: CaptureOrder) -> OrderView:
+        """Capture one order: allocated, held, backordered, or refused (and nothing written).
+
+        Concurrent captures are group-committed by the order desk.
+        """
+        view = self.desk.call(cmd)
+        return self._offer_free_stock([view]).get(view.id, view)
+
+    async def capture_async(self, cmd: CaptureOrder) -> OrderView:
+        """``capture`` for an event loop."""
+        view = await self.desk.call_async(cmd)
+        if not _new_and_waiting([view]):
+            return view  # the usual case: no second look, so no thread to wait on
+        fresh = await asyncio.to_thread(self._offer_free_stock, [view])
+        return fresh.get(view.id, view)
+
+    def capture_many(self, cmds: Sequence[CaptureOrder]) -> list[OrderOutcome]:
+        """Capture many orders in one transaction, each on its own."""
+        keyed = any(c.idempotency_key or c.external_id for c in cmds)
+        outcomes = self.db.run(
+            lambda conn: capture_many(conn, cmds, today=self._today(), now=self.clock()),
+            idempotent=keyed,
+        )
+        fresh = self._offer_free_stock([o for o in outcomes if isinstance(o, OrderView)])
+        return [fresh.get(o.id, o) if isinstance(o, OrderView) else o for o in outcomes]
+
+    def _offer_free_stock(self, views: Sequence[OrderView]) -> dict[str, OrderView]:
+        """Offer free stock again to orders just captured as waiting; those that took some.
+
+        Units freed while a capture was deciding (a receipt or cancellation its
+        locked book could not see yet) were offered to waiting orders before the
+        new ones were visible; without this second look they would sit beside them.
+        """
+        new = _new_and_waiting(views)
+        skus = {ln.sku for v in views if v.id in new for ln in v.lines if ln.waiting}
+        if not skus or not self.db.snapshot(lambda conn: backorders.has_free_stock(conn, skus)):
+            return {}
+        return {oid: self.order(oid) for oid in self.fill_backorders(skus) if oid in new}
+
+    def order(self, order_id: str) -> OrderView:
+        """One order with its lines and decisions."""
+        with self.db.read() as conn:
+            return load_order(conn, order_id)
+
+    def cancel(
+        self, order_id: str, *, reason: str, actor: str = "system", line_no: int | None = None
+    ) -> OrderView:
+        """Cancel an order (or one line); its stock is free at once and goes to waiting orders.
+
+        Cancelling the line an all-or-nothing order was waiting for may let the
+        rest of it go now, so a still-waiting order gets its chance too.
+        """
+        view, freed = self.db.run(
+            lambda conn: order_flow.cancel_order(
+                conn, order_id, reason=reason, actor=actor, now=self.clock(), line_no=line_no
+            )
+        )
+        wanted = freed | {ln.sku for ln in view.lines if ln.waiting}
+        if wanted and order_id in self.fill_backorders(wanted):
+            return self.order(order_id)
+        return view
+
+    def reallocate(self, order_id: str, *, actor: str = "system") -> OrderView:
+        """Release what the order holds and allocate it again by the current rules."""
+        return self.db.run(
+            lambda conn: order_flow.reallocate_order(
+                conn, order_id, actor=actor, today=self._today(), now=self.clock()
+            )
+        )
+
+    def release_hold(self, order_id: str, *, actor: str = "system") -> OrderView:
+        """Let a held order go on; stock that came in while it was held is offered to it now.
+
+        A held order is passed over by backorder fills, so a receipt during the
+        hold may have left free stock that it (or an order ahead of it) wants.
+        """
+        view = self.db.run(
+            lambda conn: order_flow.release_hold(conn, order_id, actor=actor, now=self.clock())
+        )
+        waiting = {ln.sku for ln in view.lines if ln.waiting}
+        if waiting and order_id in self.fill_backorders(waiting):
+            return self.order(order_id)
+        return view
+
+    def reject(self, order_id: str, *, reason: str, actor: str = "system") -> OrderView:
+        """Turn a held order down: it is cancelled and its stock goes to waiting orders."""
+        view, freed = self.db.run(
+            lambda conn: order_flow.reject_order(
+                conn, order_id, reason=reason, actor=actor, now=self.clock()
+            )
+        )
+        if freed:
+            self.fill_backorders(freed)
+        return view
+
+    def fill_backorders(self, skus: set[str] | None = None) -> list[str]:
+        """Give waiting orders (wanting these SKUs) what is free now; the ids that got stock."""
+        return self.db.run(
+            lambda conn: backorders.fill_backorders(
+                conn, skus, today=self._today(), now=self.clock()
+            )
+        )
+
+    # exceptions ----------------------------------------------------------------
+    def exceptions(
+        self, *, state: str | None = None, kind: str | None = None, limit: int = 100
+    ) -> list[ExceptionView]:
+        """The exceptions queue, newest first."""
+        with self.db.read() as conn:
+            return exception_page(conn, state=state, kind=kind, limit=limit)
+
+    def set_exception_state(self, exception_id: int, state: str) -> ExceptionView:
+        """Acknowledge or resolve an exception."""
+        return self.db.run(
+            lambda conn: set_exception_state(conn, exception_id, state, now=self.clock())
+        )
+
+    def flag_late_and_stuck(self, *, stuck_hours: int = 24) -> int:
+        """Raise exceptions for late backorders and stuck orders; how many were raised."""
+        return self.db.run(
+            lambda conn: order_flow.flag_late_and_stuck(
+                conn, today=self._today(), now=self.clock(), stuck_hours=stuck_hours
+            )
+        )
+
+
+def _new_and_waiting(views: Sequence[OrderView]) -> set[str]:
+    """Ids of orders just captured (not replayed) that wait for stock."""
+    return {v.id for v in views if v.status in order_state.WAITING and not v.replayed}

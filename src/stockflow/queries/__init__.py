@@ -1,1 +1,0 @@
-"""Read side: plain SQL turned into small immutable records."""

@@ -1,0 +1,230 @@
+"""The Python front door for purchasing and receiving: suppliers, POs, ASNs, receipts, putaway.
+
+Each method is one command in one transaction. When a command changes what
+is coming or what is on hand (a PO placed or ended, a receipt, a release from
+quarantine), waiting orders get their chance and their promise dates are
+worked out again, in transactions of their own right after it commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from typing import TypeVar
+
+from stockflow.adapters.database import Database
+from stockflow.orders import backorders
+from stockflow.receiving import purchasing, putaway, quarantine
+from stockflow.receiving import queries as q
+from stockflow.receiving import receipts as receiving
+from stockflow.receiving.rules.purchasing import (
+    NewAsn,
+    NewPurchaseOrder,
+    NewSupplier,
+    POEvent,
+    Receive,
+)
+from stockflow.receiving.rules.putaway import ConfirmPutaway, PutawaySuggestion, QuarantineDecision
+from stockflow.stock.ledger import MoveRecord
+
+
+class Receiving:
+    """Purchasing, receiving and putaway on one database."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _today(self) -> date:
+        return self.clock().date()
+
+    # suppliers -----------------------------------------------------------------
+    def add_supplier(self, supplier: NewSupplier) -> q.SupplierView:
+        """Add a supplier; adding the same one again changes nothing."""
+        checked = supplier.checked()
+        # Two requests adding one supplier race on its code; the loser's retry finds it.
+        added = self.db.run(
+            lambda conn: purchasing.add_supplier(conn, checked, now=self.clock()), idempotent=True
+        )
+        return replace(self.supplier(checked.code), replayed=not added)
+
+    def supplier(self, code: str) -> q.SupplierView:
+        """One supplier."""
+        with self.db.read() as conn:
+            return q.supplier_views(conn, code=code)[0]
+
+    def suppliers(self) -> list[q.SupplierView]:
+        """Every supplier, in code order."""
+        with self.db.read() as conn:
+            return q.supplier_views(conn)
+
+    # purchase orders -------------------------------------------------------------
+    def place_order(self, cmd: NewPurchaseOrder) -> q.PurchaseOrderView:
+        """Place a purchase order; its lines count as supply from now on."""
+        return self.place_orders([cmd])[0]
+
+    def place_orders(
+        self, cmds: Sequence[NewPurchaseOrder], *, rows: Sequence[Sequence[int]] | None = None
+    ) -> list[q.PurchaseOrderView]:
+        """Place purchase orders, every one or none (a known idempotency key replays its PO).
+
+        ``rows``: the file rows each order's lines came from, for errors that name them.
+        """
+        checked = []
+        for n, cmd in enumerate(cmds):
+            with purchasing.about_lines(rows[n] if rows else None):
+                checked.append(cmd.checked(today=self._today()))
+        placed = self.db.run(
+            lambda conn: purchasing.place_orders(
+                conn, checked, today=self._today(), now=self.clock(), rows=rows
+            ),
+            idempotent=any(c.idempotency_key for c in checked),
+        )
+        self._repromise(s for p in placed if not p.replayed for s in p.sku_ids)
+        with self.db.read() as conn:
+            found = q.purchase_orders_by_id(conn, [p.id for p in placed])
+        return [_replayed(found[p.id], p.replayed) for p in placed]
+
+    def purchase_order(self, po_id: str) -> q.PurchaseOrderView:
+        """One purchase order with its lines."""
+        with self.db.read() as conn:
+            return q.purchase_order_view(conn, po_id)
+
+    def purchase_orders(
+        self,
+        *,
+        status: str | None = None,
+        supplier: str | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[q.PurchaseOrderView]:
+        """Purchase orders, newest first, optionally of one status or supplier."""
+        with self.db.read() as conn:
+            return q.purchase_order_page(
+                conn, status=status, supplier=supplier, before=before, limit=limit
+            )
+
+    def close_order(self, po_id: str) -> q.PurchaseOrderView:
+        """Close a purchase order: what it has not delivered is no longer expected."""
+        return self._end(po_id, POEvent.CLOSE)
+
+    def cancel_order(self, po_id: str) -> q.PurchaseOrderView:
+        """Cancel a purchase order that has not been fully received."""
+        return self._end(po_id, POEvent.CANCEL)
+
+    def _end(self, po_id: str, event: POEvent) -> q.PurchaseOrderView:
+        ended = self.db.run(lambda conn: purchasing.end_order(conn, po_id, event, now=self.clock()))
+        self._repromise(ended)
+        return self.purchase_order(po_id)
+
+    # ASNs -------------------------------------------------------------------------
+    def add_asn(self, cmd: NewAsn) -> q.AsnView:
+        """Record an advance shipping notice against an open purchase order."""
+        checked = cmd.checked()
+        asn_id, replayed = self.db.run(
+            lambda conn: purchasing.add_asn(conn, checked, now=self.clock()),
+            idempotent=checked.idempotency_key is not None,
+        )
+        with self.db.read() as conn:
+            return _replayed(q.asn_view(conn, asn_id), replayed)
+
+    def asn(self, asn_id: str) -> q.AsnView:
+        """One ASN with its lines."""
+        with self.db.read() as conn:
+            return q.asn_view(conn, asn_id)
+
+    # receipts -----------------------------------------------------------------------
+    def receive(self, cmd: Receive, *, rows: Sequence[int] | None = None) -> q.ReceiptView:
+        """Book a delivery in, all or nothing; then waiting orders get the good units.
+
+        ``rows``: the file rows the lines came from, for errors that name them.
+        """
+        with purchasing.about_lines(rows):
+            checked = cmd.checked()
+            done = self.db.run(
+                lambda conn: receiving.receive(self.db, conn, checked, now=self.clock()),
+                idempotent=checked.idempotency_key is not None,
+            )
+        if not done.replayed:
+            self._fill(done.stocked)
+            self._repromise(done.supply_skus)
+        with self.db.read() as conn:
+            return _replayed(q.receipt_view(conn, done.id), done.replayed)
+
+    def receipt(self, receipt_id: str) -> q.ReceiptView:
+        """One receipt with its lines and the discrepancies it raised."""
+        with self.db.read() as conn:
+            return q.receipt_view(conn, receipt_id)
+
+    # putaway ------------------------------------------------------------------------
+    def set_home_bin(self, *, location: str, sku: str, bin_code: str) -> None:
+        """Make a storage bin the SKU's home at a location: putaway suggests it first."""
+        self.db.run(
+            lambda conn: putaway.set_home_bin(
+                self.db, conn, location=location, sku=sku, bin_code=bin_code
+            )
+        )
+
+    def suggest_putaway(
+        self, *, location: str, sku: str, qty: int, lot: str | None = None
+    ) -> PutawaySuggestion:
+        """Where ``qty`` units of a SKU should be put away, and why there."""
+        with self.db.read() as conn:
+            return putaway.suggest_putaway(conn, location=location, sku=sku, lot=lot, qty=qty)
+
+    def confirm_putaway(self, cmd: ConfirmPutaway) -> q.PutawayView:
+        """Move units into the scanned storage bin, their allocations with them."""
+        checked = cmd.checked()
+        reference, replayed = self.db.run(
+            lambda conn: putaway.confirm_putaway(self.db, conn, checked, now=self.clock())
+        )
+        with self.db.read() as conn:
+            return _replayed(q.putaway_view(conn, reference), replayed)
+
+    # quarantine ---------------------------------------------------------------------
+    def release_from_quarantine(self, cmd: QuarantineDecision) -> MoveRecord:
+        """Release quarantined units to a storage bin; waiting orders may take them at once."""
+        checked = cmd.checked(release=True)
+        record = self.db.run(
+            lambda conn: quarantine.decide(self.db, conn, checked, release=True, now=self.clock()),
+            idempotent=checked.idempotency_key is not None,
+        )
+        if not record.replayed:
+            self._fill({record.sku})
+        return record
+
+    def scrap_from_quarantine(self, cmd: QuarantineDecision) -> MoveRecord:
+        """Write quarantined units off."""
+        checked = cmd.checked(release=False)
+        return self.db.run(
+            lambda conn: quarantine.decide(self.db, conn, checked, release=False, now=self.clock()),
+            idempotent=checked.idempotency_key is not None,
+        )
+
+    # after commit -----------------------------------------------------------------------
+    def _fill(self, skus: Iterable[str]) -> list[str]:
+        """Offer units that came free to orders waiting for these SKUs; the ids that got some."""
+        wanted = set(skus)
+        if not wanted:
+            return []
+        return self.db.run(
+            lambda conn: backorders.fill_backorders(
+                conn, wanted, today=self._today(), now=self.clock()
+            )
+        )
+
+    def _repromise(self, sku_ids: Iterable[int]) -> None:
+        """Work out again when orders waiting for these SKUs get them: their supply changed."""
+        wanted = set(sku_ids)
+        if not wanted:
+            return
+        self.db.run(lambda conn: backorders.repromise_waiting(conn, wanted, today=self._today()))
+
+
+V = TypeVar("V", q.PurchaseOrderView, q.AsnView, q.ReceiptView, q.PutawayView)
+
+
+def _replayed(view: V, replayed: bool) -> V:
+    """The view, marked as the answer to a retried request when it is one."""
+    return replace(view, replayed=True) if replayed else view

@@ -1,0 +1,320 @@
+"""Suppliers, purchase orders and ASNs: placing, closing and cancelling what is on order.
+
+Each PO line is one ``incoming_supply`` row (document_id = the PO, line_no),
+so an open purchase order feeds promise dates exactly like any other supply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from stockflow.adapters.tables import asn_lines, asns, incoming_supply, purchase_orders, suppliers
+from stockflow.errors import (
+    AlreadyExists,
+    IdempotencyKeyReused,
+    InactiveSku,
+    InvalidInput,
+    StockflowError,
+    UnknownSku,
+)
+from stockflow.floor.pick_tasks import keyed_id, new_id
+from stockflow.receiving.rules.purchasing import (
+    IllegalPOTransition,
+    NewAsn,
+    NewPurchaseOrder,
+    NewSupplier,
+    POEvent,
+    POStatus,
+    UnknownPurchaseOrder,
+    UnknownSupplier,
+    expected_arrival,
+    next_po_status,
+)
+from stockflow.stock import lookup
+from stockflow.stock.rules.places import SELLABLE_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A purchase order written (or found again under its idempotency key)."""
+
+    id: str
+    replayed: bool
+    sku_ids: frozenset[int]
+
+
+_LINE_FIELD = re.compile(r"lines\[(\d+)\]\.(\w+)")
+
+
+@contextmanager
+def about_lines(rows: Sequence[int] | None) -> Iterator[None]:
+    """An error about ``lines[i].field`` of a document read from a file names row and column.
+
+    ``rows`` are the file rows the document's lines came from; an error about
+    the document as a whole names its first row.
+    """
+    try:
+        yield
+    except StockflowError as exc:
+        if rows and exc.row is None:
+            found = _LINE_FIELD.fullmatch(exc.field or "")
+            exc.row = rows[int(found[1])] if found else rows[0]
+            exc.field = found[2] if found else exc.field
+        raise
+
+
+def add_supplier(conn: Connection, supplier: NewSupplier, *, now: datetime) -> bool:
+    """Add a supplier (checked); False when the same supplier exists already (a retry)."""
+    found = conn.execute(select(suppliers).where(suppliers.c.code == supplier.code)).first()
+    if found is not None:
+        same = (found.name, found.lead_time_days, found.email) == (
+            supplier.name,
+            supplier.lead_time_days,
+            supplier.email,
+        )
+        if same:
+            return False
+        raise AlreadyExists(f"supplier {supplier.code} already exists", field="code")
+    conn.execute(
+        suppliers.insert().values(
+            code=supplier.code,
+            name=supplier.name,
+            lead_time_days=supplier.lead_time_days,
+            email=supplier.email,
+            created_at=now,
+        )
+    )
+    return True
+
+
+def supplier_row(conn: Connection, code: str, *, field: str = "supplier") -> Row[Any]:
+    """The supplier with ``code``, or ``UnknownSupplier``."""
+    found = conn.execute(select(suppliers).where(suppliers.c.code == code)).first()
+    if found is None:
+        raise UnknownSupplier(f"no supplier with code {code!r}", field=field)
+    return found
+
+
+def place_orders(
+    conn: Connection,
+    cmds: Sequence[NewPurchaseOrder],
+    *,
+    today: date,
+    now: datetime,
+    rows: Sequence[Sequence[int]] | None = None,
+) -> list[Placed]:
+    """Write purchase orders (checked), every one or none; a known key replays its order.
+
+    ``rows`` are the file rows each order's lines came from; an error then names its row.
+    """
+    placed = []
+    for n, cmd in enumerate(cmds):
+        with about_lines(rows[n] if rows else None):
+            placed.append(_place(conn, cmd, today=today, now=now))
+    return placed
+
+
+def line_skus(conn: Connection, codes: Sequence[str]) -> list[lookup.SkuRef]:
+    """The SKU of each line, in order; an unknown or inactive one names its line."""
+    found = lookup.skus_by_code(conn, set(codes))
+    out = []
+    for i, code in enumerate(codes):
+        sku = found.get(code)
+        if sku is None:
+            raise UnknownSku(f"no SKU with code {code!r}", field=f"lines[{i}].sku")
+        if not sku.active:
+            raise InactiveSku(f"SKU {sku.code} is inactive", field=f"lines[{i}].sku")
+        out.append(sku)
+    return out
+
+
+def receiving_location(place: lookup.LocationRef) -> lookup.LocationRef:
+    """The location, if goods may be received there (a site that holds stock)."""
+    if place.kind not in SELLABLE_KINDS:
+        raise InvalidInput(
+            f"location {place.code} is a {place.kind}: goods are received at a warehouse,"
+            " store or DC",
+            field="location",
+        )
+    return place
+
+
+def _place(conn: Connection, cmd: NewPurchaseOrder, *, today: date, now: datetime) -> Placed:
+    supplier = supplier_row(conn, cmd.supplier)
+    place = receiving_location(lookup.location_by_code(conn, cmd.location))
+    sku_ids = [s.id for s in line_skus(conn, [ln.sku for ln in cmd.lines])]
+    if cmd.idempotency_key is not None:
+        earlier = _earlier(
+            conn, cmd, supplier_id=supplier.id, location_id=place.id, sku_ids=sku_ids
+        )
+        if earlier is not None:
+            return earlier
+    po_id = new_id("PO")
+    expected_on = cmd.expected_on or expected_arrival(today, int(supplier.lead_time_days))
+    conn.execute(
+        purchase_orders.insert().values(
+            id=po_id,
+            supplier_id=supplier.id,
+            location_id=place.id,
+            status=POStatus.OPEN.value,
+            expected_on=expected_on,
+            reference=cmd.reference,
+            idempotency_key=cmd.idempotency_key,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    # Each line is supply like any other: promise dates and future ATP read it.
+    supply = dict(kind="purchase", reference=po_id, document_id=po_id, location_id=place.id,
+                  expected_on=expected_on, created_at=now)  # fmt: skip
+    conn.execute(
+        incoming_supply.insert(),
+        [
+            {**supply, "line_no": n, "sku_id": sku_id, "qty": ln.qty, "unit_cost": ln.unit_cost}
+            for n, (ln, sku_id) in enumerate(zip(cmd.lines, sku_ids, strict=True), start=1)
+        ],
+    )
+    return Placed(po_id, False, frozenset(sku_ids))
+
+
+def _earlier(
+    conn: Connection,
+    cmd: NewPurchaseOrder,
+    *,
+    supplier_id: int,
+    location_id: int,
+    sku_ids: list[int],
+) -> Placed | None:
+    """The order placed before under this key; ``IdempotencyKeyReused`` if it differs."""
+    key = cmd.idempotency_key
+    po = conn.execute(
+        select(purchase_orders).where(purchase_orders.c.idempotency_key == key)
+    ).first()
+    if po is None or key is None:
+        return None
+    lines = conn.execute(
+        select(incoming_supply.c.sku_id, incoming_supply.c.qty, incoming_supply.c.unit_cost)
+        .where(incoming_supply.c.document_id == po.id)
+        .order_by(incoming_supply.c.line_no)
+    ).all()
+    wanted = [(s, ln.qty, ln.unit_cost) for s, ln in zip(sku_ids, cmd.lines, strict=True)]
+    stored = [(int(r.sku_id), int(r.qty), r.unit_cost) for r in lines]
+    same = (
+        (po.supplier_id, po.location_id) == (supplier_id, location_id)
+        and stored == wanted
+        and cmd.expected_on in (None, po.expected_on)
+    )
+    if not same:
+        raise IdempotencyKeyReused(key)
+    return Placed(po.id, True, frozenset(sku_ids))
+
+
+def lock_po(conn: Connection, po_id: str, *, field: str = "po_id") -> Row[Any]:
+    """Lock the purchase order row (receipts and closings of one PO queue here)."""
+    found = conn.execute(
+        select(purchase_orders).where(purchase_orders.c.id == po_id).with_for_update()
+    ).first()
+    if found is None:
+        raise UnknownPurchaseOrder(f"no purchase order {po_id!r}", field=field)
+    return found
+
+
+def end_order(conn: Connection, po_id: str, event: POEvent, *, now: datetime) -> set[int]:
+    """Close or cancel a purchase order; the ids of the SKUs whose supply it takes away.
+
+    Ending an order that already ended the same way changes nothing: a retried
+    close is not an error.
+    """
+    po = lock_po(conn, po_id, field="id")
+    target = POStatus.CLOSED if event is POEvent.CLOSE else POStatus.CANCELLED
+    if po.status == target.value:
+        return set()
+    status = next_po_status(po.status, event)
+    conn.execute(
+        update(purchase_orders)
+        .where(purchase_orders.c.id == po_id)
+        .values(status=status.value, updated_at=now)
+    )
+    rows = conn.execute(
+        select(incoming_supply.c.sku_id).where(incoming_supply.c.document_id == po_id)
+    )
+    return {int(r.sku_id) for r in rows}
+
+
+def add_asn(conn: Connection, cmd: NewAsn, *, now: datetime) -> tuple[str, bool]:
+    """Record what a delivery against an open PO will hold; its id and whether it is a replay."""
+    po = lock_po(conn, cmd.po_id)
+    asn_id = keyed_id("ASN", f"{cmd.po_id}|{cmd.idempotency_key}") if cmd.idempotency_key else None
+    if asn_id is not None and _asn_exists(conn, asn_id, cmd):
+        return asn_id, True
+    skus_by_line = _announced_skus(conn, po, cmd)
+    asn_id = asn_id or new_id("ASN")
+    conn.execute(
+        asns.insert().values(
+            id=asn_id,
+            po_id=po.id,
+            reference=cmd.reference,
+            expected_on=cmd.expected_on or po.expected_on,
+            created_at=now,
+        )
+    )
+    conn.execute(
+        asn_lines.insert(),
+        [
+            {
+                "asn_id": asn_id,
+                "line_no": n,
+                "po_line_no": line.po_line_no,
+                "sku_id": skus_by_line[line.po_line_no],
+                "qty": line.qty,
+                "lot_code": line.lot or "",
+            }
+            for n, line in enumerate(cmd.lines, start=1)
+        ],
+    )
+    return asn_id, False
+
+
+def _announced_skus(conn: Connection, po: Row[Any], cmd: NewAsn) -> dict[int, int]:
+    """The SKU id of each PO line; the PO must still expect deliveries and have every line."""
+    if po.status not in (POStatus.OPEN.value, POStatus.PARTIALLY_RECEIVED.value):
+        state = po.status.replace("_", " ")
+        raise IllegalPOTransition(
+            f"purchase order {po.id} is {state}: no more deliveries are announced", field="po_id"
+        )
+    skus_by_line = {
+        int(r.line_no): int(r.sku_id)
+        for r in conn.execute(
+            select(incoming_supply.c.line_no, incoming_supply.c.sku_id).where(
+                incoming_supply.c.document_id == po.id
+            )
+        )
+    }
+    for i, line in enumerate(cmd.lines):
+        if line.po_line_no not in skus_by_line:
+            raise InvalidInput(
+                f"PO {po.id} has no line {line.po_line_no}", field=f"lines[{i}].po_line_no"
+            )
+    return skus_by_line
+
+
+def _asn_exists(conn: Connection, asn_id: str, cmd: NewAsn) -> bool:
+    """Whether this key's ASN was written before; ``IdempotencyKeyReused`` if it says otherwise."""
+    rows = conn.execute(
+        select(asn_lines.c.po_line_no, asn_lines.c.qty, asn_lines.c.lot_code)
+        .where(asn_lines.c.asn_id == asn_id)
+        .order_by(asn_lines.c.line_no)
+    ).all()
+    if not rows:
+        return False
+    wanted = [(ln.po_line_no, ln.qty, ln.lot or "") for ln in cmd.lines]
+    if [(int(r.po_line_no), int(r.qty), r.lot_code) for r in rows] != wanted:
+        raise IdempotencyKeyReused(cmd.idempotency_key or "")
+    return True

@@ -1,0 +1,94 @@
+"""The Python front door for returns: authorise, receive, inspect, close and cancel RMAs.
+
+Each method is one command in one transaction. Units put back on the shelf
+by an inspection are offered to waiting orders in a transaction of their own,
+right after the inspection commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from stockflow.adapters.database import Database
+from stockflow.orders import backorders
+from stockflow.returns import arrivals as return_arrivals
+from stockflow.returns import authorisations as returns
+from stockflow.returns.queries import ReturnView, load_return, return_page
+from stockflow.returns.rules import (
+    AuthoriseReturn,
+    Disposition,
+    InspectReturn,
+    ReceiveReturn,
+)
+
+
+class Returns:
+    """Returns (RMAs) on one database."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def authorise(self, cmd: AuthoriseReturn) -> ReturnView:
+        """Authorise shipped units of an order to come back; a repeated key gives the first RMA."""
+        rma_id, replayed = self.db.run(
+            lambda conn: returns.authorise_return(conn, cmd, now=self.clock()),
+            idempotent=cmd.idempotency_key is not None,
+        )
+        return self._view(rma_id, replayed=replayed)
+
+    def receive(self, cmd: ReceiveReturn) -> ReturnView:
+        """Book arrived units into the returns bin: on hand, not available until inspected."""
+        replayed = self.db.run(
+            lambda conn: return_arrivals.receive_return(self.db, conn, cmd, now=self.clock()),
+            idempotent=cmd.idempotency_key is not None,
+        )
+        return self._view(cmd.rma_id, replayed=replayed)
+
+    def inspect(self, cmd: InspectReturn) -> ReturnView:
+        """Give arrived units a disposition; restocked units go to waiting orders next."""
+        done = self.db.run(
+            lambda conn: return_arrivals.inspect_return(self.db, conn, cmd, now=self.clock()),
+            idempotent=cmd.idempotency_key is not None,
+        )
+        if done.disposition is Disposition.RESTOCK:
+            # Also on a replay: the first attempt may have committed and died before this.
+            self.db.run(
+                lambda conn: backorders.fill_backorders(
+                    conn, {done.sku}, today=self.clock().date(), now=self.clock()
+                )
+            )
+        return self._view(cmd.rma_id, replayed=done.replayed)
+
+    def close(self, rma_id: str, *, actor: str = "system") -> ReturnView:
+        """Close a received RMA by hand once every arrived unit is inspected."""
+        self.db.run(lambda conn: returns.close_return(conn, rma_id, actor=actor, now=self.clock()))
+        return self.rma(rma_id)
+
+    def cancel(self, rma_id: str, *, actor: str = "system") -> ReturnView:
+        """Cancel an RMA nothing has arrived for."""
+        self.db.run(lambda conn: returns.cancel_return(conn, rma_id, actor=actor, now=self.clock()))
+        return self.rma(rma_id)
+
+    def rma(self, rma_id: str) -> ReturnView:
+        """One RMA with its lines, dispositions and refund suggestion."""
+        with self.db.read() as conn:
+            return load_return(conn, rma_id)
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        order_id: str | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[ReturnView]:
+        """RMAs, newest first, optionally of one status or order, after ``before``."""
+        with self.db.read() as conn:
+            return return_page(conn, status=status, order_id=order_id, before=before, limit=limit)
+
+    def _view(self, rma_id: str, *, replayed: bool) -> ReturnView:
+        view = self.rma(rma_id)
+        return replace(view, replayed=True) if replayed else view

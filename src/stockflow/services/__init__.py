@@ -1,1 +1,0 @@
-"""Use cases: one command, one function, one transaction."""

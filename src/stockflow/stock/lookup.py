@@ -1,0 +1,108 @@
+"""Turn the codes people type (SKU, location, bin) into rows, with errors that name the field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, select
+
+from stockflow.adapters.tables import bins, locations, positions, skus
+from stockflow.errors import InactiveSku, UnknownBin, UnknownLocation, UnknownSku
+from stockflow.stock.rules.places import DEFAULT_BIN
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SkuRef:
+    """The parts of a SKU row that stock rules need."""
+
+    id: int
+    code: str
+    active: bool
+    lot_tracked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRef:
+    """The parts of a location row that stock rules need."""
+
+    id: int
+    code: str
+    kind: str
+    allow_negative: bool
+
+
+CHUNK = 5_000
+"""Values per ``IN (...)`` list: well inside every database's bind-parameter limit."""
+
+
+def chunks(values: Iterable[T]) -> Iterator[list[T]]:
+    """Sorted, distinct ``values`` in lists of at most ``CHUNK``."""
+    ordered = sorted(set(values))  # type: ignore[type-var]
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def skus_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, SkuRef]:
+    """Every known SKU among ``codes``, by code."""
+    found: dict[str, SkuRef] = {}
+    query = select(skus.c.id, skus.c.code, skus.c.active, skus.c.lot_tracked)
+    for chunk in chunks(codes):
+        for r in conn.execute(query.where(skus.c.code.in_(chunk))):
+            found[r.code] = SkuRef(r.id, r.code, bool(r.active), bool(r.lot_tracked))
+    return found
+
+
+def locations_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, LocationRef]:
+    """Every known location among ``codes``, by code."""
+    found: dict[str, LocationRef] = {}
+    columns = (locations.c.id, locations.c.code, locations.c.kind, locations.c.allow_negative)
+    for chunk in chunks(codes):
+        for r in conn.execute(select(*columns).where(locations.c.code.in_(chunk))):
+            found[r.code] = LocationRef(r.id, r.code, r.kind, bool(r.allow_negative))
+    return found
+
+
+def sku_by_code(conn: Connection, code: str, *, field: str = "sku", active: bool = False) -> SkuRef:
+    """The SKU with ``code``; with ``active=True`` an inactive one is refused too."""
+    found = skus_by_code(conn, [code]).get(code)
+    if found is None:
+        raise UnknownSku(f"no SKU with code {code!r}", field=field)
+    if active and not found.active:
+        raise InactiveSku(f"SKU {code} is inactive", field=field)
+    return found
+
+
+def location_by_code(conn: Connection, code: str, *, field: str = "location") -> LocationRef:
+    """The location with ``code``."""
+    found = locations_by_code(conn, [code]).get(code)
+    if found is None:
+        raise UnknownLocation(f"no location with code {code!r}", field=field)
+    return found
+
+
+def bin_id(conn: Connection, location: LocationRef, code: str | None, *, field: str = "bin") -> int:
+    """The id of bin ``code`` (or the default bin) inside ``location``."""
+    wanted = code or DEFAULT_BIN
+    found = conn.execute(
+        select(bins.c.id).where(bins.c.location_id == location.id, bins.c.code == wanted)
+    ).scalar()
+    if found is None:
+        raise UnknownBin(f"location {location.code} has no bin {wanted!r}", field=field)
+    return int(found)
+
+
+class PositionKey(NamedTuple):
+    """What makes a position: a SKU in a bin of a location, in one lot ('' for none)."""
+
+    sku_id: int
+    location_id: int
+    bin_id: int
+    lot_code: str
+
+    def where(self) -> list[ColumnElement[bool]]:
+        """SQL conditions matching this key."""
+        return [positions.c[name] == value for name, value in self._asdict().items()]

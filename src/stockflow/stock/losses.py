@@ -1,0 +1,232 @@
+"""When a bin holds fewer units than the books say: correct it, tell the orders relying on it.
+
+A short pick and a count below the books end the same way. The position is
+corrected with a count-correction move; promises the bin can no longer keep
+are taken back (lowest channel priority, then newest order, first); each
+order that lost units is re-allocated by the same rules as any backorder, or
+waits with a fresh promise date; and an exception tells customer service.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Connection, select
+
+from stockflow.adapters.database import Database
+from stockflow.adapters.tables import (
+    allocation_open_qty,
+    allocations,
+    bins,
+    channels,
+    orders,
+    pick_tasks,
+    positions,
+    waves,
+)
+from stockflow.floor.pick_tasks import PICKABLE_ROLES, open_wave, retire_tasks, task_order
+from stockflow.orders.backorders import fill_backorders, repromise
+from stockflow.orders.order_state import (
+    WAITING,
+    lock_order,
+    note,
+    raise_exception,
+    set_status,
+    settle_status,
+)
+from stockflow.orders.rules.orders import OrderEvent, OrderStatus, next_status
+from stockflow.stock.bins import PositionPlace, position_place, release_at
+from stockflow.stock.ledger import post_moves
+from stockflow.stock.locks import lock_positions
+from stockflow.stock.rules.commands import PostMove
+from stockflow.stock.rules.moves import Reason
+
+ON_THE_FLOOR = (OrderStatus.RELEASED.value, OrderStatus.PICKING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """What a correction changed: the move, and units taken back from each order."""
+
+    position: PositionPlace
+    before: int
+    after: int
+    taken: dict[str, int]
+
+
+def orders_holding(conn: Connection, position_id: int) -> list[str]:
+    """Orders with units allocated at this position (read without locks, to lock them first)."""
+    rows = conn.execute(
+        select(orders.c.id)
+        .join(allocations, allocations.c.reservation_id == orders.c.reservation_id)
+        .where(allocations.c.position_id == position_id, allocation_open_qty > 0)
+        .distinct()
+    )
+    return sorted(r.id for r in rows)
+
+
+def lock_orders(conn: Connection, order_ids: list[str], held: set[str]) -> None:
+    """Lock orders not yet held, in the order backorder fills lock them.
+
+    Fills lock waiting orders by channel priority, then age, then id; every
+    path that locks several orders does it the same way in one statement, so
+    two of them queue instead of deadlocking.
+    """
+    wanted = sorted(set(order_ids) - held)
+    if not wanted:
+        return
+    conn.execute(
+        select(orders.c.id)
+        .join(channels, channels.c.id == orders.c.channel_id)
+        .where(orders.c.id.in_(wanted))
+        .order_by(channels.c.priority.desc(), orders.c.created_at, orders.c.id)
+        .with_for_update(of=orders)
+    ).all()
+    held.update(wanted)
+
+
+def correct_position(
+    db: Database, conn: Connection, position_id: int, counted: int, *, actor: str,
+    reference: str, note_text: str, now: datetime, held: set[str],
+) -> Correction:  # fmt: skip
+    """Make a position's on hand equal ``counted``, taking back promises it cannot keep.
+
+    ``held`` are the orders this transaction has locked; orders holding units
+    here are locked (in id order) before the position, like every other path.
+    """
+    lock_orders(conn, orders_holding(conn, position_id), held)
+    place = position_place(conn, position_id)
+    on_hand, allocated = lock_positions(conn, {position_id})[position_id]
+    lock_orders(conn, orders_holding(conn, position_id), held)  # arrived meanwhile
+    taken = _take_back(conn, position_id, allocated - counted) if allocated > counted else {}
+    if counted != on_hand:
+        found_more = counted > on_hand
+        move = PostMove(
+            sku=place.sku, qty=abs(counted - on_hand), reason=Reason.COUNT_CORRECTION.value,
+            source=None if found_more else place.place(),
+            target=place.place() if found_more else None,
+            actor=actor, reference=reference, note=note_text,
+        )  # fmt: skip
+        post_moves(db, conn, [move], now=now)
+    return Correction(place, on_hand, counted, taken)
+
+
+def _take_back(conn: Connection, position_id: int, units: int) -> dict[str, int]:
+    """Release ``units`` held at a position: lowest channel priority, then newest order, first."""
+    rows = conn.execute(
+        select(allocations.c.id, orders.c.id.label("order_id"), allocation_open_qty.label("held"))
+        .join(orders, orders.c.reservation_id == allocations.c.reservation_id)
+        .join(channels, channels.c.id == orders.c.channel_id)
+        .where(allocations.c.position_id == position_id, allocation_open_qty > 0)
+        .order_by(channels.c.priority, orders.c.created_at.desc(), allocations.c.id.desc())
+    ).all()
+    taken: dict[str, int] = defaultdict(int)
+    for r in rows:
+        if units <= 0:
+            break
+        qty = min(units, int(r.held))
+        release_at(conn, int(r.id), qty)
+        taken[r.order_id] += qty
+        units -= qty
+    return dict(taken)
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """Orders that lost units of one SKU, and whether each was on the floor at the time."""
+
+    sku: str
+    on_floor: dict[str, bool] = field(default_factory=dict)
+
+
+def after_loss(
+    conn: Connection, lost: dict[str, int], sku: PositionPlace, *, kind: str, why: str,
+    actor: str, reference: str, today: date, now: datetime,
+) -> Lost:  # fmt: skip
+    """Tell every order that lost units, inside the correcting transaction; who they were.
+
+    An order on the floor steps back to waiting, its stale pick tasks are
+    cancelled, and an exception says what happened. Finding it new stock is
+    ``reallocate_lost``'s job, in a transaction of its own once this one has
+    committed: it locks positions this one may not take without risking a
+    deadlock, exactly like any backorder fill after a receipt.
+    """
+    out = Lost(sku.sku)
+    for oid in sorted(lost):
+        status = lock_order(conn, oid)
+        out.on_floor[oid] = status in ON_THE_FLOOR
+        if status in ON_THE_FLOOR:
+            set_status(conn, oid, next_status(status, OrderEvent.BACKORDER), now)
+        settle_status(conn, oid, now)
+        note(conn, oid, f"{lost[oid]} x {sku.sku} taken back: {why}", actor=actor, now=now)
+        message = f"{lost[oid]} x {sku.sku} at {sku.location}/{sku.bin}: {why}"
+        raise_exception(
+            conn, kind, message, now=now, order_id=oid, sku_id=sku.sku_id, reference=reference
+        )
+    retire_tasks(conn, set(lost), now)
+    return out
+
+
+def reallocate_lost(
+    conn: Connection, lost: Lost, *, actor: str, today: date, now: datetime
+) -> dict[str, str]:
+    """Re-allocate orders that lost units by the usual rules; each one's status afterwards.
+
+    One that gets stock again and was on the floor goes straight back to a
+    wave; one that still waits gets a new promise date.
+    """
+    if not lost.on_floor:
+        return {}
+    fill_backorders(conn, {lost.sku}, today=today, now=now)
+    out = {}
+    for oid, was_on_floor in sorted(lost.on_floor.items()):
+        status = lock_order(conn, oid)
+        if was_on_floor and status == OrderStatus.ALLOCATED.value:
+            status = back_to_floor(conn, oid, actor=actor, now=now)
+        if status in WAITING:
+            promised = repromise(conn, [oid], today=today).get(oid)
+            outcome = f"waits for {lost.sku}, promised for {promised or 'no date yet'}"
+        else:
+            outcome = f"{lost.sku} re-allocated by the usual rules"
+        note(conn, oid, outcome, actor=actor, now=now)
+        out[oid] = status
+    return out
+
+
+def back_to_floor(conn: Connection, order_id: str, *, actor: str, now: datetime) -> str:
+    """Release a re-allocated order to the floor again: into its open wave where it can."""
+    status = next_status(lock_order(conn, order_id), OrderEvent.RELEASE)
+    set_status(conn, order_id, status, now)
+    last = conn.execute(
+        select(waves.c.id, waves.c.location_id)
+        .join(pick_tasks, pick_tasks.c.wave_id == waves.c.id)
+        .where(pick_tasks.c.order_id == order_id, waves.c.status == "open")
+        .order_by(waves.c.created_at.desc())
+        .limit(1)
+    ).first()
+    locations = _held_at(conn, order_id)
+    for location_id in sorted(locations):
+        if last is not None and last.location_id == location_id:
+            wave_id = str(last.id)
+        else:
+            wave_id = open_wave(conn, location_id, actor=actor, now=now)
+        task_order(conn, wave_id, location_id, order_id)
+    note(conn, order_id, "back on the floor with its new allocation", actor=actor, now=now)
+    started = next_status(status, OrderEvent.START_PICKING)
+    set_status(conn, order_id, started, now)
+    return started.value
+
+
+def _held_at(conn: Connection, order_id: str) -> set[int]:
+    """Locations where the order holds units still to be picked."""
+    rows = conn.execute(
+        select(positions.c.location_id)
+        .join(allocations, allocations.c.position_id == positions.c.id)
+        .join(bins, bins.c.id == positions.c.bin_id)
+        .join(orders, orders.c.reservation_id == allocations.c.reservation_id)
+        .where(orders.c.id == order_id, allocation_open_qty > 0, bins.c.role.in_(PICKABLE_ROLES))
+        .distinct()
+    )
+    return {int(r.location_id) for r in rows}

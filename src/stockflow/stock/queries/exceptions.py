@@ -1,0 +1,96 @@
+"""The exceptions queue both sides of the business see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from stockflow.adapters.tables import exceptions, skus
+from stockflow.errors import Conflict, InvalidInput, NotFound
+
+STATES = ("open", "acknowledged", "resolved")
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionView:
+    """Something a person should look at."""
+
+    id: int
+    kind: str
+    state: str
+    order_id: str | None
+    sku: str | None
+    message: str
+    created_at: datetime
+    updated_at: datetime
+    reference: str | None = None  # the receipt, wave, count or shipment it is about
+
+
+def exception_page(
+    conn: Connection,
+    *,
+    state: str | None,
+    kind: str | None,
+    limit: int,
+    before: int | None = None,
+    exception_id: int | None = None,
+    reference: str | None = None,
+) -> list[ExceptionView]:
+    """Exceptions, newest first, optionally of one state and kind, older than ``before``."""
+    query = (
+        select(exceptions, skus.c.code.label("sku"))
+        .outerjoin(skus, skus.c.id == exceptions.c.sku_id)
+        .order_by(exceptions.c.id.desc())
+        .limit(limit)
+    )
+    if state is not None:
+        if state not in STATES:
+            raise InvalidInput(f"use one of: {', '.join(STATES)}", field="state")
+        query = query.where(exceptions.c.state == state)
+    if kind is not None:
+        query = query.where(exceptions.c.kind == kind)
+    if reference is not None:
+        query = query.where(exceptions.c.reference == reference)
+    if before is not None:
+        query = query.where(exceptions.c.id < before)
+    if exception_id is not None:
+        query = query.where(exceptions.c.id == exception_id)
+    return [
+        ExceptionView(
+            r.id,
+            r.kind,
+            r.state,
+            r.order_id,
+            r.sku,
+            r.message,
+            r.created_at,
+            r.updated_at,
+            r.reference,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def set_exception_state(
+    conn: Connection, exception_id: int, state: str, *, now: datetime
+) -> ExceptionView:
+    """Move an exception to ``acknowledged`` or ``resolved``; a resolved one stays resolved."""
+    if state not in STATES[1:]:
+        raise InvalidInput("use acknowledged or resolved", field="state")
+    found = conn.execute(
+        select(exceptions.c.state).where(exceptions.c.id == exception_id).with_for_update()
+    ).first()
+    if found is None:
+        raise NotFound(f"no exception {exception_id}", field="exception_id")
+    if found.state == "resolved" and state != "resolved":
+        raise Conflict(f"exception {exception_id} is resolved already", field="state")
+    if found.state != state:
+        conn.execute(
+            update(exceptions)
+            .where(exceptions.c.id == exception_id)
+            .values(state=state, updated_at=now)
+        )
+    [view] = exception_page(conn, state=None, kind=None, limit=1, exception_id=exception_id)
+    return view

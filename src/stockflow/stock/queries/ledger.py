@@ -1,0 +1,106 @@
+"""The ledger as people read it: moves of a SKU, newest first, page by page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, select
+from sqlalchemy.orm import aliased
+
+from stockflow.adapters.tables import bins, locations, positions, skus, stock_moves
+from stockflow.stock import lookup
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEnd:
+    """Where a move came from or went to."""
+
+    location: str
+    bin: str
+    lot: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One move."""
+
+    id: int
+    sku: str
+    qty: int
+    reason: str
+    source: LedgerEnd | None
+    target: LedgerEnd | None
+    actor: str
+    reference: str | None
+    note: str | None
+    created_at: datetime
+
+
+def ledger_rows(conn: Connection, ids: list[int]) -> list[LedgerRow]:
+    """The moves with these ids, newest first."""
+    if not ids:
+        return []
+    return _rows(conn, _query().where(stock_moves.c.id.in_(sorted(ids))))
+
+
+def ledger_page(
+    conn: Connection, *, sku: str | None, before: int | None, limit: int
+) -> list[LedgerRow]:
+    """Up to ``limit`` moves (of one SKU, or all) with an id below ``before``, newest first."""
+    query = _query().limit(limit)
+    if sku is not None:
+        query = query.where(stock_moves.c.sku_id == lookup.sku_by_code(conn, sku).id)
+    if before is not None:
+        query = query.where(stock_moves.c.id < before)
+    return _rows(conn, query)
+
+
+def _query() -> Select[Any]:
+    ends = []
+    for _ in range(2):
+        p, loc, b = aliased(positions), aliased(locations), aliased(bins)
+        ends.append((p, loc, b))
+    (fp, fl, fb), (tp, tl, tb) = ends
+    query = (
+        select(
+            stock_moves,
+            skus.c.code.label("sku"),
+            fl.c.code.label("from_location"),
+            fb.c.code.label("from_bin"),
+            fp.c.lot_code.label("from_lot"),
+            tl.c.code.label("to_location"),
+            tb.c.code.label("to_bin"),
+            tp.c.lot_code.label("to_lot"),
+        )
+        .join(skus, skus.c.id == stock_moves.c.sku_id)
+        .outerjoin(fp, fp.c.id == stock_moves.c.from_position_id)
+        .outerjoin(fl, fl.c.id == fp.c.location_id)
+        .outerjoin(fb, fb.c.id == fp.c.bin_id)
+        .outerjoin(tp, tp.c.id == stock_moves.c.to_position_id)
+        .outerjoin(tl, tl.c.id == tp.c.location_id)
+        .outerjoin(tb, tb.c.id == tp.c.bin_id)
+        .order_by(stock_moves.c.id.desc())
+    )
+    return query
+
+
+def _rows(conn: Connection, query: Select[Any]) -> list[LedgerRow]:
+    return [
+        LedgerRow(
+            id=int(r.id),
+            sku=r.sku,
+            qty=int(r.qty),
+            reason=r.reason,
+            source=LedgerEnd(r.from_location, r.from_bin, r.from_lot or None)
+            if r.from_location
+            else None,
+            target=LedgerEnd(r.to_location, r.to_bin, r.to_lot or None) if r.to_location else None,
+            actor=r.actor,
+            reference=r.reference,
+            note=r.note,
+            created_at=r.created_at,
+        )
+        for r in conn.execute(query)
+    ]

@@ -1,0 +1,81 @@
+"""The Python front door for transfers between locations.
+
+Each method is one command in one transaction. Stock that lands at the
+destination gives its waiting orders their chance in a transaction of its
+own, right after the receipt commits; so does the news of stock on its way,
+which may bring their promise dates forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+
+from stockflow.adapters.database import Database
+from stockflow.orders import backorders
+from stockflow.orders.backorders import repromise_waiting
+from stockflow.stock.lookup import skus_by_code
+from stockflow.transfers.arrivals import ReceiveTransfer, receive_transfer
+from stockflow.transfers.dispatch import ship_transfer
+from stockflow.transfers.queries import TransferView, load_transfer, transfer_page
+from stockflow.transfers.rules import ReceiveLine, ShipTransfer, TransferLineIn
+
+
+class Transfers:
+    """Transfers on one database."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _today(self) -> date:
+        return self.clock().date()
+
+    def ship(
+        self, *, from_location: str, to_location: str, lines: Sequence[TransferLineIn],
+        expected_on: date, actor: str = "system", idempotency_key: str | None = None,
+    ) -> TransferView:  # fmt: skip
+        """Send free units from one location to another; 409 with what is free when short."""
+        cmd = ShipTransfer(
+            from_location, to_location, tuple(lines), expected_on, actor, idempotency_key
+        )
+        view = self.db.run(
+            lambda conn: ship_transfer(self.db, conn, cmd, today=self._today(), now=self.clock()),
+            idempotent=idempotency_key is not None,
+        )
+        if not view.replayed:
+            codes = {ln.sku for ln in view.lines}
+            self.db.run(
+                lambda conn: repromise_waiting(
+                    conn, {s.id for s in skus_by_code(conn, codes).values()}, today=self._today()
+                )
+            )
+        return view
+
+    def receive(
+        self, transfer_id: str, lines: Sequence[ReceiveLine], *, actor: str = "system",
+        idempotency_key: str | None = None,
+    ) -> TransferView:  # fmt: skip
+        """Book what arrived; good units then go to the destination's waiting orders."""
+        cmd = ReceiveTransfer(transfer_id, tuple(lines), actor, idempotency_key)
+        view = self.db.run(lambda conn: receive_transfer(self.db, conn, cmd, now=self.clock()))
+        arrived = {ln.sku for ln in view.lines if ln.received > ln.damaged}
+        if arrived and not view.replayed:
+            self.db.run(
+                lambda conn: backorders.fill_backorders(
+                    conn, arrived, today=self._today(), now=self.clock()
+                )
+            )
+        return view
+
+    def transfer(self, transfer_id: str) -> TransferView:
+        """One transfer with its lines."""
+        with self.db.read() as conn:
+            return load_transfer(conn, transfer_id)
+
+    def transfers(
+        self, *, status: str | None = None, location: str | None = None, limit: int = 100
+    ) -> list[TransferView]:
+        """Transfers, newest first, optionally of one status or touching one location."""
+        with self.db.read() as conn:
+            return transfer_page(conn, status=status, location=location, limit=limit)
