@@ -24,10 +24,10 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.bootstrap import Stockflow
-from stockflow.orders.rules.orders import OPEN_STATES
 from stockflow.orders.rules.parties import NewChannel, NewCustomer
 from stockflow.stock.rules.catalogue import NewLocation, NewSku
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn, Place, PostMove
+from stockflow.stock.rules.order_lifecycle import OPEN_STATES
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 

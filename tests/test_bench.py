@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from stockflow.bench.scenarios import BenchConfig, run
+from stockflow.bench.harness import BenchConfig
+from stockflow.bench.scenarios import run
 from stockflow.cli.app import app
 
 

@@ -20,18 +20,16 @@ from stockflow.adapters.carriers import (
     carriers_by_code,
     zone_for,
 )
-from stockflow.errors import Conflict, InvalidInput
-from stockflow.floor.rules import (
+from stockflow.adapters.parcels import (
     MAX_WEIGHT_G,
-    TRACKING_TRANSITIONS,
-    IllegalShipmentStep,
     Parcel,
-    ShipmentStatus,
     luhn_check_digit,
-    next_tracking_status,
     tracking_number,
     valid_tracking_number,
 )
+from stockflow.errors import Conflict, InvalidInput
+from stockflow.floor.rules import TRACKING_TRANSITIONS, IllegalShipmentStep, next_tracking_status
+from stockflow.stock.rules.order_lifecycle import ShipmentStatus
 
 S = ShipmentStatus
 

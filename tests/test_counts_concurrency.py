@@ -21,9 +21,9 @@ from order_shop import Clock, add_channel, assert_books_balance, open_shop, orde
 from stockflow.adapters.tables import orders, positions
 from stockflow.bootstrap import Stockflow
 from stockflow.counts.rules import CountScope
-from stockflow.orders.rules.orders import IllegalTransition
 from stockflow.stock.rules.catalogue import NewBin, NewSku
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.order_lifecycle import IllegalTransition
 
 BINS = [f"A-{n:02d}" for n in range(1, 9)]
 START_QTY = 20

@@ -24,13 +24,13 @@ from order_shop import (
     open_shop,
     order,
 )
+from stockflow.adapters.parcels import Parcel, valid_tracking_number
 from stockflow.adapters.tables import outbox
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app
 from stockflow.errors import Conflict, InvalidInput
 from stockflow.floor.picking import WaveRequest
 from stockflow.floor.queries import WaveView
-from stockflow.floor.rules import Parcel, valid_tracking_number
 from stockflow.floor.shipping import Dispatch, WrongScan
 from stockflow.receiving.rules.purchasing import ReceiptLineIn, Receive
 from stockflow.receiving.rules.putaway import ConfirmPutaway

@@ -14,22 +14,20 @@ from decimal import Decimal
 import pytest
 
 from stockflow.errors import InvalidInput
+from stockflow.orders.rules.channels import BackorderPolicy, ChannelRules, checked_policy
 from stockflow.orders.rules.fulfilment import Need, Site, plan_order
-from stockflow.orders.rules.orders import (
+from stockflow.orders.rules.parties import KitRecipe, NewChannel
+from stockflow.stock.rules.allocation import Candidate, StockBook
+from stockflow.stock.rules.order_lifecycle import (
     OPEN_STATES,
     TRANSITIONS,
-    BackorderPolicy,
-    ChannelRules,
     IllegalTransition,
     OrderEvent,
     OrderStatus,
-    checked_policy,
-    distance_km,
     next_status,
     status_after_allocation,
 )
-from stockflow.orders.rules.parties import KitRecipe, NewChannel
-from stockflow.stock.rules.allocation import Candidate, StockBook
+from stockflow.stock.rules.places import distance_km
 
 TODAY = date(2031, 3, 3)
 LAMP, MUG, TEA = 1, 2, 3

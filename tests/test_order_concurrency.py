@@ -41,10 +41,10 @@ from order_shop import (
 from stockflow.adapters.tables import orders
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InsufficientStock, StockflowError
-from stockflow.orders.queries.orders import OrderView
-from stockflow.orders.rules.orders import IllegalTransition
 from stockflow.orders.rules.parties import KitRecipe
+from stockflow.stock.queries.orders import OrderView
 from stockflow.stock.rules.commands import CaptureOrder, Place, PostMove
+from stockflow.stock.rules.order_lifecycle import IllegalTransition
 
 
 def at_once(count: int, call: Callable[[int], OrderView]) -> list[OrderView | StockflowError]:

@@ -32,11 +32,11 @@ from order_shop import (
 )
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InsufficientStock, InvalidInput, StockflowError
-from stockflow.orders.queries.orders import OrderView
-from stockflow.orders.rules.orders import IllegalTransition
 from stockflow.orders.rules.parties import KitRecipe
+from stockflow.stock.queries.orders import OrderView
 from stockflow.stock.rules.catalogue import NewSku
 from stockflow.stock.rules.commands import CaptureOrder
+from stockflow.stock.rules.order_lifecycle import IllegalTransition
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
-from stockflow.orders.queries.orders import OrderView
+from stockflow.stock.queries.orders import OrderView
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 with warnings.catch_warnings():

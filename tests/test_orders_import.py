@@ -22,8 +22,8 @@ from stockflow.errors import (
 from stockflow.orders import order_import
 from stockflow.orders.order_import import import_orders
 from stockflow.orders.order_refs import UnknownChannel, UnknownCustomer
-from stockflow.orders.queries.orders import OrderView, order_page
 from stockflow.orders.rules.parties import NewChannel, NewCustomer
+from stockflow.stock.queries.orders import OrderView, order_page
 
 HEADER = [
     "Channel",

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from helpers import add_sku, receive
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
-from stockflow.orders.rules.orders import IllegalTransition
 from stockflow.orders.rules.parties import NewChannel
 from stockflow.stock.rules.catalogue import NewLocation
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
+from stockflow.stock.rules.order_lifecycle import IllegalTransition
 
 
 def test_reallocation_moves_an_order_to_the_nearest_location_once_it_has_stock(

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 
 from helpers import run_in_threads
 from order_shop import Clock, add_channel, add_skus, assert_books_balance, open_shop, order, stock
+from stockflow.adapters.parcels import Parcel
 from stockflow.adapters.tables import bins, home_bins, locations, outbox, skus
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import (
@@ -25,9 +26,7 @@ from stockflow.errors import (
     StockflowError,
 )
 from stockflow.floor.picking import WaveRequest
-from stockflow.floor.rules import Parcel
 from stockflow.floor.shipping import Dispatch
-from stockflow.orders.queries.orders import UnknownOrder
 from stockflow.orders.rules.parties import KitRecipe
 from stockflow.returns.queries import ReturnView, UnknownReturn
 from stockflow.returns.rules import (
@@ -40,6 +39,7 @@ from stockflow.returns.rules import (
     ReturnTooLarge,
 )
 from stockflow.stock.queries.ledger import LedgerRow, ledger_page
+from stockflow.stock.queries.orders import UnknownOrder
 from stockflow.stock.rules.catalogue import NewBin, NewSku
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 

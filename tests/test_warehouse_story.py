@@ -16,10 +16,10 @@ from decimal import Decimal
 import pytest
 
 from order_shop import Clock, add_channel, add_skus, assert_books_balance, open_shop, order
+from stockflow.adapters.parcels import Parcel
 from stockflow.bootstrap import Stockflow
 from stockflow.counts.rules import CountScope
 from stockflow.floor.picking import WaveRequest
-from stockflow.floor.rules import Parcel
 from stockflow.floor.shipping import Dispatch, WrongScan
 from stockflow.receiving.rules.purchasing import NewPurchaseOrder, NewSupplier, POLineIn, Receive
 from stockflow.receiving.rules.purchasing import ReceiptLineIn as Arrived

@@ -1,7 +1,9 @@
-"""The composition root: one place that wires database, desk and clock together.
+"""The composition root: one place that wires database, desks, features and clock together.
 
 ``Stockflow`` is also the Python library's front door: each method is one
-command run in one transaction.
+command run in one transaction. ``handler_table`` says which reactions follow
+which event; they run after the commit that recorded it, and nowhere else is
+a reaction of one feature called by another.
 """
 
 from __future__ import annotations
@@ -11,20 +13,31 @@ from datetime import UTC, date, datetime
 
 from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
+from stockflow.adapters.reactions import Handler, Reactions
 from stockflow.counts.front import Counts
 from stockflow.floor.front import Floor
 from stockflow.orders.front import Orders
 from stockflow.receiving.front import Receiving
 from stockflow.returns.front import Returns
 from stockflow.stock import catalogue
-from stockflow.stock.closing import Closing, close_lines
-from stockflow.stock.ledger import MoveRecord, post_move
+from stockflow.stock.closing import Closing, close_lines, release_reservation
+from stockflow.stock.ledger import MoveRecord, book_move
 from stockflow.stock.queries import atp as atp_queries
 from stockflow.stock.queries.reservations import ReservationView, load_reservation
 from stockflow.stock.queries.verify import Drift, verify
 from stockflow.stock.reservation_desk import ReservationDesk
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 from stockflow.stock.rules.commands import CloseLines, PostMove, Reserve
+from stockflow.stock.rules.events import (
+    AllocationsCarried,
+    HoldReleased,
+    OrderCancelled,
+    OrderCaptured,
+    OrderReallocated,
+    StockFreed,
+    StockTakenBack,
+    SupplyChanged,
+)
 from stockflow.transfers.front import Transfers
 
 
@@ -58,6 +71,8 @@ class Stockflow:
         self.receiving = Receiving(db, clock)
         self.floor = Floor(db, clock)
         self.returns = Returns(db, clock)
+        self.reactions = Reactions(handler_table(self))
+        db.on_commit(self.reactions)
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True, **options: object) -> Stockflow:
@@ -109,13 +124,10 @@ class Stockflow:
 
         Stock that lands in a position gives waiting orders their chance.
         """
-        record = self.db.run(
-            lambda conn: post_move(self.db, conn, cmd, now=self.clock()),
+        return self.db.run(
+            lambda conn: book_move(self.db, conn, cmd, now=self.clock()),
             idempotent=cmd.idempotency_key is not None,
         )
-        if record.target is not None and not record.replayed:
-            self.orders.fill_backorders({record.sku})
-        return record
 
     def reserve(self, cmd: Reserve) -> ReservationView:
         """Reserve every line or none (group-committed with concurrent requests)."""
@@ -127,11 +139,7 @@ class Stockflow:
 
     def release(self, cmd: CloseLines) -> ReservationView:
         """Give reserved units back to free stock (and to waiting orders)."""
-        view = self.db.run(lambda conn: close_lines(conn, cmd, Closing.RELEASE, now=self.clock()))
-        freed = {a.sku for a in view.allocations if a.released}
-        if freed:
-            self.orders.fill_backorders(freed)
-        return view
+        return self.db.run(lambda conn: release_reservation(conn, cmd, now=self.clock()))
 
     def consume(self, cmd: CloseLines) -> ReservationView:
         """Ship reserved units: allocated and on hand go down, a ship move is written."""
@@ -159,3 +167,27 @@ class Stockflow:
         """Drift between stored totals and the ledger / allocations (empty when all is well)."""
         with self.db.read() as conn:
             return verify(conn)
+
+
+def handler_table(sf: Stockflow) -> dict[type, list[Handler]]:
+    """Which reactions follow which event, in the order they run.
+
+    Every event after which waiting orders may get stock is here with
+    ``offer_free_stock``; a test holds each such event to it.
+    """
+    orders, floor = sf.orders, sf.floor
+    return {
+        StockFreed: [orders.offer_free_stock],
+        SupplyChanged: [orders.repromise],
+        AllocationsCarried: [floor.follow_carried],
+        OrderCaptured: [orders.look_again],
+        OrderCancelled: [floor.retire_stale_tasks, orders.offer_free_stock],
+        HoldReleased: [orders.offer_free_stock],
+        OrderReallocated: [floor.retire_stale_tasks, orders.offer_free_stock],
+        StockTakenBack: [
+            floor.retire_stale_tasks,
+            orders.offer_free_stock,
+            floor.return_to_floor,
+            orders.promise_after_loss,
+        ],
+    }

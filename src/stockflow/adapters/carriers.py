@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
+from stockflow.adapters.parcels import Parcel, tracking_number
 from stockflow.errors import InvalidInput
-from stockflow.floor.rules import Parcel, tracking_number
 
 CURRENCY = "EUR"
 _CENT = Decimal("0.01")

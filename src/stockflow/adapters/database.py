@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from stockflow.adapters.outbox import Event, start_recording, take_recorded
 
 T = TypeVar("T")
 
@@ -27,6 +30,13 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
+class Running(Protocol):
+    """A running stockflow as work that runs its own transactions sees it."""
+
+    db: Database
+    clock: Callable[[], datetime]
+
+
 class Database:
     """One database: a write engine and a read engine (the same one on PostgreSQL).
 
@@ -35,6 +45,7 @@ class Database:
     """
 
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.react: Callable[[Sequence[Event]], None] = _no_reactions
         self.url = normalise_url(url)
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
@@ -119,11 +130,18 @@ class Database:
         finds the winner's write and replays it instead of failing.
         """
 
-        def once() -> T:
+        def once() -> tuple[T, Sequence[Event]]:
             with self.write() as conn:
-                return work(conn)
+                return recording(conn, work)
 
-        return self.retrying(once, attempts=attempts, idempotent=idempotent)
+        result, events = self.retrying(once, attempts=attempts, idempotent=idempotent)
+        if events:
+            self.react(events)
+        return result
+
+    def on_commit(self, react: Callable[[Sequence[Event]], None]) -> None:
+        """Hand every committed transaction's recorded events to ``react``."""
+        self.react = react
 
     def retrying(self, once: Callable[[], T], *, attempts: int = 5, idempotent: bool = False) -> T:
         """Call ``once`` (one whole transaction) until it does not fail in a retryable way."""
@@ -160,6 +178,21 @@ class Database:
             self.read_engine.dispose()
 
 
+def recording(conn: Connection, work: Callable[[Connection], T]) -> tuple[T, Sequence[Event]]:
+    """Run ``work`` in the connection's open transaction; its result and the events it recorded.
+
+    When ``work`` fails its events are left behind (a connection the server
+    dropped cannot even be asked for them); the next transaction forgets them.
+    """
+    start_recording(conn)
+    result = work(conn)
+    return result, take_recorded(conn)
+
+
+def _no_reactions(events: Sequence[Event]) -> None:
+    """Until a composition root says otherwise, committed events need no reaction."""
+
+
 class Line:
     """Two connections held by one worker thread: one for writes, one for snapshots.
 
@@ -181,17 +214,23 @@ class Line:
         self._generic_plans = generic_plans
         self._ping_after = ping_after
         self._conns: dict[bool, Connection] = {}  # keyed by "for snapshots"
+        self.recorded: Sequence[Event] = ()
         self._used: dict[bool, float] = {}
 
     def run(
         self, work: Callable[[Connection], T], *, attempts: int = 5, idempotent: bool = False
     ) -> T:
-        """``Database.run`` on this line's write connection."""
+        """``Database.run`` on this line's write connection.
 
-        def once() -> T:
-            return self._in_transaction(work, reads=False)
+        The events the transaction recorded wait in ``recorded`` for the caller
+        (a desk) to hand on once it has answered nobody yet.
+        """
 
-        return self._db.retrying(once, attempts=attempts, idempotent=idempotent)
+        def once() -> tuple[T, Sequence[Event]]:
+            return self._in_transaction(lambda conn: recording(conn, work), reads=False)
+
+        result, self.recorded = self._db.retrying(once, attempts=attempts, idempotent=idempotent)
+        return result
 
     def snapshot(self, work: Callable[[Connection], T]) -> T:
         """``Database.snapshot`` on this line's read connection."""

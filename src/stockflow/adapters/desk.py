@@ -180,6 +180,7 @@ class Desk(Generic[C, R]):
     def _run(self, line: Line, batch: Sequence[_Call[C, R]]) -> None:
         cmds = [call.cmd for call in batch]
         outcomes: Sequence[R | BaseException] | None
+        line.recorded = ()
         try:
             outcomes = self.shortcut(line, cmds)
             if outcomes is None:
@@ -200,7 +201,23 @@ class Desk(Generic[C, R]):
                 self.settled(cmds, outcomes)
             except Exception:  # a hint gone wrong must not cost anyone their answer
                 log.exception("%s: settling a batch failed", self.name)
+            self._react(line)
         _answer(batch, outcomes)
+
+    def _react(self, line: Line) -> None:
+        """Run the reactions to the batch's events before its callers hear back.
+
+        The batch has committed: a reaction that fails cannot take that back, nor
+        may it cost the callers their answers. It is logged; what it would have
+        done (offer free stock to waiting orders) the next fill for the SKU does.
+        """
+        events, line.recorded = line.recorded, ()
+        if not events:
+            return
+        try:
+            self._db.react(events)
+        except Exception:
+            log.exception("%s: reacting to a batch's events failed", self.name)
 
 
 def _unwrap(outcome: R | BaseException | None) -> R:

@@ -1,29 +1,82 @@
 """The transactional outbox: events written in the same transaction as the change they announce.
 
 A relay (webhooks, a message broker) reads unpublished rows after commit, so
-an event is sent if and only if its change committed.
+an event is sent if and only if its change committed. The same events are kept
+on the connection until the transaction ends, so that once it has committed
+the reactions to them can run (``Database.run`` hands them on).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection
 
 from stockflow.adapters.tables import outbox
 
+_RECORDED = "stockflow.recorded_events"
 
-def event_row(
-    topic: str, payload: Mapping[str, object], *, key: str | None, now: datetime
-) -> dict[str, object]:
+
+class Event(Protocol):
+    """What the outbox needs of an event."""
+
+    @property
+    def topic(self) -> str:
+        """The topic it is published under."""
+        ...
+
+    @property
+    def version(self) -> int:
+        """The version of its payload's shape."""
+        ...
+
+    @property
+    def key(self) -> str | None:
+        """The aggregate it belongs to, if any."""
+        ...
+
+    def payload(self) -> dict[str, object]:
+        """The event as JSON-ready data."""
+        ...
+
+
+def event_row(event: Event, *, now: datetime) -> dict[str, object]:
     """One outbox row, for callers that write rows in bulk."""
-    return {"topic": topic, "key": key, "payload": dict(payload), "created_at": now}
+    return {
+        "topic": str(event.topic),
+        "version": event.version,
+        "key": event.key,
+        "payload": event.payload(),
+        "created_at": now,
+    }
 
 
-def emit(
-    conn: Connection, topic: str, payload: Mapping[str, object], *, key: str | None,
-    now: datetime,
-) -> None:  # fmt: skip
-    """Record an event inside the caller's transaction."""
-    conn.execute(outbox.insert().values(event_row(topic, payload, key=key, now=now)))
+def record(conn: Connection, *events: Event, now: datetime, publish: bool = True) -> None:
+    """Record events inside the caller's transaction: in the outbox, and for the reactions.
+
+    ``publish=False`` only asks for the reactions: a replayed request changed
+    nothing this time, so it announces nothing, yet reacting again is harmless
+    (an earlier attempt may have committed and died before its reactions ran).
+    """
+    if publish and events:
+        conn.execute(outbox.insert(), [event_row(e, now=now) for e in events])
+    recorded_so_far(conn).extend(events)
+
+
+def recorded_so_far(conn: Connection) -> list[Event]:
+    """The events this transaction has recorded (a list the caller may add to)."""
+    found: list[Event] = conn.info.setdefault(_RECORDED, [])
+    return found
+
+
+def start_recording(conn: Connection) -> None:
+    """Forget events left on a pooled connection by a transaction that rolled back."""
+    conn.info[_RECORDED] = []
+
+
+def take_recorded(conn: Connection) -> Sequence[Event]:
+    """The events the transaction recorded, taken off the connection."""
+    taken: list[Event] = conn.info.pop(_RECORDED, [])
+    return taken

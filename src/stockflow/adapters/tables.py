@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -361,6 +362,7 @@ outbox = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("topic", String(64), nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),  # the payload's shape
     Column("key", String(128), nullable=True),  # what the event is about: an order id...
     Column("payload", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),

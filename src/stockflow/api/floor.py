@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field, StrictInt
 
+from stockflow.adapters.parcels import Parcel
 from stockflow.api.deps import Actor, Limit, Sf
 from stockflow.api.schemas import Body, Code, Problem
 from stockflow.errors import Conflict
 from stockflow.floor.picking import WaveRequest
 from stockflow.floor.queries import ShipmentView, WaveView, wave_summaries
-from stockflow.floor.rules import Parcel
 from stockflow.floor.shipping import Dispatch
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 

@@ -21,8 +21,8 @@ from stockflow.api.order_schemas import (
 )
 from stockflow.api.schemas import Problem
 from stockflow.errors import InvalidInput
-from stockflow.orders.queries.orders import OrderView, order_page
 from stockflow.stock.queries.exceptions import exception_page
+from stockflow.stock.queries.orders import OrderView, order_page
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 router = APIRouter(tags=["orders"])

@@ -21,8 +21,8 @@ from stockflow.api.order_schemas import (
     SupplyOut,
 )
 from stockflow.api.problems import error_responses
+from stockflow.orders import queries as q
 from stockflow.orders.order_refs import UnknownChannel, UnknownCustomer
-from stockflow.orders.queries import parties as q
 from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.stock.queries.catalogue import sku_view
 

@@ -9,32 +9,29 @@ copies of the order tables; otherwise the transaction rolls back.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import text
 
 from stockflow.bench import ceiling
+from stockflow.bench.harness import (
+    BenchConfig,
+    Workload,
+    ceiling_table,
+    drive,
+    report,
+    stock_up,
+    warm_up_size,
+)
+from stockflow.bootstrap import Stockflow
 from stockflow.orders.rules.parties import NewChannel
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
-
-if TYPE_CHECKING:
-    from stockflow.bench.scenarios import BenchConfig
-    from stockflow.bootstrap import Stockflow
 
 SHIP_TO = "1 Bench Street, Testville"
 
 
 def orders_scenario(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
     """Capture orders from many clients; the JSON report, with the same-run ceiling."""
-    from stockflow.bench.scenarios import (
-        Workload,
-        ceiling_table,
-        drive,
-        report,
-        stock_up,
-        warm_up_size,
-    )
-
     count = 1 if c.hot else c.skus
     lines = 1 if c.hot else c.lines
     codes = [f"S{n:05d}" for n in range(1, count + 1)]

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from stockflow.bench.scenarios import BenchConfig, run
+from stockflow.bench.harness import BenchConfig
+from stockflow.bench.scenarios import run
 
 
 def bench(

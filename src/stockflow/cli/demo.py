@@ -123,8 +123,8 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
 
 def _floor(sf: Stockflow) -> tuple[int, int]:
     """A wave per site with ready orders; the first order of each is picked, packed and shipped."""
+    from stockflow.adapters.parcels import Parcel
     from stockflow.floor.picking import WaveRequest
-    from stockflow.floor.rules import Parcel
     from stockflow.floor.shipping import Dispatch
 
     waves = shipped = 0

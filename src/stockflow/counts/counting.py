@@ -4,7 +4,7 @@ At submission the books are read under lock: that is the line's expected
 quantity. A count within tolerance corrects the position at once through
 ``losses.correct_position`` (the one path that takes back promises a bin can
 no longer keep); ``losses.after_loss`` tells the orders that lost units, and
-``losses.reallocate_lost`` finds them stock after commit. A variance outside
+the reactions to its ``StockTakenBack`` event find them stock after commit. A variance outside
 tolerance waits, with a ``count_variance`` exception, for a second person:
 approving posts the variance recorded at count time against what is on hand
 *now* (stock may have moved since), rejecting keeps the books. Every step
@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, select, update
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import bins, count_lines, cycle_counts, exceptions, locations, skus
 from stockflow.counts.queries import UnknownCount
 from stockflow.counts.rules import (
@@ -32,9 +33,9 @@ from stockflow.counts.rules import (
     settle,
 )
 from stockflow.errors import Conflict, InvalidInput, NotFound
-from stockflow.orders.order_state import raise_exception
 from stockflow.stock import lookup
 from stockflow.stock.bins import ensure_position
+from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.losses import (
     Lost,
@@ -43,10 +44,9 @@ from stockflow.stock.losses import (
     lock_orders,
     orders_holding,
 )
+from stockflow.stock.rules.events import StockFreed
+from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.quantities import non_negative_quantity
-
-VARIANCE = "count_variance"
-"""Exception kind for a count a person must decide on, and for orders a count took units from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +156,8 @@ def _correct(
         held=held,
     )  # fmt: skip
     lost = after_loss(
-        conn, fix.taken, fix.position, kind=VARIANCE, why=why, actor=actor, reference=count.id,
-        today=today, now=now,
+        conn, fix.taken, fix.position, kind=ExceptionKind.COUNT_VARIANCE, why=why, actor=actor,
+        reference=count.id, today=today, now=now,
     )  # fmt: skip
     return max(0, fix.after - fix.before), lost if fix.taken else None
 
@@ -177,7 +177,7 @@ def _settle(conn: Connection, count: _Count, now: datetime) -> None:
         conn.execute(
             update(exceptions)
             .where(
-                exceptions.c.kind == VARIANCE,
+                exceptions.c.kind == ExceptionKind.COUNT_VARIANCE.value,
                 exceptions.c.reference == count.id,
                 exceptions.c.order_id.is_(None),
                 exceptions.c.state != "resolved",
@@ -237,7 +237,14 @@ def _record(
         )  # fmt: skip
     elif event is LineEvent.HOLD:
         message = _variance_message(count, line, expected=on_hand, counted=counted)
-        raise_exception(conn, VARIANCE, message, now=now, sku_id=line.sku_id, reference=count.id)
+        raise_exception(
+            conn,
+            ExceptionKind.COUNT_VARIANCE,
+            message,
+            now=now,
+            sku_id=line.sku_id,
+            reference=count.id,
+        )
     conn.execute(
         update(count_lines)
         .where(count_lines.c.count_id == count.id, count_lines.c.line_no == line.line_no)
@@ -245,6 +252,8 @@ def _record(
                 counted_by=actor, counted_at=now)
     )  # fmt: skip
     _settle(conn, count, now)
+    if added:
+        record(conn, StockFreed.of([line.sku], "count"), now=now)
     return Decision(count.id, line.line_no, line.sku, status.value, added, lost)
 
 
@@ -352,6 +361,8 @@ def approve_line(
         why=why, today=today, now=now,
     )  # fmt: skip
     _decided(conn, count, line=line, status=status, actor=cmd.actor, now=now)
+    if added:
+        record(conn, StockFreed.of([line.sku], "count"), now=now)
     return Decision(count.id, line.line_no, line.sku, status.value, added, lost)
 
 

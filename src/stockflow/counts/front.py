@@ -39,8 +39,6 @@ from stockflow.counts.queries import (
 )
 from stockflow.counts.rules import CountScope, checked_tolerance
 from stockflow.counts.scopes import NewCount, cancel_count, create_count
-from stockflow.orders import backorders
-from stockflow.stock import losses
 
 
 class Counts:
@@ -101,8 +99,7 @@ class Counts:
             done = step(conn)
             return done, sheet_line(conn, done.count_id, done.line_no)
 
-        decision, line = self.db.run(work)
-        self._fill(decision, actor)
+        _, line = self.db.run(work)
         return line
 
     def approve(
@@ -110,12 +107,11 @@ class Counts:
     ) -> CountLineView:
         """Post a waiting variance (against what is on hand now); a second person decides."""
         cmd = Decide(count_id, line_no, actor, retry=idempotency_key is not None)
-        decision, line = self.db.run(
+        _, line = self.db.run(
             lambda conn: self._with_line(
                 conn, approve_line(self.db, conn, cmd, today=self._today(), now=self.clock())
             )
         )
-        self._fill(decision, actor)
         return line
 
     def reject(
@@ -133,25 +129,6 @@ class Counts:
         view = count_view(conn, decision.count_id)
         [line] = [ln for ln in view.lines if ln.line_no == decision.line_no]
         return decision, line
-
-    def _fill(self, decision: Decision, actor: str) -> None:
-        """After the count committed: re-allocate orders it took units from, fill with units found.
-
-        Each runs in a transaction of its own, like any backorder fill.
-        """
-        lost = decision.lost
-        if lost is not None and not decision.replayed:
-            self.db.run(
-                lambda conn: losses.reallocate_lost(
-                    conn, lost, actor=actor, today=self._today(), now=self.clock()
-                )
-            )
-        if decision.added and not decision.replayed:
-            self.db.run(
-                lambda conn: backorders.fill_backorders(
-                    conn, {decision.sku}, today=self._today(), now=self.clock()
-                )
-            )
 
     def cancel(self, count_id: str) -> CountView:
         """Call off an open count whose variances are all decided."""

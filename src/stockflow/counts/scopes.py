@@ -37,9 +37,10 @@ from stockflow.counts.rules import (
     next_count_status,
 )
 from stockflow.errors import IdempotencyKeyReused, InvalidInput, UnknownBin
-from stockflow.floor.pick_tasks import keyed_id, new_id
 from stockflow.stock import lookup
+from stockflow.stock.ids import keyed_id, new_id
 from stockflow.stock.lookup import LocationRef
+from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import BinRole
 
@@ -176,7 +177,7 @@ def _exceptions(conn: Connection, location_id: int) -> list[tuple[int, datetime]
     raised = conn.execute(
         select(exceptions.c.reference, func.max(exceptions.c.created_at).label("at"))
         .where(
-            exceptions.c.kind == "short_pick",
+            exceptions.c.kind == ExceptionKind.SHORT_PICK.value,
             exceptions.c.reference.like(f"{SHORT_PICK_REF}%"),
         )
         .group_by(exceptions.c.reference)

@@ -1,20 +1,22 @@
 """The Python front door for the floor: waves, picks, packing, shipping, tracking, documents.
 
-Each method is one command in one transaction. A short pick that frees
-nothing still re-allocates inside its own transaction; stock it leaves
-behind for others is offered to waiting orders right after commit.
+Each method is one command in one transaction. A short pick records what it
+took from which orders; once it has committed the composition root's handler
+table retires their stale tasks, re-allocates them by the usual rules and puts
+those that found stock back on the floor (this front door's reactions).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection
 
 from stockflow.adapters.database import Database
-from stockflow.floor import picking, shipping, tracking
+from stockflow.adapters.parcels import Parcel
+from stockflow.floor import pick_tasks, picking, shipping, tracking
 from stockflow.floor.documents.render import label_pdf, packing_slip_pdf, pick_list_pdf
 from stockflow.floor.picking import WaveRequest
 from stockflow.floor.queries import (
@@ -26,11 +28,11 @@ from stockflow.floor.queries import (
     packing_slip_doc,
     pick_list_doc,
 )
-from stockflow.floor.rules import Parcel, ShipmentStatus
 from stockflow.floor.shipping import Dispatch
-from stockflow.stock import losses
 from stockflow.stock.lookup import location_by_code
-from stockflow.stock.losses import Lost
+from stockflow.stock.queries.orders import order_statuses
+from stockflow.stock.rules.events import AllocationsCarried, ShrinksHoldings, StockTakenBack
+from stockflow.stock.rules.order_lifecycle import ShipmentStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,19 +91,31 @@ class Floor:
                 now=self.clock(), left_in_bin=left_in_bin,
             )
         )  # fmt: skip
-        return PickOutcome(
-            result.task_id, result.picked, result.short, self.reallocate_lost(result.lost, actor)
-        )
+        lost = result.lost.on_floor if result.lost is not None else {}
+        with self.db.read() as conn:
+            statuses = order_statuses(conn, list(lost))
+        return PickOutcome(result.task_id, result.picked, result.short, statuses)
 
-    def reallocate_lost(self, lost: Lost | None, actor: str = "system") -> dict[str, str]:
-        """Find stock again for orders a short pick or a count took units from; their statuses."""
-        if lost is None or not lost.on_floor:
-            return {}
-        return self.db.run(
-            lambda conn: losses.reallocate_lost(
-                conn, lost, actor=actor, today=self._today(), now=self.clock()
-            )
-        )
+    # reactions: the composition root's handler table runs these after commit -------------
+    def retire_stale_tasks(self, events: Sequence[ShrinksHoldings]) -> None:
+        """Orders hold fewer units: tasks that would send a picker for the rest are cancelled."""
+        order_ids = {oid for event in events for oid in event.holders}
+        if order_ids:
+            self.db.run(lambda conn: pick_tasks.retire_tasks(conn, order_ids, self.clock()))
+
+    def follow_carried(self, events: Sequence[AllocationsCarried]) -> None:
+        """Promised units moved bins: pickers are sent to where they are now."""
+        ids = sorted({a for event in events for a in event.allocation_ids})
+        if ids:
+            self.db.run(lambda conn: pick_tasks.follow_carried(conn, ids, self.clock()))
+
+    def return_to_floor(self, events: Sequence[StockTakenBack]) -> None:
+        """Orders a loss took off the floor that found stock again go back to a wave."""
+        for event in events:
+            self._return_to_floor(event)
+
+    def _return_to_floor(self, taken: StockTakenBack) -> None:
+        self.db.run(lambda conn: pick_tasks.return_to_floor(conn, taken, now=self.clock()))
 
     # packing and shipping ----------------------------------------------------
     def pack_scan(self, order_id: str, barcode: str, *, qty: int = 1) -> ShipmentView:

@@ -8,8 +8,6 @@ re-allocated while on the floor.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
@@ -23,20 +21,14 @@ from stockflow.adapters.tables import (
     positions,
     waves,
 )
+from stockflow.stock.ids import new_id
+from stockflow.stock.order_lifecycle import lock_order, note, set_status
+from stockflow.stock.rules.events import StockTakenBack
+from stockflow.stock.rules.order_lifecycle import OrderEvent, OrderStatus, next_status
 from stockflow.stock.rules.places import BinRole
 
 PICKABLE_ROLES = (BinRole.STORAGE.value, BinRole.RECEIVING.value)
 """Bins a picker takes from; staged units are already picked."""
-
-
-def new_id(prefix: str) -> str:
-    """A short, readable, unique document id such as ``W-3F9A61C20B``."""
-    return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
-
-
-def keyed_id(prefix: str, key: str) -> str:
-    """The document id one idempotency key always yields: a retry lands on the same row."""
-    return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:10].upper()}"
 
 
 def open_wave(
@@ -207,3 +199,47 @@ def follow_carried(conn: Connection, allocation_ids: list[int], now: datetime) -
         )
         finish_wave(conn, r.wave_id, now)
     return made
+
+
+def return_to_floor(conn: Connection, taken: StockTakenBack, *, now: datetime) -> None:
+    """Orders a loss took off the floor and that have stock again go back to a wave."""
+    for order_id, was_on_floor in taken.on_floor:
+        if was_on_floor and lock_order(conn, order_id) == OrderStatus.ALLOCATED.value:
+            back_to_floor(conn, order_id, actor=taken.actor, now=now)
+
+
+def back_to_floor(conn: Connection, order_id: str, *, actor: str, now: datetime) -> str:
+    """Release a re-allocated order to the floor again: into its open wave where it can."""
+    status = next_status(lock_order(conn, order_id), OrderEvent.RELEASE)
+    set_status(conn, order_id, status, now)
+    last = conn.execute(
+        select(waves.c.id, waves.c.location_id)
+        .join(pick_tasks, pick_tasks.c.wave_id == waves.c.id)
+        .where(pick_tasks.c.order_id == order_id, waves.c.status == "open")
+        .order_by(waves.c.created_at.desc())
+        .limit(1)
+    ).first()
+    locations = _held_at(conn, order_id)
+    for location_id in sorted(locations):
+        if last is not None and last.location_id == location_id:
+            wave_id = str(last.id)
+        else:
+            wave_id = open_wave(conn, location_id, actor=actor, now=now)
+        task_order(conn, wave_id, location_id, order_id)
+    note(conn, order_id, "back on the floor with its new allocation", actor=actor, now=now)
+    started = next_status(status, OrderEvent.START_PICKING)
+    set_status(conn, order_id, started, now)
+    return started.value
+
+
+def _held_at(conn: Connection, order_id: str) -> set[int]:
+    """Locations where the order holds units still to be picked."""
+    rows = conn.execute(
+        select(positions.c.location_id)
+        .join(allocations, allocations.c.position_id == positions.c.id)
+        .join(bins, bins.c.id == positions.c.bin_id)
+        .join(orders, orders.c.reservation_id == allocations.c.reservation_id)
+        .where(orders.c.id == order_id, allocation_open_qty > 0, bins.c.role.in_(PICKABLE_ROLES))
+        .distinct()
+    )
+    return {int(r.location_id) for r in rows}

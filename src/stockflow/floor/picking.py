@@ -25,8 +25,6 @@ from stockflow.adapters.tables import (
 )
 from stockflow.errors import Conflict, InvalidInput, NotFound
 from stockflow.floor.pick_tasks import finish_wave, open_wave, task_order
-from stockflow.orders.order_state import lock_order, note, set_status
-from stockflow.orders.rules.orders import OrderEvent, OrderStatus, next_status
 from stockflow.stock.bins import Carry, carry, release_at, work_bin
 from stockflow.stock.losses import (
     Lost,
@@ -35,7 +33,10 @@ from stockflow.stock.losses import (
     lock_orders,
     orders_holding,
 )
+from stockflow.stock.order_lifecycle import lock_order, note, set_status
+from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
+from stockflow.stock.rules.order_lifecycle import OrderEvent, OrderStatus, next_status
 from stockflow.stock.rules.places import BinRole
 
 
@@ -243,6 +244,6 @@ def _short(
     lost = dict(fix.taken)
     lost[task.order_id] = lost.get(task.order_id, 0) + short
     return after_loss(
-        conn, lost, fix.position, kind="short_pick", why=why, actor=actor, reference=reference,
-        today=today, now=now,
+        conn, lost, fix.position, kind=ExceptionKind.SHORT_PICK, why=why, actor=actor,
+        reference=reference, today=today, now=now,
     )  # fmt: skip

@@ -25,31 +25,33 @@ from stockflow.adapters.carriers import (
     zone_for,
 )
 from stockflow.adapters.database import Database
+from stockflow.adapters.parcels import Parcel
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
-    bins,
     locations,
     orders,
     packages,
     pick_tasks,
-    positions,
     reservations,
     shipment_items,
     shipments,
     skus,
 )
 from stockflow.errors import Conflict, InvalidInput, NotFound
-from stockflow.floor.rules import Parcel, ShipmentStatus
-from stockflow.orders.order_refs import coords
-from stockflow.orders.order_state import lock_order, note, set_status
-from stockflow.orders.queries.orders import load_order
-from stockflow.orders.rules.orders import OrderEvent, OrderStatus, distance_km, next_status
-from stockflow.stock.bins import position_places, release_at
+from stockflow.stock.bins import Staged, position_places, release_at, staged
 from stockflow.stock.ledger import post_moves
+from stockflow.stock.order_lifecycle import lock_order, note, set_status
+from stockflow.stock.queries.orders import load_order
 from stockflow.stock.rules.commands import PostMove
 from stockflow.stock.rules.moves import Reason
-from stockflow.stock.rules.places import BinRole
+from stockflow.stock.rules.order_lifecycle import (
+    OrderEvent,
+    OrderStatus,
+    ShipmentStatus,
+    next_status,
+)
+from stockflow.stock.rules.places import coords, distance_km
 from stockflow.stock.rules.quantities import positive_quantity
 
 
@@ -63,43 +65,6 @@ class WrongScan(Conflict):
     """A scanned item does not belong in this order's parcel."""
 
     title = "Wrong item scanned"
-
-
-@dataclass(frozen=True, slots=True)
-class _Staged:
-    allocation_id: int
-    position_id: int
-    location_id: int
-    line_no: int
-    sku_id: int
-    sku: str
-    held: int
-
-
-def staged(conn: Connection, order_id: str) -> list[_Staged]:
-    """The order's picked units waiting in staging bins, per allocation."""
-    rows = conn.execute(
-        select(
-            allocations.c.id, allocations.c.position_id, positions.c.location_id,
-            allocations.c.line_no, positions.c.sku_id, skus.c.code, allocation_open_qty,
-        )
-        .join(positions, positions.c.id == allocations.c.position_id)
-        .join(bins, bins.c.id == positions.c.bin_id)
-        .join(skus, skus.c.id == positions.c.sku_id)
-        .join(orders, orders.c.reservation_id == allocations.c.reservation_id)
-        .where(
-            orders.c.id == order_id, bins.c.role == BinRole.STAGING.value,
-            allocation_open_qty > 0,
-        )
-        .order_by(allocations.c.line_no, allocations.c.id)
-    )  # fmt: skip
-    return [
-        _Staged(
-            int(r.id), int(r.position_id), int(r.location_id), int(r.line_no), int(r.sku_id),
-            r.code, int(r[6]),
-        )
-        for r in rows
-    ]  # fmt: skip
 
 
 def _packing_shipment(conn: Connection, order_id: str, location_id: int, now: datetime) -> str:
@@ -273,7 +238,7 @@ def ship(
     return booking.tracking_no
 
 
-def _check_all_packed(conn: Connection, shipment_id: str, here: list[_Staged]) -> None:
+def _check_all_packed(conn: Connection, shipment_id: str, here: list[Staged]) -> None:
     packed = _packed(conn, [shipment_id])
     if not packed:
         raise Conflict(f"shipment {shipment_id} has nothing packed", field="shipment")

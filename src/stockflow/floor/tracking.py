@@ -7,10 +7,17 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from stockflow.adapters.tables import shipments, tracking_events
-from stockflow.floor.rules import ShipmentStatus, next_tracking_status
+from stockflow.floor.rules import next_tracking_status
 from stockflow.floor.shipping import shipment_row
-from stockflow.orders.order_state import lock_order, note, raise_exception, set_status
-from stockflow.orders.rules.orders import OrderEvent, OrderStatus, next_status
+from stockflow.stock.exceptions import raise_exception
+from stockflow.stock.order_lifecycle import lock_order, note, set_status
+from stockflow.stock.rules.exceptions import ExceptionKind
+from stockflow.stock.rules.order_lifecycle import (
+    OrderEvent,
+    OrderStatus,
+    ShipmentStatus,
+    next_status,
+)
 
 
 def track(
@@ -34,7 +41,7 @@ def track(
     )
     if new is ShipmentStatus.EXCEPTION:
         raise_exception(
-            conn, "shipment_exception",
+            conn, ExceptionKind.SHIPMENT_EXCEPTION,
             f"carrier reports a problem with {row.tracking_no}: {note_text or 'no details'}",
             now=now, order_id=row.order_id, reference=f"shipment:{row.id}",
         )  # fmt: skip

@@ -26,17 +26,17 @@ from stockflow.adapters.tables import (
 from stockflow.adapters.tables import skus as sku_table
 from stockflow.orders import order_writes
 from stockflow.orders.order_refs import OrderRefs
-from stockflow.orders.order_state import WAITING, resolve_exceptions, settle_status
-from stockflow.orders.queries.orders import OrderView, load_order, load_orders
+from stockflow.orders.rules.channels import ChannelRules
 from stockflow.orders.rules.fulfilment import Need, Site, plan_order
-from stockflow.orders.rules.orders import (
-    ChannelRules,
-    OrderStatus,
-)
-from stockflow.receiving.queries import orders_waiting_for
+from stockflow.stock.exceptions import resolve_exceptions
+from stockflow.stock.order_lifecycle import lock_order, note, settle_status
+from stockflow.stock.queries.orders import OrderView, load_order, load_orders, orders_waiting_for
 from stockflow.stock.reservations import load_book
 from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
+from stockflow.stock.rules.events import StockTakenBack
+from stockflow.stock.rules.exceptions import ExceptionKind
+from stockflow.stock.rules.order_lifecycle import WAITING, OrderStatus
 from stockflow.stock.rules.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
 
 
@@ -97,7 +97,9 @@ def fill_backorders(
     for oid in changed:
         settle_status(conn, oid, now)
         if load_order(conn, oid).status == OrderStatus.ALLOCATED.value:
-            resolve_exceptions(conn, oid, ("atp_failure", "late_backorder"), now)
+            resolve_exceptions(
+                conn, oid, (ExceptionKind.ATP_FAILURE, ExceptionKind.LATE_BACKORDER), now
+            )
     return changed
 
 
@@ -299,3 +301,20 @@ def repromise_waiting(conn: Connection, sku_ids: set[int], *, today: date) -> li
     waiting = orders_waiting_for(conn, sku_ids)
     repromise(conn, waiting, today=today)
     return waiting
+
+
+def promise_after_loss(
+    conn: Connection, taken: StockTakenBack, *, today: date, now: datetime
+) -> None:
+    """Tell each order a loss took units from how it stands now that fills have run.
+
+    One that still waits gets a new promise date; one that got stock again says so.
+    """
+    for oid, _ in taken.on_floor:
+        status = lock_order(conn, oid)
+        if status in WAITING:
+            promised = repromise(conn, [oid], today=today).get(oid)
+            outcome = f"waits for {taken.sku}, promised for {promised or 'no date yet'}"
+        else:
+            outcome = f"{taken.sku} re-allocated by the usual rules"
+        note(conn, oid, outcome, actor=taken.actor, now=now)

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Connection, or_, select
 
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import orders
 from stockflow.errors import (
     IdempotencyKeyReused,
@@ -26,18 +27,19 @@ from stockflow.errors import (
 )
 from stockflow.orders import order_writes
 from stockflow.orders.order_refs import OrderRefs
-from stockflow.orders.queries.orders import OrderView, load_orders
+from stockflow.orders.rules.channels import BackorderPolicy
 from stockflow.orders.rules.fulfilment import Need, Site, plan_order
-from stockflow.orders.rules.orders import (
-    BackorderPolicy,
+from stockflow.stock.queries.orders import OrderView, load_orders
+from stockflow.stock.reservations import load_book
+from stockflow.stock.rules.allocation import StockBook
+from stockflow.stock.rules.commands import CaptureOrder
+from stockflow.stock.rules.events import OrderCaptured
+from stockflow.stock.rules.order_lifecycle import (
     OrderEvent,
     OrderStatus,
     next_status,
     status_after_allocation,
 )
-from stockflow.stock.reservations import load_book
-from stockflow.stock.rules.allocation import StockBook
-from stockflow.stock.rules.commands import CaptureOrder
 from stockflow.stock.rules.quantities import positive_quantity
 
 OrderOutcome = OrderView | StockflowError
@@ -116,6 +118,9 @@ def capture_many(
             outcomes[item.index] = exc
     batch.write(conn, book)
     written = load_orders(conn, batch.order_ids) if batch.order_ids else {}
+    if written:
+        # JSON does not travel in the bulk arrays: one batch insert for the batch's events.
+        record(conn, *map(_captured, written.values()), *batch.events, now=now)
 
     def settled(outcome: OrderOutcome | _TwinOf | None) -> OrderOutcome:
         if isinstance(outcome, _TwinOf):
@@ -126,6 +131,11 @@ def capture_many(
         return outcome if outcome is not None else InvalidInput("not processed")
 
     return [settled(o) for o in outcomes]
+
+
+def _captured(view: OrderView) -> OrderCaptured:
+    waiting = tuple(sorted(ln.sku for ln in view.lines if ln.waiting))
+    return OrderCaptured(view.id, view.channel, view.status, waiting)
 
 
 @dataclass(frozen=True, slots=True)

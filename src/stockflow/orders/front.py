@@ -2,7 +2,8 @@
 
 Each method is one command in one transaction. Whenever stock comes free (a
 receipt, a release, a cancellation) waiting orders get their chance in a
-transaction of their own, right after the one that freed it commits.
+transaction of their own, right after the one that freed it commits: the
+composition root's handler table runs this front door's reactions for that.
 """
 
 from __future__ import annotations
@@ -12,13 +13,22 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from stockflow.adapters.database import Database
-from stockflow.orders import backorders, order_flow, order_state, parties
+from stockflow.orders import backorders, order_flow, parties
 from stockflow.orders.capture import OrderOutcome, capture_many
 from stockflow.orders.order_desk import OrderDesk
-from stockflow.orders.queries.orders import OrderView, load_order
 from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
-from stockflow.stock.queries.exceptions import ExceptionView, exception_page, set_exception_state
+from stockflow.stock.exceptions import set_exception_state
+from stockflow.stock.lookup import skus_by_code
+from stockflow.stock.queries.exceptions import ExceptionView, exception_page
+from stockflow.stock.queries.orders import OrderView, load_order
 from stockflow.stock.rules.commands import CaptureOrder
+from stockflow.stock.rules.events import (
+    FreesStock,
+    OrderCaptured,
+    StockTakenBack,
+    SupplyChanged,
+)
+from stockflow.stock.rules.order_lifecycle import WAITING
 
 
 class Orders:
@@ -84,15 +94,14 @@ class Orders:
         Concurrent captures are group-committed by the order desk.
         """
         view = self.desk.call(cmd)
-        return self._offer_free_stock([view]).get(view.id, view)
+        return self.order(view.id) if _new_and_waiting(view) else view
 
     async def capture_async(self, cmd: CaptureOrder) -> OrderView:
         """``capture`` for an event loop."""
         view = await self.desk.call_async(cmd)
-        if not _new_and_waiting([view]):
-            return view  # the usual case: no second look, so no thread to wait on
-        fresh = await asyncio.to_thread(self._offer_free_stock, [view])
-        return fresh.get(view.id, view)
+        if not _new_and_waiting(view):
+            return view  # the usual case: nothing to look at again, so no thread to wait on
+        return await asyncio.to_thread(self.order, view.id)
 
     def capture_many(self, cmds: Sequence[CaptureOrder]) -> list[OrderOutcome]:
         """Capture many orders in one transaction, each on its own."""
@@ -101,21 +110,10 @@ class Orders:
             lambda conn: capture_many(conn, cmds, today=self._today(), now=self.clock()),
             idempotent=keyed,
         )
-        fresh = self._offer_free_stock([o for o in outcomes if isinstance(o, OrderView)])
-        return [fresh.get(o.id, o) if isinstance(o, OrderView) else o for o in outcomes]
-
-    def _offer_free_stock(self, views: Sequence[OrderView]) -> dict[str, OrderView]:
-        """Offer free stock again to orders just captured as waiting; those that took some.
-
-        Units freed while a capture was deciding (a receipt or cancellation its
-        locked book could not see yet) were offered to waiting orders before the
-        new ones were visible; without this second look they would sit beside them.
-        """
-        new = _new_and_waiting(views)
-        skus = {ln.sku for v in views if v.id in new for ln in v.lines if ln.waiting}
-        if not skus or not self.db.snapshot(lambda conn: backorders.has_free_stock(conn, skus)):
-            return {}
-        return {oid: self.order(oid) for oid in self.fill_backorders(skus) if oid in new}
+        return [
+            self.order(o.id) if isinstance(o, OrderView) and _new_and_waiting(o) else o
+            for o in outcomes
+        ]
 
     def order(self, order_id: str) -> OrderView:
         """One order with its lines and decisions."""
@@ -125,28 +123,20 @@ class Orders:
     def cancel(
         self, order_id: str, *, reason: str, actor: str = "system", line_no: int | None = None
     ) -> OrderView:
-        """Cancel an order (or one line); its stock is free at once and goes to waiting orders.
-
-        Cancelling the line an all-or-nothing order was waiting for may let the
-        rest of it go now, so a still-waiting order gets its chance too.
-        """
-        view, freed = self.db.run(
+        """Cancel an order (or one line); its stock is free at once and goes to waiting orders."""
+        self.db.run(
             lambda conn: order_flow.cancel_order(
                 conn, order_id, reason=reason, actor=actor, now=self.clock(), line_no=line_no
             )
         )
-        wanted = freed | {ln.sku for ln in view.lines if ln.waiting}
-        if wanted and order_id in self.fill_backorders(wanted):
-            return self.order(order_id)
-        return view
+        return self.order(order_id)
 
     def reallocate(self, order_id: str, *, actor: str = "system") -> OrderView:
         """Release what the order holds and allocate it again by the current rules."""
-        return self.db.run(
-            lambda conn: order_flow.reallocate_order(
-                conn, order_id, actor=actor, today=self._today(), now=self.clock()
-            )
+        self.db.run(
+            lambda conn: order_flow.reallocate_order(conn, order_id, actor=actor, now=self.clock())
         )
+        return self.order(order_id)
 
     def release_hold(self, order_id: str, *, actor: str = "system") -> OrderView:
         """Let a held order go on; stock that came in while it was held is offered to it now.
@@ -154,30 +144,68 @@ class Orders:
         A held order is passed over by backorder fills, so a receipt during the
         hold may have left free stock that it (or an order ahead of it) wants.
         """
-        view = self.db.run(
+        self.db.run(
             lambda conn: order_flow.release_hold(conn, order_id, actor=actor, now=self.clock())
         )
-        waiting = {ln.sku for ln in view.lines if ln.waiting}
-        if waiting and order_id in self.fill_backorders(waiting):
-            return self.order(order_id)
-        return view
+        return self.order(order_id)
 
     def reject(self, order_id: str, *, reason: str, actor: str = "system") -> OrderView:
         """Turn a held order down: it is cancelled and its stock goes to waiting orders."""
-        view, freed = self.db.run(
+        self.db.run(
             lambda conn: order_flow.reject_order(
                 conn, order_id, reason=reason, actor=actor, now=self.clock()
             )
         )
-        if freed:
-            self.fill_backorders(freed)
-        return view
+        return self.order(order_id)
 
     def fill_backorders(self, skus: set[str] | None = None) -> list[str]:
         """Give waiting orders (wanting these SKUs) what is free now; the ids that got stock."""
         return self.db.run(
             lambda conn: backorders.fill_backorders(
                 conn, skus, today=self._today(), now=self.clock()
+            )
+        )
+
+    # reactions: the composition root's handler table runs these after commit -------------
+    def offer_free_stock(self, events: Sequence[FreesStock]) -> None:
+        """Units came free (or an order stopped waiting in line): waiting orders get them."""
+        wanted = {sku for event in events for sku in event.wanted}
+        if wanted:
+            self.fill_backorders(wanted)
+
+    def look_again(self, events: Sequence[OrderCaptured]) -> None:
+        """Offer free stock again to orders just captured as waiting.
+
+        Units freed while a capture was deciding (a receipt or cancellation its
+        locked book could not see yet) were offered to waiting orders before the
+        new ones were visible; without this second look they would sit beside them.
+        """
+        wanted = {sku for event in events for sku in event.waiting}
+        if not wanted:
+            return
+        free = self.db.snapshot(lambda conn: backorders.has_free_stock(conn, wanted))
+        if free:
+            self.fill_backorders(wanted)
+
+    def repromise(self, events: Sequence[SupplyChanged]) -> None:
+        """Supply moved: work out again when orders waiting for these SKUs get them."""
+        wanted = {sku for event in events for sku in event.skus}
+        if wanted:
+            self.db.run(
+                lambda conn: backorders.repromise_waiting(
+                    conn, {s.id for s in skus_by_code(conn, wanted).values()}, today=self._today()
+                )
+            )
+
+    def promise_after_loss(self, events: Sequence[StockTakenBack]) -> None:
+        """Tell each order a short pick or a count took units from where it stands now."""
+        for event in events:
+            self._promise_after_loss(event)
+
+    def _promise_after_loss(self, taken: StockTakenBack) -> None:
+        self.db.run(
+            lambda conn: backorders.promise_after_loss(
+                conn, taken, today=self._today(), now=self.clock()
             )
         )
 
@@ -204,6 +232,10 @@ class Orders:
         )
 
 
-def _new_and_waiting(views: Sequence[OrderView]) -> set[str]:
-    """Ids of orders just captured (not replayed) that wait for stock."""
-    return {v.id for v in views if v.status in order_state.WAITING and not v.replayed}
+def _new_and_waiting(view: OrderView) -> bool:
+    """Whether the order was just captured (not replayed) and waits for stock.
+
+    Its second look (``look_again``) has run by the time its caller hears back,
+    so such an order is read again.
+    """
+    return view.status in WAITING and not view.replayed

@@ -6,7 +6,7 @@ from sqlalchemy import Connection
 
 from stockflow.adapters.desk import Desk
 from stockflow.orders.capture import OrderOutcome, capture_many, check_order
-from stockflow.orders.queries.orders import OrderView
+from stockflow.stock.queries.orders import OrderView
 from stockflow.stock.rules.commands import CaptureOrder
 
 

@@ -7,43 +7,41 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, select, update
 
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     exceptions,
     order_lines,
     orders,
 )
 from stockflow.errors import InvalidInput
-from stockflow.floor.pick_tasks import retire_tasks
-from stockflow.floor.shipping import staged
-from stockflow.orders.backorders import fill_backorders, holdings
-from stockflow.orders.order_state import (
+from stockflow.orders.backorders import holdings
+from stockflow.stock.bins import staged
+from stockflow.stock.closing import Closing, close_lines
+from stockflow.stock.exceptions import raise_exception, resolve_exceptions
+from stockflow.stock.order_lifecycle import lock_order, note, set_status, settle_status
+from stockflow.stock.queries.orders import OrderView, load_order
+from stockflow.stock.rules.commands import CloseLines
+from stockflow.stock.rules.events import HoldReleased, OrderCancelled, OrderReallocated
+from stockflow.stock.rules.exceptions import ExceptionKind
+from stockflow.stock.rules.order_lifecycle import (
     WAITING,
-    lock_order,
-    note,
-    raise_exception,
-    resolve_exceptions,
-    set_status,
-    settle_status,
-)
-from stockflow.orders.queries.orders import OrderView, load_order
-from stockflow.orders.rules.orders import (
     IllegalTransition,
     OrderEvent,
     OrderStatus,
     next_status,
     status_after_allocation,
 )
-from stockflow.stock.closing import Closing, close_lines
-from stockflow.stock.rules.commands import CloseLines
 
 
 def cancel_order(
     conn: Connection, order_id: str, *, reason: str, actor: str, now: datetime,
     line_no: int | None = None,
-) -> tuple[OrderView, set[str]]:  # fmt: skip
+) -> OrderView:  # fmt: skip
     """Cancel a whole order (or one line); every unit it held is released in this transaction.
 
-    Returns the order and the SKUs that came free, for backorders to claim.
+    The units that came free go to waiting orders once this commits. Cancelling
+    the line an all-or-nothing order was waiting for may let the rest of it go
+    now, so a still-waiting order gets its chance too.
     """
     status = lock_order(conn, order_id)
     view = load_order(conn, order_id)
@@ -65,7 +63,6 @@ def cancel_order(
             now=now,
         )
         freed = {a.sku for a in released.allocations if a.released}
-        retire_tasks(conn, {order_id}, now)
     for ln in lines:
         conn.execute(
             update(order_lines)
@@ -80,11 +77,22 @@ def cancel_order(
     if whole:
         set_status(conn, order_id, new_status, now)
         resolve_exceptions(
-            conn, order_id, ("atp_failure", "order_on_hold", "stuck_order", "late_backorder"), now
+            conn,
+            order_id,
+            (
+                ExceptionKind.ATP_FAILURE,
+                ExceptionKind.ORDER_ON_HOLD,
+                ExceptionKind.STUCK_ORDER,
+                ExceptionKind.LATE_BACKORDER,
+            ),
+            now,
         )
     else:
         settle_status(conn, order_id, now)
-    return load_order(conn, order_id), freed
+    after = load_order(conn, order_id)
+    waiting = tuple(sorted(ln.sku for ln in after.lines if ln.waiting))
+    record(conn, OrderCancelled(order_id, line_no, tuple(sorted(freed)), waiting), now=now)
+    return after
 
 
 def release_hold(conn: Connection, order_id: str, *, actor: str, now: datetime) -> OrderView:
@@ -99,17 +107,20 @@ def release_hold(conn: Connection, order_id: str, *, actor: str, now: datetime) 
     conn.execute(update(orders).where(orders.c.id == order_id).values(hold_reason=None))
     set_status(conn, order_id, new, now)
     note(conn, order_id, "hold released", actor=actor, now=now)
-    resolve_exceptions(conn, order_id, ("order_on_hold",), now)
-    return load_order(conn, order_id)
+    resolve_exceptions(conn, order_id, (ExceptionKind.ORDER_ON_HOLD,), now)
+    after = load_order(conn, order_id)
+    waiting = tuple(sorted(ln.sku for ln in after.lines if ln.waiting))
+    if waiting:
+        record(conn, HoldReleased(order_id, waiting), now=now)
+    return after
 
 
-def reallocate_order(
-    conn: Connection, order_id: str, *, actor: str, today: date, now: datetime
-) -> OrderView:
+def reallocate_order(conn: Connection, order_id: str, *, actor: str, now: datetime) -> OrderView:
     """Give an order back what it holds and allocate it afresh under today's rules.
 
     The units go back into the queue first, so waiting orders of higher priority
-    (or older) get their turn before this one, exactly as for any freed stock.
+    (or older) get their turn before this one, exactly as for any freed stock:
+    the fill runs once this has committed.
     """
     status = lock_order(conn, order_id)
     event_status = next_status(status, OrderEvent.BACKORDER)  # refuses shipped, cancelled...
@@ -123,17 +134,16 @@ def reallocate_order(
             now=now,
         )
         freed = {a.sku for a in released.allocations if a.released}
-        retire_tasks(conn, {order_id}, now)
     set_status(conn, order_id, event_status, now)
     note(conn, order_id, "re-allocation requested", actor=actor, now=now)
     wanted = freed | {ln.sku for ln in view.lines if ln.qty > ln.cancelled + ln.shipped}
-    fill_backorders(conn, wanted, today=today, now=now)
+    record(conn, OrderReallocated(order_id, tuple(sorted(wanted))), now=now)
     return load_order(conn, order_id)
 
 
 def reject_order(
     conn: Connection, order_id: str, *, reason: str, actor: str, now: datetime
-) -> tuple[OrderView, set[str]]:
+) -> OrderView:
     """A person has looked at a held order and turns it down: it is cancelled."""
     status = lock_order(conn, order_id)
     if status != OrderStatus.ON_HOLD.value:
@@ -175,13 +185,19 @@ def flag_late_and_stuck(conn: Connection, *, today: date, now: datetime, stuck_h
         existing[r.order_id].add(r.kind)
     rows = []
     for r in late:
-        if "late_backorder" not in existing[r.id]:
+        if ExceptionKind.LATE_BACKORDER not in existing[r.id]:
             rows.append(
-                ("late_backorder", r.id, f"backorder promised for {r.promise_date} is late")
+                (
+                    ExceptionKind.LATE_BACKORDER,
+                    r.id,
+                    f"backorder promised for {r.promise_date} is late",
+                )
             )
     for r in stuck:
-        if "stuck_order" not in existing[r.id]:
-            rows.append(("stuck_order", r.id, f"no progress for over {stuck_hours} hours"))
+        if ExceptionKind.STUCK_ORDER not in existing[r.id]:
+            rows.append(
+                (ExceptionKind.STUCK_ORDER, r.id, f"no progress for over {stuck_hours} hours")
+            )
     for kind, oid, message in rows:
         raise_exception(conn, kind, message, now=now, order_id=oid)
         raised += 1
@@ -196,7 +212,7 @@ def _ask_to_put_back(conn: Connection, order_id: str, line_no: int | None, now: 
             picked[(s.sku, s.location_id)] += s.held
     for (sku, _), qty in sorted(picked.items()):
         raise_exception(
-            conn, "put_back",
+            conn, ExceptionKind.PUT_BACK,
             f"{qty} x {sku} picked for cancelled order {order_id} wait in staging: put them away",
             now=now, order_id=order_id, reference=f"cancel:{order_id}",
         )  # fmt: skip

@@ -19,22 +19,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
+from stockflow.adapters.database import Running
 from stockflow.adapters.sheets import Columns, Row, read_sheet
 from stockflow.errors import InvalidInput, StockflowError
 from stockflow.orders.capture import capture_many, check_order
 from stockflow.orders.order_refs import OrderRefs
-from stockflow.orders.queries.orders import OrderView
 from stockflow.stock.opening_stock import ProgressCallback
+from stockflow.stock.queries.orders import OrderView
 from stockflow.stock.reservations import load_book
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 from stockflow.stock.rules.quantities import positive_quantity
-
-if TYPE_CHECKING:
-    from stockflow.bootstrap import Stockflow
 
 ORDER_COLUMNS = Columns(
     ("channel", "external_id", "ship_to", "sku", "qty"),
@@ -122,7 +119,7 @@ def read_orders(path: Path) -> tuple[str, int, list[SheetOrder]]:
 
 
 def import_orders(
-    sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
+    sf: Running, path: Path, *, progress: ProgressCallback | None = None
 ) -> OrderImportSummary:
     """Capture every order in the file in one transaction, or none of them."""
     started = time.perf_counter()

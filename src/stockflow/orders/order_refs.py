@@ -25,12 +25,12 @@ from stockflow.adapters.tables import (
     transfers,
 )
 from stockflow.errors import InactiveSku, NotFound, UnknownSku
-from stockflow.orders.queries.orders import kit_recipes
+from stockflow.orders.rules.channels import BackorderPolicy, ChannelRules
 from stockflow.orders.rules.fulfilment import Need, Site
-from stockflow.orders.rules.orders import BackorderPolicy, ChannelRules, distance_km
 from stockflow.stock import lookup
+from stockflow.stock.queries.orders import kit_recipes
 from stockflow.stock.rules.commands import CaptureOrder
-from stockflow.stock.rules.places import SELLABLE_KINDS
+from stockflow.stock.rules.places import SELLABLE_KINDS, coords, distance_km
 
 
 class UnknownChannel(NotFound):
@@ -61,11 +61,6 @@ class SiteRef:
     id: int
     code: str
     coordinates: tuple[float, float] | None
-
-
-def coords(lat: Decimal | None, lon: Decimal | None) -> tuple[float, float] | None:
-    """A point to measure distances from; None when either coordinate is unknown."""
-    return None if lat is None or lon is None else (float(lat), float(lon))
 
 
 def load_channels(conn: Connection, codes: Iterable[str]) -> dict[str, ChannelRules]:

@@ -10,23 +10,23 @@ from typing import Any
 from sqlalchemy import Connection, bindparam
 
 from stockflow.adapters import bulk
-from stockflow.adapters.outbox import event_row
 from stockflow.adapters.tables import (
     allocations,
     exceptions,
     order_decisions,
     order_lines,
     orders,
-    outbox,
     positions,
     reservations,
     ring_fences,
 )
 from stockflow.orders.order_refs import OrderRefs
 from stockflow.orders.rules.fulfilment import OrderPlan
-from stockflow.orders.rules.orders import OrderStatus
 from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder
+from stockflow.stock.rules.events import Event, ExceptionRaised
+from stockflow.stock.rules.exceptions import ExceptionKind
+from stockflow.stock.rules.order_lifecycle import OrderStatus
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Batch:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     allocated: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     waiting: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # sku id -> units
+    events: list[Event] = field(default_factory=list)  # recorded once the orders are written
 
     def add_order(
         self,
@@ -110,19 +111,16 @@ class Batch:
                 {"order_id": order_id, "at": self.now, "actor": cmd.actor, "message": message}
             )
         if holds:
-            self.exception(order_id, "order_on_hold", "; ".join(holds))
+            self.exception(order_id, ExceptionKind.ORDER_ON_HOLD, "; ".join(holds))
         if backordered:
-            self.exception(order_id, "atp_failure", "; ".join(plan.decisions))
+            self.exception(order_id, ExceptionKind.ATP_FAILURE, "; ".join(plan.decisions))
 
-    def exception(self, order_id: str, kind: str, message: str) -> None:
-        """Raise an exception both sides see, linked to the order, and its outbox event."""
-        payload = {"kind": kind, "message": message, "order_id": order_id, "reference": None}
-        self.rows["outbox"].append(
-            event_row("exception.raised", payload, key=order_id, now=self.now)
-        )
+    def exception(self, order_id: str, kind: ExceptionKind, message: str) -> None:
+        """Raise an exception both sides see, linked to the order, and its event."""
+        self.events.append(ExceptionRaised(kind.value, message, order_id, None))
         self.rows["exceptions"].append(
             {
-                "kind": kind,
+                "kind": kind.value,
                 "state": "open",
                 "order_id": order_id,
                 "sku_id": None,
@@ -146,9 +144,6 @@ class Batch:
             bulk.Insert(exceptions, self.rows["exceptions"]),
             bulk.Increment(positions, {p: {"allocated": q} for p, q in self.allocated.items()}),
         )
-        if self.rows["outbox"]:
-            # JSON does not travel in the bulk arrays; events are few, one batch insert.
-            conn.execute(outbox.insert(), self.rows["outbox"])
         draw_fences(conn, book)
 
 

@@ -8,13 +8,12 @@ worked out again, in transactions of their own right after it commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TypeVar
 
 from stockflow.adapters.database import Database
-from stockflow.orders import backorders
 from stockflow.receiving import purchasing, putaway, quarantine
 from stockflow.receiving import queries as q
 from stockflow.receiving import receipts as receiving
@@ -81,7 +80,6 @@ class Receiving:
             ),
             idempotent=any(c.idempotency_key for c in checked),
         )
-        self._repromise(s for p in placed if not p.replayed for s in p.sku_ids)
         with self.db.read() as conn:
             found = q.purchase_orders_by_id(conn, [p.id for p in placed])
         return [_replayed(found[p.id], p.replayed) for p in placed]
@@ -114,8 +112,7 @@ class Receiving:
         return self._end(po_id, POEvent.CANCEL)
 
     def _end(self, po_id: str, event: POEvent) -> q.PurchaseOrderView:
-        ended = self.db.run(lambda conn: purchasing.end_order(conn, po_id, event, now=self.clock()))
-        self._repromise(ended)
+        self.db.run(lambda conn: purchasing.end_order(conn, po_id, event, now=self.clock()))
         return self.purchase_order(po_id)
 
     # ASNs -------------------------------------------------------------------------
@@ -146,9 +143,6 @@ class Receiving:
                 lambda conn: receiving.receive(self.db, conn, checked, now=self.clock()),
                 idempotent=checked.idempotency_key is not None,
             )
-        if not done.replayed:
-            self._fill(done.stocked)
-            self._repromise(done.supply_skus)
         with self.db.read() as conn:
             return _replayed(q.receipt_view(conn, done.id), done.replayed)
 
@@ -186,13 +180,10 @@ class Receiving:
     def release_from_quarantine(self, cmd: QuarantineDecision) -> MoveRecord:
         """Release quarantined units to a storage bin; waiting orders may take them at once."""
         checked = cmd.checked(release=True)
-        record = self.db.run(
+        return self.db.run(
             lambda conn: quarantine.decide(self.db, conn, checked, release=True, now=self.clock()),
             idempotent=checked.idempotency_key is not None,
         )
-        if not record.replayed:
-            self._fill({record.sku})
-        return record
 
     def scrap_from_quarantine(self, cmd: QuarantineDecision) -> MoveRecord:
         """Write quarantined units off."""
@@ -201,25 +192,6 @@ class Receiving:
             lambda conn: quarantine.decide(self.db, conn, checked, release=False, now=self.clock()),
             idempotent=checked.idempotency_key is not None,
         )
-
-    # after commit -----------------------------------------------------------------------
-    def _fill(self, skus: Iterable[str]) -> list[str]:
-        """Offer units that came free to orders waiting for these SKUs; the ids that got some."""
-        wanted = set(skus)
-        if not wanted:
-            return []
-        return self.db.run(
-            lambda conn: backorders.fill_backorders(
-                conn, wanted, today=self._today(), now=self.clock()
-            )
-        )
-
-    def _repromise(self, sku_ids: Iterable[int]) -> None:
-        """Work out again when orders waiting for these SKUs get them: their supply changed."""
-        wanted = set(sku_ids)
-        if not wanted:
-            return
-        self.db.run(lambda conn: backorders.repromise_waiting(conn, wanted, today=self._today()))
 
 
 V = TypeVar("V", q.PurchaseOrderView, q.AsnView, q.ReceiptView, q.PutawayView)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import asn_lines, asns, incoming_supply, purchase_orders, suppliers
 from stockflow.errors import (
     AlreadyExists,
@@ -24,7 +25,6 @@ from stockflow.errors import (
     StockflowError,
     UnknownSku,
 )
-from stockflow.floor.pick_tasks import keyed_id, new_id
 from stockflow.receiving.rules.purchasing import (
     IllegalPOTransition,
     NewAsn,
@@ -38,6 +38,8 @@ from stockflow.receiving.rules.purchasing import (
     next_po_status,
 )
 from stockflow.stock import lookup
+from stockflow.stock.ids import keyed_id, new_id
+from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.places import SELLABLE_KINDS
 
 
@@ -118,6 +120,9 @@ def place_orders(
     for n, cmd in enumerate(cmds):
         with about_lines(rows[n] if rows else None):
             placed.append(_place(conn, cmd, today=today, now=now))
+    added = {s for p in placed if not p.replayed for s in p.sku_ids}
+    if added:
+        record(conn, SupplyChanged.of(lookup.sku_codes(conn, added), "purchase order"), now=now)
     return placed
 
 
@@ -245,7 +250,10 @@ def end_order(conn: Connection, po_id: str, event: POEvent, *, now: datetime) ->
     rows = conn.execute(
         select(incoming_supply.c.sku_id).where(incoming_supply.c.document_id == po_id)
     )
-    return {int(r.sku_id) for r in rows}
+    ended = {int(r.sku_id) for r in rows}
+    if ended:
+        record(conn, SupplyChanged.of(lookup.sku_codes(conn, ended), "purchase order"), now=now)
+    return ended
 
 
 def add_asn(conn: Connection, cmd: NewAsn, *, now: datetime) -> tuple[str, bool]:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, case, func, select
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -30,13 +31,14 @@ from stockflow.errors import (
     StockflowError,
     UnknownBin,
 )
-from stockflow.floor.pick_tasks import follow_carried, keyed_id, new_id
 from stockflow.receiving.rules.putaway import BinRoom, ConfirmPutaway, PutawaySuggestion, choose_bin
 from stockflow.stock import lookup
 from stockflow.stock.bins import Carry, carry, ensure_position, work_bin
+from stockflow.stock.ids import keyed_id, new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.events import AllocationsCarried
 from stockflow.stock.rules.places import BinRole
 from stockflow.stock.rules.quantities import positive_quantity
 
@@ -275,7 +277,7 @@ def _carry_allocated(
         carried.append(int(row.id))
         left -= take
         if left == 0:
-            follow_carried(conn, carried, now)
+            record(conn, AllocationsCarried(tuple(carried), reference), now=now)
             return
     # positions.allocated is the sum of open allocations (I3), so this cannot happen.
     raise AssertionError(f"position {route.source_id} holds fewer allocated units than it says")

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.errors import StockflowError
 from stockflow.receiving.putaway import bin_row
 from stockflow.receiving.rules.putaway import QuarantineDecision
@@ -19,6 +20,7 @@ from stockflow.stock import lookup
 from stockflow.stock.bins import work_bin
 from stockflow.stock.ledger import MoveRecord, post_move
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.places import BinRole
 
 # The move's ends are the caller's location, bins and lot.
@@ -50,7 +52,10 @@ def decide(
         idempotency_key=cmd.idempotency_key,
     )
     try:
-        return post_move(db, conn, move, now=now)
+        moved = post_move(db, conn, move, now=now)
     except StockflowError as exc:
         exc.field = _FIELDS.get(exc.field or "", exc.field)
         raise
+    if release and not moved.replayed:
+        record(conn, StockFreed.of([moved.sku], "quarantine"), now=now)
+    return moved

@@ -16,10 +16,7 @@ from stockflow.adapters.tables import (
     asns,
     exceptions,
     incoming_supply,
-    kit_components,
     locations,
-    order_lines,
-    orders,
     purchase_orders,
     receipt_lines,
     receipts,
@@ -28,7 +25,6 @@ from stockflow.adapters.tables import (
     suppliers,
 )
 from stockflow.errors import InvalidInput, NotFound
-from stockflow.orders.rules.orders import OrderStatus
 from stockflow.receiving.rules.purchasing import (
     POStatus,
     UnknownAsn,
@@ -38,6 +34,7 @@ from stockflow.receiving.rules.purchasing import (
     outstanding,
 )
 from stockflow.stock.queries.ledger import ledger_rows
+from stockflow.stock.rules.exceptions import ExceptionKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +339,10 @@ def _discrepancies(conn: Connection, receipt_id: str) -> tuple[DiscrepancyView, 
     raised = conn.execute(
         select(exceptions, skus.c.code.label("sku"))
         .outerjoin(skus, skus.c.id == exceptions.c.sku_id)
-        .where(exceptions.c.reference == receipt_id, exceptions.c.kind == "receiving_discrepancy")
+        .where(
+            exceptions.c.reference == receipt_id,
+            exceptions.c.kind == ExceptionKind.RECEIVING_DISCREPANCY.value,
+        )
         .order_by(exceptions.c.id)
     )
     return tuple(DiscrepancyView(int(e.id), e.sku, e.state, e.message) for e in raised)
@@ -372,25 +372,4 @@ def putaway_view(conn: Connection, reference: str) -> PutawayView:
         sum(r.qty for r in rows),
         next((r.note for r in rows if r.note), None),
         tuple(r.id for r in rows),
-    )
-
-
-WAITING = (OrderStatus.BACKORDERED.value, OrderStatus.PARTIALLY_ALLOCATED.value)
-
-
-def orders_waiting_for(conn: Connection, sku_ids: Iterable[int]) -> list[str]:
-    """Ids of orders still waiting for units of these SKUs (or of kits made of them)."""
-    wanted = sorted(set(sku_ids))
-    if not wanted:
-        return []
-    kits = select(kit_components.c.kit_sku_id).where(kit_components.c.component_sku_id.in_(wanted))
-    lines = select(order_lines.c.order_id).where(
-        or_(order_lines.c.sku_id.in_(wanted), order_lines.c.sku_id.in_(kits))
-    )
-    return list(
-        conn.execute(
-            select(orders.c.id)
-            .where(orders.c.status.in_(WAITING), orders.c.id.in_(lines))
-            .order_by(orders.c.created_at, orders.c.id)
-        ).scalars()
     )

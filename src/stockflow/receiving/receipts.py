@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     incoming_supply,
     locations,
@@ -23,17 +24,16 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import IdempotencyKeyReused, StockflowError
-from stockflow.floor.pick_tasks import new_id
-from stockflow.orders.order_state import raise_exception
 from stockflow.receiving.receipt_match import Document, Group, document, groups, po_status_after
 from stockflow.receiving.rules.purchasing import Receive
 from stockflow.stock.bins import work_bin
+from stockflow.stock.exceptions import raise_exception
+from stockflow.stock.ids import new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.events import StockFreed, SupplyChanged
+from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.places import BinRole
-
-DISCREPANCY = "receiving_discrepancy"
-"""The exception kind a receipt raises when a delivery differs from its document."""
 
 # A move's error names the move's field; the caller sent a receipt line.
 _LINE_FIELDS = {"qty": "received_qty", "to.lot": "lot", "sku": "sku"}
@@ -84,9 +84,17 @@ def receive(db: Database, conn: Connection, cmd: Receive, *, now: datetime) -> R
     for g in found:
         for _, message in g.expectation(doc, where).messages(receipt_id):
             raise_exception(
-                conn, DISCREPANCY, message, now=now, sku_id=g.sku_id, reference=receipt_id
+                conn,
+                ExceptionKind.RECEIVING_DISCREPANCY,
+                message,
+                now=now,
+                sku_id=g.sku_id,
+                reference=receipt_id,
             )
     stocked = frozenset(g.sku for g in found if g.received > g.damaged)
+    if stocked:
+        record(conn, StockFreed.of(stocked, "receipt"), now=now)
+    record(conn, SupplyChanged.of((g.sku for g in found), "receipt"), now=now)
     return Received(receipt_id, False, stocked, frozenset(g.sku_id for g in found))
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, update
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     bins,
     home_bins,
@@ -29,7 +30,6 @@ from stockflow.adapters.tables import (
     stock_moves,
 )
 from stockflow.errors import IdempotencyKeyReused, InactiveSku, InvalidInput
-from stockflow.orders.order_state import note
 from stockflow.returns.authorisations import (
     announce,
     checked_lines,
@@ -50,7 +50,9 @@ from stockflow.returns.rules import (
 )
 from stockflow.stock.bins import work_bin
 from stockflow.stock.ledger import post_moves
+from stockflow.stock.order_lifecycle import note
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, BinRole
 from stockflow.stock.rules.quantities import positive_quantity
@@ -250,6 +252,10 @@ def inspect_return(
     reason = Reason.SCRAP if kind is Disposition.SCRAP else Reason.MOVE
     expected = (_reference(cmd.rma_id, cmd.line_no), qty, reason.value)
     if _replayed(conn, cmd.idempotency_key, [expected]):
+        if kind is Disposition.RESTOCK:
+            # Nothing new to announce, but the first attempt may have committed and
+            # died before waiting orders got their chance: they get it again.
+            record(conn, StockFreed.of([line.sku], "return"), now=now, publish=False)
         return Inspected(line.sku, kind, replayed=True)
     next_return_status(head.status, ReturnEvent.INSPECT)
     lot = _inspection_lot(conn, line, expected[0], cmd.lot, qty)
@@ -265,6 +271,8 @@ def inspect_return(
     announce(conn, "inspected", rma_id=cmd.rma_id, order_id=head.order_id, now=now,
              line_no=line.line_no, sku=line.sku, disposition=kind.value, qty=qty)  # fmt: skip
     _close_when_done(conn, head.order_id, cmd, now=now)
+    if kind is Disposition.RESTOCK:
+        record(conn, StockFreed.of([line.sku], "return"), now=now)
     return Inspected(line.sku, kind, replayed=False)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, case, func, select, update
 
-from stockflow.adapters.outbox import emit
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     locations,
     order_lines,
@@ -29,10 +29,6 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import Conflict, IdempotencyKeyReused, InvalidInput
-from stockflow.floor.pick_tasks import new_id
-from stockflow.floor.rules import ShipmentStatus
-from stockflow.orders.order_state import lock_order, note
-from stockflow.orders.queries.orders import kit_recipes
 from stockflow.returns.queries import UnknownReturn
 from stockflow.returns.rules import (
     AuthoriseReturn,
@@ -47,7 +43,19 @@ from stockflow.returns.rules import (
     suggest_refund,
     uninspected,
 )
+from stockflow.stock.ids import new_id
 from stockflow.stock.lookup import location_by_code
+from stockflow.stock.order_lifecycle import lock_order, note
+from stockflow.stock.queries.orders import kit_recipes
+from stockflow.stock.rules.events import (
+    ReturnAuthorised,
+    ReturnCancelled,
+    ReturnChanged,
+    ReturnClosed,
+    ReturnInspected,
+    ReturnReceived,
+)
+from stockflow.stock.rules.order_lifecycle import ShipmentStatus
 from stockflow.stock.rules.places import SELLABLE_KINDS
 from stockflow.stock.rules.quantities import positive_quantity
 
@@ -98,14 +106,21 @@ def progress(conn: Connection, rma_id: str) -> list[LineProgress]:
     return [LineProgress(int(r.qty), int(r.received_qty), int(r.inspected_qty)) for r in rows]
 
 
+_ANNOUNCED: dict[str, type[ReturnChanged]] = {
+    "authorised": ReturnAuthorised,
+    "received": ReturnReceived,
+    "inspected": ReturnInspected,
+    "closed": ReturnClosed,
+    "cancelled": ReturnCancelled,
+}
+
+
 def announce(
     conn: Connection, event: str, *, rma_id: str, order_id: str, now: datetime,
     **details: object,
 ) -> None:  # fmt: skip
-    """Write a ``return.<event>`` outbox event in the same transaction as the change."""
-    payload = {"rma_id": rma_id, "order_id": order_id, **details}
-    # Keyed by order: a consumer sees an order's returns in step with the order's other events.
-    emit(conn, f"return.{event}", payload, key=order_id, now=now)
+    """Record a ``return.<event>`` event in the same transaction as the change."""
+    record(conn, _ANNOUNCED[event](rma_id, order_id, details), now=now)
 
 
 # --- authorising ----------------------------------------------------------------

@@ -12,13 +12,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from stockflow.adapters.database import Database
-from stockflow.orders import backorders
 from stockflow.returns import arrivals as return_arrivals
 from stockflow.returns import authorisations as returns
 from stockflow.returns.queries import ReturnView, load_return, return_page
 from stockflow.returns.rules import (
     AuthoriseReturn,
-    Disposition,
     InspectReturn,
     ReceiveReturn,
 )
@@ -53,13 +51,6 @@ class Returns:
             lambda conn: return_arrivals.inspect_return(self.db, conn, cmd, now=self.clock()),
             idempotent=cmd.idempotency_key is not None,
         )
-        if done.disposition is Disposition.RESTOCK:
-            # Also on a replay: the first attempt may have committed and died before this.
-            self.db.run(
-                lambda conn: backorders.fill_backorders(
-                    conn, {done.sku}, today=self.clock().date(), now=self.clock()
-                )
-            )
         return self._view(cmd.rma_id, replayed=done.replayed)
 
     def close(self, rma_id: str, *, actor: str = "system") -> ReturnView:

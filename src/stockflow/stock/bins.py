@@ -19,6 +19,7 @@ from stockflow.adapters.tables import (
     allocations,
     bins,
     locations,
+    orders,
     positions,
     skus,
 )
@@ -218,3 +219,42 @@ def release_at(
         .where(positions.c.id == done.position_id)
         .values(allocated=positions.c.allocated - qty)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """Picked units of one allocation, waiting in a staging bin."""
+
+    allocation_id: int
+    position_id: int
+    location_id: int
+    line_no: int
+    sku_id: int
+    sku: str
+    held: int
+
+
+def staged(conn: Connection, order_id: str) -> list[Staged]:
+    """The order's picked units waiting in staging bins, per allocation."""
+    rows = conn.execute(
+        select(
+            allocations.c.id, allocations.c.position_id, positions.c.location_id,
+            allocations.c.line_no, positions.c.sku_id, skus.c.code, allocation_open_qty,
+        )
+        .join(positions, positions.c.id == allocations.c.position_id)
+        .join(bins, bins.c.id == positions.c.bin_id)
+        .join(skus, skus.c.id == positions.c.sku_id)
+        .join(orders, orders.c.reservation_id == allocations.c.reservation_id)
+        .where(
+            orders.c.id == order_id, bins.c.role == BinRole.STAGING.value,
+            allocation_open_qty > 0,
+        )
+        .order_by(allocations.c.line_no, allocations.c.id)
+    )  # fmt: skip
+    return [
+        Staged(
+            int(r.id), int(r.position_id), int(r.location_id), int(r.line_no), int(r.sku_id),
+            r.code, int(r[6]),
+        )
+        for r in rows
+    ]  # fmt: skip

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection, bindparam, select, true, update
 
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -21,6 +22,7 @@ from stockflow.errors import InvalidInput, ReservationClosed, UnknownReservation
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.queries.reservations import ReservationView, load_reservation
 from stockflow.stock.rules.commands import CloseLines
+from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.quantities import positive_quantity
 
@@ -39,6 +41,15 @@ class _Open:
     sku_id: int
     sku: str
     open: int
+
+
+def release_reservation(conn: Connection, cmd: CloseLines, *, now: datetime) -> ReservationView:
+    """Give reserved units back to free stock; waiting orders get their chance after commit."""
+    view = close_lines(conn, cmd, Closing.RELEASE, now=now)
+    freed = {a.sku for a in view.allocations if a.released}
+    if freed:
+        record(conn, StockFreed.of(freed, "release"), now=now)
+    return view
 
 
 def close_lines(

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from stockflow.adapters.database import Running
 from stockflow.adapters.sheets import Columns, Row, read_sheet
 from stockflow.errors import InvalidInput, StockflowError
 from stockflow.stock import catalogue, opening_stock
@@ -24,8 +25,6 @@ from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
-
-    from stockflow.bootstrap import Stockflow
 
 T = TypeVar("T")
 
@@ -58,7 +57,7 @@ class ImportSummary:
 
 
 def import_skus(
-    sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
+    sf: Running, path: Path, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
     """Add every SKU in the file, or none; a code already in the catalogue refuses the file."""
     return _import_catalogue(
@@ -68,7 +67,7 @@ def import_skus(
 
 
 def import_locations(
-    sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
+    sf: Running, path: Path, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
     """Add every location in the file (each with its default bin), or none."""
     return _import_catalogue(
@@ -78,7 +77,7 @@ def import_locations(
 
 
 def import_bins(
-    sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
+    sf: Running, path: Path, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
     """Add every bin in the file to its (existing) location, or none."""
     return _import_catalogue(
@@ -88,7 +87,7 @@ def import_bins(
 
 
 def _import_catalogue(
-    sf: Stockflow,
+    sf: Running,
     path: Path,
     kind: str,
     columns: Columns,
@@ -109,11 +108,11 @@ def _import_catalogue(
 
 
 def import_stock(
-    sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
+    sf: Running, path: Path, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
     """Receive opening stock: each row becomes one ``receipt`` move, all in one transaction.
 
-    Orders already waiting for the imported SKUs get their chance right after.
+    Orders already waiting for the imported SKUs get their chance right after commit.
     """
     started = time.perf_counter()
     sheet = read_sheet(path, STOCK_COLUMNS)
@@ -126,7 +125,6 @@ def import_stock(
             sf.db, conn, lines, reference=reference, now=now, progress=progress
         )
     )
-    sf.orders.fill_backorders({line.sku for line in lines})
     return ImportSummary("stock", sheet.name, len(lines), time.perf_counter() - started)
 
 

@@ -19,12 +19,14 @@ from sqlalchemy import Connection, insert, select
 
 from stockflow.adapters import bulk
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import positions, stock_moves
 from stockflow.errors import IdempotencyKeyReused, InsufficientStock
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.move_ends import End, Resolver, about_row
 from stockflow.stock.queries.ledger import LedgerEnd, LedgerRow, ledger_rows
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.moves import Direction, posting_rule
 from stockflow.stock.rules.quantities import positive_quantity
 
@@ -56,6 +58,14 @@ class _Checked:
     sku: str
     source: End | None
     target: End | None
+
+
+def book_move(db: Database, conn: Connection, cmd: PostMove, *, now: datetime) -> MoveRecord:
+    """Post one move a person asked for; units landing in a position may fill waiting orders."""
+    posted = post_move(db, conn, cmd, now=now)
+    if posted.target is not None and not posted.replayed:
+        record(conn, StockFreed.of([posted.sku], "move"), now=now)
+    return posted
 
 
 def post_move(db: Database, conn: Connection, cmd: PostMove, *, now: datetime) -> MoveRecord:

@@ -56,6 +56,15 @@ def skus_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, SkuRef]:
     return found
 
 
+def sku_codes(conn: Connection, ids: Iterable[int]) -> list[str]:
+    """The codes of these SKU ids, in code order."""
+    wanted = sorted(set(ids))
+    found: list[str] = []
+    for chunk in chunks(wanted):
+        found.extend(conn.execute(select(skus.c.code).where(skus.c.id.in_(chunk))).scalars())
+    return sorted(found)
+
+
 def locations_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, LocationRef]:
     """Every known location among ``codes``, by code."""
     found: dict[str, LocationRef] = {}

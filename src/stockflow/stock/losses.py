@@ -16,32 +16,23 @@ from datetime import date, datetime
 from sqlalchemy import Connection, select
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
-    bins,
     channels,
     orders,
-    pick_tasks,
-    positions,
-    waves,
 )
-from stockflow.floor.pick_tasks import PICKABLE_ROLES, open_wave, retire_tasks, task_order
-from stockflow.orders.backorders import fill_backorders, repromise
-from stockflow.orders.order_state import (
-    WAITING,
-    lock_order,
-    note,
-    raise_exception,
-    set_status,
-    settle_status,
-)
-from stockflow.orders.rules.orders import OrderEvent, OrderStatus, next_status
 from stockflow.stock.bins import PositionPlace, position_place, release_at
+from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
+from stockflow.stock.order_lifecycle import lock_order, note, set_status, settle_status
 from stockflow.stock.rules.commands import PostMove
+from stockflow.stock.rules.events import StockTakenBack
+from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
+from stockflow.stock.rules.order_lifecycle import OrderEvent, OrderStatus, next_status
 
 ON_THE_FLOOR = (OrderStatus.RELEASED.value, OrderStatus.PICKING.value)
 
@@ -142,16 +133,17 @@ class Lost:
 
 
 def after_loss(
-    conn: Connection, lost: dict[str, int], sku: PositionPlace, *, kind: str, why: str,
+    conn: Connection, lost: dict[str, int], sku: PositionPlace, *, kind: ExceptionKind, why: str,
     actor: str, reference: str, today: date, now: datetime,
 ) -> Lost:  # fmt: skip
     """Tell every order that lost units, inside the correcting transaction; who they were.
 
-    An order on the floor steps back to waiting, its stale pick tasks are
-    cancelled, and an exception says what happened. Finding it new stock is
-    ``reallocate_lost``'s job, in a transaction of its own once this one has
-    committed: it locks positions this one may not take without risking a
-    deadlock, exactly like any backorder fill after a receipt.
+    An order on the floor steps back to waiting and an exception says what
+    happened. A ``StockTakenBack`` event asks for the rest once this transaction
+    has committed (stale pick tasks retired, the orders re-allocated by the
+    usual rules or promised anew), each reaction in a transaction of its own:
+    they lock positions this one may not take without risking a deadlock,
+    exactly like any backorder fill after a receipt.
     """
     out = Lost(sku.sku)
     for oid in sorted(lost):
@@ -165,68 +157,7 @@ def after_loss(
         raise_exception(
             conn, kind, message, now=now, order_id=oid, sku_id=sku.sku_id, reference=reference
         )
-    retire_tasks(conn, set(lost), now)
+    if out.on_floor:
+        taken = StockTakenBack(sku.sku, kind.value, actor, tuple(sorted(out.on_floor.items())))
+        record(conn, taken, now=now)
     return out
-
-
-def reallocate_lost(
-    conn: Connection, lost: Lost, *, actor: str, today: date, now: datetime
-) -> dict[str, str]:
-    """Re-allocate orders that lost units by the usual rules; each one's status afterwards.
-
-    One that gets stock again and was on the floor goes straight back to a
-    wave; one that still waits gets a new promise date.
-    """
-    if not lost.on_floor:
-        return {}
-    fill_backorders(conn, {lost.sku}, today=today, now=now)
-    out = {}
-    for oid, was_on_floor in sorted(lost.on_floor.items()):
-        status = lock_order(conn, oid)
-        if was_on_floor and status == OrderStatus.ALLOCATED.value:
-            status = back_to_floor(conn, oid, actor=actor, now=now)
-        if status in WAITING:
-            promised = repromise(conn, [oid], today=today).get(oid)
-            outcome = f"waits for {lost.sku}, promised for {promised or 'no date yet'}"
-        else:
-            outcome = f"{lost.sku} re-allocated by the usual rules"
-        note(conn, oid, outcome, actor=actor, now=now)
-        out[oid] = status
-    return out
-
-
-def back_to_floor(conn: Connection, order_id: str, *, actor: str, now: datetime) -> str:
-    """Release a re-allocated order to the floor again: into its open wave where it can."""
-    status = next_status(lock_order(conn, order_id), OrderEvent.RELEASE)
-    set_status(conn, order_id, status, now)
-    last = conn.execute(
-        select(waves.c.id, waves.c.location_id)
-        .join(pick_tasks, pick_tasks.c.wave_id == waves.c.id)
-        .where(pick_tasks.c.order_id == order_id, waves.c.status == "open")
-        .order_by(waves.c.created_at.desc())
-        .limit(1)
-    ).first()
-    locations = _held_at(conn, order_id)
-    for location_id in sorted(locations):
-        if last is not None and last.location_id == location_id:
-            wave_id = str(last.id)
-        else:
-            wave_id = open_wave(conn, location_id, actor=actor, now=now)
-        task_order(conn, wave_id, location_id, order_id)
-    note(conn, order_id, "back on the floor with its new allocation", actor=actor, now=now)
-    started = next_status(status, OrderEvent.START_PICKING)
-    set_status(conn, order_id, started, now)
-    return started.value
-
-
-def _held_at(conn: Connection, order_id: str) -> set[int]:
-    """Locations where the order holds units still to be picked."""
-    rows = conn.execute(
-        select(positions.c.location_id)
-        .join(allocations, allocations.c.position_id == positions.c.id)
-        .join(bins, bins.c.id == positions.c.bin_id)
-        .join(orders, orders.c.reservation_id == allocations.c.reservation_id)
-        .where(orders.c.id == order_id, allocation_open_qty > 0, bins.c.role.in_(PICKABLE_ROLES))
-        .distinct()
-    )
-    return {int(r.location_id) for r in rows}

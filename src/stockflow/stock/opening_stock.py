@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, select
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.sheets import Row
 from stockflow.adapters.tables import bins
 from stockflow.errors import (
@@ -29,6 +30,7 @@ from stockflow.errors import (
 from stockflow.stock import lookup
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.places import DEFAULT_BIN
 from stockflow.stock.rules.quantities import positive_quantity
 
@@ -130,6 +132,8 @@ def post_receipts(
             raise
         if progress is not None:
             progress(start + len(chunk), total)
+    if lines:
+        record(conn, StockFreed.of((line.sku for line in lines), "import"), now=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,15 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import incoming_supply, locations, skus, transfers
-from stockflow.orders.order_state import raise_exception
 from stockflow.stock import lookup
 from stockflow.stock.bins import work_bin
+from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.events import StockFreed
+from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, BinRole
 from stockflow.transfers.dispatch import transit_code
@@ -33,9 +36,6 @@ from stockflow.transfers.rules import (
     next_transfer_status,
     split_receipt,
 )
-
-DISCREPANCY = "transfer_discrepancy"
-"""Exception kind for a transfer that did not arrive as it was shipped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,11 @@ def receive_transfer(
         .values(status=status.value, received_at=now, updated_at=now)
     )
     _raise_discrepancies(conn, cmd.transfer_id, lines=lines, arrived=arrived, now=now)
-    return load_transfer(conn, cmd.transfer_id)
+    view = load_transfer(conn, cmd.transfer_id)
+    good = {ln.sku for ln in view.lines if ln.received > ln.damaged}
+    if good:
+        record(conn, StockFreed.of(good, "transfer"), now=now)
+    return view
 
 
 def _received_as(view: TransferView, lines: tuple[ReceiveLine, ...]) -> bool:
@@ -212,5 +216,10 @@ def _raise_discrepancies(
             f"arrived {got.received}: " + "; ".join(parts)
         )
         raise_exception(
-            conn, DISCREPANCY, message, now=now, sku_id=line.sku_id, reference=transfer_id
+            conn,
+            ExceptionKind.TRANSFER_DISCREPANCY,
+            message,
+            now=now,
+            sku_id=line.sku_id,
+            reference=transfer_id,
         )

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, select
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     bins,
     incoming_supply,
@@ -31,11 +32,12 @@ from stockflow.errors import (
     InvalidInput,
     UnknownSku,
 )
-from stockflow.floor.pick_tasks import new_id
 from stockflow.stock import lookup
+from stockflow.stock.ids import new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import in_lock_order
 from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, SELLABLE_KINDS, BinRole, LocationKind
 from stockflow.transfers.queries import TransferView, load_transfer
@@ -117,7 +119,9 @@ def ship_transfer(
         conn, transfer_id, destination_id=destination.id, picks=picks,
         expected_on=cmd.expected_on, now=now,
     )  # fmt: skip
-    return load_transfer(conn, transfer_id)
+    view = load_transfer(conn, transfer_id)
+    record(conn, SupplyChanged.of((ln.sku for ln in view.lines), "transfer"), now=now)
+    return view
 
 
 def _replay(conn: Connection, cmd: ShipTransfer) -> TransferView | None:

@@ -12,9 +12,6 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from stockflow.adapters.database import Database
-from stockflow.orders import backorders
-from stockflow.orders.backorders import repromise_waiting
-from stockflow.stock.lookup import skus_by_code
 from stockflow.transfers.arrivals import ReceiveTransfer, receive_transfer
 from stockflow.transfers.dispatch import ship_transfer
 from stockflow.transfers.queries import TransferView, load_transfer, transfer_page
@@ -39,18 +36,10 @@ class Transfers:
         cmd = ShipTransfer(
             from_location, to_location, tuple(lines), expected_on, actor, idempotency_key
         )
-        view = self.db.run(
+        return self.db.run(
             lambda conn: ship_transfer(self.db, conn, cmd, today=self._today(), now=self.clock()),
             idempotent=idempotency_key is not None,
         )
-        if not view.replayed:
-            codes = {ln.sku for ln in view.lines}
-            self.db.run(
-                lambda conn: repromise_waiting(
-                    conn, {s.id for s in skus_by_code(conn, codes).values()}, today=self._today()
-                )
-            )
-        return view
 
     def receive(
         self, transfer_id: str, lines: Sequence[ReceiveLine], *, actor: str = "system",
@@ -58,15 +47,7 @@ class Transfers:
     ) -> TransferView:  # fmt: skip
         """Book what arrived; good units then go to the destination's waiting orders."""
         cmd = ReceiveTransfer(transfer_id, tuple(lines), actor, idempotency_key)
-        view = self.db.run(lambda conn: receive_transfer(self.db, conn, cmd, now=self.clock()))
-        arrived = {ln.sku for ln in view.lines if ln.received > ln.damaged}
-        if arrived and not view.replayed:
-            self.db.run(
-                lambda conn: backorders.fill_backorders(
-                    conn, arrived, today=self._today(), now=self.clock()
-                )
-            )
-        return view
+        return self.db.run(lambda conn: receive_transfer(self.db, conn, cmd, now=self.clock()))
 
     def transfer(self, transfer_id: str) -> TransferView:
         """One transfer with its lines."""

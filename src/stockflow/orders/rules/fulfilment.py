@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stockflow.errors import InsufficientStock
-from stockflow.orders.rules.orders import ChannelRules
+from stockflow.orders.rules.channels import ChannelRules
 from stockflow.stock.rules.allocation import LineRequest, PlannedAllocation, StockBook
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from stockflow.errors import InvalidInput
-from stockflow.orders.rules.orders import checked_policy
+from stockflow.orders.rules.channels import checked_policy
 from stockflow.stock.rules.catalogue import checked_code
 
 CHANNEL_KINDS = ("web", "wholesale", "phone", "marketplace", "spreadsheet", "other")

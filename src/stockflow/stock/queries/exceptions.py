@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
 from stockflow.adapters.tables import exceptions, skus
-from stockflow.errors import Conflict, InvalidInput, NotFound
-
-STATES = ("open", "acknowledged", "resolved")
+from stockflow.stock.rules.exceptions import exception_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +44,7 @@ def exception_page(
         .limit(limit)
     )
     if state is not None:
-        if state not in STATES:
-            raise InvalidInput(f"use one of: {', '.join(STATES)}", field="state")
-        query = query.where(exceptions.c.state == state)
+        query = query.where(exceptions.c.state == exception_state(state).value)
     if kind is not None:
         query = query.where(exceptions.c.kind == kind)
     if reference is not None:
@@ -71,26 +67,3 @@ def exception_page(
         )
         for r in conn.execute(query)
     ]
-
-
-def set_exception_state(
-    conn: Connection, exception_id: int, state: str, *, now: datetime
-) -> ExceptionView:
-    """Move an exception to ``acknowledged`` or ``resolved``; a resolved one stays resolved."""
-    if state not in STATES[1:]:
-        raise InvalidInput("use acknowledged or resolved", field="state")
-    found = conn.execute(
-        select(exceptions.c.state).where(exceptions.c.id == exception_id).with_for_update()
-    ).first()
-    if found is None:
-        raise NotFound(f"no exception {exception_id}", field="exception_id")
-    if found.state == "resolved" and state != "resolved":
-        raise Conflict(f"exception {exception_id} is resolved already", field="state")
-    if found.state != state:
-        conn.execute(
-            update(exceptions)
-            .where(exceptions.c.id == exception_id)
-            .values(state=state, updated_at=now)
-        )
-    [view] = exception_page(conn, state=None, kind=None, limit=1, exception_id=exception_id)
-    return view

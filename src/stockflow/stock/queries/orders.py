@@ -23,7 +23,7 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import InvalidInput, NotFound
-from stockflow.orders.rules.orders import OrderStatus
+from stockflow.stock.rules.order_lifecycle import WAITING, OrderStatus
 
 
 class UnknownOrder(NotFound):
@@ -222,3 +222,29 @@ def _in_line_units(
     held = min(parts.get(c, (0, 0))[0] // q for c, q in recipe.items())
     shipped = min(parts.get(c, (0, 0))[1] // q for c, q in recipe.items())
     return held, shipped
+
+
+def orders_waiting_for(conn: Connection, sku_ids: Iterable[int]) -> list[str]:
+    """Ids of orders still waiting for units of these SKUs (or of kits made of them)."""
+    wanted = sorted(set(sku_ids))
+    if not wanted:
+        return []
+    kits = select(kit_components.c.kit_sku_id).where(kit_components.c.component_sku_id.in_(wanted))
+    lines = select(order_lines.c.order_id).where(
+        or_(order_lines.c.sku_id.in_(wanted), order_lines.c.sku_id.in_(kits))
+    )
+    return list(
+        conn.execute(
+            select(orders.c.id)
+            .where(orders.c.status.in_(WAITING), orders.c.id.in_(lines))
+            .order_by(orders.c.created_at, orders.c.id)
+        ).scalars()
+    )
+
+
+def order_statuses(conn: Connection, order_ids: list[str]) -> dict[str, str]:
+    """Each order's status now, by id."""
+    if not order_ids:
+        return {}
+    rows = conn.execute(select(orders.c.id, orders.c.status).where(orders.c.id.in_(order_ids)))
+    return {r.id: r.status for r in rows}

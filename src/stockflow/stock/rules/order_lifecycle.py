@@ -1,14 +1,13 @@
-"""Orders: their lifecycle as one transition table, and the rules a channel sets."""
+"""An order's lifecycle as one transition table, and its shipments' states.
+
+Shared by every feature that moves an order on: capture, the floor, returns.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 
-from stockflow.errors import Conflict, InvalidInput
+from stockflow.errors import Conflict
 
 
 class OrderStatus(StrEnum):
@@ -83,6 +82,9 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus] = {
 OPEN_STATES = frozenset({S.DRAFT, S.ON_HOLD, *_WAITING, S.RELEASED, S.PICKING, S.PACKED})
 """Orders that may still hold stock."""
 
+WAITING = (OrderStatus.BACKORDERED.value, OrderStatus.PARTIALLY_ALLOCATED.value)
+"""Orders that wait for stock: backorder fills look at these."""
+
 
 class IllegalTransition(Conflict):
     """The order cannot go that way from where it is."""
@@ -109,57 +111,13 @@ def status_after_allocation(*, ordered: int, allocated: int) -> OrderEvent:
     return OrderEvent.BACKORDER
 
 
-class BackorderPolicy(StrEnum):
-    """What a channel does with an order it cannot fill now."""
+class ShipmentStatus(StrEnum):
+    """Where a shipment is, as the carrier's scans tell it."""
 
-    ALLOW = "allow"
-    REJECT = "reject"
-    ALLOW_DAYS = "allow_days"  # only when a promise date is at most N days away
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelRules:
-    """The rules a channel applies at capture."""
-
-    id: int
-    code: str
-    priority: int  # higher wins
-    ship_from: tuple[int, ...]  # location ids; empty = every sellable location
-    max_splits: int  # locations one order may ship from
-    allow_partial: bool
-    backorder_policy: BackorderPolicy
-    backorder_days: int | None
-    hold_over_value: Decimal | None
-    hold_new_customers: bool
-
-    def accepts_backorder(self, promise: date | None, today: date) -> bool:
-        """Whether an unfilled order may wait, given its promise date (if any)."""
-        if self.backorder_policy is BackorderPolicy.ALLOW:
-            return True
-        if self.backorder_policy is BackorderPolicy.REJECT:
-            return False
-        return promise is not None and (promise - today).days <= (self.backorder_days or 0)
-
-
-def checked_policy(value: str, days: int | None) -> tuple[BackorderPolicy, int | None]:
-    """A backorder policy with its day limit, checked."""
-    try:
-        policy = BackorderPolicy(value)
-    except ValueError:
-        choices = ", ".join(p.value for p in BackorderPolicy)
-        raise InvalidInput(f"use one of: {choices}", field="backorder_policy") from None
-    if policy is BackorderPolicy.ALLOW_DAYS and (days is None or days < 0):
-        raise InvalidInput("allow_days needs a number of days >= 0", field="backorder_days")
-    return policy, days if policy is BackorderPolicy.ALLOW_DAYS else None
-
-
-def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float | None:
-    """Great-circle distance, or None when either end's coordinates are unknown."""
-    if a is None or b is None:
-        return None
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
+    PACKING = "packing"
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"  # damaged, refused, address problem: the carrier decides what next
+    RETURNED = "returned"
