@@ -21,6 +21,7 @@ from stockflow.adapters.tables import (
     positions,
     waves,
 )
+from stockflow.floor.rules import TaskEvent, TaskStatus, WaveEvent, WaveStatus, task_step, wave_step
 from stockflow.stock.ids import new_id
 from stockflow.stock.order_lifecycle import lock_order, note, set_status
 from stockflow.stock.rules.events import StockTakenBack
@@ -41,7 +42,7 @@ def open_wave(
         waves.insert().values(
             id=wave_id,
             location_id=location_id,
-            status="open",
+            status=WaveStatus.OPEN.value,
             cutoff=cutoff,
             created_by=actor,
             created_at=now,
@@ -103,7 +104,7 @@ def task_order(conn: Connection, wave_id: str, location_id: int, order_id: str) 
                 "qty": int(r.untasked),
                 "tote": tote,
                 "sequence": int(r.sequence),
-                "status": "open",
+                "status": TaskStatus.OPEN.value,
             }
             for r in wanted
         ],
@@ -136,6 +137,7 @@ def retire_tasks(conn: Connection, order_ids: set[str], now: datetime) -> int:
     """
     if not order_ids:
         return 0
+    was, retired = task_step(TaskEvent.RETIRE)
     rows = conn.execute(
         select(
             pick_tasks.c.id,
@@ -143,12 +145,12 @@ def retire_tasks(conn: Connection, order_ids: set[str], now: datetime) -> int:
             allocation_open_qty.label("held"),
         )
         .join(allocations, allocations.c.id == pick_tasks.c.allocation_id)
-        .where(pick_tasks.c.order_id.in_(sorted(order_ids)), pick_tasks.c.status == "open")
+        .where(pick_tasks.c.order_id.in_(sorted(order_ids)), pick_tasks.c.status == was.value)
     ).all()
     stale = [r.id for r in rows if r.held < r.left]
     if stale:
         conn.execute(
-            update(pick_tasks).where(pick_tasks.c.id.in_(stale)).values(status="cancelled")
+            update(pick_tasks).where(pick_tasks.c.id.in_(stale)).values(status=retired.value)
         )
         touched = conn.execute(
             select(pick_tasks.c.wave_id).where(pick_tasks.c.id.in_(stale)).distinct()
@@ -162,14 +164,15 @@ def finish_wave(conn: Connection, wave_id: str, now: datetime) -> None:
     """A wave with no open task left is done."""
     still_open = conn.execute(
         select(pick_tasks.c.id)
-        .where(pick_tasks.c.wave_id == wave_id, pick_tasks.c.status == "open")
+        .where(pick_tasks.c.wave_id == wave_id, pick_tasks.c.status == TaskStatus.OPEN.value)
         .limit(1)
     ).first()
     if still_open is None:
+        was, done = wave_step(WaveEvent.FINISH)
         conn.execute(
             update(waves)
-            .where(waves.c.id == wave_id, waves.c.status == "open")
-            .values(status="done", updated_at=now)
+            .where(waves.c.id == wave_id, waves.c.status == was.value)
+            .values(status=done.value, updated_at=now)
         )
 
 
@@ -184,18 +187,22 @@ def follow_carried(conn: Connection, allocation_ids: list[int], now: datetime) -
     rows = conn.execute(
         select(pick_tasks.c.wave_id, pick_tasks.c.order_id, waves.c.location_id)
         .join(waves, waves.c.id == pick_tasks.c.wave_id)
-        .where(pick_tasks.c.allocation_id.in_(allocation_ids), pick_tasks.c.status == "open")
+        .where(
+            pick_tasks.c.allocation_id.in_(allocation_ids),
+            pick_tasks.c.status == TaskStatus.OPEN.value,
+        )
         .distinct()
     ).all()
     if not rows:
         return 0
     retire_tasks(conn, {r.order_id for r in rows}, now)
     made = sum(task_order(conn, r.wave_id, int(r.location_id), r.order_id) for r in rows)
+    was, reopened = wave_step(WaveEvent.REOPEN)
     for r in rows:
         conn.execute(
             update(waves)
-            .where(waves.c.id == r.wave_id, waves.c.status == "done")
-            .values(status="open", updated_at=now)
+            .where(waves.c.id == r.wave_id, waves.c.status == was.value)
+            .values(status=reopened.value, updated_at=now)
         )
         finish_wave(conn, r.wave_id, now)
     return made
@@ -215,7 +222,7 @@ def back_to_floor(conn: Connection, order_id: str, *, actor: str, now: datetime)
     last = conn.execute(
         select(waves.c.id, waves.c.location_id)
         .join(pick_tasks, pick_tasks.c.wave_id == waves.c.id)
-        .where(pick_tasks.c.order_id == order_id, waves.c.status == "open")
+        .where(pick_tasks.c.order_id == order_id, waves.c.status == WaveStatus.OPEN.value)
         .order_by(waves.c.created_at.desc())
         .limit(1)
     ).first()

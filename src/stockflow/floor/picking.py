@@ -25,6 +25,7 @@ from stockflow.adapters.tables import (
 )
 from stockflow.errors import Conflict, InvalidInput, NotFound
 from stockflow.floor.pick_tasks import finish_wave, open_wave, task_order
+from stockflow.floor.rules import TaskEvent, next_task_status
 from stockflow.stock.bins import Carry, carry, release_at, work_bin
 from stockflow.stock.losses import (
     Lost,
@@ -153,8 +154,7 @@ def confirm_pick(
         raise Conflict(
             f"order {task.order_id} is {status}: leave the units in the bin", field="task"
         )
-    if task.status != "open":
-        raise Conflict(f"pick task {task_id} is already {task.status}", field="task")
+    next_task_status(task_id, task.status, TaskEvent.PICK)  # only an open task is picked
     wanted = int(task.qty - task.picked_qty - task.short_qty)
     if picked < 0 or picked > wanted:
         raise InvalidInput(f"pick between 0 and {wanted} units", field="qty")
@@ -169,7 +169,9 @@ def confirm_pick(
         .values(
             picked_qty=pick_tasks.c.picked_qty + picked,
             short_qty=short,
-            status="short" if short else "picked",
+            status=next_task_status(
+                task_id, task.status, TaskEvent.PICK_SHORT if short else TaskEvent.PICK
+            ).value,
             picked_by=actor,
             picked_at=now,
         )

@@ -32,6 +32,7 @@ from stockflow.floor.documents.model import (
     PickListDoc,
     SlipLineDoc,
 )
+from stockflow.floor.rules import TaskStatus
 
 
 class UnknownDocument(NotFound):
@@ -121,7 +122,7 @@ def wave_summaries(
     conn: Connection, *, location: str | None, status: str | None, limit: int
 ) -> list[WaveSummary]:
     """Waves, newest first, optionally of one location and status."""
-    open_task = case((pick_tasks.c.status == "open", 1), else_=0)
+    open_task = case((pick_tasks.c.status == TaskStatus.OPEN.value, 1), else_=0)
     query = (
         select(
             waves.c.id, locations.c.code, waves.c.status, waves.c.created_at,
@@ -149,7 +150,7 @@ def pick_list_doc(wave: WaveView) -> PickListDoc:
     lines = tuple(
         PickLineDoc(n, t.bin, t.sku, t.sku_name, t.lot, t.qty - t.picked - t.short, t.order_ref,
                     t.tote)
-        for n, t in enumerate((t for t in wave.tasks if t.status == "open"), start=1)
+        for n, t in enumerate((t for t in wave.tasks if t.status == TaskStatus.OPEN), start=1)
     )  # fmt: skip
     return PickListDoc(wave.id, wave.location, wave.created_at, lines)
 

@@ -39,6 +39,7 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import Conflict, InvalidInput, NotFound
+from stockflow.floor.rules import TaskStatus
 from stockflow.stock.bins import Staged, position_places, release_at, staged
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.order_lifecycle import lock_order, note, set_status
@@ -53,6 +54,7 @@ from stockflow.stock.rules.order_lifecycle import (
 )
 from stockflow.stock.rules.places import coords, distance_km
 from stockflow.stock.rules.quantities import positive_quantity
+from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
 
 
 class UnknownShipment(NotFound):
@@ -306,7 +308,9 @@ def _settle_after_ship(conn: Connection, order_id: str, now: datetime) -> None:
         )
     ).scalar_one()
     open_tasks = conn.execute(
-        select(func.count()).where(pick_tasks.c.order_id == order_id, pick_tasks.c.status == "open")
+        select(func.count()).where(
+            pick_tasks.c.order_id == order_id, pick_tasks.c.status == TaskStatus.OPEN.value
+        )
     ).scalar_one()
     if still_held or open_tasks or _waiting_units(conn, order_id):
         return
@@ -315,7 +319,7 @@ def _settle_after_ship(conn: Connection, order_id: str, now: datetime) -> None:
     conn.execute(
         update(reservations)
         .where(reservations.c.id == reservation_id)
-        .values(status="closed", closed_at=now)
+        .values(status=ReservationStatus.CLOSED.value, closed_at=now)
     )
 
 

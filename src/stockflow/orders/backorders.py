@@ -38,6 +38,7 @@ from stockflow.stock.rules.events import StockTakenBack
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.order_lifecycle import WAITING, OrderStatus
 from stockflow.stock.rules.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
+from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
 
 
 def fill_backorders(
@@ -119,7 +120,7 @@ def _write_fill(
     conn.execute(
         update(reservations)
         .where(reservations.c.id.in_([views[o].reservation_id for o in changed]))
-        .values(status="open", closed_at=None)
+        .values(status=ReservationStatus.OPEN.value, closed_at=None)
     )
     order_writes.draw_fences(conn, book)
 

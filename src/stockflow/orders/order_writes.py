@@ -25,8 +25,12 @@ from stockflow.orders.rules.fulfilment import OrderPlan
 from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder
 from stockflow.stock.rules.events import Event, ExceptionRaised
-from stockflow.stock.rules.exceptions import ExceptionKind
+from stockflow.stock.rules.exceptions import ExceptionKind, ExceptionState
 from stockflow.stock.rules.order_lifecycle import OrderStatus
+from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
+
+_OPEN = ReservationStatus.OPEN.value  # looked up once: rows are built per order
+_NEW = ExceptionState.OPEN.value
 
 
 @dataclass
@@ -61,7 +65,7 @@ class Batch:
             {
                 "id": reservation_id,
                 "owner_ref": f"order:{order_id}",
-                "status": "open",
+                "status": _OPEN,
                 "idempotency_key": None,
                 "created_at": self.now,
             }
@@ -121,7 +125,7 @@ class Batch:
         self.rows["exceptions"].append(
             {
                 "kind": kind.value,
-                "state": "open",
+                "state": _NEW,
                 "order_id": order_id,
                 "sku_id": None,
                 "message": message,

@@ -25,6 +25,7 @@ from stockflow.stock.rules.commands import CloseLines
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.quantities import positive_quantity
+from stockflow.stock.rules.reservation_lifecycle import ReservationStatus, check_open
 
 
 class Closing(StrEnum):
@@ -107,7 +108,7 @@ def close_lines(
         conn.execute(
             update(reservations)
             .where(reservations.c.id == cmd.reservation_id)
-            .values(status="closed", closed_at=now)
+            .values(status=ReservationStatus.CLOSED.value, closed_at=now)
         )
     return load_reservation(conn, cmd.reservation_id)
 
@@ -119,8 +120,7 @@ def _lock_reservation(conn: Connection, reservation_id: str) -> None:
     ).scalar()
     if status is None:
         raise UnknownReservation(f"no reservation {reservation_id!r}", field="reservation_id")
-    if status == "closed":
-        raise ReservationClosed(f"reservation {reservation_id} is closed", field="reservation_id")
+    check_open(reservation_id, status)
 
 
 def _open_allocations(conn: Connection, reservation_id: str, line_no: int | None) -> list[_Open]:

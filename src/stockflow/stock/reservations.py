@@ -45,8 +45,11 @@ from stockflow.stock.rules.allocation import Candidate, LineRequest, PlannedAllo
 from stockflow.stock.rules.commands import Reserve, ReserveLine
 from stockflow.stock.rules.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
 from stockflow.stock.rules.quantities import MAX_QUANTITY, positive_quantity
+from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
 
 Outcome = ReservationView | StockflowError
+
+_OPEN = ReservationStatus.OPEN.value  # looked up once: rows are built per reservation
 
 
 def check_reserve(cmd: Reserve) -> None:
@@ -359,7 +362,7 @@ def _write(
                 {
                     "id": rid,
                     "owner_ref": requests[i].owner_ref,
-                    "status": "open",
+                    "status": _OPEN,
                     "idempotency_key": requests[i].idempotency_key,
                     "created_at": now,
                 }
@@ -385,7 +388,7 @@ def _write(
         i: ReservationView(
             id=rid,
             owner_ref=requests[i].owner_ref,
-            status="open",
+            status=_OPEN,
             created_at=now,
             closed_at=None,
             allocations=tuple(_allocation_view(requests[i], a, book) for a in plan),
