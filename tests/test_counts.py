@@ -20,9 +20,8 @@ from sqlalchemy import select
 from order_shop import Clock, add_channel, assert_books_balance, open_shop, order
 from stockflow.adapters.tables import stock_moves
 from stockflow.bootstrap import Stockflow
-from stockflow.counts.counting import SamePerson
 from stockflow.counts.queries import CountView, SheetLine
-from stockflow.counts.rules import CountScope, IllegalCountStep
+from stockflow.counts.rules import CountScope, IllegalCountStep, SamePerson
 from stockflow.errors import Conflict, IdempotencyKeyReused, InvalidInput, StockflowError
 from stockflow.floor.picking import WaveRequest
 from stockflow.receiving.rules.purchasing import ReceiptLineIn, Receive

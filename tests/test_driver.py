@@ -16,7 +16,7 @@ from helpers import add_sku, setup_places
 from stockflow.adapters import bulk
 from stockflow.adapters.tables import positions, reservations
 from stockflow.bootstrap import Stockflow
-from stockflow.stock.reservations import load_book
+from stockflow.stock.book import load_book
 from stockflow.stock.rules.catalogue import NewSku
 from stockflow.stock.rules.commands import Place, PostMove
 

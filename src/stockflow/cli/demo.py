@@ -46,6 +46,25 @@ VARIANTS = ["BLK", "WHT", "GRY"]
 def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
     """Fill an empty database with the demo set; returns counts of what was made."""
     rng = random.Random(seed)
+    bins = _places(sf)
+    skus = _catalogue(sf)
+    moves, reservations = _stock(sf, rng, skus, bins)
+    orders = _orders(sf, rng, [s.code for s in skus])
+    waves, shipped = _floor(sf)
+    return {
+        "locations": len(SITES),
+        "bins": len(bins),
+        "skus": len(skus),
+        "moves": moves,
+        "reservations": reservations,
+        "orders": orders,
+        "waves": waves,
+        "shipments": shipped,
+    }
+
+
+def _places(sf: Stockflow) -> list[NewBin]:
+    """The sites, and 80 bins in each warehouse (the store keeps everything in MAIN)."""
     sf.add_locations(
         [
             NewLocation(code, name, kind, addr, Decimal(lat), Decimal(lon))
@@ -61,6 +80,11 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
         )
     ]
     sf.add_bins(bins)
+    return bins
+
+
+def _catalogue(sf: Stockflow) -> list[NewSku]:
+    """Every family in every size and colour."""
     skus = [
         NewSku(
             f"{fam}-{size}-{var}",
@@ -74,6 +98,13 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
         for var in VARIANTS
     ]
     sf.add_skus(skus)
+    return skus
+
+
+def _stock(
+    sf: Stockflow, rng: random.Random, skus: list[NewSku], bins: list[NewBin]
+) -> tuple[int, int]:
+    """Receipts of every SKU at one to three sites, then a few carts' holds; how many of each."""
     today = sf.today()
     moves = 0
     reservations = 0
@@ -107,18 +138,7 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
                 reservations += 1
             except InsufficientStock:
                 continue
-    orders = _orders(sf, rng, [s.code for s in skus])
-    waves, shipped = _floor(sf)
-    return {
-        "locations": len(SITES),
-        "bins": len(bins),
-        "skus": len(skus),
-        "moves": moves,
-        "reservations": reservations,
-        "orders": orders,
-        "waves": waves,
-        "shipments": shipped,
-    }
+    return moves, reservations
 
 
 def _floor(sf: Stockflow) -> tuple[int, int]:

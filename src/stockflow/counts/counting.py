@@ -4,11 +4,11 @@ At submission the books are read under lock: that is the line's expected
 quantity. A count within tolerance corrects the position at once through
 ``losses.correct_position`` (the one path that takes back promises a bin can
 no longer keep); ``losses.after_loss`` tells the orders that lost units, and
-the reactions to its ``StockTakenBack`` event find them stock after commit. A variance outside
-tolerance waits, with a ``count_variance`` exception, for a second person:
-approving posts the variance recorded at count time against what is on hand
-*now* (stock may have moved since), rejecting keeps the books. Every step
-locks the count row, so steps on one count queue.
+reactions after commit find them stock. A variance outside tolerance waits,
+with a ``count_variance`` exception, for a second person: approving posts the
+variance recorded at count time against what is on hand *now* (stock may have
+moved since), rejecting keeps the books. Every step locks the count row, so
+steps on one count queue.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from stockflow.adapters.tables import bins, count_lines, cycle_counts, exception
 from stockflow.counts.queries import UnknownCount
 from stockflow.counts.rules import (
     CountStatus,
+    Decide,
     IllegalCountStep,
     LineEvent,
     LineStatus,
+    SamePerson,
     judge,
     next_line_status,
     settle,
@@ -148,8 +150,9 @@ def _correct(
 ) -> tuple[int, Lost | None]:  # fmt: skip
     """Set the position to ``target`` and tell orders that lost units; units added, and who lost.
 
-    Finding those orders new stock waits for ``losses.reallocate_lost`` after
-    commit: it locks positions this transaction may not take in lock order.
+    Finding those orders new stock, and offering units found to waiting orders,
+    are reactions after commit: they lock positions this transaction may not
+    take in lock order.
     """
     fix = correct_position(
         db, conn, position_id, target, actor=actor, reference=count.id, note_text=why, now=now,
@@ -159,7 +162,10 @@ def _correct(
         conn, fix.taken, fix.position, kind=ExceptionKind.COUNT_VARIANCE, why=why, actor=actor,
         reference=count.id, today=today, now=now,
     )  # fmt: skip
-    return max(0, fix.after - fix.before), lost if fix.taken else None
+    added = max(0, fix.after - fix.before)
+    if added:
+        record(conn, StockFreed.of([fix.position.sku], "count"), now=now)
+    return added, lost if fix.taken else None
 
 
 def _settle(conn: Connection, count: _Count, now: datetime) -> None:
@@ -252,8 +258,6 @@ def _record(
                 counted_by=actor, counted_at=now)
     )  # fmt: skip
     _settle(conn, count, now)
-    if added:
-        record(conn, StockFreed.of([line.sku], "count"), now=now)
     return Decision(count.id, line.line_no, line.sku, status.value, added, lost)
 
 
@@ -323,16 +327,6 @@ def report_found(
 # deciding ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Decide:
-    """A second person's decision on a variance waiting for approval."""
-
-    count_id: str
-    line_no: int
-    actor: str
-    retry: bool = False
-
-
 def approve_line(
     db: Database, conn: Connection, cmd: Decide, *, today: date, now: datetime
 ) -> Decision:
@@ -361,8 +355,6 @@ def approve_line(
         why=why, today=today, now=now,
     )  # fmt: skip
     _decided(conn, count, line=line, status=status, actor=cmd.actor, now=now)
-    if added:
-        record(conn, StockFreed.of([line.sku], "count"), now=now)
     return Decision(count.id, line.line_no, line.sku, status.value, added, lost)
 
 
@@ -391,12 +383,6 @@ def _to_decide(
             field="actor",
         )
     return count, line, None
-
-
-class SamePerson(IllegalCountStep):
-    """The person who counted a line may not decide on its variance."""
-
-    title = "Needs a second person"
 
 
 def _decided(

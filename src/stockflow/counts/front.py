@@ -16,7 +16,6 @@ from sqlalchemy import Connection
 
 from stockflow.adapters.database import Database
 from stockflow.counts.counting import (
-    Decide,
     Decision,
     Found,
     Submit,
@@ -37,7 +36,7 @@ from stockflow.counts.queries import (
     count_view,
     sheet_line,
 )
-from stockflow.counts.rules import CountScope, checked_tolerance
+from stockflow.counts.rules import CountScope, Decide, checked_tolerance
 from stockflow.counts.scopes import NewCount, cancel_count, create_count
 
 

@@ -313,3 +313,19 @@ def measure(lines: Iterable[tuple[int, int, Decimal]]) -> Accuracy:
         exact += expected == got
         within += within_tolerance(expected, got, tolerance)
     return Accuracy(counted, exact, within)
+
+
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """A second person's decision on a variance waiting for approval."""
+
+    count_id: str
+    line_no: int
+    actor: str
+    retry: bool = False
+
+
+class SamePerson(IllegalCountStep):
+    """The person who counted a line may not decide on its variance."""
+
+    title = "Needs a second person"

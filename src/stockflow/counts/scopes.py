@@ -2,7 +2,7 @@
 
 A scope is a zone, named bins, an ABC class, or the bins that came up short
 on a pick since they were last counted. Counting and deciding the lines is
-``services.counts``.
+``counts.counting``.
 """
 
 from __future__ import annotations

@@ -27,11 +27,11 @@ from stockflow.adapters.tables import skus as sku_table
 from stockflow.orders import order_writes
 from stockflow.orders.order_refs import OrderRefs
 from stockflow.orders.rules.channels import ChannelRules
-from stockflow.orders.rules.fulfilment import Need, Site, plan_order
+from stockflow.orders.rules.fulfilment import Need, OrderPlan, Site, plan_order
+from stockflow.stock.book import load_book
 from stockflow.stock.exceptions import resolve_exceptions
 from stockflow.stock.order_lifecycle import lock_order, note, settle_status
 from stockflow.stock.queries.orders import OrderView, load_order, load_orders, orders_waiting_for
-from stockflow.stock.reservations import load_book
 from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 from stockflow.stock.rules.events import StockTakenBack
@@ -71,26 +71,7 @@ def fill_backorders(
         plan = plan_order(book, needs, sites, channel)
         if not plan.allocations:
             continue
-        reservation_id = views[oid].reservation_id
-        for need, a in plan.allocations:
-            batch.rows["allocations"].append(
-                {
-                    "reservation_id": reservation_id,
-                    "line_no": line_nos[need.line_no],
-                    "position_id": a.position_id,
-                    "qty": a.qty,
-                }
-            )
-            batch.allocated[a.position_id] += a.qty
-        for message in plan.decisions:
-            batch.rows["order_decisions"].append(
-                {
-                    "order_id": oid,
-                    "at": now,
-                    "actor": "backorder",
-                    "message": f"backorder fill: {message}",
-                }
-            )
+        _gather(batch, oid, views[oid].reservation_id, plan, line_nos, now=now)
         changed.append(oid)
     if not changed:
         return []
@@ -98,10 +79,38 @@ def fill_backorders(
     for oid in changed:
         settle_status(conn, oid, now)
         if load_order(conn, oid).status == OrderStatus.ALLOCATED.value:
-            resolve_exceptions(
-                conn, oid, (ExceptionKind.ATP_FAILURE, ExceptionKind.LATE_BACKORDER), now
-            )
+            resolve_exceptions(conn, oid, _FILLED, now)
     return changed
+
+
+_FILLED = (ExceptionKind.ATP_FAILURE, ExceptionKind.LATE_BACKORDER)
+"""What an order that got everything no longer needs anyone to look at."""
+
+
+def _gather(
+    batch: order_writes.Batch, order_id: str, reservation_id: str, plan: OrderPlan,
+    line_nos: dict[int, int], *, now: datetime,
+) -> None:  # fmt: skip
+    """The rows one order's fill writes: its allocations and the decisions behind them."""
+    for need, a in plan.allocations:
+        batch.rows["allocations"].append(
+            {
+                "reservation_id": reservation_id,
+                "line_no": line_nos[need.line_no],
+                "position_id": a.position_id,
+                "qty": a.qty,
+            }
+        )
+        batch.allocated[a.position_id] += a.qty
+    for message in plan.decisions:
+        batch.rows["order_decisions"].append(
+            {
+                "order_id": order_id,
+                "at": now,
+                "actor": "backorder",
+                "message": f"backorder fill: {message}",
+            }
+        )
 
 
 def _write_fill(

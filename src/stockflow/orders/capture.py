@@ -29,8 +29,8 @@ from stockflow.orders import order_writes
 from stockflow.orders.order_refs import OrderRefs
 from stockflow.orders.rules.channels import BackorderPolicy
 from stockflow.orders.rules.fulfilment import Need, Site, plan_order
+from stockflow.stock.book import load_book
 from stockflow.stock.queries.orders import OrderView, load_orders
-from stockflow.stock.reservations import load_book
 from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder
 from stockflow.stock.rules.events import OrderCaptured

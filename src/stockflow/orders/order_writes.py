@@ -89,6 +89,21 @@ class Batch:
                 "updated_at": self.now,
             }
         )
+        self._lines(order_id, reservation_id, cmd, refs, plan)
+        for message in [*decisions, *(f"on hold: {h}" for h in holds)]:
+            self.rows["order_decisions"].append(
+                {"order_id": order_id, "at": self.now, "actor": cmd.actor, "message": message}
+            )
+        if holds:
+            self.exception(order_id, ExceptionKind.ORDER_ON_HOLD, "; ".join(holds))
+        if backordered:
+            self.exception(order_id, ExceptionKind.ATP_FAILURE, "; ".join(plan.decisions))
+
+    def _lines(
+        self, order_id: str, reservation_id: str, cmd: CaptureOrder, refs: OrderRefs,
+        plan: OrderPlan,
+    ) -> None:  # fmt: skip
+        """The order's lines and the allocations its plan made for them."""
         for line_no, line in enumerate(cmd.lines, start=1):
             self.rows["order_lines"].append(
                 {
@@ -110,14 +125,6 @@ class Batch:
                 }
             )
             self.allocated[a.position_id] += a.qty
-        for message in [*decisions, *(f"on hold: {h}" for h in holds)]:
-            self.rows["order_decisions"].append(
-                {"order_id": order_id, "at": self.now, "actor": cmd.actor, "message": message}
-            )
-        if holds:
-            self.exception(order_id, ExceptionKind.ORDER_ON_HOLD, "; ".join(holds))
-        if backordered:
-            self.exception(order_id, ExceptionKind.ATP_FAILURE, "; ".join(plan.decisions))
 
     def exception(self, order_id: str, kind: ExceptionKind, message: str) -> None:
         """Raise an exception both sides see, linked to the order, and its event."""

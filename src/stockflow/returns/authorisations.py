@@ -1,8 +1,8 @@
 """Returns: authorise an RMA against shipped units, close it by hand, or cancel it.
 
-Receiving and inspecting the units are in ``return_arrivals``. Every function
-works inside the caller's transaction; the facade in ``returns_desk`` runs each
-in one. How many units of an order line may still come back counts every RMA
+Receiving and inspecting the units are in ``returns.arrivals``. Every function
+works inside the caller's transaction; the front door (``returns.front``) runs
+each in one. How many units of an order line may still come back counts every RMA
 of the order: an open one by what it authorised, a closed one by what really
 came back, a cancelled one not at all.
 """

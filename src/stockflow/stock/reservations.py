@@ -14,21 +14,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, select
 
-from stockflow.adapters import bulk, driver
+from stockflow.adapters import bulk
 from stockflow.adapters.tables import (
     allocations,
-    bins,
-    locations,
-    lots,
     positions,
     reservations,
-    ring_fences,
-    skus,
-    stock_buffers,
 )
 from stockflow.errors import (
     IdempotencyKeyReused,
@@ -39,11 +32,10 @@ from stockflow.errors import (
     UnknownSku,
 )
 from stockflow.stock import lookup
-from stockflow.stock.locks import in_lock_order
+from stockflow.stock.book import load_book
 from stockflow.stock.queries.reservations import AllocationView, ReservationView, load_reservations
-from stockflow.stock.rules.allocation import Candidate, LineRequest, PlannedAllocation, StockBook
+from stockflow.stock.rules.allocation import LineRequest, PlannedAllocation, StockBook
 from stockflow.stock.rules.commands import Reserve, ReserveLine
-from stockflow.stock.rules.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
 from stockflow.stock.rules.quantities import MAX_QUANTITY, positive_quantity
 from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
 
@@ -81,15 +73,29 @@ def reserve_many(
     """Reserve each request all-or-nothing, in order; one outcome per request."""
     outcomes: list[Outcome | None] = [None] * len(requests)
     replays = _replays(conn, requests)
-    plans: dict[int, list[LineRequest]] = {}
     live = [r for r in requests if r.idempotency_key not in replays]
     book, sku_refs = load_book(conn, {ln.sku for r in live for ln in r.lines}, today, lock=True)
     loc_refs = lookup.locations_by_code(
         conn, (ln.location for r in live for ln in r.lines if ln.location)
     )
-    # The book only shrinks during a batch: a request refused once is refused
-    # again when asked the same way (a crowd asks the same way).
-    refused: dict[tuple[ReserveLine, ...], StockflowError] = {}
+    plans = _line_plans(requests, replays, sku_refs, loc_refs, outcomes)
+    accepted, claimed = _plan(requests, plans, book, outcomes)
+    views = _write(conn, requests, accepted, book, now=now)
+    for i, view in views.items():
+        outcomes[i] = view
+    _answer_keys(requests, replays, claimed, outcomes)
+    return [o if o is not None else InvalidInput("not processed") for o in outcomes]
+
+
+def _line_plans(
+    requests: Sequence[Reserve],
+    replays: dict[str, ReservationView],
+    sku_refs: dict[str, lookup.SkuRef],
+    loc_refs: dict[str, lookup.LocationRef],
+    outcomes: list[Outcome | None],
+) -> dict[int, list[LineRequest]]:
+    """Each new request's lines checked against the catalogue (a bad one gets its error)."""
+    plans: dict[int, list[LineRequest]] = {}
     asked: dict[tuple[ReserveLine, ...], list[LineRequest]] = {}
     for i, request in enumerate(requests):
         if request.idempotency_key in replays:
@@ -102,6 +108,19 @@ def reserve_many(
                 outcomes[i] = exc
                 continue
         plans[i] = lines
+    return plans
+
+
+def _plan(
+    requests: Sequence[Reserve],
+    plans: dict[int, list[LineRequest]],
+    book: StockBook,
+    outcomes: list[Outcome | None],
+) -> tuple[dict[int, tuple[str, list[PlannedAllocation]]], dict[str, int]]:
+    """Plan each request against the locked book in order; the accepted, and keys claimed."""
+    # The book only shrinks during a batch: a request refused once is refused
+    # again when asked the same way (a crowd asks the same way).
+    refused: dict[tuple[ReserveLine, ...], StockflowError] = {}
     accepted: dict[int, tuple[str, list[PlannedAllocation]]] = {}
     claimed: dict[str, int] = {}
     for i, lines in plans.items():
@@ -119,9 +138,16 @@ def reserve_many(
             continue
         if key is not None:
             claimed[key] = i
-    views = _write(conn, requests, accepted, book, now=now)
-    for i, view in views.items():
-        outcomes[i] = view
+    return accepted, claimed
+
+
+def _answer_keys(
+    requests: Sequence[Reserve],
+    replays: dict[str, ReservationView],
+    claimed: dict[str, int],
+    outcomes: list[Outcome | None],
+) -> None:
+    """Keyed requests not yet answered: a replay of an earlier write, or a twin's answer."""
     for i, request in enumerate(requests):
         key = request.idempotency_key
         if outcomes[i] is not None or key is None:
@@ -138,7 +164,6 @@ def reserve_many(
             outcomes[i] = (
                 replace(twin, replayed=True) if isinstance(twin, ReservationView) else twin
             )
-    return [o if o is not None else InvalidInput("not processed") for o in outcomes]
 
 
 def refusals(conn: Connection, requests: Sequence[Reserve], *, today: date) -> list[Outcome] | None:
@@ -223,120 +248,6 @@ def _line_requests(
             )
         )
     return lines
-
-
-def _book_query(dialect: str, lock: bool) -> Select[Any]:
-    """Every position with free stock of the SKUs in list parameter ``codes``, joined to them."""
-    wanted = select(skus.c.id).where(driver.in_list(skus.c.code, "codes", dialect))
-    free = (
-        select(
-            positions.c.id,
-            positions.c.sku_id,
-            positions.c.location_id,
-            positions.c.lot_code,
-            positions.c.on_hand,
-            positions.c.allocated,
-            locations.c.code.label("location_code"),
-            bins.c.code.label("bin_code"),
-            lots.c.expires_on,
-            stock_buffers.c.qty.label("buffer"),
-        )
-        .join(locations, locations.c.id == positions.c.location_id)
-        .join(bins, bins.c.id == positions.c.bin_id)
-        .outerjoin(
-            lots, (lots.c.sku_id == positions.c.sku_id) & (lots.c.code == positions.c.lot_code)
-        )
-        .outerjoin(
-            stock_buffers,
-            (stock_buffers.c.sku_id == positions.c.sku_id)
-            & (stock_buffers.c.location_id == positions.c.location_id),
-        )
-        .where(
-            positions.c.sku_id.in_(wanted),
-            positions.c.on_hand - positions.c.allocated > 0,
-            locations.c.kind.in_(sorted(SELLABLE_KINDS)),
-            bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
-        )
-    )
-    locked = (in_lock_order(free) if lock else free).cte("locked")
-    return (
-        select(skus.c.id.label("sku_id"), skus.c.code, skus.c.active, skus.c.lot_tracked, locked)
-        .select_from(skus.outerjoin(locked, locked.c.sku_id == skus.c.id))
-        .where(driver.in_list(skus.c.code, "codes", dialect))
-    )
-
-
-def _locked_book_query(dialect: str) -> Select[Any]:
-    return _book_query(dialect, True)
-
-
-def _free_book_query(dialect: str) -> Select[Any]:
-    return _book_query(dialect, False)
-
-
-def _fence_query(dialect: str) -> Select[Any]:
-    """The channels' ring fences on the SKUs in list parameter ``codes``."""
-    wanted = select(skus.c.id).where(driver.in_list(skus.c.code, "codes", dialect))
-    return select(
-        ring_fences.c.sku_id, ring_fences.c.location_id, ring_fences.c.channel_id, ring_fences.c.qty
-    ).where(ring_fences.c.sku_id.in_(wanted), ring_fences.c.qty > 0)
-
-
-def load_book(
-    conn: Connection, sku_codes: set[str], today: date, *, lock: bool = False
-) -> tuple[StockBook, dict[str, lookup.SkuRef]]:
-    """Load every position with free stock of these SKUs; with ``lock``, lock them in lock order.
-
-    One round trip: the (locking) select runs as a common table expression, and
-    the outer query joins it to the SKUs, so a SKU without free stock still
-    comes back (with no position) and unknown codes simply do not. A locked
-    book also knows the channels' ring fences, read in the same round trip (an
-    unlocked one may overstate what is free, which is safe for refusing, never
-    for granting).
-    """
-    if not sku_codes:
-        return StockBook([], buffers={}, today=today), {}
-    dialect = conn.dialect.name
-    params = {"codes": sorted(sku_codes)}
-    if lock:
-        rows, fence_rows = driver.fetch(
-            conn,
-            (driver.prepare(_locked_book_query, dialect, lists=["codes"]), params),
-            (driver.prepare(_fence_query, dialect, lists=["codes"]), params),
-        )
-    else:
-        [rows] = driver.fetch(
-            conn, (driver.prepare(_free_book_query, dialect, lists=["codes"]), params)
-        )
-        fence_rows = []
-    candidates = []
-    buffers: dict[tuple[int, int], int] = {}
-    refs: dict[str, lookup.SkuRef] = {}
-    # Plain tuple unpacking: this loop sees every free position of a busy batch.
-    for (sku_id, code, active, lot_tracked, pid, _, location_id, lot_code, on_hand, allocated,
-         location_code, bin_code, expires_on, buffer) in rows:  # fmt: skip
-        if code not in refs:
-            refs[code] = lookup.SkuRef(sku_id, code, bool(active), bool(lot_tracked))
-        if pid is None:
-            continue
-        if buffer:
-            buffers[(sku_id, location_id)] = int(buffer)
-        if isinstance(expires_on, str):  # SQLite keeps dates as ISO text
-            expires_on = date.fromisoformat(expires_on)
-        candidates.append(
-            Candidate(
-                pid,
-                sku_id,
-                location_id,
-                location_code,
-                bin_code,
-                lot_code,
-                expires_on,
-                int(on_hand) - int(allocated),
-            )
-        )
-    fences = {(sku, loc, channel): int(qty) for sku, loc, channel, qty in fence_rows}
-    return StockBook(candidates, buffers=buffers, today=today, fences=fences), refs
 
 
 def _write(

@@ -10,8 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Select, case, func, select
 
 from stockflow.adapters.tables import bins, locations, lots, positions, skus, stock_buffers
 from stockflow.errors import UnknownSku
@@ -104,36 +105,7 @@ def position_views(
 
 def atp_for_skus(conn: Connection, codes: Iterable[str] | None, *, today: date) -> list[SkuAtp]:
     """ATP of the given SKUs (every SKU when ``codes`` is None), per location and in total."""
-    expired = func.coalesce(lots.c.expires_on <= today, False)
-    free = positions.c.on_hand - positions.c.allocated
-    query = (
-        select(
-            skus.c.code.label("sku"),
-            locations.c.code.label("location"),
-            func.sum(positions.c.on_hand).label("on_hand"),
-            func.sum(positions.c.allocated).label("allocated"),
-            func.sum(case((expired & (free > 0), free), else_=0)).label("expired"),
-            func.sum(case((~expired & (free > 0), free), else_=0)).label("fresh_free"),
-            func.coalesce(func.max(stock_buffers.c.qty), 0).label("buffer"),
-        )
-        .join(skus, skus.c.id == positions.c.sku_id)
-        .join(locations, locations.c.id == positions.c.location_id)
-        .join(bins, bins.c.id == positions.c.bin_id)
-        .outerjoin(
-            lots, (lots.c.sku_id == positions.c.sku_id) & (lots.c.code == positions.c.lot_code)
-        )
-        .outerjoin(
-            stock_buffers,
-            (stock_buffers.c.sku_id == positions.c.sku_id)
-            & (stock_buffers.c.location_id == positions.c.location_id),
-        )
-        .where(
-            locations.c.kind.in_(sorted(SELLABLE_KINDS)),
-            bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
-        )
-        .group_by(skus.c.code, locations.c.code)
-        .order_by(skus.c.code, locations.c.code)
-    )
+    query = _atp_query(today)
     wanted: list[str] | None = None
     if codes is not None:
         wanted = sorted(set(codes))
@@ -167,3 +139,37 @@ def atp_for_skus(conn: Connection, codes: Iterable[str] | None, *, today: date) 
         )
         for code in order
     ]
+
+
+def _atp_query(today: date) -> Select[Any]:
+    """Sellable stock per SKU and location: on hand, allocated, expired, fresh and free, buffer."""
+    expired = func.coalesce(lots.c.expires_on <= today, False)
+    free = positions.c.on_hand - positions.c.allocated
+    return (
+        select(
+            skus.c.code.label("sku"),
+            locations.c.code.label("location"),
+            func.sum(positions.c.on_hand).label("on_hand"),
+            func.sum(positions.c.allocated).label("allocated"),
+            func.sum(case((expired & (free > 0), free), else_=0)).label("expired"),
+            func.sum(case((~expired & (free > 0), free), else_=0)).label("fresh_free"),
+            func.coalesce(func.max(stock_buffers.c.qty), 0).label("buffer"),
+        )
+        .join(skus, skus.c.id == positions.c.sku_id)
+        .join(locations, locations.c.id == positions.c.location_id)
+        .join(bins, bins.c.id == positions.c.bin_id)
+        .outerjoin(
+            lots, (lots.c.sku_id == positions.c.sku_id) & (lots.c.code == positions.c.lot_code)
+        )
+        .outerjoin(
+            stock_buffers,
+            (stock_buffers.c.sku_id == positions.c.sku_id)
+            & (stock_buffers.c.location_id == positions.c.location_id),
+        )
+        .where(
+            locations.c.kind.in_(sorted(SELLABLE_KINDS)),
+            bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
+        )
+        .group_by(skus.c.code, locations.c.code)
+        .order_by(skus.c.code, locations.c.code)
+    )

@@ -82,30 +82,7 @@ def load_orders(conn: Connection, ids: Iterable[str]) -> dict[str, OrderView]:
         .outerjoin(customers, customers.c.id == orders.c.customer_id)
         .where(orders.c.id.in_(wanted))
     ).all()
-    held = _held_per_line(conn, [h.reservation_id for h in heads])
-    lines: dict[str, list[OrderLineView]] = defaultdict(list)
-    line_rows = conn.execute(
-        select(order_lines, skus.c.code.label("sku"))
-        .join(skus, skus.c.id == order_lines.c.sku_id)
-        .where(order_lines.c.order_id.in_(wanted))
-        .order_by(order_lines.c.order_id, order_lines.c.line_no)
-    ).all()
-    reservation_of = {h.id: h.reservation_id for h in heads}
-    recipes = kit_recipes(conn, (r.sku_id for r in line_rows))
-    for r in line_rows:
-        parts = held.get((reservation_of[r.order_id], r.line_no), {})
-        allocated, shipped = _in_line_units(r.sku_id, parts, recipes.get(r.sku_id))
-        lines[r.order_id].append(
-            OrderLineView(
-                r.line_no,
-                r.sku,
-                int(r.qty),
-                r.unit_price,
-                allocated,
-                shipped,
-                int(r.cancelled_qty),
-            )
-        )
+    lines = _line_views(conn, wanted, {h.id: h.reservation_id for h in heads})
     notes: dict[str, list[str]] = defaultdict(list)
     for d in conn.execute(
         select(order_decisions.c.order_id, order_decisions.c.message)
@@ -132,6 +109,36 @@ def load_orders(conn: Connection, ids: Iterable[str]) -> dict[str, OrderView]:
         )
         for h in heads
     }
+
+
+def _line_views(
+    conn: Connection, wanted: list[str], reservation_of: dict[str, str]
+) -> dict[str, list[OrderLineView]]:
+    """Each order's lines with what they hold and have shipped (kit lines by their parts)."""
+    held = _held_per_line(conn, list(reservation_of.values()))
+    lines: dict[str, list[OrderLineView]] = defaultdict(list)
+    line_rows = conn.execute(
+        select(order_lines, skus.c.code.label("sku"))
+        .join(skus, skus.c.id == order_lines.c.sku_id)
+        .where(order_lines.c.order_id.in_(wanted))
+        .order_by(order_lines.c.order_id, order_lines.c.line_no)
+    ).all()
+    recipes = kit_recipes(conn, (r.sku_id for r in line_rows))
+    for r in line_rows:
+        parts = held.get((reservation_of[r.order_id], r.line_no), {})
+        allocated, shipped = _in_line_units(r.sku_id, parts, recipes.get(r.sku_id))
+        lines[r.order_id].append(
+            OrderLineView(
+                r.line_no,
+                r.sku,
+                int(r.qty),
+                r.unit_price,
+                allocated,
+                shipped,
+                int(r.cancelled_qty),
+            )
+        )
+    return lines
 
 
 def load_order(conn: Connection, order_id: str) -> OrderView:

@@ -94,7 +94,7 @@ class StockFreed(Event):
 
     topic = Topic.STOCK_FREED
     skus: tuple[str, ...]
-    cause: str  # receipt, move, release, cancellation, return, count, transfer, quarantine, import
+    cause: str  # receipt, move, release, return, count, transfer, quarantine, import
 
     @classmethod
     def of(cls, skus: Iterable[str], cause: str) -> StockFreed:
