@@ -23,9 +23,11 @@ from helpers import write_sheet
 from order_shop import Clock, add_channel, add_skus, open_shop, order, stock
 from receiving_shop import stock_the_floor
 from stockflow.adapters.parcels import Parcel
+from stockflow.adapters.reactions import Reactions
 from stockflow.adapters.tables import outbox
 from stockflow.bootstrap import Stockflow, handler_table
 from stockflow.counts.rules import CountScope
+from stockflow.errors import ReactionFailed
 from stockflow.floor.picking import WaveRequest
 from stockflow.floor.shipping import Dispatch
 from stockflow.receiving.rules.purchasing import ReceiptLineIn, Receive
@@ -256,3 +258,23 @@ def test_no_module_calls_a_reaction_of_order_management_by_hand() -> None:
                     callers.append(f"{path.relative_to(root)}:{node.lineno} {name}")
     # The one exception: the operator's explicit ``stockflow orders fill-backorders`` command.
     assert callers == ["cli/orders.py:66 fill_backorders"]
+
+
+def test_a_failed_reaction_says_the_command_was_saved(shop: Stockflow) -> None:
+    sf = shop
+    seen: list[object] = []
+
+    def breaks(events: object) -> None:
+        seen.append(events)
+        raise RuntimeError("disk full")
+
+    sf.db.on_commit(Reactions({events.StockFreed: [breaks]}))
+    with pytest.raises(ReactionFailed) as failed:
+        sf.post_move(PostMove("BOLT", 2, "receipt", target=Place("HAM", "A-01")))
+    assert (failed.value.status, failed.value.title) == (500, "Saved, but a follow-up step failed")
+    assert "the change was saved" in failed.value.detail
+    assert isinstance(failed.value.__cause__, RuntimeError)
+    assert len(seen) == 1
+    # The receipt itself stands, and the books balance.
+    assert sum(p.on_hand for p in sf.positions(sku="BOLT")) == 2
+    assert sf.verify() == []

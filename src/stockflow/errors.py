@@ -153,3 +153,16 @@ class IdempotencyKeyReused(Conflict):
             "send a new key for a new request",
             field="Idempotency-Key",
         )
+
+
+class ReactionFailed(StockflowError):
+    """The command was saved; a reaction that runs after its commit failed.
+
+    Reported as such (never as "nothing was changed"): retrying the command
+    with its idempotency key replays it, and the reactions' work (offering
+    stock to waiting orders, new promise dates) is also done by the next one
+    that runs for the same SKUs.
+    """
+
+    status = 500
+    title = "Saved, but a follow-up step failed"

@@ -6,17 +6,24 @@ gets all of one commit's events of its type at once, so a batch of a hundred
 captured orders costs one reaction, not a hundred. Handlers run in the order
 the table lists them. A reaction's own transaction records events too: they
 join the queue and run after the current ones, on the same thread, before the
-command that started it all returns to its caller.
+command that started it all returns to its caller. A reaction that fails
+stops the queue and reaches the caller as ``ReactionFailed``: the command
+itself was saved, and its answer says so.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from stockflow.errors import ReactionFailed
+
 Handler = Callable[[Sequence[Any]], None]
+
+log = logging.getLogger(__name__)
 
 
 class Reactions:
@@ -51,4 +58,17 @@ class Reactions:
             by_kind.setdefault(type(event), []).append(event)
         for kind, group in by_kind.items():
             for handler in self._table.get(kind, ()):
-                handler(group)
+                try:
+                    handler(group)
+                except ReactionFailed:
+                    raise
+                except Exception as exc:
+                    # The command has committed: its caller must not hear "nothing changed".
+                    log.exception("reaction %s to %s failed", _name(handler), kind.__name__)
+                    raise ReactionFailed(
+                        f"the change was saved; {_name(handler)} after {kind.__name__} failed"
+                    ) from exc
+
+
+def _name(handler: Handler) -> str:
+    return getattr(handler, "__name__", repr(handler))
