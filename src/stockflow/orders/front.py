@@ -20,7 +20,7 @@ from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.stock.exceptions import set_exception_state
 from stockflow.stock.lookup import skus_by_code
 from stockflow.stock.queries.exceptions import ExceptionView, exception_page
-from stockflow.stock.queries.orders import OrderView, load_order
+from stockflow.stock.queries.orders import OrderView, load_order, load_orders
 from stockflow.stock.rules.commands import CaptureOrder
 from stockflow.stock.rules.events import (
     FreesStock,
@@ -110,10 +110,12 @@ class Orders:
             lambda conn: capture_many(conn, cmds, today=self._today(), now=self.clock()),
             idempotent=keyed,
         )
-        return [
-            self.order(o.id) if isinstance(o, OrderView) and _new_and_waiting(o) else o
-            for o in outcomes
-        ]
+        waiting = [o.id for o in outcomes if isinstance(o, OrderView) and _new_and_waiting(o)]
+        if not waiting:
+            return outcomes
+        with self.db.read() as conn:
+            fresh = load_orders(conn, waiting)
+        return [fresh.get(o.id, o) if isinstance(o, OrderView) else o for o in outcomes]
 
     def order(self, order_id: str) -> OrderView:
         """One order with its lines and decisions."""
