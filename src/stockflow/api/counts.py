@@ -76,7 +76,7 @@ def sheet_out(s: CountSheet) -> SheetOut:
 
 @router.post("/counts", status_code=status.HTTP_201_CREATED, responses=_CREATE)
 def create_count(
-    sf: Sf, body: CountIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: CountIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> CountOut:
     """Open a count: one line per SKU and lot in each bin of the scope (empty positions too)."""
     scope = body.scope
@@ -145,8 +145,8 @@ def count_sheet(sf: Sf, count_id: str) -> SheetOut:
 
 @router.post("/counts/{count_id}/lines/{line_no}/count", responses=_STEP)
 def submit_count(
-    sf: Sf, count_id: str, line_no: int, body: CountedIn, key: IdempotencyKey = None,
-    actor: Actor = "api",
+    sf: Sf, count_id: str, line_no: int, body: CountedIn, actor: Actor,
+    key: IdempotencyKey = None,
 ) -> SheetLineOut:  # fmt: skip
     """Record what the counter found on one line (409 once it is counted)."""
     return sheet_line_out(
@@ -156,7 +156,7 @@ def submit_count(
 
 @router.post("/counts/{count_id}/found", status_code=status.HTTP_201_CREATED, responses=_STEP)
 def report_found(
-    sf: Sf, count_id: str, body: FoundIn, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, count_id: str, body: FoundIn, actor: Actor, key: IdempotencyKey = None
 ) -> SheetLineOut:
     """Count a SKU (and lot) found in a bin where the count has no line for it."""
     return sheet_line_out(
@@ -169,7 +169,7 @@ def report_found(
 
 @router.post("/counts/{count_id}/lines/{line_no}/approve", responses=_STEP)
 def approve_line(
-    sf: Sf, count_id: str, line_no: int, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, count_id: str, line_no: int, actor: Actor, key: IdempotencyKey = None
 ) -> CountLineOut:
     """Post a waiting variance against what is on hand now; not by the person who counted."""
     return count_line_out(sf.counts.approve(count_id, line_no, actor=actor, idempotency_key=key))
@@ -177,7 +177,7 @@ def approve_line(
 
 @router.post("/counts/{count_id}/lines/{line_no}/reject", responses=_STEP)
 def reject_line(
-    sf: Sf, count_id: str, line_no: int, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, count_id: str, line_no: int, actor: Actor, key: IdempotencyKey = None
 ) -> CountLineOut:
     """Keep the books and close a waiting line; not by the person who counted."""
     return count_line_out(sf.counts.reject(count_id, line_no, actor=actor, idempotency_key=key))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
+from stockflow.api import identity
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InvalidInput
 
@@ -26,7 +27,9 @@ IdempotencyKey = Annotated[
         description="Send the same key again and the request takes effect only once",
     ),
 ]
-Actor = Annotated[str, Header(alias="X-Actor", max_length=64, description="Who does this")]
+# Who acts: the caller ``identity.IdentifyCaller`` established for the request, read from
+# its scope (OpenAPI lists the header through ``identity.document_caller``).
+Actor = Annotated[str, Depends(identity.actor)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
 
 

@@ -166,13 +166,13 @@ def shipment_out(v: ShipmentView) -> ShipmentOut:
 
 
 @router.post("/orders/release", responses=_CONFLICT)
-def release_orders(sf: Sf, body: ReleaseIn, actor: Actor = "api") -> list[str]:
+def release_orders(sf: Sf, body: ReleaseIn, actor: Actor) -> list[str]:
     """Release fully allocated orders to the warehouse floor."""
     return sf.floor.release(body.order_ids, actor=actor)
 
 
 @router.post("/waves", status_code=status.HTTP_201_CREATED, responses=_CONFLICT)
-def create_wave(sf: Sf, body: WaveIn, actor: Actor = "api") -> WaveOut:
+def create_wave(sf: Sf, body: WaveIn, actor: Actor) -> WaveOut:
     """Group ready orders at a location into one wave with a pick list in walking order."""
     request = WaveRequest(body.location, body.max_orders, body.cutoff, tuple(body.order_ids))
     wave = sf.floor.build_wave(request, actor=actor)
@@ -214,7 +214,7 @@ def pick_list(sf: Sf, wave_id: str) -> Response:
 
 
 @router.post("/pick-tasks/{task_id}/confirm", responses=_CONFLICT)
-def confirm_pick(sf: Sf, task_id: int, body: PickIn, actor: Actor = "api") -> PickOut:
+def confirm_pick(sf: Sf, task_id: int, body: PickIn, actor: Actor) -> PickOut:
     """Confirm a pick; fewer units than asked is a short pick: bin corrected, order re-allocated."""
     result = sf.floor.confirm_pick(task_id, body.picked, actor=actor, left_in_bin=body.left_in_bin)
     return PickOut(
@@ -236,7 +236,7 @@ def add_package(sf: Sf, shipment_id: str, body: PackageIn) -> ShipmentOut:
 
 
 @router.post("/shipments/{shipment_id}/ship", responses=_CONFLICT)
-def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor = "api") -> ShipmentOut:
+def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor) -> ShipmentOut:
     """Book the carrier, consume the allocation and write the ship moves."""
     how = Dispatch(body.carrier, body.service, body.tracking_no, body.amount)
     return shipment_out(sf.floor.ship(shipment_id, how, actor=actor))

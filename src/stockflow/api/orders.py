@@ -72,7 +72,7 @@ def order_out(v: OrderView) -> OrderOut:
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, responses=_CAPTURE)
 async def capture_order(
-    sf: Sf, body: OrderIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: OrderIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> OrderOut:
     """Capture an order: allocated by the channel's rules, held, backordered, or refused.
 
@@ -142,7 +142,7 @@ def get_order(sf: Sf, order_id: str) -> OrderOut:
 
 
 @router.post("/orders/{order_id}/cancel", responses=_TRANSITION)
-def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor = "api") -> OrderOut:
+def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor) -> OrderOut:
     """Cancel the order (or one line); what it held is free at once for waiting orders."""
     return order_out(
         sf.orders.cancel(order_id, reason=body.reason, actor=actor, line_no=body.line_no)
@@ -150,19 +150,19 @@ def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor = "api") ->
 
 
 @router.post("/orders/{order_id}/reallocate", responses=_TRANSITION)
-def reallocate_order(sf: Sf, order_id: str, actor: Actor = "api") -> OrderOut:
+def reallocate_order(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
     """Release what the order holds and allocate it again by the channel's current rules."""
     return order_out(sf.orders.reallocate(order_id, actor=actor))
 
 
 @router.post("/orders/{order_id}/release-hold", responses=_TRANSITION)
-def release_hold(sf: Sf, order_id: str, actor: Actor = "api") -> OrderOut:
+def release_hold(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
     """Let a held order go on (409 when it is not on hold)."""
     return order_out(sf.orders.release_hold(order_id, actor=actor))
 
 
 @router.post("/orders/{order_id}/reject", responses=_TRANSITION)
-def reject_order(sf: Sf, order_id: str, body: RejectIn, actor: Actor = "api") -> OrderOut:
+def reject_order(sf: Sf, order_id: str, body: RejectIn, actor: Actor) -> OrderOut:
     """Turn a held order down: it is cancelled (409 when it is not on hold)."""
     return order_out(sf.orders.reject(order_id, reason=body.reason, actor=actor))
 

@@ -185,7 +185,7 @@ def get_asn(sf: Sf, asn_id: str) -> AsnOut:
 
 @router.post("/receipts", status_code=status.HTTP_201_CREATED, responses=_CREATED)
 def create_receipt(
-    sf: Sf, body: ReceiptIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: ReceiptIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> ReceiptOut:
     """Book a delivery in, all or nothing: good units to the dock, damaged ones to quarantine.
 
@@ -236,7 +236,7 @@ def suggest_putaway(
 
 @router.post("/putaway", status_code=status.HTTP_201_CREATED, responses=_CREATED)
 def confirm_putaway(
-    sf: Sf, body: PutawayIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: PutawayIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> PutawayOut:
     """Move units into the scanned storage bin; units promised to orders take their
     allocations along. A scan other than the suggestion is allowed and noted on the move.
@@ -279,8 +279,8 @@ def release_from_quarantine(
     sf: Sf,
     body: QuarantineReleaseIn,
     response: Response,
+    actor: Actor,
     key: IdempotencyKey = None,
-    actor: Actor = "api",
 ) -> MoveOut:
     """Release quarantined units to a storage bin (a note says why); they become available."""
     record = sf.receiving.release_from_quarantine(
@@ -305,8 +305,8 @@ def scrap_from_quarantine(
     sf: Sf,
     body: QuarantineScrapIn,
     response: Response,
+    actor: Actor,
     key: IdempotencyKey = None,
-    actor: Actor = "api",
 ) -> MoveOut:
     """Write quarantined units off (a note says why)."""
     record = sf.receiving.scrap_from_quarantine(

@@ -156,8 +156,8 @@ def return_out(v: ReturnView) -> ReturnOut:
     "/orders/{order_id}/returns", status_code=status.HTTP_201_CREATED, responses=_AUTHORISE
 )
 def authorise_return(
-    sf: Sf, order_id: str, body: ReturnIn, response: Response, key: IdempotencyKey = None,
-    actor: Actor = "api",
+    sf: Sf, order_id: str, body: ReturnIn, response: Response, actor: Actor,
+    key: IdempotencyKey = None,
 ) -> ReturnOut:  # fmt: skip
     """Authorise shipped units of an order to come back (an RMA) and suggest the refund."""
     view = sf.returns.authorise(
@@ -218,7 +218,7 @@ def get_return(sf: Sf, rma_id: str) -> ReturnOut:
 
 @router.post("/returns/{rma_id}/receive", responses=_STEP)
 def receive_return(
-    sf: Sf, rma_id: str, body: ReceiveIn, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, rma_id: str, body: ReceiveIn, actor: Actor, key: IdempotencyKey = None
 ) -> ReturnOut:
     """Book arrived units into the returns bin: on hand, not available until inspected."""
     lines = tuple(ReceiveLineIn(ln.line_no, ln.qty, ln.lot) for ln in body.lines)
@@ -229,7 +229,7 @@ def receive_return(
 
 @router.post("/returns/{rma_id}/inspect", responses=_STEP)
 def inspect_return(
-    sf: Sf, rma_id: str, body: InspectIn, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, rma_id: str, body: InspectIn, actor: Actor, key: IdempotencyKey = None
 ) -> ReturnOut:
     """Give arrived units a disposition: restock, repair, quarantine or scrap (with a note).
 
@@ -247,9 +247,7 @@ def inspect_return(
 
 
 @router.post("/returns/{rma_id}/close", responses=_STEP)
-def close_return(
-    sf: Sf, rma_id: str, key: IdempotencyKey = None, actor: Actor = "api"
-) -> ReturnOut:
+def close_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
     """Close a received RMA by hand: units not yet back are no longer expected.
 
     Every arrived unit must be inspected first. Closing a closed RMA answers
@@ -259,8 +257,6 @@ def close_return(
 
 
 @router.post("/returns/{rma_id}/cancel", responses=_STEP)
-def cancel_return(
-    sf: Sf, rma_id: str, key: IdempotencyKey = None, actor: Actor = "api"
-) -> ReturnOut:
+def cancel_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
     """Cancel an RMA nothing has arrived for; its units may be authorised again."""
     return return_out(sf.returns.cancel(rma_id, actor=actor))

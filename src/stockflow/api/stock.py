@@ -61,7 +61,7 @@ def _post(sf: Sf, cmd: PostMove, response: Response) -> MoveOut:
     responses=error_responses(409),
 )
 def post_move(
-    sf: Sf, body: MoveIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: MoveIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> MoveOut:
     """Post a ledger move: receipt, putaway, move, pick, ship, return, scrap, transfer."""
     cmd = PostMove(
@@ -86,7 +86,7 @@ def post_move(
     responses=error_responses(409),
 )
 def post_adjustment(
-    sf: Sf, body: AdjustmentIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: AdjustmentIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> MoveOut:
     """Add (positive delta) or remove (negative delta) units at a position, with a reason."""
     if body.delta == 0:

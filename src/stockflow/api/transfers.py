@@ -50,7 +50,7 @@ def transfer_out(v: TransferView) -> TransferOut:
 
 @router.post("/transfers", status_code=status.HTTP_201_CREATED, responses=_SHIP)
 def ship_transfer(
-    sf: Sf, body: TransferIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: TransferIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> TransferOut:
     """Ship free units from storage bins at ``from`` towards ``to``, all lines or none.
 
@@ -72,7 +72,7 @@ def ship_transfer(
 
 @router.post("/transfers/{transfer_id}/receive", responses=_RECEIVE)
 def receive_transfer(
-    sf: Sf, transfer_id: str, body: ReceiveIn, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, transfer_id: str, body: ReceiveIn, actor: Actor, key: IdempotencyKey = None
 ) -> TransferOut:
     """Book in what arrived, every line at once; 409 when it was received already.
 
