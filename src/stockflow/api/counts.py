@@ -12,8 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, encode_cursor
-from stockflow.api.floor_ops_schemas import (
+from stockflow.api.count_schemas import (
     AccuracyOut,
     CountedIn,
     CountIn,
@@ -24,6 +23,7 @@ from stockflow.api.floor_ops_schemas import (
     SheetLineOut,
     SheetOut,
 )
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, encode_cursor
 from stockflow.api.schemas import Problem
 from stockflow.api.transfers import created_cursor
 from stockflow.counts.queries import CountLineView, CountSheet, CountView, SheetLine, count_page

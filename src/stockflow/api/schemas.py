@@ -12,6 +12,8 @@ from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 Qty = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY, description="Units in the SKU's base unit")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
+Units = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY, description="Units; 0 is allowed")]
+LotCode = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class Body(BaseModel):

@@ -8,15 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
-from stockflow.api.floor_ops_schemas import (
+from stockflow.api.problems import error_responses
+from stockflow.api.schemas import Problem
+from stockflow.api.transfer_schemas import (
     ReceiveIn,
     TransferIn,
     TransferLineOut,
     TransferOut,
     TransferPage,
 )
-from stockflow.api.problems import error_responses
-from stockflow.api.schemas import Problem
 from stockflow.errors import InvalidInput
 from stockflow.transfers.queries import TransferView, transfer_page
 from stockflow.transfers.rules import ReceiveLine, TransferLineIn

@@ -1,4 +1,4 @@
-"""Request and response bodies for transfers and cycle counts.
+"""Request and response bodies for cycle counts.
 
 The counter's bodies (``SheetOut``, ``SheetLineOut``) have no field for the
 books' quantity on purpose: a blind count must not be able to leak it.
@@ -12,71 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
-from stockflow.api.schemas import Body, Code, Qty
+from stockflow.api.schemas import Body, Code, LotCode, Units
 from stockflow.counts.rules import MAX_DAYS
-from stockflow.stock.rules.quantities import MAX_QUANTITY
-
-Units = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY, description="Units; 0 is allowed")]
-LotCode = Annotated[str, Field(min_length=1, max_length=64)]
-
-# --- transfers -----------------------------------------------------------------------------
-
-
-class TransferLineIn(Body):
-    sku: Code
-    qty: Qty
-    lot: LotCode | None = Field(
-        default=None, description="Only this lot; without one, first-expiring lots go first"
-    )
-
-
-class TransferIn(Body):
-    from_location: Code = Field(alias="from", description="Location the units leave")
-    to_location: Code = Field(alias="to", description="Location they are sent to")
-    expected_on: date = Field(description="When the destination may count on them")
-    lines: Annotated[list[TransferLineIn], Field(min_length=1, max_length=500)]
-
-
-class ReceiveLineIn(Body):
-    line_no: Annotated[StrictInt, Field(ge=1)]
-    received: Units = Field(description="Every unit that arrived, damaged ones included")
-    damaged: Units = Field(default=0, description="Of those received, how many are damaged")
-
-
-class ReceiveIn(Body):
-    lines: Annotated[list[ReceiveLineIn], Field(min_length=1, max_length=500)]
-
-
-class TransferLineOut(BaseModel):
-    line_no: int
-    sku: str
-    lot: str | None
-    shipped: int
-    received: int
-    damaged: int
-    lost: int
-    over: int
-
-
-class TransferOut(BaseModel):
-    id: str
-    from_location: str = Field(serialization_alias="from")
-    to_location: str = Field(serialization_alias="to")
-    status: str
-    expected_on: date
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    received_at: datetime | None
-    lines: list[TransferLineOut]
-
-
-class TransferPage(BaseModel):
-    items: list[TransferOut]
-    next: str | None
-
-
-# --- cycle counts ---------------------------------------------------------------------------
 
 
 class ScopeIn(Body):
