@@ -23,9 +23,8 @@ from stockflow.api.count_schemas import (
     SheetLineOut,
     SheetOut,
 )
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, encode_cursor
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, created_cursor, encode_cursor
 from stockflow.api.schemas import Problem
-from stockflow.api.transfers import created_cursor
 from stockflow.counts.queries import CountLineView, CountSheet, CountView, SheetLine, count_page
 from stockflow.counts.rules import CountScope
 

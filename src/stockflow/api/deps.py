@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
@@ -46,3 +47,18 @@ def decode_cursor(cursor: str | None) -> str | None:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("is not a cursor this API gave out", field="cursor") from None
+
+
+def created_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (created at, id) a cursor of a page ordered newest first stands for."""
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    at, _, last_id = raw.partition("|")
+    try:
+        created = datetime.fromisoformat(at)
+    except ValueError:
+        raise InvalidInput("is not a cursor this API gave out", field="cursor") from None
+    if created.tzinfo is None or not last_id:
+        raise InvalidInput("is not a cursor this API gave out", field="cursor")
+    return created, last_id

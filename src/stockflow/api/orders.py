@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import (
+    Actor,
+    IdempotencyKey,
+    Limit,
+    Sf,
+    created_cursor,
+    decode_cursor,
+    encode_cursor,
+)
 from stockflow.api.order_schemas import (
     CancelIn,
     ExceptionOut,
@@ -110,29 +117,13 @@ def list_orders(
     """Orders, newest first, optionally of one status or channel; ``next`` is the next page."""
     with sf.db.read() as conn:
         page = order_page(
-            conn, status=order_status, channel=channel, before=_order_cursor(cursor), limit=limit
+            conn, status=order_status, channel=channel, before=created_cursor(cursor), limit=limit
         )
     last = page[-1] if len(page) == limit else None
     return OrderPage(
         items=[order_out(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def _order_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """The (created at, id) a cursor from ``list_orders`` stands for."""
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    at, _, order_id = raw.partition("|")
-    refused = InvalidInput("is not a cursor this API gave out", field="cursor")
-    try:
-        created = datetime.fromisoformat(at)
-    except ValueError:
-        raise refused from None
-    if created.tzinfo is None or not order_id:
-        raise refused
-    return created, order_id
 
 
 @router.get("/orders/{order_id}")

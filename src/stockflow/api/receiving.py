@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import (
+    Actor,
+    IdempotencyKey,
+    Limit,
+    Sf,
+    created_cursor,
+    encode_cursor,
+)
 from stockflow.api.problems import error_responses
 from stockflow.api.receiving_schemas import (
     AsnIn,
@@ -33,7 +39,6 @@ from stockflow.api.receiving_schemas import (
     supplier_out,
 )
 from stockflow.api.schemas import MoveOut
-from stockflow.errors import InvalidInput
 from stockflow.receiving.rules.purchasing import (
     AsnLineIn,
     NewAsn,
@@ -116,28 +121,13 @@ def list_purchase_orders(
 ) -> PurchaseOrderPage:
     """Purchase orders, newest first, optionally of one status or supplier."""
     page = sf.receiving.purchase_orders(
-        status=po_status, supplier=supplier, before=_po_cursor(cursor), limit=limit
+        status=po_status, supplier=supplier, before=created_cursor(cursor), limit=limit
     )
     last = page[-1] if len(page) == limit else None
     return PurchaseOrderPage(
         items=[po_out(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def _po_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """The (created at, id) a cursor from ``list_purchase_orders`` stands for."""
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    at, _, po_id = raw.partition("|")
-    try:
-        created = datetime.fromisoformat(at)
-    except ValueError:
-        created = None
-    if created is None or created.tzinfo is None or not po_id:
-        raise InvalidInput("is not a cursor this API gave out", field="cursor")
-    return created, po_id
 
 
 @router.get("/purchase-orders/{po_id}")

@@ -9,9 +9,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field, StrictInt
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import (
+    Actor,
+    IdempotencyKey,
+    Limit,
+    Sf,
+    created_cursor,
+    encode_cursor,
+)
 from stockflow.api.schemas import Body, Problem, Qty
-from stockflow.errors import InvalidInput
 from stockflow.returns.queries import ReturnView
 from stockflow.returns.rules import (
     AuthoriseReturn,
@@ -185,29 +191,13 @@ def list_returns(
 ) -> ReturnPage:
     """RMAs, newest first, optionally of one status or order; ``next`` is the next page."""
     page = sf.returns.page(
-        status=rma_status, order_id=order_id, before=_return_cursor(cursor), limit=limit
+        status=rma_status, order_id=order_id, before=created_cursor(cursor), limit=limit
     )
     last = page[-1] if len(page) == limit else None
     return ReturnPage(
         items=[return_out(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def _return_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """The (created at, id) a cursor from ``list_returns`` stands for."""
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    at, _, rma_id = raw.partition("|")
-    refused = InvalidInput("is not a cursor this API gave out", field="cursor")
-    try:
-        created = datetime.fromisoformat(at)
-    except ValueError:
-        raise refused from None
-    if created.tzinfo is None or not rma_id:
-        raise refused
-    return created, rma_id
 
 
 @router.get("/returns/{rma_id}")

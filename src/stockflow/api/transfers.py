@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, created_cursor, encode_cursor
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import Problem
 from stockflow.api.transfer_schemas import (
@@ -17,7 +16,6 @@ from stockflow.api.transfer_schemas import (
     TransferOut,
     TransferPage,
 )
-from stockflow.errors import InvalidInput
 from stockflow.transfers.queries import TransferView, transfer_page
 from stockflow.transfers.rules import ReceiveLine, TransferLineIn
 
@@ -112,21 +110,6 @@ def list_transfers(
         items=[transfer_out(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def created_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """The (created at, id) a cursor of a page ordered newest first stands for."""
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    at, _, last_id = raw.partition("|")
-    try:
-        created = datetime.fromisoformat(at)
-    except ValueError:
-        raise InvalidInput("is not a cursor this API gave out", field="cursor") from None
-    if created.tzinfo is None or not last_id:
-        raise InvalidInput("is not a cursor this API gave out", field="cursor")
-    return created, last_id
 
 
 @router.get("/transfers/{transfer_id}")
