@@ -10,9 +10,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import AliasPath, BaseModel, Field, StrictInt
 
-from stockflow.api.schemas import Body, Code, LotCode, Units
+from stockflow.api.schemas import Body, Code, LotCode, Out, Units
 from stockflow.counts.rules import MAX_DAYS
 
 
@@ -33,7 +33,7 @@ class CountIn(Body):
     )  # fmt: skip
 
 
-class CountLineOut(BaseModel):
+class CountLineOut(Out):
     line_no: int
     bin: str
     zone: str | None
@@ -49,7 +49,7 @@ class CountLineOut(BaseModel):
     decided_at: datetime | None
 
 
-class CountOut(BaseModel):
+class CountOut(Out):
     id: str
     location: str
     scope: str
@@ -66,7 +66,7 @@ class CountPage(BaseModel):
     next: str | None
 
 
-class SheetLineOut(BaseModel):
+class SheetLineOut(Out):
     line_no: int
     bin: str
     zone: str | None
@@ -77,7 +77,7 @@ class SheetLineOut(BaseModel):
     done: bool
 
 
-class SheetOut(BaseModel):
+class SheetOut(Out):
     id: str
     location: str
     scope: str
@@ -96,12 +96,22 @@ class FoundIn(Body):
     counted: Units
 
 
-class AccuracyOut(BaseModel):
+def _of_accuracy(name: str) -> AliasPath:
+    """Read from the row's ``accuracy`` (a ``LocationAccuracy``), shown flat in the body."""
+    return AliasPath("accuracy", name)
+
+
+class AccuracyOut(Out):
     location: str
     start: date
     end: date
-    counted: int
-    exact: int
-    within_tolerance: int
-    accuracy_pct: Decimal | None = Field(description="Counted lines with no variance, in %")
-    within_tolerance_pct: Decimal | None
+    counted: int = Field(validation_alias=_of_accuracy("counted"))
+    exact: int = Field(validation_alias=_of_accuracy("exact"))
+    within_tolerance: int = Field(validation_alias=_of_accuracy("within_tolerance"))
+    accuracy_pct: Decimal | None = Field(
+        validation_alias=_of_accuracy("accuracy_pct"),
+        description="Counted lines with no variance, in %",
+    )
+    within_tolerance_pct: Decimal | None = Field(
+        validation_alias=_of_accuracy("within_tolerance_pct")
+    )

@@ -17,8 +17,7 @@ from stockflow.api.deps import (
     created_cursor,
     encode_cursor,
 )
-from stockflow.api.schemas import Body, Problem, Qty
-from stockflow.returns.queries import ReturnView
+from stockflow.api.schemas import Body, Out, Problem, Qty
 from stockflow.returns.rules import (
     AuthoriseReturn,
     InspectReturn,
@@ -80,7 +79,7 @@ class InspectIn(Body):
     lot: Lot | None = Field(default=None, description="Which lot, when more than one waits")
 
 
-class ReturnLineOut(BaseModel):
+class ReturnLineOut(Out):
     line_no: int
     order_line_no: int
     sku: str
@@ -90,7 +89,7 @@ class ReturnLineOut(BaseModel):
     awaiting_inspection: int
 
 
-class DispositionOut(BaseModel):
+class DispositionOut(Out):
     id: int
     line_no: int
     disposition: str
@@ -100,7 +99,7 @@ class DispositionOut(BaseModel):
     at: datetime
 
 
-class ReturnOut(BaseModel):
+class ReturnOut(Out):
     id: str
     order_id: str
     location: str
@@ -118,44 +117,6 @@ class ReturnPage(BaseModel):
 
     items: list[ReturnOut]
     next: str | None
-
-
-def return_out(v: ReturnView) -> ReturnOut:
-    """The response body for an RMA."""
-    return ReturnOut(
-        id=v.id,
-        order_id=v.order_id,
-        location=v.location,
-        status=v.status,
-        reason=v.reason,
-        refund_suggested=v.refund_suggested,
-        created_at=v.created_at,
-        updated_at=v.updated_at,
-        lines=[
-            ReturnLineOut(
-                line_no=ln.line_no,
-                order_line_no=ln.order_line_no,
-                sku=ln.sku,
-                qty=ln.qty,
-                received=ln.received,
-                inspected=ln.inspected,
-                awaiting_inspection=ln.awaiting_inspection,
-            )
-            for ln in v.lines
-        ],
-        dispositions=[
-            DispositionOut(
-                id=d.id,
-                line_no=d.line_no,
-                disposition=d.disposition,
-                qty=d.qty,
-                note=d.note,
-                actor=d.actor,
-                at=d.at,
-            )
-            for d in v.dispositions
-        ],
-    )
 
 
 @router.post(
@@ -178,7 +139,7 @@ def authorise_return(
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
-    return return_out(view)
+    return ReturnOut.model_validate(view)
 
 
 @router.get("/returns")
@@ -195,7 +156,7 @@ def list_returns(
     )
     last = page[-1] if len(page) == limit else None
     return ReturnPage(
-        items=[return_out(v) for v in page],
+        items=[ReturnOut.model_validate(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
 
@@ -203,7 +164,7 @@ def list_returns(
 @router.get("/returns/{rma_id}")
 def get_return(sf: Sf, rma_id: str) -> ReturnOut:
     """One RMA: its lines, what arrived and was inspected, every disposition, the refund."""
-    return return_out(sf.returns.rma(rma_id))
+    return ReturnOut.model_validate(sf.returns.rma(rma_id))
 
 
 @router.post("/returns/{rma_id}/receive", responses=_STEP)
@@ -212,7 +173,7 @@ def receive_return(
 ) -> ReturnOut:
     """Book arrived units into the returns bin: on hand, not available until inspected."""
     lines = tuple(ReceiveLineIn(ln.line_no, ln.qty, ln.lot) for ln in body.lines)
-    return return_out(
+    return ReturnOut.model_validate(
         sf.returns.receive(ReceiveReturn(rma_id, lines, idempotency_key=key, actor=actor))
     )
 
@@ -226,7 +187,7 @@ def inspect_return(
     Restocked units are available again and go to waiting orders first. The RMA
     closes once everything authorised has arrived and been inspected.
     """
-    return return_out(
+    return ReturnOut.model_validate(
         sf.returns.inspect(
             InspectReturn(
                 rma_id, body.line_no, body.disposition, body.qty, note=body.note, lot=body.lot,
@@ -243,10 +204,10 @@ def close_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) 
     Every arrived unit must be inspected first. Closing a closed RMA answers
     with it unchanged, so a retry (with or without its key) is harmless.
     """
-    return return_out(sf.returns.close(rma_id, actor=actor))
+    return ReturnOut.model_validate(sf.returns.close(rma_id, actor=actor))
 
 
 @router.post("/returns/{rma_id}/cancel", responses=_STEP)
 def cancel_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
     """Cancel an RMA nothing has arrived for; its units may be authorised again."""
-    return return_out(sf.returns.cancel(rma_id, actor=actor))
+    return ReturnOut.model_validate(sf.returns.cancel(rma_id, actor=actor))

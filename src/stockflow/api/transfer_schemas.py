@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from stockflow.api.schemas import Body, Code, LotCode, Qty, Units
+from stockflow.api.schemas import Body, Code, LotCode, Out, Qty, Units
 
 
 class TransferLineIn(Body):
@@ -35,7 +35,7 @@ class ReceiveIn(Body):
     lines: Annotated[list[ReceiveLineIn], Field(min_length=1, max_length=500)]
 
 
-class TransferLineOut(BaseModel):
+class TransferLineOut(Out):
     line_no: int
     sku: str
     lot: str | None
@@ -46,7 +46,7 @@ class TransferLineOut(BaseModel):
     over: int
 
 
-class TransferOut(BaseModel):
+class TransferOut(Out):
     id: str
     from_location: str = Field(serialization_alias="from")
     to_location: str = Field(serialization_alias="to")

@@ -12,11 +12,10 @@ from stockflow.api.schemas import Problem
 from stockflow.api.transfer_schemas import (
     ReceiveIn,
     TransferIn,
-    TransferLineOut,
     TransferOut,
     TransferPage,
 )
-from stockflow.transfers.queries import TransferView, transfer_page
+from stockflow.transfers.queries import transfer_page
 from stockflow.transfers.rules import ReceiveLine, TransferLineIn
 
 router = APIRouter(tags=["transfers"])
@@ -28,22 +27,6 @@ _SHIP: dict[int | str, dict[str, Any]] = {
 _RECEIVE: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "The transfer was received already"},
 }
-
-
-def transfer_out(v: TransferView) -> TransferOut:
-    """The response body for a transfer."""
-    return TransferOut(
-        id=v.id, from_location=v.from_location, to_location=v.to_location, status=v.status,
-        expected_on=v.expected_on, created_by=v.created_by, created_at=v.created_at,
-        updated_at=v.updated_at, received_at=v.received_at,
-        lines=[
-            TransferLineOut(
-                line_no=ln.line_no, sku=ln.sku, lot=ln.lot, shipped=ln.shipped,
-                received=ln.received, damaged=ln.damaged, lost=ln.lost, over=ln.over,
-            )
-            for ln in v.lines
-        ],
-    )  # fmt: skip
 
 
 @router.post("/transfers", status_code=status.HTTP_201_CREATED, responses=_SHIP)
@@ -65,7 +48,7 @@ def ship_transfer(
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
-    return transfer_out(view)
+    return TransferOut.model_validate(view)
 
 
 @router.post("/transfers/{transfer_id}/receive", responses=_RECEIVE)
@@ -85,7 +68,7 @@ def receive_transfer(
         actor=actor,
         idempotency_key=key,
     )
-    return transfer_out(view)
+    return TransferOut.model_validate(view)
 
 
 @router.get("/transfers")
@@ -107,7 +90,7 @@ def list_transfers(
         )
     last = page[-1] if len(page) == limit else None
     return TransferPage(
-        items=[transfer_out(v) for v in page],
+        items=[TransferOut.model_validate(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
 
@@ -115,4 +98,4 @@ def list_transfers(
 @router.get("/transfers/{transfer_id}")
 def get_transfer(sf: Sf, transfer_id: str) -> TransferOut:
     """One transfer: what was shipped and, once received, what arrived."""
-    return transfer_out(sf.transfers.transfer(transfer_id))
+    return TransferOut.model_validate(sf.transfers.transfer(transfer_id))
