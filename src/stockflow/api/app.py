@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import Lifespan, Receive, Scope, Send
+from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from stockflow import __version__
 from stockflow.api import (
     catalogue,
     counts,
     floor,
+    identity,
     orders,
     parties,
     problems,
@@ -26,6 +27,20 @@ from stockflow.api.fast_lane import FastLane, declared_length
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
 from stockflow.runtime import settle_heap
+
+PREFIX = "/api/v1"
+_ROUTERS = (
+    catalogue.router,
+    stock.router,
+    reservations.router,
+    parties.router,
+    orders.router,
+    receiving.router,
+    floor.router,
+    transfers.router,
+    counts.router,
+    returns.router,
+)
 
 
 def app_from_settings() -> Api:
@@ -47,11 +62,20 @@ def app_from_settings() -> Api:
 
 
 class Api(FastAPI):
-    """The FastAPI application, with the reservation fast lane in front of everything."""
+    """The FastAPI application: who is calling is established first, then the fast lane.
+
+    ``front`` is ``identity.IdentifyCaller`` around ``identified``, so every
+    request, the ones the lane answers included, gets its caller in one place.
+    """
 
     lane: FastLane
+    front: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.front(scope, receive, send)
+
+    async def identified(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request whose caller is known: the lane's, or the framework's within the size limit."""
         if FastLane.takes(scope):
             await self.lane(scope, receive, send, super().__call__)
             return
@@ -92,20 +116,11 @@ def create_app(
     )
     app.state.stockflow = sf
     app.lane = FastLane(sf, max_body=max_body_bytes)
+    app.front = identity.IdentifyCaller(app.identified)
     problems.install(app)
-    for router in (
-        catalogue.router,
-        stock.router,
-        reservations.router,
-        parties.router,
-        orders.router,
-        receiving.router,
-        floor.router,
-        transfers.router,
-        counts.router,
-        returns.router,
-    ):
-        app.include_router(router, prefix="/api/v1")
+    for router in _ROUTERS:
+        app.include_router(router, prefix=PREFIX)
+    identity.document_caller(app, _ROUTERS, prefix=PREFIX)
 
     @app.get("/api/v1/health", tags=["ops"])
     def health() -> dict[str, str]:

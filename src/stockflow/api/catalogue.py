@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, status
 
 from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
@@ -30,7 +28,7 @@ def list_skus(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> SkuPage:
     """SKUs in code order; pass ``next`` back as ``cursor`` for the next page."""
     with sf.db.read() as conn:
         page = q.sku_page(conn, after=decode_cursor(cursor), limit=limit)
-    items = [SkuOut(**asdict(s)) for s in page]
+    items = [SkuOut.model_validate(s) for s in page]
     return SkuPage(items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None)
 
 
@@ -45,7 +43,7 @@ def create_sku(sf: Sf, body: SkuIn) -> SkuOut:
 def get_sku(sf: Sf, code: str) -> SkuOut:
     """One SKU."""
     with sf.db.read() as conn:
-        return SkuOut(**asdict(q.sku_view(conn, code)))
+        return SkuOut.model_validate(q.sku_view(conn, code))
 
 
 @router.patch("/skus/{code}")
@@ -59,7 +57,7 @@ def patch_sku(sf: Sf, code: str, body: SkuPatch) -> SkuOut:
 def list_locations(sf: Sf) -> list[LocationOut]:
     """Every location."""
     with sf.db.read() as conn:
-        return [LocationOut(**asdict(x)) for x in q.location_views(conn)]
+        return [LocationOut.model_validate(x) for x in q.location_views(conn)]
 
 
 @router.post("/locations", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
@@ -68,7 +66,9 @@ def create_location(sf: Sf, body: LocationIn) -> LocationOut:
     sf.add_locations([NewLocation(**body.model_dump())])
     with sf.db.read() as conn:
         return next(
-            LocationOut(**asdict(x)) for x in q.location_views(conn) if x.code == body.code.strip()
+            LocationOut.model_validate(x)
+            for x in q.location_views(conn)
+            if x.code == body.code.strip()
         )
 
 
@@ -76,7 +76,7 @@ def create_location(sf: Sf, body: LocationIn) -> LocationOut:
 def list_bins(sf: Sf, code: str) -> list[BinOut]:
     """The bins of a location in walking order."""
     with sf.db.read() as conn:
-        return [BinOut(**asdict(b)) for b in q.bin_views(conn, code)]
+        return [BinOut.model_validate(b) for b in q.bin_views(conn, code)]
 
 
 @router.post(

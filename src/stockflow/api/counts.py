@@ -12,8 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, encode_cursor
-from stockflow.api.floor_ops_schemas import (
+from stockflow.api.count_schemas import (
     AccuracyOut,
     CountedIn,
     CountIn,
@@ -24,9 +23,9 @@ from stockflow.api.floor_ops_schemas import (
     SheetLineOut,
     SheetOut,
 )
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, created_cursor, encode_cursor
 from stockflow.api.schemas import Problem
-from stockflow.api.transfers import created_cursor
-from stockflow.counts.queries import CountLineView, CountSheet, CountView, SheetLine, count_page
+from stockflow.counts.queries import count_page
 from stockflow.counts.rules import CountScope
 
 router = APIRouter(tags=["cycle counts"])
@@ -39,44 +38,9 @@ _STEP: dict[int | str, dict[str, Any]] = {
 }
 
 
-def count_line_out(ln: CountLineView) -> CountLineOut:
-    """The supervisor's body for one line."""
-    return CountLineOut(
-        line_no=ln.line_no, bin=ln.bin, zone=ln.zone, sku=ln.sku, lot=ln.lot, status=ln.status,
-        expected=ln.expected, counted=ln.counted, variance=ln.variance,
-        counted_by=ln.counted_by, counted_at=ln.counted_at, decided_by=ln.decided_by,
-        decided_at=ln.decided_at,
-    )  # fmt: skip
-
-
-def count_out(v: CountView) -> CountOut:
-    """The supervisor's body for a count."""
-    return CountOut(
-        id=v.id, location=v.location, scope=v.scope, status=v.status,
-        tolerance_pct=v.tolerance_pct, created_by=v.created_by, created_at=v.created_at,
-        updated_at=v.updated_at, lines=[count_line_out(ln) for ln in v.lines],
-    )  # fmt: skip
-
-
-def sheet_line_out(ln: SheetLine) -> SheetLineOut:
-    """The counter's body for one line: no books' quantity."""
-    return SheetLineOut(
-        line_no=ln.line_no, bin=ln.bin, zone=ln.zone, sku=ln.sku, sku_name=ln.sku_name,
-        lot=ln.lot, counted=ln.counted, done=ln.done,
-    )  # fmt: skip
-
-
-def sheet_out(s: CountSheet) -> SheetOut:
-    """The counter's blind sheet."""
-    return SheetOut(
-        id=s.id, location=s.location, scope=s.scope, status=s.status,
-        lines=[sheet_line_out(ln) for ln in s.lines],
-    )  # fmt: skip
-
-
 @router.post("/counts", status_code=status.HTTP_201_CREATED, responses=_CREATE)
 def create_count(
-    sf: Sf, body: CountIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: CountIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> CountOut:
     """Open a count: one line per SKU and lot in each bin of the scope (empty positions too)."""
     scope = body.scope
@@ -89,7 +53,7 @@ def create_count(
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
-    return count_out(view)
+    return CountOut.model_validate(view)
 
 
 @router.get("/counts")
@@ -106,7 +70,7 @@ def list_counts(
         page = count_page(conn, location=location, status=count_status, limit=limit, before=before)
     last = page[-1] if len(page) == limit else None
     return CountPage(
-        items=[count_out(v) for v in page],
+        items=[CountOut.model_validate(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
 
@@ -116,50 +80,39 @@ def count_accuracy(
     sf: Sf, start: date, end: date, location: str | None = None
 ) -> list[AccuracyOut]:
     """Inventory record accuracy per location over lines counted from ``start`` to ``end``."""
-    return [
-        AccuracyOut(
-            location=a.location,
-            start=a.start,
-            end=a.end,
-            counted=a.accuracy.counted,
-            exact=a.accuracy.exact,
-            within_tolerance=a.accuracy.within_tolerance,
-            accuracy_pct=a.accuracy.accuracy_pct,
-            within_tolerance_pct=a.accuracy.within_tolerance_pct,
-        )
-        for a in sf.counts.accuracy(start=start, end=end, location=location)
-    ]
+    found = sf.counts.accuracy(start=start, end=end, location=location)
+    return [AccuracyOut.model_validate(a) for a in found]
 
 
 @router.get("/counts/{count_id}")
 def get_count(sf: Sf, count_id: str) -> CountOut:
     """The supervisor's view: the books at counting time, counts and variances."""
-    return count_out(sf.counts.count(count_id))
+    return CountOut.model_validate(sf.counts.count(count_id))
 
 
 @router.get("/counts/{count_id}/sheet")
 def count_sheet(sf: Sf, count_id: str) -> SheetOut:
     """The counter's blind sheet in walking order: where to count and what, never how many."""
-    return sheet_out(sf.counts.sheet(count_id))
+    return SheetOut.model_validate(sf.counts.sheet(count_id))
 
 
 @router.post("/counts/{count_id}/lines/{line_no}/count", responses=_STEP)
 def submit_count(
-    sf: Sf, count_id: str, line_no: int, body: CountedIn, key: IdempotencyKey = None,
-    actor: Actor = "api",
+    sf: Sf, count_id: str, line_no: int, body: CountedIn, actor: Actor,
+    key: IdempotencyKey = None,
 ) -> SheetLineOut:  # fmt: skip
     """Record what the counter found on one line (409 once it is counted)."""
-    return sheet_line_out(
+    return SheetLineOut.model_validate(
         sf.counts.submit(count_id, line_no, body.counted, actor=actor, idempotency_key=key)
     )
 
 
 @router.post("/counts/{count_id}/found", status_code=status.HTTP_201_CREATED, responses=_STEP)
 def report_found(
-    sf: Sf, count_id: str, body: FoundIn, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, count_id: str, body: FoundIn, actor: Actor, key: IdempotencyKey = None
 ) -> SheetLineOut:
     """Count a SKU (and lot) found in a bin where the count has no line for it."""
-    return sheet_line_out(
+    return SheetLineOut.model_validate(
         sf.counts.report_found(
             count_id, bin=body.bin, sku=body.sku, lot=body.lot, counted=body.counted,
             actor=actor, idempotency_key=key,
@@ -169,21 +122,25 @@ def report_found(
 
 @router.post("/counts/{count_id}/lines/{line_no}/approve", responses=_STEP)
 def approve_line(
-    sf: Sf, count_id: str, line_no: int, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, count_id: str, line_no: int, actor: Actor, key: IdempotencyKey = None
 ) -> CountLineOut:
     """Post a waiting variance against what is on hand now; not by the person who counted."""
-    return count_line_out(sf.counts.approve(count_id, line_no, actor=actor, idempotency_key=key))
+    return CountLineOut.model_validate(
+        sf.counts.approve(count_id, line_no, actor=actor, idempotency_key=key)
+    )
 
 
 @router.post("/counts/{count_id}/lines/{line_no}/reject", responses=_STEP)
 def reject_line(
-    sf: Sf, count_id: str, line_no: int, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, count_id: str, line_no: int, actor: Actor, key: IdempotencyKey = None
 ) -> CountLineOut:
     """Keep the books and close a waiting line; not by the person who counted."""
-    return count_line_out(sf.counts.reject(count_id, line_no, actor=actor, idempotency_key=key))
+    return CountLineOut.model_validate(
+        sf.counts.reject(count_id, line_no, actor=actor, idempotency_key=key)
+    )
 
 
 @router.post("/counts/{count_id}/cancel", responses=_STEP)
 def cancel_count(sf: Sf, count_id: str) -> CountOut:
     """Call off an open count whose variances are all decided."""
-    return count_out(sf.counts.cancel(count_id))
+    return CountOut.model_validate(sf.counts.cancel(count_id))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
+from stockflow.api import identity
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InvalidInput
 
@@ -26,7 +28,9 @@ IdempotencyKey = Annotated[
         description="Send the same key again and the request takes effect only once",
     ),
 ]
-Actor = Annotated[str, Header(alias="X-Actor", max_length=64, description="Who does this")]
+# Who acts: the caller ``identity.IdentifyCaller`` established for the request, read from
+# its scope (OpenAPI lists the header through ``identity.document_caller``).
+Actor = Annotated[str, Depends(identity.actor)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
 
 
@@ -43,3 +47,18 @@ def decode_cursor(cursor: str | None) -> str | None:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("is not a cursor this API gave out", field="cursor") from None
+
+
+def created_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (created at, id) a cursor of a page ordered newest first stands for."""
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    at, _, last_id = raw.partition("|")
+    try:
+        created = datetime.fromisoformat(at)
+    except ValueError:
+        raise InvalidInput("is not a cursor this API gave out", field="cursor") from None
+    if created.tzinfo is None or not last_id:
+        raise InvalidInput("is not a cursor this API gave out", field="cursor")
+    return created, last_id

@@ -9,13 +9,16 @@ body, the same desk reserves, and the same problem documents report refusals.
 
 Any request the lane does not take at face value (not JSON, a header sent
 twice, an empty or over-long key, no declared length, a body that fails
-validation) goes on to the application with its body, and the application
-stays the one place that words input errors and documents the endpoint in
-OpenAPI. A body declared longer than the application's limit is refused
-before it is read, with the application's own problem document.
+validation, a caller ``api.identity`` refused) goes on to the application
+with its body, and the application stays the one place that words input
+errors and documents the endpoint in OpenAPI. A body declared longer than
+the application's limit is refused before it is read, with the application's
+own problem document.
 
-Anything added later in front of every route (authentication, say) must be
-added here too, or this lane must step aside for it.
+Who is calling is established before the lane, by ``api.identity``, for
+every request alike; the lane reads the caller from the request's scope and
+never looks at the headers that name it. Anything else added later in front
+of every route must be added here too, or this lane must step aside for it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stockflow.api.identity import Caller, caller_of
 from stockflow.api.problems import (
     PROBLEM_JSON,
     domain_problem_body,
@@ -79,13 +83,18 @@ class FastLane:
         if declared > self.max_body:
             await too_large_problem(self.max_body)(scope, receive, send)
             return
+        caller = caller_of(scope)
+        if not isinstance(caller, Caller):
+            # The application words the refusal, if the route needs a caller at all.
+            await app(scope, receive, send)
+            return
         body = await _read_body(receive)
         json_body = content_type is not None and content_type.lower() in _JSON_TYPES
         request = self._request(body, key) if plain and json_body else None
         if request is None:
             await app(scope, _replay(body, receive), send)
             return
-        await self._reserve(*request, scope, receive, send)
+        await self._reserve(caller, *request, scope, receive, send)
 
     def _request(self, body: bytes, key: bytes | None) -> tuple[ReservationIn, str | None] | None:
         if key is not None and not (0 < len(key) <= _KEY_MAX and key.isascii()):
@@ -97,7 +106,13 @@ class FastLane:
         return parsed, key.decode() if key is not None else None
 
     async def _reserve(
-        self, body: ReservationIn, key: str | None, scope: Scope, receive: Receive, send: Send
+        self,
+        caller: Caller,
+        body: ReservationIn,
+        key: str | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
         try:
             view = await self.sf.reserve_async(reserve_command(body, key))
@@ -105,7 +120,7 @@ class FastLane:
             await _respond(send, exc.status, _PROBLEM, domain_problem_body(exc))
             return
         except Exception:
-            log.exception("unhandled error on POST %s", PATH)
+            log.exception("unhandled error on POST %s for %r", PATH, caller.actor)
             await unexpected_problem()(scope, receive, send)
             return
         answer = reservation_out(view).model_dump_json().encode()

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import Field, StrictInt, model_validator
 
 from stockflow.adapters.parcels import Parcel
 from stockflow.api.deps import Actor, Limit, Sf
-from stockflow.api.schemas import Body, Code, Problem
+from stockflow.api.schemas import Body, Code, Out, Problem
 from stockflow.errors import Conflict
 from stockflow.floor.picking import WaveRequest
-from stockflow.floor.queries import ShipmentView, WaveView, wave_summaries
+from stockflow.floor.queries import wave_summaries
 from stockflow.floor.shipping import Dispatch
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
@@ -40,7 +39,7 @@ class WaveIn(Body):
     order_ids: Annotated[list[str], Field(max_length=1000)] = Field(default_factory=list)
 
 
-class TaskOut(BaseModel):
+class TaskOut(Out):
     id: int
     sequence: int
     bin: str
@@ -56,7 +55,7 @@ class TaskOut(BaseModel):
     status: str
 
 
-class WaveOut(BaseModel):
+class WaveOut(Out):
     id: str
     location: str
     status: str
@@ -71,7 +70,7 @@ class PickIn(Body):
     )
 
 
-class PickOut(BaseModel):
+class PickOut(Out):
     task_id: int
     picked: int
     short: int
@@ -103,26 +102,37 @@ class TrackingIn(Body):
     at: datetime | None = None
 
 
-class TrackingEventOut(BaseModel):
+class RowOut(Out):
+    """A body the query hands over as a plain tuple, its members in the order of these fields."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, data: Any) -> Any:
+        if isinstance(data, tuple):
+            return dict(zip(cls.model_fields, data, strict=True))
+        return data
+
+
+class TrackingEventOut(RowOut):
     status: str
     at: datetime
     note: str | None
 
 
-class ShipmentItemOut(BaseModel):
+class ShipmentItemOut(RowOut):
     line_no: int
     sku: str
     qty: int
 
 
-class PackageOut(BaseModel):
+class PackageOut(RowOut):
     weight_g: int
     length_mm: int
     width_mm: int
     height_mm: int
 
 
-class ShipmentOut(BaseModel):
+class ShipmentOut(Out):
     id: str
     order_id: str
     location: str
@@ -138,50 +148,23 @@ class ShipmentOut(BaseModel):
     shipped_at: datetime | None
 
 
-def wave_out(v: WaveView) -> WaveOut:
-    """The response body for a wave."""
-    return WaveOut(
-        id=v.id, location=v.location, status=v.status, created_at=v.created_at,
-        tasks=[TaskOut(
-            id=t.id, sequence=t.sequence, bin=t.bin, sku=t.sku, sku_name=t.sku_name, lot=t.lot,
-            qty=t.qty, picked=t.picked, short=t.short, tote=t.tote, order_id=t.order_id,
-            order_ref=t.order_ref, status=t.status,
-        ) for t in v.tasks],
-    )  # fmt: skip
-
-
-def shipment_out(v: ShipmentView) -> ShipmentOut:
-    """The response body for a shipment."""
-    return ShipmentOut(
-        id=v.id, order_id=v.order_id, location=v.location, status=v.status, carrier=v.carrier,
-        service=v.service, tracking_no=v.tracking_no, amount=v.amount,
-        items=[ShipmentItemOut(line_no=a, sku=b, qty=c) for a, b, c in v.items],
-        packages=[
-            PackageOut(weight_g=g, length_mm=x, width_mm=y, height_mm=z)
-            for g, x, y, z in v.packages
-        ],
-        events=[TrackingEventOut(status=a, at=b, note=c) for a, b, c in v.events],
-        created_at=v.created_at, shipped_at=v.shipped_at,
-    )  # fmt: skip
-
-
 @router.post("/orders/release", responses=_CONFLICT)
-def release_orders(sf: Sf, body: ReleaseIn, actor: Actor = "api") -> list[str]:
+def release_orders(sf: Sf, body: ReleaseIn, actor: Actor) -> list[str]:
     """Release fully allocated orders to the warehouse floor."""
     return sf.floor.release(body.order_ids, actor=actor)
 
 
 @router.post("/waves", status_code=status.HTTP_201_CREATED, responses=_CONFLICT)
-def create_wave(sf: Sf, body: WaveIn, actor: Actor = "api") -> WaveOut:
+def create_wave(sf: Sf, body: WaveIn, actor: Actor) -> WaveOut:
     """Group ready orders at a location into one wave with a pick list in walking order."""
     request = WaveRequest(body.location, body.max_orders, body.cutoff, tuple(body.order_ids))
     wave = sf.floor.build_wave(request, actor=actor)
     if wave is None:
         raise Conflict(f"no order at {body.location} is ready for a wave", field="location")
-    return wave_out(wave)
+    return WaveOut.model_validate(wave)
 
 
-class WaveSummaryOut(BaseModel):
+class WaveSummaryOut(Out):
     id: str
     location: str
     status: str
@@ -198,13 +181,13 @@ def list_waves(
     """Waves, newest first: how many orders, how many tasks still open."""
     with sf.db.read() as conn:
         found = wave_summaries(conn, location=location, status=status, limit=limit)
-    return [WaveSummaryOut(**asdict(w)) for w in found]
+    return [WaveSummaryOut.model_validate(w) for w in found]
 
 
 @router.get("/waves/{wave_id}")
 def get_wave(sf: Sf, wave_id: str) -> WaveOut:
     """A wave with every task in walking order."""
-    return wave_out(sf.floor.wave(wave_id))
+    return WaveOut.model_validate(sf.floor.wave(wave_id))
 
 
 @router.get("/waves/{wave_id}/pick-list.pdf", response_class=Response, responses=_PDF)
@@ -214,45 +197,43 @@ def pick_list(sf: Sf, wave_id: str) -> Response:
 
 
 @router.post("/pick-tasks/{task_id}/confirm", responses=_CONFLICT)
-def confirm_pick(sf: Sf, task_id: int, body: PickIn, actor: Actor = "api") -> PickOut:
+def confirm_pick(sf: Sf, task_id: int, body: PickIn, actor: Actor) -> PickOut:
     """Confirm a pick; fewer units than asked is a short pick: bin corrected, order re-allocated."""
     result = sf.floor.confirm_pick(task_id, body.picked, actor=actor, left_in_bin=body.left_in_bin)
-    return PickOut(
-        task_id=result.task_id, picked=result.picked, short=result.short, orders=result.orders
-    )
+    return PickOut.model_validate(result)
 
 
 @router.post("/orders/{order_id}/pack", responses=_CONFLICT)
 def pack_scan(sf: Sf, order_id: str, body: ScanIn) -> ShipmentOut:
     """Scan an item into the order's parcel; a wrong item or an extra unit is a 409."""
-    return shipment_out(sf.floor.pack_scan(order_id, body.barcode, qty=body.qty))
+    return ShipmentOut.model_validate(sf.floor.pack_scan(order_id, body.barcode, qty=body.qty))
 
 
 @router.post("/shipments/{shipment_id}/packages", responses=_CONFLICT)
 def add_package(sf: Sf, shipment_id: str, body: PackageIn) -> ShipmentOut:
     """Record a closed box with its weight (grams) and size (millimetres)."""
     parcel = Parcel(body.weight_g, body.length_mm, body.width_mm, body.height_mm)
-    return shipment_out(sf.floor.add_package(shipment_id, parcel))
+    return ShipmentOut.model_validate(sf.floor.add_package(shipment_id, parcel))
 
 
 @router.post("/shipments/{shipment_id}/ship", responses=_CONFLICT)
-def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor = "api") -> ShipmentOut:
+def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor) -> ShipmentOut:
     """Book the carrier, consume the allocation and write the ship moves."""
     how = Dispatch(body.carrier, body.service, body.tracking_no, body.amount)
-    return shipment_out(sf.floor.ship(shipment_id, how, actor=actor))
+    return ShipmentOut.model_validate(sf.floor.ship(shipment_id, how, actor=actor))
 
 
 @router.post("/shipments/{key}/tracking", responses=_CONFLICT)
 def track(sf: Sf, key: str, body: TrackingIn) -> ShipmentOut:
     """A carrier's tracking update, by shipment id or tracking number."""
     sf.floor.track(key, body.status, note=body.note, at=body.at)
-    return shipment_out(sf.floor.shipment(key))
+    return ShipmentOut.model_validate(sf.floor.shipment(key))
 
 
 @router.get("/shipments/{key}")
 def get_shipment(sf: Sf, key: str) -> ShipmentOut:
     """A shipment by id or tracking number."""
-    return shipment_out(sf.floor.shipment(key))
+    return ShipmentOut.model_validate(sf.floor.shipment(key))
 
 
 @router.get("/shipments/{shipment_id}/packing-slip.pdf", response_class=Response, responses=_PDF)

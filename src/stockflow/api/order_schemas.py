@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from stockflow.api.schemas import Body, Code, Qty
+from stockflow.api.schemas import Body, Code, Out, Qty
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 _INT32 = 2**31 - 1
@@ -33,13 +33,13 @@ class ChannelIn(Body):
     hold_new_customers: StrictBool = False
 
 
-class FenceOut(BaseModel):
+class FenceOut(Out):
     sku: str
     location: str
     qty: int
 
 
-class ChannelOut(BaseModel):
+class ChannelOut(Out):
     code: str
     name: str
     kind: str
@@ -68,7 +68,7 @@ class CustomerIn(Body):
     longitude: Longitude | None = None
 
 
-class CustomerOut(BaseModel):
+class CustomerOut(Out):
     code: str
     name: str
     email: str | None
@@ -90,7 +90,7 @@ class KitIn(Body):
     components: dict[Code, Qty] = Field(description="Units of each component SKU one kit takes")
 
 
-class KitOut(BaseModel):
+class KitOut(Out):
     kit: str
     components: dict[str, int]
 
@@ -104,7 +104,7 @@ class SupplyIn(Body):
     expected_on: date
 
 
-class SupplyOut(BaseModel):
+class SupplyOut(Out):
     id: int
     kind: str
     reference: str
@@ -133,7 +133,7 @@ class OrderIn(Body):
     lines: Annotated[list[OrderLineBody], Field(min_length=1, max_length=500)]
 
 
-class OrderLineOut(BaseModel):
+class OrderLineOut(Out):
     line_no: int
     sku: str
     qty: int
@@ -144,7 +144,7 @@ class OrderLineOut(BaseModel):
     waiting: int = Field(description="Units neither held, shipped nor cancelled: the backorder")
 
 
-class OrderOut(BaseModel):
+class OrderOut(Out):
     id: str
     channel: str
     external_id: str | None
@@ -176,7 +176,7 @@ class RejectIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class ExceptionOut(BaseModel):
+class ExceptionOut(Out):
     id: int
     kind: str
     state: str

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import (
+    Actor,
+    IdempotencyKey,
+    Limit,
+    Sf,
+    created_cursor,
+    decode_cursor,
+    encode_cursor,
+)
 from stockflow.api.order_schemas import (
     CancelIn,
     ExceptionOut,
     ExceptionPage,
     OrderIn,
-    OrderLineOut,
     OrderOut,
     OrderPage,
     RejectIn,
@@ -22,7 +27,7 @@ from stockflow.api.order_schemas import (
 from stockflow.api.schemas import Problem
 from stockflow.errors import InvalidInput
 from stockflow.stock.queries.exceptions import exception_page
-from stockflow.stock.queries.orders import OrderView, order_page
+from stockflow.stock.queries.orders import order_page
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 router = APIRouter(tags=["orders"])
@@ -39,40 +44,9 @@ _TRANSITION: dict[int | str, dict[str, Any]] = {
 }
 
 
-def order_out(v: OrderView) -> OrderOut:
-    """The response body for an order."""
-    return OrderOut(
-        id=v.id,
-        channel=v.channel,
-        external_id=v.external_id,
-        customer=v.customer,
-        ship_to=v.ship_to,
-        status=v.status,
-        hold_reason=v.hold_reason,
-        promise_date=v.promise_date,
-        value=v.value,
-        created_at=v.created_at,
-        updated_at=v.updated_at,
-        lines=[
-            OrderLineOut(
-                line_no=ln.line_no,
-                sku=ln.sku,
-                qty=ln.qty,
-                unit_price=ln.unit_price,
-                allocated=ln.allocated,
-                shipped=ln.shipped,
-                cancelled=ln.cancelled,
-                waiting=ln.waiting,
-            )
-            for ln in v.lines
-        ],
-        decisions=list(v.decisions),
-    )
-
-
 @router.post("/orders", status_code=status.HTTP_201_CREATED, responses=_CAPTURE)
 async def capture_order(
-    sf: Sf, body: OrderIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: OrderIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> OrderOut:
     """Capture an order: allocated by the channel's rules, held, backordered, or refused.
 
@@ -96,7 +70,7 @@ async def capture_order(
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
-    return order_out(view)
+    return OrderOut.model_validate(view)
 
 
 @router.get("/orders")
@@ -110,61 +84,45 @@ def list_orders(
     """Orders, newest first, optionally of one status or channel; ``next`` is the next page."""
     with sf.db.read() as conn:
         page = order_page(
-            conn, status=order_status, channel=channel, before=_order_cursor(cursor), limit=limit
+            conn, status=order_status, channel=channel, before=created_cursor(cursor), limit=limit
         )
     last = page[-1] if len(page) == limit else None
     return OrderPage(
-        items=[order_out(v) for v in page],
+        items=[OrderOut.model_validate(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def _order_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """The (created at, id) a cursor from ``list_orders`` stands for."""
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    at, _, order_id = raw.partition("|")
-    refused = InvalidInput("is not a cursor this API gave out", field="cursor")
-    try:
-        created = datetime.fromisoformat(at)
-    except ValueError:
-        raise refused from None
-    if created.tzinfo is None or not order_id:
-        raise refused
-    return created, order_id
 
 
 @router.get("/orders/{order_id}")
 def get_order(sf: Sf, order_id: str) -> OrderOut:
     """One order: its lines, where it stands, its promise date and why."""
-    return order_out(sf.orders.order(order_id))
+    return OrderOut.model_validate(sf.orders.order(order_id))
 
 
 @router.post("/orders/{order_id}/cancel", responses=_TRANSITION)
-def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor = "api") -> OrderOut:
+def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor) -> OrderOut:
     """Cancel the order (or one line); what it held is free at once for waiting orders."""
-    return order_out(
+    return OrderOut.model_validate(
         sf.orders.cancel(order_id, reason=body.reason, actor=actor, line_no=body.line_no)
     )
 
 
 @router.post("/orders/{order_id}/reallocate", responses=_TRANSITION)
-def reallocate_order(sf: Sf, order_id: str, actor: Actor = "api") -> OrderOut:
+def reallocate_order(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
     """Release what the order holds and allocate it again by the channel's current rules."""
-    return order_out(sf.orders.reallocate(order_id, actor=actor))
+    return OrderOut.model_validate(sf.orders.reallocate(order_id, actor=actor))
 
 
 @router.post("/orders/{order_id}/release-hold", responses=_TRANSITION)
-def release_hold(sf: Sf, order_id: str, actor: Actor = "api") -> OrderOut:
+def release_hold(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
     """Let a held order go on (409 when it is not on hold)."""
-    return order_out(sf.orders.release_hold(order_id, actor=actor))
+    return OrderOut.model_validate(sf.orders.release_hold(order_id, actor=actor))
 
 
 @router.post("/orders/{order_id}/reject", responses=_TRANSITION)
-def reject_order(sf: Sf, order_id: str, body: RejectIn, actor: Actor = "api") -> OrderOut:
+def reject_order(sf: Sf, order_id: str, body: RejectIn, actor: Actor) -> OrderOut:
     """Turn a held order down: it is cancelled (409 when it is not on hold)."""
-    return order_out(sf.orders.reject(order_id, reason=body.reason, actor=actor))
+    return OrderOut.model_validate(sf.orders.reject(order_id, reason=body.reason, actor=actor))
 
 
 @router.get("/exceptions")
@@ -186,7 +144,7 @@ def list_exceptions(
             reference=reference,
         )  # fmt: skip
     return ExceptionPage(
-        items=[ExceptionOut(**asdict(e)) for e in page],
+        items=[ExceptionOut.model_validate(e) for e in page],
         next=encode_cursor(page[-1].id) if len(page) == limit else None,
     )
 
@@ -194,10 +152,10 @@ def list_exceptions(
 @router.post("/exceptions/{exception_id}/acknowledge", responses=_TRANSITION)
 def acknowledge_exception(sf: Sf, exception_id: int) -> ExceptionOut:
     """Someone is on it (409 when it is resolved already)."""
-    return ExceptionOut(**asdict(sf.orders.set_exception_state(exception_id, "acknowledged")))
+    return ExceptionOut.model_validate(sf.orders.set_exception_state(exception_id, "acknowledged"))
 
 
 @router.post("/exceptions/{exception_id}/resolve")
 def resolve_exception(sf: Sf, exception_id: int) -> ExceptionOut:
     """It is dealt with (resolving twice changes nothing)."""
-    return ExceptionOut(**asdict(sf.orders.set_exception_state(exception_id, "resolved")))
+    return ExceptionOut.model_validate(sf.orders.set_exception_state(exception_id, "resolved"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, status
 
 from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
@@ -27,23 +25,6 @@ from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.stock.queries.catalogue import sku_view
 
 router = APIRouter(tags=["channels and customers"])
-
-
-def _channel_out(v: q.ChannelView) -> ChannelOut:
-    return ChannelOut(
-        code=v.code,
-        name=v.name,
-        kind=v.kind,
-        priority=v.priority,
-        ship_from=list(v.ship_from),
-        max_splits=v.max_splits,
-        allow_partial=v.allow_partial,
-        backorder_policy=v.backorder_policy,
-        backorder_days=v.backorder_days,
-        hold_over_value=v.hold_over_value,
-        hold_new_customers=v.hold_new_customers,
-        fences=[FenceOut(**asdict(f)) for f in v.fences],
-    )
 
 
 @router.post("/channels", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
@@ -71,7 +52,7 @@ def create_channel(sf: Sf, body: ChannelIn) -> ChannelOut:
 def list_channels(sf: Sf) -> list[ChannelOut]:
     """Every channel, highest priority first."""
     with sf.db.read() as conn:
-        return [_channel_out(v) for v in q.channel_views(conn)]
+        return [ChannelOut.model_validate(v) for v in q.channel_views(conn)]
 
 
 @router.get("/channels/{code}")
@@ -81,7 +62,7 @@ def get_channel(sf: Sf, code: str) -> ChannelOut:
         found = q.channel_views(conn, code=code)
     if not found:
         raise UnknownChannel(f"no channel with code {code!r}", field="code")
-    return _channel_out(found[0])
+    return ChannelOut.model_validate(found[0])
 
 
 @router.put("/channels/{code}/fences/{sku}/{location}")
@@ -103,7 +84,7 @@ def list_customers(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> Cus
     """Customers in code order; pass ``next`` back as ``cursor`` for the next page."""
     with sf.db.read() as conn:
         page = q.customer_page(conn, after=decode_cursor(cursor), limit=limit)
-    items = [CustomerOut(**asdict(c)) for c in page]
+    items = [CustomerOut.model_validate(c) for c in page]
     return CustomerPage(
         items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None
     )
@@ -116,7 +97,7 @@ def get_customer(sf: Sf, code: str) -> CustomerOut:
         found = q.customer_page(conn, code=code, limit=1)
     if not found:
         raise UnknownCustomer(f"no customer with code {code!r}", field="code")
-    return CustomerOut(**asdict(found[0]))
+    return CustomerOut.model_validate(found[0])
 
 
 @router.put("/skus/{code}/kit")
@@ -146,4 +127,4 @@ def add_supply(sf: Sf, body: SupplyIn) -> SupplyOut:
         expected_on=body.expected_on,
     )
     with sf.db.read() as conn:
-        return SupplyOut(**asdict(q.supply_view(conn, supply_id)))
+        return SupplyOut.model_validate(q.supply_view(conn, supply_id))

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
+from stockflow.api.identity import described
 from stockflow.api.schemas import Problem
 from stockflow.errors import StockflowError
 
@@ -123,5 +124,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        who = described(request.scope)
+        log.exception("unhandled error on %s %s for %s", request.method, request.url.path, who)
         return unexpected_problem()

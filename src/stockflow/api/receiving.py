@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import (
+    Actor,
+    IdempotencyKey,
+    Limit,
+    Sf,
+    created_cursor,
+    encode_cursor,
+)
 from stockflow.api.problems import error_responses
 from stockflow.api.receiving_schemas import (
     AsnIn,
@@ -26,14 +32,8 @@ from stockflow.api.receiving_schemas import (
     ReceiptOut,
     SupplierIn,
     SupplierOut,
-    asn_out,
-    move_out,
-    po_out,
-    receipt_out,
-    supplier_out,
 )
 from stockflow.api.schemas import MoveOut
-from stockflow.errors import InvalidInput
 from stockflow.receiving.rules.purchasing import (
     AsnLineIn,
     NewAsn,
@@ -69,19 +69,19 @@ def create_supplier(
     """Add a supplier with its lead time; sending the same supplier again answers 200."""
     view = sf.receiving.add_supplier(NewSupplier(**body.model_dump()))
     _created(response, view.replayed)
-    return supplier_out(view)
+    return SupplierOut.model_validate(view)
 
 
 @router.get("/suppliers")
 def list_suppliers(sf: Sf) -> list[SupplierOut]:
     """Every supplier, in code order."""
-    return [supplier_out(s) for s in sf.receiving.suppliers()]
+    return [SupplierOut.model_validate(s) for s in sf.receiving.suppliers()]
 
 
 @router.get("/suppliers/{code}")
 def get_supplier(sf: Sf, code: str) -> SupplierOut:
     """One supplier."""
-    return supplier_out(sf.receiving.supplier(code))
+    return SupplierOut.model_validate(sf.receiving.supplier(code))
 
 
 # purchase orders ---------------------------------------------------------------------
@@ -103,7 +103,7 @@ def create_purchase_order(
         )
     )
     _created(response, view.replayed)
-    return po_out(view)
+    return PurchaseOrderOut.model_validate(view)
 
 
 @router.get("/purchase-orders")
@@ -116,46 +116,31 @@ def list_purchase_orders(
 ) -> PurchaseOrderPage:
     """Purchase orders, newest first, optionally of one status or supplier."""
     page = sf.receiving.purchase_orders(
-        status=po_status, supplier=supplier, before=_po_cursor(cursor), limit=limit
+        status=po_status, supplier=supplier, before=created_cursor(cursor), limit=limit
     )
     last = page[-1] if len(page) == limit else None
     return PurchaseOrderPage(
-        items=[po_out(v) for v in page],
+        items=[PurchaseOrderOut.model_validate(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def _po_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """The (created at, id) a cursor from ``list_purchase_orders`` stands for."""
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    at, _, po_id = raw.partition("|")
-    try:
-        created = datetime.fromisoformat(at)
-    except ValueError:
-        created = None
-    if created is None or created.tzinfo is None or not po_id:
-        raise InvalidInput("is not a cursor this API gave out", field="cursor")
-    return created, po_id
 
 
 @router.get("/purchase-orders/{po_id}")
 def get_purchase_order(sf: Sf, po_id: str) -> PurchaseOrderOut:
     """One purchase order: its lines, what arrived of each, and what is still to come."""
-    return po_out(sf.receiving.purchase_order(po_id))
+    return PurchaseOrderOut.model_validate(sf.receiving.purchase_order(po_id))
 
 
 @router.post("/purchase-orders/{po_id}/close", responses=error_responses(409))
 def close_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> PurchaseOrderOut:
     """Close the order: what it has not delivered is no longer expected (again: no change)."""
-    return po_out(sf.receiving.close_order(po_id))
+    return PurchaseOrderOut.model_validate(sf.receiving.close_order(po_id))
 
 
 @router.post("/purchase-orders/{po_id}/cancel", responses=error_responses(409))
 def cancel_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> PurchaseOrderOut:
     """Cancel an order not yet fully received (409 once it is received or closed)."""
-    return po_out(sf.receiving.cancel_order(po_id))
+    return PurchaseOrderOut.model_validate(sf.receiving.cancel_order(po_id))
 
 
 # ASNs and receipts ---------------------------------------------------------------------
@@ -174,18 +159,18 @@ def create_asn(sf: Sf, body: AsnIn, response: Response, key: IdempotencyKey = No
         )
     )
     _created(response, view.replayed)
-    return asn_out(view)
+    return AsnOut.model_validate(view)
 
 
 @router.get("/asns/{asn_id}")
 def get_asn(sf: Sf, asn_id: str) -> AsnOut:
     """One ASN with its lines."""
-    return asn_out(sf.receiving.asn(asn_id))
+    return AsnOut.model_validate(sf.receiving.asn(asn_id))
 
 
 @router.post("/receipts", status_code=status.HTTP_201_CREATED, responses=_CREATED)
 def create_receipt(
-    sf: Sf, body: ReceiptIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: ReceiptIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> ReceiptOut:
     """Book a delivery in, all or nothing: good units to the dock, damaged ones to quarantine.
 
@@ -209,13 +194,13 @@ def create_receipt(
         )
     )
     _created(response, view.replayed)
-    return receipt_out(view)
+    return ReceiptOut.model_validate(view)
 
 
 @router.get("/receipts/{receipt_id}")
 def get_receipt(sf: Sf, receipt_id: str) -> ReceiptOut:
     """One receipt with its lines and the discrepancies it raised."""
-    return receipt_out(sf.receiving.receipt(receipt_id))
+    return ReceiptOut.model_validate(sf.receiving.receipt(receipt_id))
 
 
 # putaway and quarantine ------------------------------------------------------------------
@@ -231,12 +216,12 @@ def suggest_putaway(
 ) -> PutawaySuggestionOut:
     """The storage bin to put units away in, and why (409 when no bin has room)."""
     found = sf.receiving.suggest_putaway(location=location, sku=sku, qty=qty, lot=lot)
-    return PutawaySuggestionOut(bin=found.bin, reason=found.reason)
+    return PutawaySuggestionOut.model_validate(found)
 
 
 @router.post("/putaway", status_code=status.HTTP_201_CREATED, responses=_CREATED)
 def confirm_putaway(
-    sf: Sf, body: PutawayIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: PutawayIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> PutawayOut:
     """Move units into the scanned storage bin; units promised to orders take their
     allocations along. A scan other than the suggestion is allowed and noted on the move.
@@ -254,17 +239,7 @@ def confirm_putaway(
         )
     )
     _created(response, view.replayed)
-    return PutawayOut(
-        reference=view.reference,
-        sku=view.sku,
-        location=view.location,
-        lot=view.lot,
-        from_bin=view.from_bin,
-        to_bin=view.to_bin,
-        qty=view.qty,
-        note=view.note,
-        moves=list(view.moves),
-    )
+    return PutawayOut.model_validate(view)
 
 
 @router.put("/locations/{location}/home-bins/{sku}")
@@ -279,8 +254,8 @@ def release_from_quarantine(
     sf: Sf,
     body: QuarantineReleaseIn,
     response: Response,
+    actor: Actor,
     key: IdempotencyKey = None,
-    actor: Actor = "api",
 ) -> MoveOut:
     """Release quarantined units to a storage bin (a note says why); they become available."""
     record = sf.receiving.release_from_quarantine(
@@ -297,7 +272,7 @@ def release_from_quarantine(
         )
     )
     _created(response, record.replayed)
-    return move_out(record)
+    return MoveOut.model_validate(record)
 
 
 @router.post("/quarantine/scrap", status_code=status.HTTP_201_CREATED, responses=_CREATED)
@@ -305,8 +280,8 @@ def scrap_from_quarantine(
     sf: Sf,
     body: QuarantineScrapIn,
     response: Response,
+    actor: Actor,
     key: IdempotencyKey = None,
-    actor: Actor = "api",
 ) -> MoveOut:
     """Write quarantined units off (a note says why)."""
     record = sf.receiving.scrap_from_quarantine(
@@ -322,4 +297,4 @@ def scrap_from_quarantine(
         )
     )
     _created(response, record.replayed)
-    return move_out(record)
+    return MoveOut.model_validate(record)

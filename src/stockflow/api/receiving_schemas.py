@@ -8,10 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from stockflow.api.schemas import Body, Code, MoveOut, PlaceOut, Qty
-from stockflow.receiving import queries as q
-from stockflow.stock.ledger import MoveRecord
-from stockflow.stock.rules.commands import Place
+from stockflow.api.schemas import Body, Code, Out, Qty
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
@@ -28,7 +25,7 @@ class SupplierIn(Body):
     email: Annotated[str | None, Field(max_length=200)] = None
 
 
-class SupplierOut(BaseModel):
+class SupplierOut(Out):
     code: str
     name: str
     lead_time_days: int
@@ -51,7 +48,7 @@ class PurchaseOrderIn(Body):
     reference: Annotated[str | None, Field(max_length=128)] = None
 
 
-class PurchaseLineOut(BaseModel):
+class PurchaseLineOut(Out):
     line_no: int
     sku: str
     qty: int
@@ -61,7 +58,7 @@ class PurchaseLineOut(BaseModel):
     outstanding: int
 
 
-class PurchaseOrderOut(BaseModel):
+class PurchaseOrderOut(Out):
     id: str
     supplier: str
     location: str
@@ -94,7 +91,7 @@ class AsnIn(Body):
     reference: Annotated[str | None, Field(max_length=128)] = None
 
 
-class AsnLineOut(BaseModel):
+class AsnLineOut(Out):
     line_no: int
     po_line_no: int
     sku: str
@@ -102,7 +99,7 @@ class AsnLineOut(BaseModel):
     lot: str | None
 
 
-class AsnOut(BaseModel):
+class AsnOut(Out):
     id: str
     po_id: str
     reference: str | None
@@ -132,7 +129,7 @@ class ReceiptIn(Body):
     lines: Annotated[list[ReceiptLineIn], Field(min_length=1, max_length=1000)]
 
 
-class ReceiptLineOut(BaseModel):
+class ReceiptLineOut(Out):
     line_no: int
     sku: str
     lot: str | None
@@ -142,14 +139,14 @@ class ReceiptLineOut(BaseModel):
     damaged: int
 
 
-class DiscrepancyOut(BaseModel):
+class DiscrepancyOut(Out):
     exception_id: int
     sku: str | None
     state: str
     message: str
 
 
-class ReceiptOut(BaseModel):
+class ReceiptOut(Out):
     id: str
     location: str
     po_id: str | None
@@ -161,7 +158,7 @@ class ReceiptOut(BaseModel):
     discrepancies: list[DiscrepancyOut]
 
 
-class PutawaySuggestionOut(BaseModel):
+class PutawaySuggestionOut(Out):
     bin: str
     reason: str
 
@@ -177,7 +174,7 @@ class PutawayIn(Body):
     )
 
 
-class PutawayOut(BaseModel):
+class PutawayOut(Out):
     reference: str
     sku: str
     location: str
@@ -193,7 +190,7 @@ class HomeBinIn(Body):
     bin: BinCode
 
 
-class HomeBinOut(BaseModel):
+class HomeBinOut(Out):
     location: str
     sku: str
     bin: str
@@ -216,106 +213,3 @@ class QuarantineScrapIn(Body):
     note: Annotated[str, Field(min_length=1, description="Why they are written off")]
     lot: Lot = None
     from_bin: Annotated[str | None, Field(max_length=32)] = None
-
-
-# --- views as response bodies ----------------------------------------------------------
-
-
-def supplier_out(v: q.SupplierView) -> SupplierOut:
-    """The response body for a supplier."""
-    return SupplierOut(code=v.code, name=v.name, lead_time_days=v.lead_time_days, email=v.email)
-
-
-def po_out(v: q.PurchaseOrderView) -> PurchaseOrderOut:
-    """The response body for a purchase order."""
-    return PurchaseOrderOut(
-        id=v.id,
-        supplier=v.supplier,
-        location=v.location,
-        status=v.status,
-        expected_on=v.expected_on,
-        reference=v.reference,
-        total_cost=v.total_cost,
-        created_at=v.created_at,
-        updated_at=v.updated_at,
-        lines=[
-            PurchaseLineOut(
-                line_no=ln.line_no,
-                sku=ln.sku,
-                qty=ln.qty,
-                unit_cost=ln.unit_cost,
-                received=ln.received,
-                damaged=ln.damaged,
-                outstanding=ln.outstanding,
-            )
-            for ln in v.lines
-        ],
-    )
-
-
-def asn_out(v: q.AsnView) -> AsnOut:
-    """The response body for an ASN."""
-    return AsnOut(
-        id=v.id,
-        po_id=v.po_id,
-        reference=v.reference,
-        expected_on=v.expected_on,
-        created_at=v.created_at,
-        lines=[_asn_line(ln) for ln in v.lines],
-    )
-
-
-def _asn_line(ln: q.AsnLineView) -> AsnLineOut:
-    return AsnLineOut(
-        line_no=ln.line_no, po_line_no=ln.po_line_no, sku=ln.sku, qty=ln.qty, lot=ln.lot
-    )
-
-
-def receipt_out(v: q.ReceiptView) -> ReceiptOut:
-    """The response body for a receipt."""
-    return ReceiptOut(
-        id=v.id,
-        location=v.location,
-        po_id=v.po_id,
-        asn_id=v.asn_id,
-        actor=v.actor,
-        note=v.note,
-        created_at=v.created_at,
-        lines=[
-            ReceiptLineOut(
-                line_no=ln.line_no,
-                sku=ln.sku,
-                lot=ln.lot,
-                po_line_no=ln.po_line_no,
-                expected=ln.expected,
-                received=ln.received,
-                damaged=ln.damaged,
-            )
-            for ln in v.lines
-        ],
-        discrepancies=[
-            DiscrepancyOut(exception_id=d.exception_id, sku=d.sku, state=d.state, message=d.message)
-            for d in v.discrepancies
-        ],
-    )
-
-
-def place_out(p: Place | None) -> PlaceOut | None:
-    """One end of a move as a response."""
-    return None if p is None else PlaceOut(location=p.location, bin=p.bin, lot=p.lot)
-
-
-def move_out(m: MoveRecord) -> MoveOut:
-    """A ledger move as a response."""
-    return MoveOut(
-        id=m.id,
-        sku=m.sku,
-        qty=m.qty,
-        reason=m.reason,
-        source=place_out(m.source),
-        target=place_out(m.target),
-        actor=m.actor,
-        reference=m.reference,
-        note=m.note,
-        created_at=m.created_at,
-    )

@@ -79,14 +79,14 @@ def get_reservation(sf: Sf, reservation_id: str) -> ReservationOut:
 
 
 @router.post("/reservations/{reservation_id}/release", responses=_CLOSED)
-def release(sf: Sf, reservation_id: str, body: CloseIn, actor: Actor = "api") -> ReservationOut:
+def release(sf: Sf, reservation_id: str, body: CloseIn, actor: Actor) -> ReservationOut:
     """Give units back to free stock (all that is open when no lines are given)."""
     cmd = CloseLines(reservation_id, dict(body.lines), actor=actor, reference=body.reference)
     return reservation_out(sf.release(cmd))
 
 
 @router.post("/reservations/{reservation_id}/consume", responses=_CLOSED)
-def consume(sf: Sf, reservation_id: str, body: CloseIn, actor: Actor = "api") -> ReservationOut:
+def consume(sf: Sf, reservation_id: str, body: CloseIn, actor: Actor) -> ReservationOut:
     """Ship reserved units: they leave on hand and a ship move is written."""
     cmd = CloseLines(reservation_id, dict(body.lines), actor=actor, reference=body.reference)
     return reservation_out(sf.consume(cmd))

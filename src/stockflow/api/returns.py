@@ -9,10 +9,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field, StrictInt
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
-from stockflow.api.schemas import Body, Problem, Qty
-from stockflow.errors import InvalidInput
-from stockflow.returns.queries import ReturnView
+from stockflow.api.deps import (
+    Actor,
+    IdempotencyKey,
+    Limit,
+    Sf,
+    created_cursor,
+    encode_cursor,
+)
+from stockflow.api.schemas import Body, Out, Problem, Qty
 from stockflow.returns.rules import (
     AuthoriseReturn,
     InspectReturn,
@@ -74,7 +79,7 @@ class InspectIn(Body):
     lot: Lot | None = Field(default=None, description="Which lot, when more than one waits")
 
 
-class ReturnLineOut(BaseModel):
+class ReturnLineOut(Out):
     line_no: int
     order_line_no: int
     sku: str
@@ -84,7 +89,7 @@ class ReturnLineOut(BaseModel):
     awaiting_inspection: int
 
 
-class DispositionOut(BaseModel):
+class DispositionOut(Out):
     id: int
     line_no: int
     disposition: str
@@ -94,7 +99,7 @@ class DispositionOut(BaseModel):
     at: datetime
 
 
-class ReturnOut(BaseModel):
+class ReturnOut(Out):
     id: str
     order_id: str
     location: str
@@ -114,50 +119,12 @@ class ReturnPage(BaseModel):
     next: str | None
 
 
-def return_out(v: ReturnView) -> ReturnOut:
-    """The response body for an RMA."""
-    return ReturnOut(
-        id=v.id,
-        order_id=v.order_id,
-        location=v.location,
-        status=v.status,
-        reason=v.reason,
-        refund_suggested=v.refund_suggested,
-        created_at=v.created_at,
-        updated_at=v.updated_at,
-        lines=[
-            ReturnLineOut(
-                line_no=ln.line_no,
-                order_line_no=ln.order_line_no,
-                sku=ln.sku,
-                qty=ln.qty,
-                received=ln.received,
-                inspected=ln.inspected,
-                awaiting_inspection=ln.awaiting_inspection,
-            )
-            for ln in v.lines
-        ],
-        dispositions=[
-            DispositionOut(
-                id=d.id,
-                line_no=d.line_no,
-                disposition=d.disposition,
-                qty=d.qty,
-                note=d.note,
-                actor=d.actor,
-                at=d.at,
-            )
-            for d in v.dispositions
-        ],
-    )
-
-
 @router.post(
     "/orders/{order_id}/returns", status_code=status.HTTP_201_CREATED, responses=_AUTHORISE
 )
 def authorise_return(
-    sf: Sf, order_id: str, body: ReturnIn, response: Response, key: IdempotencyKey = None,
-    actor: Actor = "api",
+    sf: Sf, order_id: str, body: ReturnIn, response: Response, actor: Actor,
+    key: IdempotencyKey = None,
 ) -> ReturnOut:  # fmt: skip
     """Authorise shipped units of an order to come back (an RMA) and suggest the refund."""
     view = sf.returns.authorise(
@@ -172,7 +139,7 @@ def authorise_return(
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
-    return return_out(view)
+    return ReturnOut.model_validate(view)
 
 
 @router.get("/returns")
@@ -185,58 +152,42 @@ def list_returns(
 ) -> ReturnPage:
     """RMAs, newest first, optionally of one status or order; ``next`` is the next page."""
     page = sf.returns.page(
-        status=rma_status, order_id=order_id, before=_return_cursor(cursor), limit=limit
+        status=rma_status, order_id=order_id, before=created_cursor(cursor), limit=limit
     )
     last = page[-1] if len(page) == limit else None
     return ReturnPage(
-        items=[return_out(v) for v in page],
+        items=[ReturnOut.model_validate(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def _return_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """The (created at, id) a cursor from ``list_returns`` stands for."""
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    at, _, rma_id = raw.partition("|")
-    refused = InvalidInput("is not a cursor this API gave out", field="cursor")
-    try:
-        created = datetime.fromisoformat(at)
-    except ValueError:
-        raise refused from None
-    if created.tzinfo is None or not rma_id:
-        raise refused
-    return created, rma_id
 
 
 @router.get("/returns/{rma_id}")
 def get_return(sf: Sf, rma_id: str) -> ReturnOut:
     """One RMA: its lines, what arrived and was inspected, every disposition, the refund."""
-    return return_out(sf.returns.rma(rma_id))
+    return ReturnOut.model_validate(sf.returns.rma(rma_id))
 
 
 @router.post("/returns/{rma_id}/receive", responses=_STEP)
 def receive_return(
-    sf: Sf, rma_id: str, body: ReceiveIn, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, rma_id: str, body: ReceiveIn, actor: Actor, key: IdempotencyKey = None
 ) -> ReturnOut:
     """Book arrived units into the returns bin: on hand, not available until inspected."""
     lines = tuple(ReceiveLineIn(ln.line_no, ln.qty, ln.lot) for ln in body.lines)
-    return return_out(
+    return ReturnOut.model_validate(
         sf.returns.receive(ReceiveReturn(rma_id, lines, idempotency_key=key, actor=actor))
     )
 
 
 @router.post("/returns/{rma_id}/inspect", responses=_STEP)
 def inspect_return(
-    sf: Sf, rma_id: str, body: InspectIn, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, rma_id: str, body: InspectIn, actor: Actor, key: IdempotencyKey = None
 ) -> ReturnOut:
     """Give arrived units a disposition: restock, repair, quarantine or scrap (with a note).
 
     Restocked units are available again and go to waiting orders first. The RMA
     closes once everything authorised has arrived and been inspected.
     """
-    return return_out(
+    return ReturnOut.model_validate(
         sf.returns.inspect(
             InspectReturn(
                 rma_id, body.line_no, body.disposition, body.qty, note=body.note, lot=body.lot,
@@ -247,20 +198,16 @@ def inspect_return(
 
 
 @router.post("/returns/{rma_id}/close", responses=_STEP)
-def close_return(
-    sf: Sf, rma_id: str, key: IdempotencyKey = None, actor: Actor = "api"
-) -> ReturnOut:
+def close_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
     """Close a received RMA by hand: units not yet back are no longer expected.
 
     Every arrived unit must be inspected first. Closing a closed RMA answers
     with it unchanged, so a retry (with or without its key) is harmless.
     """
-    return return_out(sf.returns.close(rma_id, actor=actor))
+    return ReturnOut.model_validate(sf.returns.close(rma_id, actor=actor))
 
 
 @router.post("/returns/{rma_id}/cancel", responses=_STEP)
-def cancel_return(
-    sf: Sf, rma_id: str, key: IdempotencyKey = None, actor: Actor = "api"
-) -> ReturnOut:
+def cancel_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
     """Cancel an RMA nothing has arrived for; its units may be authorised again."""
-    return return_out(sf.returns.cancel(rma_id, actor=actor))
+    return ReturnOut.model_validate(sf.returns.cancel(rma_id, actor=actor))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -16,42 +15,21 @@ from stockflow.api.schemas import (
     MoveIn,
     MoveOut,
     MovePage,
-    PlaceOut,
     PositionOut,
     VerifyOut,
 )
 from stockflow.errors import InvalidInput
-from stockflow.stock.ledger import MoveRecord
-from stockflow.stock.queries.ledger import LedgerEnd, ledger_page
+from stockflow.stock.queries.ledger import ledger_page
 from stockflow.stock.rules.commands import Place, PostMove
 
 router = APIRouter(tags=["stock"])
-
-
-def _place(p: Place | LedgerEnd | None) -> PlaceOut | None:
-    return None if p is None else PlaceOut(location=p.location, bin=p.bin, lot=p.lot)
-
-
-def _move_out(m: MoveRecord) -> MoveOut:
-    return MoveOut(
-        id=m.id,
-        sku=m.sku,
-        qty=m.qty,
-        reason=m.reason,
-        source=_place(m.source),
-        target=_place(m.target),
-        actor=m.actor,
-        reference=m.reference,
-        note=m.note,
-        created_at=m.created_at,
-    )
 
 
 def _post(sf: Sf, cmd: PostMove, response: Response) -> MoveOut:
     record = sf.post_move(cmd)
     if record.replayed:
         response.status_code = status.HTTP_200_OK
-    return _move_out(record)
+    return MoveOut.model_validate(record)
 
 
 @router.post(
@@ -61,7 +39,7 @@ def _post(sf: Sf, cmd: PostMove, response: Response) -> MoveOut:
     responses=error_responses(409),
 )
 def post_move(
-    sf: Sf, body: MoveIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: MoveIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> MoveOut:
     """Post a ledger move: receipt, putaway, move, pick, ship, return, scrap, transfer."""
     cmd = PostMove(
@@ -86,7 +64,7 @@ def post_move(
     responses=error_responses(409),
 )
 def post_adjustment(
-    sf: Sf, body: AdjustmentIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: AdjustmentIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> MoveOut:
     """Add (positive delta) or remove (negative delta) units at a position, with a reason."""
     if body.delta == 0:
@@ -117,21 +95,7 @@ def list_moves(
         raise InvalidInput("is not a cursor this API gave out", field="cursor")
     with sf.db.read() as conn:
         page = ledger_page(conn, sku=sku, before=int(raw) if raw else None, limit=limit)
-    items = [
-        MoveOut(
-            id=r.id,
-            sku=r.sku,
-            qty=r.qty,
-            reason=r.reason,
-            source=_place(r.source),
-            target=_place(r.target),
-            actor=r.actor,
-            reference=r.reference,
-            note=r.note,
-            created_at=r.created_at,
-        )
-        for r in page
-    ]
+    items = [MoveOut.model_validate(r) for r in page]
     return MovePage(items=items, next=encode_cursor(page[-1].id) if len(page) == limit else None)
 
 
@@ -161,17 +125,17 @@ def bulk_atp(
     sf: Sf, sku: Annotated[list[str] | None, Query(max_length=1000)] = None
 ) -> list[AtpOut]:
     """Available-to-promise of several SKUs (or every SKU with stock when none is named)."""
-    return [AtpOut(**asdict(a)) for a in sf.atp(sku)]
+    return [AtpOut.model_validate(a) for a in sf.atp(sku)]
 
 
 @router.get("/atp/{sku}")
 def sku_atp(sf: Sf, sku: str) -> AtpOut:
     """Available-to-promise of one SKU, per location and in total."""
-    return AtpOut(**asdict(sf.atp([sku])[0]))
+    return AtpOut.model_validate(sf.atp([sku])[0])
 
 
 @router.get("/verify")
 def run_verify(sf: Sf) -> VerifyOut:
     """Recompute I1-I3 from the ledger and allocations; ``ok`` is false when anything drifted."""
     drift = sf.verify()
-    return VerifyOut(ok=not drift, drift=[DriftOut(**asdict(d)) for d in drift])
+    return VerifyOut(ok=not drift, drift=[DriftOut.model_validate(d) for d in drift])

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
-from stockflow.api.floor_ops_schemas import (
+from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, created_cursor, encode_cursor
+from stockflow.api.problems import error_responses
+from stockflow.api.schemas import Problem
+from stockflow.api.transfer_schemas import (
     ReceiveIn,
     TransferIn,
-    TransferLineOut,
     TransferOut,
     TransferPage,
 )
-from stockflow.api.problems import error_responses
-from stockflow.api.schemas import Problem
-from stockflow.errors import InvalidInput
-from stockflow.transfers.queries import TransferView, transfer_page
+from stockflow.transfers.queries import transfer_page
 from stockflow.transfers.rules import ReceiveLine, TransferLineIn
 
 router = APIRouter(tags=["transfers"])
@@ -32,25 +29,9 @@ _RECEIVE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def transfer_out(v: TransferView) -> TransferOut:
-    """The response body for a transfer."""
-    return TransferOut(
-        id=v.id, from_location=v.from_location, to_location=v.to_location, status=v.status,
-        expected_on=v.expected_on, created_by=v.created_by, created_at=v.created_at,
-        updated_at=v.updated_at, received_at=v.received_at,
-        lines=[
-            TransferLineOut(
-                line_no=ln.line_no, sku=ln.sku, lot=ln.lot, shipped=ln.shipped,
-                received=ln.received, damaged=ln.damaged, lost=ln.lost, over=ln.over,
-            )
-            for ln in v.lines
-        ],
-    )  # fmt: skip
-
-
 @router.post("/transfers", status_code=status.HTTP_201_CREATED, responses=_SHIP)
 def ship_transfer(
-    sf: Sf, body: TransferIn, response: Response, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, body: TransferIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> TransferOut:
     """Ship free units from storage bins at ``from`` towards ``to``, all lines or none.
 
@@ -67,12 +48,12 @@ def ship_transfer(
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
-    return transfer_out(view)
+    return TransferOut.model_validate(view)
 
 
 @router.post("/transfers/{transfer_id}/receive", responses=_RECEIVE)
 def receive_transfer(
-    sf: Sf, transfer_id: str, body: ReceiveIn, key: IdempotencyKey = None, actor: Actor = "api"
+    sf: Sf, transfer_id: str, body: ReceiveIn, actor: Actor, key: IdempotencyKey = None
 ) -> TransferOut:
     """Book in what arrived, every line at once; 409 when it was received already.
 
@@ -87,7 +68,7 @@ def receive_transfer(
         actor=actor,
         idempotency_key=key,
     )
-    return transfer_out(view)
+    return TransferOut.model_validate(view)
 
 
 @router.get("/transfers")
@@ -109,27 +90,12 @@ def list_transfers(
         )
     last = page[-1] if len(page) == limit else None
     return TransferPage(
-        items=[transfer_out(v) for v in page],
+        items=[TransferOut.model_validate(v) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def created_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """The (created at, id) a cursor of a page ordered newest first stands for."""
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    at, _, last_id = raw.partition("|")
-    try:
-        created = datetime.fromisoformat(at)
-    except ValueError:
-        raise InvalidInput("is not a cursor this API gave out", field="cursor") from None
-    if created.tzinfo is None or not last_id:
-        raise InvalidInput("is not a cursor this API gave out", field="cursor")
-    return created, last_id
 
 
 @router.get("/transfers/{transfer_id}")
 def get_transfer(sf: Sf, transfer_id: str) -> TransferOut:
     """One transfer: what was shipped and, once received, what arrived."""
-    return transfer_out(sf.transfers.transfer(transfer_id))
+    return TransferOut.model_validate(sf.transfers.transfer(transfer_id))

@@ -10,13 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from stockflow.cli.bench import bench
+from stockflow.cli.counts import counts_app
 from stockflow.cli.floor import floor_app
-from stockflow.cli.floor_ops import counts_app, transfers_app
 from stockflow.cli.imports import import_app
 from stockflow.cli.options import DbOption, database_url
 from stockflow.cli.orders import orders_app
 from stockflow.cli.receiving import receiving_app
 from stockflow.cli.returns import returns_app
+from stockflow.cli.transfers import transfers_app
 from stockflow.config import Settings
 
 app = typer.Typer(
