@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -40,3 +42,26 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 # SQLite only gives autoincrement to INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+# A word is all a status, kind or role may be; anything else would need quoting in the SQL.
+_WORD = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def one_of(column: str, values: Iterable[str], *, name: str | None = None) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of ``values``, named after the column unless ``name``.
+
+    The database then refuses a status, kind or role that no lifecycle knows,
+    whoever writes it. The values are listed at the table rather than taken from
+    the rules' enums because adapters sit below the features and the stock core;
+    ``tests/test_tables.py`` holds every list equal to its enum, and the
+    constraint keeps the column and values in ``info["one_of"]`` for that test.
+    """
+    allowed = tuple(values)
+    odd = [v for v in allowed if not _WORD.fullmatch(v)]
+    if not allowed or odd:
+        raise ValueError(f"{column}: allowed values must be plain lower-case words, not {odd}")
+    listed = ", ".join(f"'{value}'" for value in allowed)
+    return CheckConstraint(
+        f"{column} IN ({listed})", name=name or column, info={"one_of": (column, allowed)}
+    )

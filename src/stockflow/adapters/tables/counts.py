@@ -13,7 +13,7 @@ from sqlalchemy import (
     Table,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
+from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
 
 cycle_counts = Table(
     "cycle_counts",
@@ -26,7 +26,7 @@ cycle_counts = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    CheckConstraint("status IN ('open', 'pending_approval', 'closed', 'cancelled')", name="status"),
+    one_of("status", ("open", "pending_approval", "closed", "cancelled")),
     CheckConstraint("tolerance_pct >= 0 AND tolerance_pct <= 100", name="tolerance_range"),
 )
 
@@ -47,8 +47,5 @@ count_lines = Table(
     Column("decided_by", String(64), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
     CheckConstraint("counted_qty IS NULL OR counted_qty >= 0", name="counted_not_negative"),
-    CheckConstraint(
-        "status IN ('open', 'counted', 'adjusted', 'pending_approval', 'approved', 'rejected')",
-        name="status",
-    ),
+    one_of("status", ("open", "counted", "adjusted", "pending_approval", "approved", "rejected")),
 )

@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
+from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
 
 waves = Table(
     "waves",
@@ -27,7 +27,7 @@ waves = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status"),
+    one_of("status", ("open", "done", "cancelled")),
 )
 
 
@@ -52,11 +52,22 @@ pick_tasks = Table(
     CheckConstraint(
         "picked_qty >= 0 AND short_qty >= 0 AND picked_qty + short_qty <= qty", name="done_within"
     ),
-    CheckConstraint("status IN ('open', 'picked', 'short', 'cancelled')", name="status"),
+    one_of("status", ("open", "picked", "short", "cancelled")),
 )
 Index("ix_pick_tasks_wave", pick_tasks.c.wave_id)
 Index("ix_pick_tasks_order", pick_tasks.c.order_id)
 
+
+# A shipment's status and each carrier scan of it speak the same words.
+SHIPMENT_STATUSES = (
+    "packing",
+    "shipped",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+    "exception",
+    "returned",
+)
 
 shipments = Table(
     "shipments",
@@ -74,6 +85,7 @@ shipments = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("shipped_at", UtcDateTime(), nullable=True),
     Column("delivered_at", UtcDateTime(), nullable=True),
+    one_of("status", SHIPMENT_STATUSES),
 )
 Index("ix_shipments_order", shipments.c.order_id)
 
@@ -113,5 +125,6 @@ tracking_events = Table(
     Column("status", String(24), nullable=False),
     Column("note", Text, nullable=True),
     Column("at", UtcDateTime(), nullable=False),
+    one_of("status", SHIPMENT_STATUSES),
 )
 Index("ix_tracking_events_shipment", tracking_events.c.shipment_id)

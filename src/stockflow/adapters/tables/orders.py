@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
+from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
 
 channels = Table(
     "channels",
@@ -35,10 +35,8 @@ channels = Table(
     Column("hold_over_value", Numeric(14, 2), nullable=True),
     Column("hold_new_customers", Boolean, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime(), nullable=False),
-    CheckConstraint(
-        "kind IN ('web', 'wholesale', 'phone', 'marketplace', 'spreadsheet', 'other')", name="kind"
-    ),
-    CheckConstraint("backorder_policy IN ('allow', 'reject', 'allow_days')", name="policy"),
+    one_of("kind", ("web", "wholesale", "phone", "marketplace", "spreadsheet", "other")),
+    one_of("backorder_policy", ("allow", "reject", "allow_days"), name="policy"),
     CheckConstraint("max_splits >= 1", name="max_splits_positive"),
 )
 
@@ -96,6 +94,23 @@ orders = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("channel_id", "external_id", name="uq_orders_channel_external"),
+    one_of(
+        "status",
+        (
+            "draft",
+            "on_hold",
+            "allocated",
+            "partially_allocated",
+            "backordered",
+            "released",
+            "picking",
+            "packed",
+            "shipped",
+            "delivered",
+            "cancelled",
+            "closed",
+        ),
+    ),
 )
 Index("ix_orders_status_created", orders.c.status, orders.c.created_at)
 

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
+from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
 
 suppliers = Table(
     "suppliers",
@@ -41,10 +41,7 @@ purchase_orders = Table(
     Column("idempotency_key", String(128), nullable=True, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    CheckConstraint(
-        "status IN ('open', 'partially_received', 'received', 'closed', 'cancelled')",
-        name="status",
-    ),
+    one_of("status", ("open", "partially_received", "received", "closed", "cancelled")),
 )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
+from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
 
 rmas = Table(
     "rmas",
@@ -29,7 +29,7 @@ rmas = Table(
     Column("idempotency_key", String(128), nullable=True, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    CheckConstraint("status IN ('authorised', 'received', 'closed', 'cancelled')", name="status"),
+    one_of("status", ("authorised", "received", "closed", "cancelled")),
 )
 Index("ix_rmas_order", rmas.c.order_id)
 
@@ -64,8 +64,6 @@ rma_dispositions = Table(
     Column("actor", String(64), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     CheckConstraint("qty > 0", name="qty_positive"),
-    CheckConstraint(
-        "disposition IN ('restock', 'repair', 'quarantine', 'scrap')", name="disposition"
-    ),
+    one_of("disposition", ("restock", "repair", "quarantine", "scrap")),
 )
 Index("ix_rma_dispositions_rma", rma_dispositions.c.rma_id)

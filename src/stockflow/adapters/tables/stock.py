@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
+from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
 
 skus = Table(
     "skus",
@@ -48,9 +48,7 @@ locations = Table(
     Column("longitude", Numeric(9, 6), nullable=True),
     Column("allow_negative", Boolean, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime(), nullable=False),
-    CheckConstraint(
-        "kind IN ('warehouse', 'store', 'dc', 'supplier', 'customer', 'in_transit')", name="kind"
-    ),
+    one_of("kind", ("warehouse", "store", "dc", "supplier", "customer", "in_transit")),
 )
 
 
@@ -65,9 +63,7 @@ bins = Table(
     Column("role", String(16), nullable=False, server_default="storage"),
     Column("capacity", BigInteger, nullable=True),
     UniqueConstraint("location_id", "code", name="uq_bins_location_code"),
-    CheckConstraint(
-        "role IN ('storage', 'receiving', 'staging', 'quarantine', 'returns')", name="role"
-    ),
+    one_of("role", ("storage", "receiving", "staging", "quarantine", "returns")),
     CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
 )
 
@@ -125,6 +121,22 @@ stock_moves = Table(
     CheckConstraint(
         "from_position_id IS NOT NULL OR to_position_id IS NOT NULL", name="has_an_end"
     ),
+    one_of(
+        "reason",
+        (
+            "receipt",
+            "putaway",
+            "move",
+            "adjustment",
+            "count_correction",
+            "pick",
+            "ship",
+            "return",
+            "scrap",
+            "transfer_out",
+            "transfer_in",
+        ),
+    ),
 )
 Index("ix_stock_moves_sku_created", stock_moves.c.sku_id, stock_moves.c.created_at)
 Index("ix_stock_moves_from", stock_moves.c.from_position_id)
@@ -140,7 +152,7 @@ reservations = Table(
     Column("idempotency_key", String(128), nullable=True, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
-    CheckConstraint("status IN ('open', 'closed')", name="status"),
+    one_of("status", ("open", "closed")),
 )
 Index("ix_reservations_owner", reservations.c.owner_ref)
 
@@ -201,7 +213,22 @@ exceptions = Table(
     Column("reference", String(128), nullable=True),  # the receipt, wave, count... it is about
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
+    one_of(
+        "kind",
+        (
+            "atp_failure",
+            "order_on_hold",
+            "late_backorder",
+            "stuck_order",
+            "put_back",
+            "short_pick",
+            "count_variance",
+            "receiving_discrepancy",
+            "transfer_discrepancy",
+            "shipment_exception",
+        ),
+    ),
+    one_of("state", ("open", "acknowledged", "resolved")),
 )
 Index("ix_exceptions_state_kind", exceptions.c.state, exceptions.c.kind)
 Index("ix_exceptions_order", exceptions.c.order_id)
@@ -225,7 +252,7 @@ incoming_supply = Table(
     Column("unit_cost", Numeric(14, 4), nullable=True),
     Column("damaged_qty", BigInteger, nullable=False, server_default="0"),
     Column("lot_code", String(64), nullable=True),
-    CheckConstraint("kind IN ('purchase', 'transfer')", name="kind"),
+    one_of("kind", ("purchase", "transfer")),
     # More may arrive than was ordered: an over-receipt is recorded, not refused.
     CheckConstraint("qty > 0 AND received_qty >= 0 AND damaged_qty >= 0", name="qty_range"),
     UniqueConstraint("document_id", "line_no", name="uq_incoming_supply_document_line"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, String, Table
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
+from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
 
 transfers = Table(
     "transfers",
@@ -19,6 +19,6 @@ transfers = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("received_at", UtcDateTime(), nullable=True),
-    CheckConstraint("status IN ('in_transit', 'received', 'cancelled')", name="status"),
+    one_of("status", ("in_transit", "received", "cancelled")),
     CheckConstraint("from_location_id <> to_location_id", name="two_places"),
 )
