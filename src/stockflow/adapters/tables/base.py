@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, MetaData, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -39,6 +39,11 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+# "No lot" is the empty lot code rather than NULL, so that it takes part in unique
+# keys. Spelled as SQL because Alembic reads a bare "" default as differing from
+# the '' SQLite reports, and the schema test would see drift that is not there.
+NO_LOT = text("''")
 
 # SQLite only gives autoincrement to INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 Id = BigInteger().with_variant(Integer(), "sqlite")

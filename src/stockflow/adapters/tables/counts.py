@@ -13,7 +13,7 @@ from sqlalchemy import (
     Table,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
+from stockflow.adapters.tables.base import NO_LOT, Id, UtcDateTime, metadata, one_of
 
 cycle_counts = Table(
     "cycle_counts",
@@ -38,7 +38,7 @@ count_lines = Table(
     Column("line_no", Integer, primary_key=True),
     Column("bin_id", Id, ForeignKey("bins.id"), nullable=False),
     Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
-    Column("lot_code", String(64), nullable=False, server_default=""),
+    Column("lot_code", String(64), nullable=False, server_default=NO_LOT),
     Column("expected_qty", BigInteger, nullable=True),  # the books at the moment of counting
     Column("counted_qty", BigInteger, nullable=True),
     Column("status", String(24), nullable=False),

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
+from stockflow.adapters.tables.base import NO_LOT, Id, UtcDateTime, metadata, one_of
 
 suppliers = Table(
     "suppliers",
@@ -64,7 +64,7 @@ asn_lines = Table(
     Column("po_line_no", Integer, nullable=False),
     Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
     Column("qty", BigInteger, nullable=False),
-    Column("lot_code", String(64), nullable=False, server_default=""),
+    Column("lot_code", String(64), nullable=False, server_default=NO_LOT),
     CheckConstraint("qty > 0", name="qty_positive"),
 )
 
@@ -89,7 +89,7 @@ receipt_lines = Table(
     Column("receipt_id", String(32), ForeignKey("receipts.id"), primary_key=True),
     Column("line_no", Integer, primary_key=True),
     Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
-    Column("lot_code", String(64), nullable=False, server_default=""),
+    Column("lot_code", String(64), nullable=False, server_default=NO_LOT),
     Column("po_line_no", Integer, nullable=True),
     Column("expected_qty", BigInteger, nullable=True),  # none on a blind receipt
     Column("received_qty", BigInteger, nullable=False),  # every unit that arrived

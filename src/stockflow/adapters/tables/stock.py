@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
+from stockflow.adapters.tables.base import NO_LOT, Id, UtcDateTime, metadata, one_of
 
 skus = Table(
     "skus",
@@ -84,7 +84,7 @@ positions = Table(
     Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
     Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
     Column("bin_id", Id, ForeignKey("bins.id"), nullable=False),
-    Column("lot_code", String(64), nullable=False, server_default=""),
+    Column("lot_code", String(64), nullable=False, server_default=NO_LOT),
     Column("on_hand", BigInteger, nullable=False, server_default="0"),
     Column("allocated", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("sku_id", "location_id", "bin_id", "lot_code", name="uq_positions_key"),
