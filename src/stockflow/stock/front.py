@@ -67,9 +67,7 @@ class Stock:
 
     def set_buffer(self, *, sku: str, location: str, qty: int) -> None:
         """Hold ``qty`` units of a SKU at a location back from ATP."""
-        self.db.run(
-            lambda conn: catalogue.set_buffer(self.db, conn, sku=sku, location=location, qty=qty)
-        )
+        self.db.run(lambda conn: catalogue.set_buffer(conn, sku=sku, location=location, qty=qty))
 
     # stock -----------------------------------------------------------------
     def post_move(self, cmd: PostMove) -> MoveRecord:
