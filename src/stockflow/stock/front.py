@@ -76,7 +76,7 @@ class Stock:
         Stock that lands in a position gives waiting orders their chance.
         """
         return self.db.run(
-            lambda conn: book_move(self.db, conn, cmd, now=self.clock()),
+            lambda conn: book_move(conn, cmd, now=self.clock()),
             idempotent=cmd.idempotency_key is not None,
         )
 
