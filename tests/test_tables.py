@@ -17,6 +17,7 @@ from stockflow.adapters.database import Database
 from stockflow.adapters.tables import exceptions, metadata, orders
 from stockflow.adapters.tables.base import one_of
 from stockflow.counts.rules import CountStatus, LineStatus
+from stockflow.floor.rules import TaskStatus, WaveStatus
 from stockflow.orders.rules.channels import BackorderPolicy
 from stockflow.orders.rules.parties import CHANNEL_KINDS
 from stockflow.receiving.rules.purchasing import POStatus
@@ -25,6 +26,7 @@ from stockflow.stock.rules.exceptions import ExceptionKind, ExceptionState
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.order_lifecycle import OrderStatus, ShipmentStatus
 from stockflow.stock.rules.places import BinRole, LocationKind
+from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
 from stockflow.transfers.rules import TransferStatus
 
 NOW = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
@@ -39,6 +41,7 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("locations", "kind"): words(LocationKind),
     ("bins", "role"): words(BinRole),
     ("stock_moves", "reason"): words(Reason),
+    ("reservations", "status"): words(ReservationStatus),
     ("exceptions", "kind"): words(ExceptionKind),
     ("exceptions", "state"): words(ExceptionState),
     ("channels", "kind"): CHANNEL_KINDS,
@@ -46,6 +49,8 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("orders", "status"): words(OrderStatus),
     ("shipments", "status"): words(ShipmentStatus),
     ("tracking_events", "status"): words(ShipmentStatus),
+    ("waves", "status"): words(WaveStatus),
+    ("pick_tasks", "status"): words(TaskStatus),
     ("purchase_orders", "status"): words(POStatus),
     ("transfers", "status"): words(TransferStatus),
     ("rmas", "status"): words(ReturnStatus),
@@ -54,12 +59,7 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("count_lines", "status"): words(LineStatus),
 }
 # Lists no rule module names: the table is where they are written down.
-TABLE_ONLY = {
-    ("reservations", "status"),
-    ("incoming_supply", "kind"),
-    ("waves", "status"),
-    ("pick_tasks", "status"),
-}
+TABLE_ONLY = {("incoming_supply", "kind")}
 # Column names that always hold a word from a fixed list.
 VOCABULARY = {"status", "state", "kind", "role", "reason", "disposition", "backorder_policy"}
 # ...except where the name means prose: why the customer sends it back, in their words.

@@ -27,7 +27,7 @@ waves = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    one_of("status", ("open", "done", "cancelled")),
+    one_of("status", ("open", "done")),
 )
 
 

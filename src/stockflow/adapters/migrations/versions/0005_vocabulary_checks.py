@@ -1,4 +1,4 @@
-"""vocabulary checks: order and shipment statuses, exception kinds, move reasons
+"""vocabulary checks: order and shipment statuses, exception kinds, move reasons; waves
 
 Revision ID: 0005
 Revises: 0004
@@ -6,7 +6,8 @@ Revises: 0004
 Every value stockflow writes to these columns comes from its rules' enums, so
 existing rows satisfy the checks; the database now refuses any other word.
 The values are frozen here as they stand at this revision: a later change to
-an enum comes with a migration of its own.
+an enum comes with a migration of its own. A wave's check loses "cancelled":
+the wave lifecycle has no such status and no wave was ever written with it.
 """
 
 from __future__ import annotations
@@ -35,12 +36,16 @@ MOVE_REASONS = (
 )  # fmt: skip
 
 # table, column, allowed values; each check is named ck_<table>_<column>.
-CHECKS = (
+CHECKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("orders", "status", ORDER_STATUSES),
     ("shipments", "status", SHIPMENT_STATUSES),
     ("tracking_events", "status", SHIPMENT_STATUSES),
     ("exceptions", "kind", EXCEPTION_KINDS),
     ("stock_moves", "reason", MOVE_REASONS),
+)
+# table, column, allowed values now, allowed values before: checks that narrow.
+NARROWED: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("waves", "status", ("open", "done"), ("open", "done", "cancelled")),
 )
 
 
@@ -64,16 +69,26 @@ def _forbid_ledger_rewrites_again() -> None:
         )
 
 
+def _replace_check(table: str, column: str, values: tuple[str, ...]) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_constraint(op.f(f"ck_{table}_{column}"), type_="check")
+        batch_op.create_check_constraint(op.f(f"ck_{table}_{column}"), _one_of(column, values))
+
+
 def upgrade() -> None:
     # On SQLite each batch copies the table into a new one that has the check;
     # on PostgreSQL it is a plain ALTER TABLE ... ADD CONSTRAINT.
     for table, column, values in CHECKS:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_check_constraint(op.f(f"ck_{table}_{column}"), _one_of(column, values))
+    for table, column, values, _ in NARROWED:
+        _replace_check(table, column, values)
     _forbid_ledger_rewrites_again()
 
 
 def downgrade() -> None:
+    for table, column, _, before in NARROWED:
+        _replace_check(table, column, before)
     for table, column, _ in reversed(CHECKS):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(op.f(f"ck_{table}_{column}"), type_="check")
