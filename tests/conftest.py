@@ -15,6 +15,7 @@ import shutil
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,9 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, migrated, dropped afterwards."""
+@contextmanager
+def _new_postgres() -> Iterator[str]:
+    """A PostgreSQL database of its own, with no schema yet, dropped afterwards."""
     if not PG_ADMIN_URL:
         pytest.skip("no PostgreSQL (set STOCKFLOW_TEST_POSTGRES_URL)")
     admin_url = normalise_url(PG_ADMIN_URL)
@@ -49,16 +50,32 @@ def pg_url() -> Iterator[str]:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    db = Database(url)
-    migrate(db)
-    db.dispose()
     try:
-        yield url
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated, dropped afterwards."""
+    with _new_postgres() as url:
+        db = Database(url)
+        migrate(db)
+        db.dispose()
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database without any schema on each backend, for tests of the migrations."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'stockflow.db'}"
+        return
+    with _new_postgres() as url:
+        yield url
 
 
 def _empty_postgres(url: str) -> None:

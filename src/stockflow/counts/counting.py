@@ -19,7 +19,6 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, select, update
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import bins, count_lines, cycle_counts, exceptions, locations, skus
 from stockflow.counts.queries import UnknownCount
@@ -130,7 +129,7 @@ def _line(conn: Connection, count_id: str, line_no: int) -> _Line:
 
 
 def _lock_position(
-    db: Database, conn: Connection, count: _Count, *, line: _Line, held: set[str]
+    conn: Connection, count: _Count, *, line: _Line, held: set[str]
 ) -> tuple[int, int]:
     """The line's position (created if new) and its on hand, locked after its orders.
 
@@ -138,14 +137,14 @@ def _lock_position(
     other path that may take units back from them.
     """
     key = lookup.PositionKey(line.sku_id, count.location_id, line.bin_id, line.lot)
-    position_id = ensure_position(db, conn, key)
+    position_id = ensure_position(conn, key)
     lock_orders(conn, orders_holding(conn, position_id), held)
     on_hand, _ = lock_positions(conn, {position_id})[position_id]
     return position_id, on_hand
 
 
 def _correct(
-    db: Database, conn: Connection, count: _Count, *, position_id: int, target: int,
+    conn: Connection, count: _Count, *, position_id: int, target: int,
     held: set[str], actor: str, why: str, today: date, now: datetime,
 ) -> tuple[int, Lost | None]:  # fmt: skip
     """Set the position to ``target`` and tell orders that lost units; units added, and who lost.
@@ -155,7 +154,7 @@ def _correct(
     take in lock order.
     """
     fix = correct_position(
-        db, conn, position_id, target, actor=actor, reference=count.id, note_text=why, now=now,
+        conn, position_id, target, actor=actor, reference=count.id, note_text=why, now=now,
         held=held,
     )  # fmt: skip
     lost = after_loss(
@@ -206,9 +205,7 @@ class Submit:
     retry: bool = False
 
 
-def submit_line(
-    db: Database, conn: Connection, cmd: Submit, *, today: date, now: datetime
-) -> Decision:
+def submit_line(conn: Connection, cmd: Submit, *, today: date, now: datetime) -> Decision:
     """Record a blind count of one line and act on its variance."""
     counted = non_negative_quantity(cmd.counted, field="counted")
     count = _lock_count(conn, cmd.count_id)
@@ -221,24 +218,22 @@ def submit_line(
             field="line_no",
         )
     _countable(count)
-    return _record(
-        db, conn, count, line=line, counted=counted, actor=cmd.actor, today=today, now=now
-    )
+    return _record(conn, count, line=line, counted=counted, actor=cmd.actor, today=today, now=now)
 
 
 def _record(
-    db: Database, conn: Connection, count: _Count, *, line: _Line, counted: int, actor: str,
+    conn: Connection, count: _Count, *, line: _Line, counted: int, actor: str,
     today: date, now: datetime,
 ) -> Decision:  # fmt: skip
     held: set[str] = set()
-    position_id, on_hand = _lock_position(db, conn, count, line=line, held=held)
+    position_id, on_hand = _lock_position(conn, count, line=line, held=held)
     event = judge(on_hand, counted, count.tolerance)
     status = next_line_status(line.status, event, line_no=line.line_no)
     added, lost = 0, None
     if event is LineEvent.ADJUST:
         why = f"count {count.id} line {line.line_no}: {counted} counted, {on_hand} on the books"
         added, lost = _correct(
-            db, conn, count, position_id=position_id, target=counted, held=held, actor=actor,
+            conn, count, position_id=position_id, target=counted, held=held, actor=actor,
             why=why, today=today, now=now,
         )  # fmt: skip
     elif event is LineEvent.HOLD:
@@ -283,9 +278,7 @@ class Found:
     retry: bool = False
 
 
-def report_found(
-    db: Database, conn: Connection, cmd: Found, *, today: date, now: datetime
-) -> Decision:
+def report_found(conn: Connection, cmd: Found, *, today: date, now: datetime) -> Decision:
     """Add a line for a SKU (and lot) found in a bin of the count's location, and count it."""
     counted = non_negative_quantity(cmd.counted, field="counted")
     count = _lock_count(conn, cmd.count_id)
@@ -319,17 +312,13 @@ def report_found(
         )
     )  # fmt: skip
     line = _line(conn, count.id, line_no)
-    return _record(
-        db, conn, count, line=line, counted=counted, actor=cmd.actor, today=today, now=now
-    )
+    return _record(conn, count, line=line, counted=counted, actor=cmd.actor, today=today, now=now)
 
 
 # deciding ----------------------------------------------------------------------------------
 
 
-def approve_line(
-    db: Database, conn: Connection, cmd: Decide, *, today: date, now: datetime
-) -> Decision:
+def approve_line(conn: Connection, cmd: Decide, *, today: date, now: datetime) -> Decision:
     """Post the variance found at count time against what is on hand now.
 
     Stock may have moved since the count: a variance of -3 counted against 10
@@ -341,7 +330,7 @@ def approve_line(
         return replay
     status = next_line_status(line.status, LineEvent.APPROVE, line_no=line.line_no)
     held: set[str] = set()
-    position_id, on_hand = _lock_position(db, conn, count, line=line, held=held)
+    position_id, on_hand = _lock_position(conn, count, line=line, held=held)
     variance = (line.counted or 0) - (line.expected or 0)
     target = max(0, on_hand + variance)
     why = (
@@ -351,7 +340,7 @@ def approve_line(
     if target != on_hand + variance:
         why += f" (only {on_hand} left: set to 0)"
     added, lost = _correct(
-        db, conn, count, position_id=position_id, target=target, held=held, actor=cmd.actor,
+        conn, count, position_id=position_id, target=target, held=held, actor=cmd.actor,
         why=why, today=today, now=now,
     )  # fmt: skip
     _decided(conn, count, line=line, status=status, actor=cmd.actor, now=now)

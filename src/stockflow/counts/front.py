@@ -75,7 +75,7 @@ class Counts:
         """Record what the counter found on one line; the line as the counter sees it."""
         cmd = Submit(count_id, line_no, counted, actor, retry=idempotency_key is not None)
         return self._blind(
-            lambda conn: submit_line(self.db, conn, cmd, today=self._today(), now=self.clock()),
+            lambda conn: submit_line(conn, cmd, today=self._today(), now=self.clock()),
             actor,
         )
 
@@ -86,7 +86,7 @@ class Counts:
         """Count a SKU (and lot) found in a bin where the count has no line for it."""
         cmd = Found(count_id, bin, sku, counted, actor, lot, retry=idempotency_key is not None)
         return self._blind(
-            lambda conn: report_found(self.db, conn, cmd, today=self._today(), now=self.clock()),
+            lambda conn: report_found(conn, cmd, today=self._today(), now=self.clock()),
             actor,
         )
 
@@ -108,7 +108,7 @@ class Counts:
         cmd = Decide(count_id, line_no, actor, retry=idempotency_key is not None)
         _, line = self.db.run(
             lambda conn: self._with_line(
-                conn, approve_line(self.db, conn, cmd, today=self._today(), now=self.clock())
+                conn, approve_line(conn, cmd, today=self._today(), now=self.clock())
             )
         )
         return line

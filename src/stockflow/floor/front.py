@@ -87,7 +87,7 @@ class Floor:
         """
         result = self.db.run(
             lambda conn: picking.confirm_pick(
-                self.db, conn, task_id, picked, actor=actor, today=self._today(),
+                conn, task_id, picked, actor=actor, today=self._today(),
                 now=self.clock(), left_in_bin=left_in_bin,
             )
         )  # fmt: skip
@@ -133,7 +133,7 @@ class Floor:
     def ship(self, shipment_id: str, how: Dispatch, *, actor: str = "system") -> ShipmentView:
         """Book the carrier and ship: the allocation is consumed and the ship moves written."""
         self.db.run(
-            lambda conn: shipping.ship(self.db, conn, shipment_id, how, actor=actor,
+            lambda conn: shipping.ship(conn, shipment_id, how, actor=actor,
                                        now=self.clock())
         )  # fmt: skip
         return self.shipment(shipment_id)

@@ -14,7 +14,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, select, update
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -134,7 +133,7 @@ class PickResult:
 
 
 def confirm_pick(
-    db: Database, conn: Connection, task_id: int, picked: int, *, actor: str, today: date,
+    conn: Connection, task_id: int, picked: int, *, actor: str, today: date,
     now: datetime, left_in_bin: int = 0,
 ) -> PickResult:  # fmt: skip
     """The picker took ``picked`` units for a task; fewer than asked is a short pick.
@@ -161,7 +160,7 @@ def confirm_pick(
     if left_in_bin < 0:
         raise InvalidInput("units left in the bin cannot be negative", field="left_in_bin")
     if picked:
-        _stage(db, conn, task, picked, actor=actor, now=now)
+        _stage(conn, task, picked, actor=actor, now=now)
     short = wanted - picked
     conn.execute(
         update(pick_tasks)
@@ -178,9 +177,7 @@ def confirm_pick(
     )
     told = None
     if short:
-        told = _short(
-            db, conn, task, short, left_in_bin, held=held, actor=actor, today=today, now=now
-        )
+        told = _short(conn, task, short, left_in_bin, held=held, actor=actor, today=today, now=now)
     finish_wave(conn, task.wave_id, now)
     return PickResult(task_id, picked, short, told)
 
@@ -215,11 +212,9 @@ def _task(conn: Connection, task_id: int) -> _Task:
     return _Task(**row._mapping)
 
 
-def _stage(
-    db: Database, conn: Connection, task: _Task, qty: int, *, actor: str, now: datetime
-) -> None:
+def _stage(conn: Connection, task: _Task, qty: int, *, actor: str, now: datetime) -> None:
     """Carry picked units and their allocation from the bin to the staging bin."""
-    stage_id, _ = work_bin(db, conn, task.location_id, BinRole.STAGING)
+    stage_id, _ = work_bin(conn, task.location_id, BinRole.STAGING)
     cmd = Carry(
         task.allocation_id,
         qty,
@@ -228,11 +223,11 @@ def _stage(
         actor,
         reference=f"wave:{task.wave_id}",
     )
-    carry(db, conn, cmd, now=now)
+    carry(conn, cmd, now=now)
 
 
 def _short(
-    db: Database, conn: Connection, task: _Task, short: int, left_in_bin: int, *,
+    conn: Connection, task: _Task, short: int, left_in_bin: int, *,
     held: set[str], actor: str, today: date, now: datetime,
 ) -> Lost:  # fmt: skip
     """Give back the units that were not there, correct the bin, tell who lost units."""
@@ -240,7 +235,7 @@ def _short(
     reference = f"short-pick:{task.id}"
     why = f"short pick by {actor} in wave {task.wave_id}"
     fix = correct_position(
-        db, conn, task.position_id, left_in_bin, actor=actor, reference=reference,
+        conn, task.position_id, left_in_bin, actor=actor, reference=reference,
         note_text=f"{why}: {left_in_bin} left in the bin", now=now, held=held,
     )  # fmt: skip
     lost = dict(fix.taken)

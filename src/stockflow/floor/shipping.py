@@ -24,7 +24,6 @@ from stockflow.adapters.carriers import (
     carrier_for,
     zone_for,
 )
-from stockflow.adapters.database import Database
 from stockflow.adapters.parcels import Parcel
 from stockflow.adapters.tables import (
     allocation_open_qty,
@@ -41,7 +40,7 @@ from stockflow.adapters.tables import (
 from stockflow.errors import Conflict, InvalidInput, NotFound
 from stockflow.floor.rules import TaskStatus
 from stockflow.stock.bins import Staged, position_places, release_at, staged
-from stockflow.stock.ledger import post_moves
+from stockflow.stock.ledger import post_to_ledger
 from stockflow.stock.order_lifecycle import lock_order, note, set_status
 from stockflow.stock.queries.orders import load_order
 from stockflow.stock.rules.commands import PostMove
@@ -202,7 +201,7 @@ class Dispatch:
 
 
 def ship(
-    db: Database, conn: Connection, shipment_id: str, how: Dispatch, *, actor: str,
+    conn: Connection, shipment_id: str, how: Dispatch, *, actor: str,
     now: datetime,
 ) -> str:  # fmt: skip
     """Book the parcels, consume the staged units and write the ship moves; the tracking no."""
@@ -223,7 +222,7 @@ def ship(
         )
         for s in here
     ]  # fmt: skip
-    post_moves(db, conn, moves, now=now)
+    post_to_ledger(conn, moves, now=now)
     conn.execute(
         update(shipments)
         .where(shipments.c.id == shipment_id)

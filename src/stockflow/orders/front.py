@@ -66,7 +66,7 @@ class Orders:
         """Keep units of a SKU at a location for one channel only."""
         self.db.run(
             lambda conn: parties.set_ring_fence(
-                self.db, conn, channel=channel, sku=sku, location=location, qty=qty
+                conn, channel=channel, sku=sku, location=location, qty=qty
             )
         )
 

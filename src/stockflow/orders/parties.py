@@ -6,7 +6,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, delete, select
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.tables import (
     channel_locations,
     channels,
@@ -15,6 +14,7 @@ from stockflow.adapters.tables import (
     kit_components,
     ring_fences,
 )
+from stockflow.adapters.upsert import upsert
 from stockflow.errors import AlreadyExists, InvalidInput, UnknownLocation, UnknownSku
 from stockflow.orders.order_refs import UnknownChannel, load_channels
 from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
@@ -92,9 +92,7 @@ def set_kit(conn: Connection, recipe: KitRecipe) -> None:
     )
 
 
-def set_ring_fence(
-    db: Database, conn: Connection, *, channel: str, sku: str, location: str, qty: int
-) -> None:
+def set_ring_fence(conn: Connection, *, channel: str, sku: str, location: str, qty: int) -> None:
     """Keep ``qty`` units of a SKU at a location for one channel only."""
     qty = non_negative_quantity(qty, field="qty")
     rules = load_channels(conn, [channel]).get(channel)
@@ -104,7 +102,7 @@ def set_ring_fence(
     place = lookup.location_by_code(conn, location)
     key = {"channel_id": rules.id, "sku_id": sku_ref.id, "location_id": place.id}
     conn.execute(
-        db.insert(ring_fences)
+        upsert(conn, ring_fences)
         .values(**key, qty=qty)
         .on_conflict_do_update(index_elements=list(key), set_={"qty": qty})
     )

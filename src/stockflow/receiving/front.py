@@ -140,7 +140,7 @@ class Receiving:
         with purchasing.about_lines(rows):
             checked = cmd.checked()
             done = self.db.run(
-                lambda conn: receiving.receive(self.db, conn, checked, now=self.clock()),
+                lambda conn: receiving.receive(conn, checked, now=self.clock()),
                 idempotent=checked.idempotency_key is not None,
             )
         with self.db.read() as conn:
@@ -155,9 +155,7 @@ class Receiving:
     def set_home_bin(self, *, location: str, sku: str, bin_code: str) -> None:
         """Make a storage bin the SKU's home at a location: putaway suggests it first."""
         self.db.run(
-            lambda conn: putaway.set_home_bin(
-                self.db, conn, location=location, sku=sku, bin_code=bin_code
-            )
+            lambda conn: putaway.set_home_bin(conn, location=location, sku=sku, bin_code=bin_code)
         )
 
     def suggest_putaway(
@@ -171,7 +169,7 @@ class Receiving:
         """Move units into the scanned storage bin, their allocations with them."""
         checked = cmd.checked()
         reference, replayed = self.db.run(
-            lambda conn: putaway.confirm_putaway(self.db, conn, checked, now=self.clock())
+            lambda conn: putaway.confirm_putaway(conn, checked, now=self.clock())
         )
         with self.db.read() as conn:
             return _replayed(q.putaway_view(conn, reference), replayed)
@@ -181,7 +179,7 @@ class Receiving:
         """Release quarantined units to a storage bin; waiting orders may take them at once."""
         checked = cmd.checked(release=True)
         return self.db.run(
-            lambda conn: quarantine.decide(self.db, conn, checked, release=True, now=self.clock()),
+            lambda conn: quarantine.decide(conn, checked, release=True, now=self.clock()),
             idempotent=checked.idempotency_key is not None,
         )
 
@@ -189,7 +187,7 @@ class Receiving:
         """Write quarantined units off."""
         checked = cmd.checked(release=False)
         return self.db.run(
-            lambda conn: quarantine.decide(self.db, conn, checked, release=False, now=self.clock()),
+            lambda conn: quarantine.decide(conn, checked, release=False, now=self.clock()),
             idempotent=checked.idempotency_key is not None,
         )
 

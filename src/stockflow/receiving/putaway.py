@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, case, func, select
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     allocation_open_qty,
@@ -24,6 +23,7 @@ from stockflow.adapters.tables import (
     positions,
     stock_moves,
 )
+from stockflow.adapters.upsert import upsert
 from stockflow.errors import (
     IdempotencyKeyReused,
     InsufficientStock,
@@ -35,7 +35,7 @@ from stockflow.receiving.rules.putaway import BinRoom, ConfirmPutaway, PutawaySu
 from stockflow.stock import lookup
 from stockflow.stock.bins import Carry, carry, ensure_position, work_bin
 from stockflow.stock.ids import keyed_id, new_id
-from stockflow.stock.ledger import post_moves
+from stockflow.stock.ledger import post_to_ledger
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import AllocationsCarried
@@ -79,13 +79,13 @@ def checked_lot(sku: lookup.SkuRef, lot: str | None) -> str:
     return lot or ""
 
 
-def set_home_bin(db: Database, conn: Connection, *, location: str, sku: str, bin_code: str) -> None:
+def set_home_bin(conn: Connection, *, location: str, sku: str, bin_code: str) -> None:
     """Make a storage bin the place a SKU is put away at this location."""
     place = lookup.location_by_code(conn, location)
     item = lookup.sku_by_code(conn, sku)
     home = bin_row(conn, place, bin_code, field="bin", role=BinRole.STORAGE)
     conn.execute(
-        db.insert(home_bins)
+        upsert(conn, home_bins)
         .values(sku_id=item.id, location_id=place.id, bin_id=home.id)
         .on_conflict_do_update(
             index_elements=[home_bins.c.sku_id, home_bins.c.location_id],
@@ -174,13 +174,11 @@ class _Route:
         return Place(self.place.code, bin_ref.code, self.lot or None)
 
 
-def confirm_putaway(
-    db: Database, conn: Connection, cmd: ConfirmPutaway, *, now: datetime
-) -> tuple[str, bool]:
+def confirm_putaway(conn: Connection, cmd: ConfirmPutaway, *, now: datetime) -> tuple[str, bool]:
     """Move units (checked) into the scanned storage bin; the putaway's reference and whether
     it is a replay. A scan that differs from the suggestion is allowed and noted on the move.
     """
-    route = _route(db, conn, cmd)
+    route = _route(conn, cmd)
     # Locked before the replay check: a retry of the same key waits here for the first.
     ids = {route.target_id} | ({route.source_id} if route.source_id else set())
     locked = lock_positions(conn, ids)
@@ -210,16 +208,16 @@ def confirm_putaway(
             reference=reference,
             note=note,
         )
-        post_moves(db, conn, [move], now=now)
+        post_to_ledger(conn, [move], now=now)
     if cmd.qty > free:
         _carry_allocated(
-            db, conn, route, qty=cmd.qty - free, actor=cmd.actor, reference=reference,
+            conn, route, qty=cmd.qty - free, actor=cmd.actor, reference=reference,
             note=note, now=now,
         )  # fmt: skip
     return reference, False
 
 
-def _route(db: Database, conn: Connection, cmd: ConfirmPutaway) -> _Route:
+def _route(conn: Connection, cmd: ConfirmPutaway) -> _Route:
     """The checked ends of a putaway; the target position is created if it is new."""
     place = lookup.location_by_code(conn, cmd.location)
     sku = lookup.sku_by_code(conn, cmd.sku)
@@ -227,7 +225,7 @@ def _route(db: Database, conn: Connection, cmd: ConfirmPutaway) -> _Route:
     if cmd.from_bin is not None:
         source = bin_row(conn, place, cmd.from_bin, field="from_bin", role=None)
     else:
-        dock_id, dock = work_bin(db, conn, place.id, BinRole.RECEIVING)
+        dock_id, dock = work_bin(conn, place.id, BinRole.RECEIVING)
         source = BinRef(dock_id, dock, BinRole.RECEIVING.value)
     target = bin_row(conn, place, cmd.to_bin, field="to_bin", role=BinRole.STORAGE)
     if target.id == source.id:
@@ -235,7 +233,7 @@ def _route(db: Database, conn: Connection, cmd: ConfirmPutaway) -> _Route:
     source_id = conn.execute(
         select(positions.c.id).where(*lookup.PositionKey(sku.id, place.id, source.id, lot).where())
     ).scalar()
-    target_id = ensure_position(db, conn, lookup.PositionKey(sku.id, place.id, target.id, lot))
+    target_id = ensure_position(conn, lookup.PositionKey(sku.id, place.id, target.id, lot))
     return _Route(place, sku, lot, source, target, source_id, target_id)
 
 
@@ -252,7 +250,6 @@ def _scan_note(conn: Connection, route: _Route, qty: int) -> str | None:
 
 
 def _carry_allocated(
-    db: Database,
     conn: Connection,
     route: _Route,
     *,
@@ -273,7 +270,7 @@ def _carry_allocated(
     for row in held:
         take = min(left, int(row.open))
         step = Carry(row.id, take, route.target.id, "putaway", actor, reference, note)
-        carry(db, conn, step, now=now)
+        carry(conn, step, now=now)
         carried.append(int(row.id))
         left -= take
         if left == 0:

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.errors import StockflowError
 from stockflow.receiving.putaway import bin_row
@@ -28,14 +27,14 @@ _FIELDS = {"from.lot": "lot", "to.lot": "lot", "from.bin": "from_bin", "to.bin":
 
 
 def decide(
-    db: Database, conn: Connection, cmd: QuarantineDecision, *, release: bool, now: datetime
+    conn: Connection, cmd: QuarantineDecision, *, release: bool, now: datetime
 ) -> MoveRecord:
     """Release quarantined units (checked) to a storage bin, or scrap them; the ledger move."""
     place = lookup.location_by_code(conn, cmd.location)
     if cmd.from_bin is not None:
         source = bin_row(conn, place, cmd.from_bin, field="from_bin", role=BinRole.QUARANTINE).code
     else:
-        _, source = work_bin(db, conn, place.id, BinRole.QUARANTINE)
+        _, source = work_bin(conn, place.id, BinRole.QUARANTINE)
     target = None
     if release and cmd.to_bin is not None:
         storage = bin_row(conn, place, cmd.to_bin, field="to_bin", role=BinRole.STORAGE)
@@ -52,7 +51,7 @@ def decide(
         idempotency_key=cmd.idempotency_key,
     )
     try:
-        moved = post_move(db, conn, move, now=now)
+        moved = post_move(conn, move, now=now)
     except StockflowError as exc:
         exc.field = _FIELDS.get(exc.field or "", exc.field)
         raise

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     incoming_supply,
@@ -29,7 +28,7 @@ from stockflow.receiving.rules.purchasing import Receive
 from stockflow.stock.bins import work_bin
 from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ids import new_id
-from stockflow.stock.ledger import post_moves
+from stockflow.stock.ledger import post_to_ledger
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed, SupplyChanged
 from stockflow.stock.rules.exceptions import ExceptionKind
@@ -49,7 +48,7 @@ class Received:
     supply_skus: frozenset[int] = frozenset()  # SKU ids whose supply or stock changed
 
 
-def receive(db: Database, conn: Connection, cmd: Receive, *, now: datetime) -> Received:
+def receive(conn: Connection, cmd: Receive, *, now: datetime) -> Received:
     """Book a delivery (checked) in, or nothing if any line is wrong; a known key replays it."""
     if cmd.idempotency_key is not None:
         earlier = _earlier(conn, cmd)
@@ -71,7 +70,7 @@ def receive(db: Database, conn: Connection, cmd: Receive, *, now: datetime) -> R
             created_at=now,
         )
     )
-    quarantine = _post(db, conn, cmd, doc=doc, receipt_id=receipt_id, now=now)
+    quarantine = _post(conn, cmd, doc=doc, receipt_id=receipt_id, now=now)
     _write_lines(conn, cmd, doc=doc, found=found, receipt_id=receipt_id)
     if doc.po is not None:
         _update_supply(conn, doc.po.id, found)
@@ -99,7 +98,6 @@ def receive(db: Database, conn: Connection, cmd: Receive, *, now: datetime) -> R
 
 
 def _post(
-    db: Database,
     conn: Connection,
     cmd: Receive,
     *,
@@ -108,8 +106,8 @@ def _post(
     now: datetime,
 ) -> str:
     """Post good units to the dock and damaged ones to quarantine; the quarantine bin's code."""
-    _, dock = work_bin(db, conn, doc.location.id, BinRole.RECEIVING)
-    _, quarantine = work_bin(db, conn, doc.location.id, BinRole.QUARANTINE)
+    _, dock = work_bin(conn, doc.location.id, BinRole.RECEIVING)
+    _, quarantine = work_bin(conn, doc.location.id, BinRole.QUARANTINE)
     moves, owners = [], []
     for i, line in enumerate(cmd.lines):
         good = line.received_qty - line.damaged_qty
@@ -130,7 +128,7 @@ def _post(
                 )
                 owners.append(i)
     try:
-        post_moves(db, conn, moves, now=now, rows=owners)
+        post_to_ledger(conn, moves, now=now, rows=owners)
     except StockflowError as exc:
         if exc.row is not None:  # the row is the index of the receipt line the move came from
             name = _LINE_FIELDS.get(exc.field or "", exc.field or "sku")

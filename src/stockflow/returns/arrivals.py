@@ -17,7 +17,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     bins,
@@ -49,7 +48,7 @@ from stockflow.returns.rules import (
     next_return_status,
 )
 from stockflow.stock.bins import work_bin
-from stockflow.stock.ledger import post_moves
+from stockflow.stock.ledger import post_to_ledger
 from stockflow.stock.order_lifecycle import note
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
@@ -140,7 +139,7 @@ def _location_code(conn: Connection, location_id: int) -> str:
 # --- receiving ------------------------------------------------------------------
 
 
-def receive_return(db: Database, conn: Connection, cmd: ReceiveReturn, *, now: datetime) -> bool:
+def receive_return(conn: Connection, cmd: ReceiveReturn, *, now: datetime) -> bool:
     """Book arrived units into the returns bin, all lines or none; whether it is a replay."""
     checked_lines(cmd.lines)
     head = lock_rma(conn, cmd.rma_id)
@@ -150,10 +149,9 @@ def receive_return(db: Database, conn: Connection, cmd: ReceiveReturn, *, now: d
     status = next_return_status(head.status, ReturnEvent.RECEIVE)
     lines = _rma_lines(conn, cmd.rma_id)
     lots = [_arrival_lot(lines, i, w.line_no, w.qty, w.lot) for i, w in enumerate(cmd.lines)]
-    _, bin_code = work_bin(db, conn, int(head.location_id), BinRole.RETURNS)
+    _, bin_code = work_bin(conn, int(head.location_id), BinRole.RETURNS)
     here = _location_code(conn, int(head.location_id))
-    post_moves(
-        db,
+    post_to_ledger(
         conn,
         [
             PostMove(
@@ -233,9 +231,7 @@ class Inspected:
     replayed: bool
 
 
-def inspect_return(
-    db: Database, conn: Connection, cmd: InspectReturn, *, now: datetime
-) -> Inspected:
+def inspect_return(conn: Connection, cmd: InspectReturn, *, now: datetime) -> Inspected:
     """Give arrived units of one RMA line their disposition and move them accordingly.
 
     The RMA closes itself once everything authorised has arrived and been inspected.
@@ -259,8 +255,8 @@ def inspect_return(
         return Inspected(line.sku, kind, replayed=True)
     next_return_status(head.status, ReturnEvent.INSPECT)
     lot = _inspection_lot(conn, line, expected[0], cmd.lot, qty)
-    source, target = _disposition_ends(db, conn, int(head.location_id), line, kind, lot)
-    post_moves(db, conn, [
+    source, target = _disposition_ends(conn, int(head.location_id), line, kind, lot)
+    post_to_ledger(conn, [
         PostMove(
             sku=line.sku, qty=qty, reason=reason.value, source=source, target=target,
             actor=cmd.actor, reference=expected[0], note=_move_note(kind, why),
@@ -308,18 +304,18 @@ def _record_disposition(
 
 
 def _disposition_ends(
-    db: Database, conn: Connection, location_id: int, line: _RmaLine, kind: Disposition,
+    conn: Connection, location_id: int, line: _RmaLine, kind: Disposition,
     lot: str | None,
 ) -> tuple[Place, Place | None]:  # fmt: skip
     """Where the units go from (the returns bin) and to (None for scrap: out of the books)."""
     here = _location_code(conn, location_id)
-    _, returns_bin = work_bin(db, conn, location_id, BinRole.RETURNS)
+    _, returns_bin = work_bin(conn, location_id, BinRole.RETURNS)
     source = Place(here, returns_bin, lot)
     if kind is Disposition.RESTOCK:
         return source, Place(here, _shelf_bin(conn, line.sku_id, location_id), lot)
     if kind is Disposition.SCRAP:
         return source, None
-    _, quarantine = work_bin(db, conn, location_id, BinRole.QUARANTINE)
+    _, quarantine = work_bin(conn, location_id, BinRole.QUARANTINE)
     return source, Place(here, quarantine, lot)
 
 

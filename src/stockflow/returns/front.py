@@ -40,7 +40,7 @@ class Returns:
     def receive(self, cmd: ReceiveReturn) -> ReturnView:
         """Book arrived units into the returns bin: on hand, not available until inspected."""
         replayed = self.db.run(
-            lambda conn: return_arrivals.receive_return(self.db, conn, cmd, now=self.clock()),
+            lambda conn: return_arrivals.receive_return(conn, cmd, now=self.clock()),
             idempotent=cmd.idempotency_key is not None,
         )
         return self._view(cmd.rma_id, replayed=replayed)
@@ -48,7 +48,7 @@ class Returns:
     def inspect(self, cmd: InspectReturn) -> ReturnView:
         """Give arrived units a disposition; restocked units go to waiting orders next."""
         done = self.db.run(
-            lambda conn: return_arrivals.inspect_return(self.db, conn, cmd, now=self.clock()),
+            lambda conn: return_arrivals.inspect_return(conn, cmd, now=self.clock()),
             idempotent=cmd.idempotency_key is not None,
         )
         return self._view(cmd.rma_id, replayed=done.replayed)

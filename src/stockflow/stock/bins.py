@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy import Column, Connection, select, update
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -23,8 +22,9 @@ from stockflow.adapters.tables import (
     positions,
     skus,
 )
+from stockflow.adapters.upsert import upsert
 from stockflow.errors import Conflict, NotFound
-from stockflow.stock.ledger import post_moves
+from stockflow.stock.ledger import post_to_ledger
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.lookup import PositionKey
 from stockflow.stock.rules.commands import Place, PostMove
@@ -57,7 +57,7 @@ class PositionPlace:
         return Place(self.location, bin_code or self.bin, self.lot or None)
 
 
-def work_bin(db: Database, conn: Connection, location_id: int, role: BinRole) -> tuple[int, str]:
+def work_bin(conn: Connection, location_id: int, role: BinRole) -> tuple[int, str]:
     """The location's bin for ``role`` (id, code), created on first use."""
     found = conn.execute(
         select(bins.c.id, bins.c.code)
@@ -69,7 +69,7 @@ def work_bin(db: Database, conn: Connection, location_id: int, role: BinRole) ->
         return int(found.id), str(found.code)
     code = WORK_BINS[role]
     conn.execute(
-        db.insert(bins).on_conflict_do_nothing(),
+        upsert(conn, bins).on_conflict_do_nothing(),
         {"location_id": location_id, "code": code, "role": role.value, "sequence": 0},
     )
     made = conn.execute(
@@ -80,9 +80,9 @@ def work_bin(db: Database, conn: Connection, location_id: int, role: BinRole) ->
     return int(made.id), code
 
 
-def ensure_position(db: Database, conn: Connection, key: PositionKey) -> int:
+def ensure_position(conn: Connection, key: PositionKey) -> int:
     """The id of the position with this key, created empty if it is new."""
-    conn.execute(db.insert(positions).on_conflict_do_nothing(), key._asdict())
+    conn.execute(upsert(conn, positions).on_conflict_do_nothing(), key._asdict())
     return int(conn.execute(select(positions.c.id).where(*key.where())).scalar_one())
 
 
@@ -142,7 +142,7 @@ class Carry:
     note: str | None = None
 
 
-def carry(db: Database, conn: Connection, cmd: Carry, *, now: datetime) -> int:
+def carry(conn: Connection, cmd: Carry, *, now: datetime) -> int:
     """Move promised units with their promise; the id of the allocation at the new position.
 
     Both positions are locked in lock order first, so this cannot deadlock with
@@ -155,12 +155,11 @@ def carry(db: Database, conn: Connection, cmd: Carry, *, now: datetime) -> int:
     ).one()
     source = position_place(conn, int(held.position_id))
     target_key = PositionKey(source.sku_id, source.location_id, cmd.to_bin_id, source.lot)
-    target_id = ensure_position(db, conn, target_key)
+    target_id = ensure_position(conn, target_key)
     lock_positions(conn, {source.id, target_id})
     release_at(conn, cmd.allocation_id, cmd.qty, into=allocations.c.moved_qty)
     target_bin = conn.execute(select(bins.c.code).where(bins.c.id == cmd.to_bin_id)).scalar_one()
-    post_moves(
-        db,
+    post_to_ledger(
         conn,
         [
             PostMove(

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.tables import bins, locations, skus, stock_buffers
+from stockflow.adapters.upsert import upsert
 from stockflow.errors import AlreadyExists, UnknownLocation
 from stockflow.stock import lookup
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
@@ -123,13 +123,13 @@ def add_bins(conn: Connection, items: list[NewBin]) -> None:
     conn.execute(bins.insert(), rows)
 
 
-def set_buffer(db: Database, conn: Connection, *, sku: str, location: str, qty: int) -> None:
+def set_buffer(conn: Connection, *, sku: str, location: str, qty: int) -> None:
     """Keep ``qty`` units of a SKU at a location out of available-to-promise."""
     qty = non_negative_quantity(qty, field="qty")
     sku_ref = lookup.sku_by_code(conn, sku)
     loc_ref = lookup.location_by_code(conn, location)
     conn.execute(
-        db.insert(stock_buffers)
+        upsert(conn, stock_buffers)
         .values(sku_id=sku_ref.id, location_id=loc_ref.id, qty=qty)
         .on_conflict_do_update(index_elements=["sku_id", "location_id"], set_={"qty": qty})
     )

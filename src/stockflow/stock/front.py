@@ -67,9 +67,7 @@ class Stock:
 
     def set_buffer(self, *, sku: str, location: str, qty: int) -> None:
         """Hold ``qty`` units of a SKU at a location back from ATP."""
-        self.db.run(
-            lambda conn: catalogue.set_buffer(self.db, conn, sku=sku, location=location, qty=qty)
-        )
+        self.db.run(lambda conn: catalogue.set_buffer(conn, sku=sku, location=location, qty=qty))
 
     # stock -----------------------------------------------------------------
     def post_move(self, cmd: PostMove) -> MoveRecord:
@@ -78,7 +76,7 @@ class Stock:
         Stock that lands in a position gives waiting orders their chance.
         """
         return self.db.run(
-            lambda conn: book_move(self.db, conn, cmd, now=self.clock()),
+            lambda conn: book_move(conn, cmd, now=self.clock()),
             idempotent=cmd.idempotency_key is not None,
         )
 

@@ -122,7 +122,7 @@ def import_stock(
     now = sf.clock()
     sf.db.run(
         lambda conn: opening_stock.post_receipts(
-            sf.db, conn, lines, reference=reference, now=now, progress=progress
+            conn, lines, reference=reference, now=now, progress=progress
         )
     )
     return ImportSummary("stock", sheet.name, len(lines), time.perf_counter() - started)

@@ -1,6 +1,6 @@
 """Posting stock moves: receipts, put-aways, adjustments, scrap, transfers.
 
-``post_moves`` is the one way stock changes outside reservations. It takes a
+``post_to_ledger`` is the one way stock changes outside reservations. It takes a
 list of moves, set-based: every code is looked up once, every position is
 locked once (in lock order), the moves are checked in order against what is
 free, and then one statement raises or lowers the positions and one writes
@@ -60,21 +60,20 @@ class _Checked:
     target: End | None
 
 
-def book_move(db: Database, conn: Connection, cmd: PostMove, *, now: datetime) -> MoveRecord:
+def book_move(conn: Connection, cmd: PostMove, *, now: datetime) -> MoveRecord:
     """Post one move a person asked for; units landing in a position may fill waiting orders."""
-    posted = post_move(db, conn, cmd, now=now)
+    posted = post_move(conn, cmd, now=now)
     if posted.target is not None and not posted.replayed:
         record(conn, StockFreed.of([posted.sku], "move"), now=now)
     return posted
 
 
-def post_move(db: Database, conn: Connection, cmd: PostMove, *, now: datetime) -> MoveRecord:
+def post_move(conn: Connection, cmd: PostMove, *, now: datetime) -> MoveRecord:
     """Post one move inside the caller's transaction."""
-    return post_moves(db, conn, [cmd], now=now)[0]
+    return post_to_ledger(conn, [cmd], now=now)[0]
 
 
-def post_moves(
-    db: Database,
+def post_to_ledger(
     conn: Connection,
     cmds: Sequence[PostMove],
     *,
@@ -87,7 +86,7 @@ def post_moves(
     """
     replays = _replays(conn, cmds)
     fresh = [(i, c) for i, c in enumerate(cmds) if c.idempotency_key not in replays]
-    checked = _check(db, conn, fresh, rows)
+    checked = _check(conn, fresh, rows)
     ids = _post(conn, checked, rows, now=now)
     posted = iter(zip(checked, ids, strict=True))
     out: list[MoveRecord] = []
@@ -108,8 +107,23 @@ def post_moves(
     return out
 
 
+def post_moves(
+    db: Database,
+    conn: Connection,
+    cmds: Sequence[PostMove],
+    *,
+    now: datetime,
+    rows: Sequence[int] | None = None,
+) -> list[MoveRecord]:
+    """``post_to_ledger`` under its older signature, the database first, for callers not yet moved.
+
+    ``db`` is not used: the ledger's upserts take their dialect from ``conn``.
+    """
+    return post_to_ledger(conn, cmds, now=now, rows=rows)
+
+
 def _check(
-    db: Database, conn: Connection, fresh: list[tuple[int, PostMove]], rows: Sequence[int] | None
+    conn: Connection, fresh: list[tuple[int, PostMove]], rows: Sequence[int] | None
 ) -> list[_Checked]:
     """Validate every move and resolve its ends; positions are created where stock may land."""
     rules = []
@@ -133,8 +147,8 @@ def _check(
         checked.append(
             _Checked(index, cmd, qty, rule.reason.value, sku.id, sku.code, source, target)
         )
-    resolver.save_lots(db, conn, rows)
-    resolver.place_positions(db, conn)
+    resolver.save_lots(conn, rows)
+    resolver.place_positions(conn)
     return checked
 
 

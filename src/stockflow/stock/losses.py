@@ -15,7 +15,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, select
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     allocation_open_qty,
@@ -25,7 +24,7 @@ from stockflow.adapters.tables import (
 )
 from stockflow.stock.bins import PositionPlace, position_place, release_at
 from stockflow.stock.exceptions import raise_exception
-from stockflow.stock.ledger import post_moves
+from stockflow.stock.ledger import post_to_ledger
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.order_lifecycle import lock_order, note, set_status, settle_status
 from stockflow.stock.rules.commands import PostMove
@@ -79,7 +78,7 @@ def lock_orders(conn: Connection, order_ids: list[str], held: set[str]) -> None:
 
 
 def correct_position(
-    db: Database, conn: Connection, position_id: int, counted: int, *, actor: str,
+    conn: Connection, position_id: int, counted: int, *, actor: str,
     reference: str, note_text: str, now: datetime, held: set[str],
 ) -> Correction:  # fmt: skip
     """Make a position's on hand equal ``counted``, taking back promises it cannot keep.
@@ -100,7 +99,7 @@ def correct_position(
             target=place.place() if found_more else None,
             actor=actor, reference=reference, note=note_text,
         )  # fmt: skip
-        post_moves(db, conn, [move], now=now)
+        post_to_ledger(conn, [move], now=now)
     return Correction(place, on_hand, counted, taken)
 
 

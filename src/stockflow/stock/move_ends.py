@@ -9,8 +9,8 @@ from datetime import date
 
 from sqlalchemy import Connection, select, update
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.tables import bins, lots, positions
+from stockflow.adapters.upsert import upsert
 from stockflow.errors import (
     Conflict,
     InactiveSku,
@@ -137,12 +137,12 @@ class Resolver:
                 field="expires_on",
             )
 
-    def save_lots(self, db: Database, conn: Connection, rows: Sequence[int] | None) -> None:
+    def save_lots(self, conn: Connection, rows: Sequence[int] | None) -> None:
         """Record new lots; a known lot keeps its expiry, and a different date is an error."""
         if not self._lots:
             return
         conn.execute(
-            db.insert(lots).on_conflict_do_nothing(),
+            upsert(conn, lots).on_conflict_do_nothing(),
             [{"sku_id": s, "code": c, "expires_on": d} for (s, c), (d, _) in self._lots.items()],
         )
         sku_ids = sorted({s for s, _ in self._lots})
@@ -168,12 +168,12 @@ class Resolver:
                     field="expires_on",
                 )
 
-    def place_positions(self, db: Database, conn: Connection) -> None:
+    def place_positions(self, conn: Connection) -> None:
         """Give every end its position id, creating the positions stock lands in."""
         landing = {e.key for e in self._ends if e.lands}
         if landing:
             conn.execute(
-                db.insert(positions).on_conflict_do_nothing(),
+                upsert(conn, positions).on_conflict_do_nothing(),
                 [k._asdict() for k in sorted(landing)],
             )
         wanted = {e.key for e in self._ends}

@@ -13,13 +13,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import incoming_supply, locations, skus, transfers
 from stockflow.stock import lookup
 from stockflow.stock.bins import work_bin
 from stockflow.stock.exceptions import raise_exception
-from stockflow.stock.ledger import post_moves
+from stockflow.stock.ledger import post_to_ledger
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.exceptions import ExceptionKind
@@ -57,9 +56,7 @@ class _Line:
     shipped: int
 
 
-def receive_transfer(
-    db: Database, conn: Connection, cmd: ReceiveTransfer, *, now: datetime
-) -> TransferView:
+def receive_transfer(conn: Connection, cmd: ReceiveTransfer, *, now: datetime) -> TransferView:
     """Book a transfer in at its destination, all lines at once; a second receipt is refused.
 
     The transfer row is locked first, so two receipts of one transfer queue
@@ -80,7 +77,7 @@ def receive_transfer(
     lines = _supply_lines(conn, cmd.transfer_id)
     arrived = checked_receipt(cmd.lines, lines)
     destination = _location(conn, int(head.to_location_id))
-    _post_receipt(db, conn, cmd, destination=destination, lines=lines, arrived=arrived, now=now)
+    _post_receipt(conn, cmd, destination=destination, lines=lines, arrived=arrived, now=now)
     for line_no, got in arrived.items():
         conn.execute(
             update(incoming_supply)
@@ -132,7 +129,7 @@ def _location(conn: Connection, location_id: int) -> lookup.LocationRef:
 
 
 def _post_receipt(
-    db: Database, conn: Connection, cmd: ReceiveTransfer, *, destination: lookup.LocationRef,
+    conn: Connection, cmd: ReceiveTransfer, *, destination: lookup.LocationRef,
     lines: dict[int, _Line], arrived: dict[int, ReceiveLine], now: datetime,
 ) -> None:  # fmt: skip
     """The ledger side of a receipt: transit -> dock / quarantine, extras in, losses off."""
@@ -143,14 +140,14 @@ def _post_receipt(
     # Work bins are made on first use only: a clean receipt leaves no empty quarantine bin.
     dock = quarantine = None
     if any(s.good_from_transit or s.extra_good for s in splits.values()):
-        dock = work_bin(db, conn, destination.id, BinRole.RECEIVING)[1]
+        dock = work_bin(conn, destination.id, BinRole.RECEIVING)[1]
     if any(s.damaged_from_transit or s.extra_damaged for s in splits.values()):
-        quarantine = work_bin(db, conn, destination.id, BinRole.QUARANTINE)[1]
+        quarantine = work_bin(conn, destination.id, BinRole.QUARANTINE)[1]
     ends = _Ends(transit_code(destination), destination.code, dock, quarantine)
     moves = [
         m for n, line in lines.items() for m in _line_moves(cmd, line, split=splits[n], ends=ends)
     ]
-    post_moves(db, conn, moves, now=now)
+    post_to_ledger(conn, moves, now=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, select
 
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     bins,
@@ -24,6 +23,7 @@ from stockflow.adapters.tables import (
     positions,
     transfers,
 )
+from stockflow.adapters.upsert import upsert
 from stockflow.errors import (
     Conflict,
     ExpiredLot,
@@ -34,7 +34,7 @@ from stockflow.errors import (
 )
 from stockflow.stock import lookup
 from stockflow.stock.ids import new_id
-from stockflow.stock.ledger import post_moves
+from stockflow.stock.ledger import post_to_ledger
 from stockflow.stock.locks import in_lock_order
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import SupplyChanged
@@ -58,13 +58,11 @@ def transit_code(destination: lookup.LocationRef) -> str:
     return code if len(code) <= 32 else f"TRANSIT-{destination.id}"
 
 
-def in_transit_location(
-    db: Database, conn: Connection, destination: lookup.LocationRef, *, now: datetime
-) -> str:
+def in_transit_location(conn: Connection, destination: lookup.LocationRef, *, now: datetime) -> str:
     """The destination's in-transit location (with its default bin), created on first use."""
     code = transit_code(destination)
     conn.execute(
-        db.insert(locations).on_conflict_do_nothing(),
+        upsert(conn, locations).on_conflict_do_nothing(),
         {"code": code, "name": f"In transit to {destination.code}",
          "kind": LocationKind.IN_TRANSIT.value, "created_at": now},
     )  # fmt: skip
@@ -72,7 +70,7 @@ def in_transit_location(
     if found.kind != LocationKind.IN_TRANSIT.value:
         raise Conflict(f"location {code} exists but is a {found.kind}", field="to")
     conn.execute(
-        db.insert(bins).on_conflict_do_nothing(),
+        upsert(conn, bins).on_conflict_do_nothing(),
         {"location_id": found.id, "code": DEFAULT_BIN, "sequence": 0},
     )
     return code
@@ -82,7 +80,7 @@ def in_transit_location(
 
 
 def ship_transfer(
-    db: Database, conn: Connection, cmd: ShipTransfer, *, today: date, now: datetime
+    conn: Connection, cmd: ShipTransfer, *, today: date, now: datetime
 ) -> TransferView:
     """Ship every line or none; a retry with the same idempotency key answers the first shipment."""
     earlier = _replay(conn, cmd)
@@ -91,7 +89,7 @@ def ship_transfer(
     cmd = cmd.checked(today=today)
     source, destination = _ends(conn, cmd)
     picks = _pick(conn, cmd, source, today=today)
-    transit = in_transit_location(db, conn, destination, now=now)
+    transit = in_transit_location(conn, destination, now=now)
     transfer_id = new_id("TR")
     conn.execute(
         transfers.insert().values(
@@ -114,7 +112,7 @@ def ship_transfer(
         for line, line_picks in picks
         for p in line_picks
     ]
-    post_moves(db, conn, moves, now=now)
+    post_to_ledger(conn, moves, now=now)
     _record_supply(
         conn, transfer_id, destination_id=destination.id, picks=picks,
         expected_on=cmd.expected_on, now=now,
@@ -169,7 +167,7 @@ def _pick(
     """Lock the source's storage positions of these SKUs and choose units for every line.
 
     The positions are locked (in lock order) before their free units are
-    read, so the plan is exact; ``post_moves`` checks it again anyway.
+    read, so the plan is exact; ``post_to_ledger`` checks it again anyway.
     """
     refs = _skus(conn, cmd.lines)
     free = _sources(conn, source.id, {r.id for r in refs.values()})

@@ -37,7 +37,7 @@ class Transfers:
             from_location, to_location, tuple(lines), expected_on, actor, idempotency_key
         )
         return self.db.run(
-            lambda conn: ship_transfer(self.db, conn, cmd, today=self._today(), now=self.clock()),
+            lambda conn: ship_transfer(conn, cmd, today=self._today(), now=self.clock()),
             idempotent=idempotency_key is not None,
         )
 
@@ -47,7 +47,7 @@ class Transfers:
     ) -> TransferView:  # fmt: skip
         """Book what arrived; good units then go to the destination's waiting orders."""
         cmd = ReceiveTransfer(transfer_id, tuple(lines), actor, idempotency_key)
-        return self.db.run(lambda conn: receive_transfer(self.db, conn, cmd, now=self.clock()))
+        return self.db.run(lambda conn: receive_transfer(conn, cmd, now=self.clock()))
 
     def transfer(self, transfer_id: str) -> TransferView:
         """One transfer with its lines."""

@@ -1,0 +1,100 @@
+"""The schema, as SQLAlchemy Core tables, one module per feature; Alembic migrations create it.
+
+Importing the package registers every table on the one ``metadata``, so foreign keys
+between modules resolve and ``metadata.sorted_tables`` sees the whole schema.
+"""
+
+from __future__ import annotations
+
+from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
+from stockflow.adapters.tables.counts import count_lines, cycle_counts
+from stockflow.adapters.tables.events import outbox
+from stockflow.adapters.tables.floor import (
+    packages,
+    pick_tasks,
+    shipment_items,
+    shipments,
+    tracking_events,
+    waves,
+)
+from stockflow.adapters.tables.orders import (
+    channel_locations,
+    channels,
+    customers,
+    order_decisions,
+    order_lines,
+    orders,
+    ring_fences,
+)
+from stockflow.adapters.tables.receiving import (
+    asn_lines,
+    asns,
+    home_bins,
+    purchase_orders,
+    receipt_lines,
+    receipts,
+    suppliers,
+)
+from stockflow.adapters.tables.returns import rma_dispositions, rma_lines, rmas
+from stockflow.adapters.tables.stock import (
+    allocation_open_qty,
+    allocations,
+    bins,
+    exceptions,
+    incoming_supply,
+    kit_components,
+    locations,
+    lots,
+    positions,
+    reservations,
+    skus,
+    stock_buffers,
+    stock_moves,
+)
+from stockflow.adapters.tables.transfers import transfers
+
+__all__ = [
+    "Id",
+    "UtcDateTime",
+    "allocation_open_qty",
+    "allocations",
+    "asn_lines",
+    "asns",
+    "bins",
+    "channel_locations",
+    "channels",
+    "count_lines",
+    "customers",
+    "cycle_counts",
+    "exceptions",
+    "home_bins",
+    "incoming_supply",
+    "kit_components",
+    "locations",
+    "lots",
+    "metadata",
+    "order_decisions",
+    "order_lines",
+    "orders",
+    "outbox",
+    "packages",
+    "pick_tasks",
+    "positions",
+    "purchase_orders",
+    "receipt_lines",
+    "receipts",
+    "reservations",
+    "ring_fences",
+    "rma_dispositions",
+    "rma_lines",
+    "rmas",
+    "shipment_items",
+    "shipments",
+    "skus",
+    "stock_buffers",
+    "stock_moves",
+    "suppliers",
+    "tracking_events",
+    "transfers",
+    "waves",
+]
