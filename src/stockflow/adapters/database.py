@@ -8,8 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -164,12 +163,6 @@ class Database:
         if code in _RETRYABLE_PG or (idempotent and code == _UNIQUE_VIOLATION_PG):
             return True
         return self.is_sqlite and "database is locked" in str(exc.orig)
-
-    def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
-        """An INSERT that supports ``on_conflict_do_nothing`` / ``do_update`` on this database."""
-        if self.is_sqlite:
-            return sqlite.insert(table)
-        return postgresql.insert(table)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

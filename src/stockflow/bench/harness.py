@@ -78,7 +78,7 @@ def stock_up(
     receipts = [
         PostMove(code, n, "receipt", target=Place(loc)) for code, n in stock for loc in locations
     ]
-    sf.db.run(lambda conn: post_moves(sf.db, conn, receipts, now=now))
+    sf.db.run(lambda conn: post_moves(conn, receipts, now=now))
     # A running database has planner statistics; tables just filled must be told.
     # (Not the empty reservation tables: "analysed and empty" would make the
     # planner pick sequential scans that go stale within the run.)

@@ -40,7 +40,7 @@ from stockflow.adapters.tables import (
 from stockflow.errors import Conflict, InvalidInput, NotFound
 from stockflow.floor.rules import TaskStatus
 from stockflow.stock.bins import Staged, position_places, release_at, staged
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.order_lifecycle import lock_order, note, set_status
 from stockflow.stock.queries.orders import load_order
 from stockflow.stock.rules.commands import PostMove
@@ -222,7 +222,7 @@ def ship(
         )
         for s in here
     ]  # fmt: skip
-    post_to_ledger(conn, moves, now=now)
+    post_moves(conn, moves, now=now)
     conn.execute(
         update(shipments)
         .where(shipments.c.id == shipment_id)

@@ -35,7 +35,7 @@ from stockflow.receiving.rules.putaway import BinRoom, ConfirmPutaway, PutawaySu
 from stockflow.stock import lookup
 from stockflow.stock.bins import Carry, carry, ensure_position, work_bin
 from stockflow.stock.ids import keyed_id, new_id
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import AllocationsCarried
@@ -208,7 +208,7 @@ def confirm_putaway(conn: Connection, cmd: ConfirmPutaway, *, now: datetime) -> 
             reference=reference,
             note=note,
         )
-        post_to_ledger(conn, [move], now=now)
+        post_moves(conn, [move], now=now)
     if cmd.qty > free:
         _carry_allocated(
             conn, route, qty=cmd.qty - free, actor=cmd.actor, reference=reference,

@@ -28,7 +28,7 @@ from stockflow.receiving.rules.purchasing import Receive
 from stockflow.stock.bins import work_bin
 from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ids import new_id
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed, SupplyChanged
 from stockflow.stock.rules.exceptions import ExceptionKind
@@ -128,7 +128,7 @@ def _post(
                 )
                 owners.append(i)
     try:
-        post_to_ledger(conn, moves, now=now, rows=owners)
+        post_moves(conn, moves, now=now, rows=owners)
     except StockflowError as exc:
         if exc.row is not None:  # the row is the index of the receipt line the move came from
             name = _LINE_FIELDS.get(exc.field or "", exc.field or "sku")

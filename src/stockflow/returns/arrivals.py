@@ -48,7 +48,7 @@ from stockflow.returns.rules import (
     next_return_status,
 )
 from stockflow.stock.bins import work_bin
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.order_lifecycle import note
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
@@ -151,7 +151,7 @@ def receive_return(conn: Connection, cmd: ReceiveReturn, *, now: datetime) -> bo
     lots = [_arrival_lot(lines, i, w.line_no, w.qty, w.lot) for i, w in enumerate(cmd.lines)]
     _, bin_code = work_bin(conn, int(head.location_id), BinRole.RETURNS)
     here = _location_code(conn, int(head.location_id))
-    post_to_ledger(
+    post_moves(
         conn,
         [
             PostMove(
@@ -256,7 +256,7 @@ def inspect_return(conn: Connection, cmd: InspectReturn, *, now: datetime) -> In
     next_return_status(head.status, ReturnEvent.INSPECT)
     lot = _inspection_lot(conn, line, expected[0], cmd.lot, qty)
     source, target = _disposition_ends(conn, int(head.location_id), line, kind, lot)
-    post_to_ledger(conn, [
+    post_moves(conn, [
         PostMove(
             sku=line.sku, qty=qty, reason=reason.value, source=source, target=target,
             actor=cmd.actor, reference=expected[0], note=_move_note(kind, why),

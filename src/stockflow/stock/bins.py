@@ -24,7 +24,7 @@ from stockflow.adapters.tables import (
 )
 from stockflow.adapters.upsert import upsert
 from stockflow.errors import Conflict, NotFound
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.lookup import PositionKey
 from stockflow.stock.rules.commands import Place, PostMove
@@ -159,7 +159,7 @@ def carry(conn: Connection, cmd: Carry, *, now: datetime) -> int:
     lock_positions(conn, {source.id, target_id})
     release_at(conn, cmd.allocation_id, cmd.qty, into=allocations.c.moved_qty)
     target_bin = conn.execute(select(bins.c.code).where(bins.c.id == cmd.to_bin_id)).scalar_one()
-    post_to_ledger(
+    post_moves(
         conn,
         [
             PostMove(

@@ -1,6 +1,6 @@
 """Posting stock moves: receipts, put-aways, adjustments, scrap, transfers.
 
-``post_to_ledger`` is the one way stock changes outside reservations. It takes a
+``post_moves`` is the one way stock changes outside reservations. It takes a
 list of moves, set-based: every code is looked up once, every position is
 locked once (in lock order), the moves are checked in order against what is
 free, and then one statement raises or lowers the positions and one writes
@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select
 
 from stockflow.adapters import bulk
-from stockflow.adapters.database import Database
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import positions, stock_moves
 from stockflow.errors import IdempotencyKeyReused, InsufficientStock
@@ -70,10 +69,10 @@ def book_move(conn: Connection, cmd: PostMove, *, now: datetime) -> MoveRecord:
 
 def post_move(conn: Connection, cmd: PostMove, *, now: datetime) -> MoveRecord:
     """Post one move inside the caller's transaction."""
-    return post_to_ledger(conn, [cmd], now=now)[0]
+    return post_moves(conn, [cmd], now=now)[0]
 
 
-def post_to_ledger(
+def post_moves(
     conn: Connection,
     cmds: Sequence[PostMove],
     *,
@@ -105,21 +104,6 @@ def post_to_ledger(
             by_key[key] = record
         out.append(record)
     return out
-
-
-def post_moves(
-    db: Database,
-    conn: Connection,
-    cmds: Sequence[PostMove],
-    *,
-    now: datetime,
-    rows: Sequence[int] | None = None,
-) -> list[MoveRecord]:
-    """``post_to_ledger`` under its older signature, the database first, for callers not yet moved.
-
-    ``db`` is not used: the ledger's upserts take their dialect from ``conn``.
-    """
-    return post_to_ledger(conn, cmds, now=now, rows=rows)
 
 
 def _check(

@@ -24,7 +24,7 @@ from stockflow.adapters.tables import (
 )
 from stockflow.stock.bins import PositionPlace, position_place, release_at
 from stockflow.stock.exceptions import raise_exception
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.order_lifecycle import lock_order, note, set_status, settle_status
 from stockflow.stock.rules.commands import PostMove
@@ -99,7 +99,7 @@ def correct_position(
             target=place.place() if found_more else None,
             actor=actor, reference=reference, note=note_text,
         )  # fmt: skip
-        post_to_ledger(conn, [move], now=now)
+        post_moves(conn, [move], now=now)
     return Correction(place, on_hand, counted, taken)
 
 

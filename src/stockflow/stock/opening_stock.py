@@ -1,6 +1,6 @@
 """Opening stock: rows checked against the catalogue at once, then posted as receipts.
 
-Every row goes through ``post_to_ledger``, so a receipt from a file obeys exactly
+Every row goes through ``post_moves``, so a receipt from a file obeys exactly
 the rules of any other receipt; this module only looks codes up in bulk first, so
 the error for an unknown SKU, location or bin names the first bad row of the
 file before anything is written.
@@ -27,7 +27,7 @@ from stockflow.errors import (
     UnknownSku,
 )
 from stockflow.stock import lookup
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.places import DEFAULT_BIN
@@ -120,7 +120,7 @@ def post_receipts(
     for start in range(0, total, _CHUNK_POST):
         chunk = ordered[start : start + _CHUNK_POST]
         try:
-            post_to_ledger(
+            post_moves(
                 conn, [line.command(reference) for line in chunk], now=now,
                 rows=[line.row for line in chunk],
             )  # fmt: skip

@@ -18,7 +18,7 @@ from stockflow.adapters.tables import incoming_supply, locations, skus, transfer
 from stockflow.stock import lookup
 from stockflow.stock.bins import work_bin
 from stockflow.stock.exceptions import raise_exception
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.exceptions import ExceptionKind
@@ -147,7 +147,7 @@ def _post_receipt(
     moves = [
         m for n, line in lines.items() for m in _line_moves(cmd, line, split=splits[n], ends=ends)
     ]
-    post_to_ledger(conn, moves, now=now)
+    post_moves(conn, moves, now=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from stockflow.errors import (
 )
 from stockflow.stock import lookup
 from stockflow.stock.ids import new_id
-from stockflow.stock.ledger import post_to_ledger
+from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import in_lock_order
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import SupplyChanged
@@ -112,7 +112,7 @@ def ship_transfer(
         for line, line_picks in picks
         for p in line_picks
     ]
-    post_to_ledger(conn, moves, now=now)
+    post_moves(conn, moves, now=now)
     _record_supply(
         conn, transfer_id, destination_id=destination.id, picks=picks,
         expected_on=cmd.expected_on, now=now,
@@ -167,7 +167,7 @@ def _pick(
     """Lock the source's storage positions of these SKUs and choose units for every line.
 
     The positions are locked (in lock order) before their free units are
-    read, so the plan is exact; ``post_to_ledger`` checks it again anyway.
+    read, so the plan is exact; ``post_moves`` checks it again anyway.
     """
     refs = _skus(conn, cmd.lines)
     free = _sources(conn, source.id, {r.id for r in refs.values()})
