@@ -59,7 +59,7 @@ def one_of(column: str, values: Iterable[str], *, name: str | None = None) -> Ch
     The database then refuses a status, kind or role that no lifecycle knows,
     whoever writes it. The values are listed at the table rather than taken from
     the rules' enums because adapters sit below the features and the stock core;
-    ``tests/test_tables.py`` holds every list equal to its enum, and the
+    ``tests/adapters/test_tables.py`` holds every list equal to its enum, and the
     constraint keeps the column and values in ``info["one_of"]`` for that test.
     """
     allowed = tuple(values)

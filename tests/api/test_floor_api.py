@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 from starlette.exceptions import StarletteDeprecationWarning
+from test_orders_api import created, ok, problem
 
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
-from test_orders_api import created, ok, problem
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
