@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from stockflow import __version__
 from stockflow.api import (
@@ -20,6 +20,7 @@ from stockflow.api import (
     receiving,
     reservations,
     returns,
+    screening,
     stock,
     transfers,
 )
@@ -75,19 +76,69 @@ class Api(FastAPI):
         await self.front(scope, receive, send)
 
     async def identified(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A request whose caller is known: the lane's, or the framework's within the size limit."""
-        if FastLane.takes(scope):
-            await self.lane(scope, receive, send, super().__call__)
+        """A request whose caller is known: screened, then the lane's or the framework's."""
+        if scope["type"] == "http":
+            refused = screening.url_refusal(scope, self.router.routes)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+            if FastLane.takes(scope):
+                await self.lane(scope, receive, send, self.framework)
+                return
+        await self.framework(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request for the framework: within the size limit and with its JSON body screened."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
             return
         limit = self.max_body_size
-        if scope["type"] == "http" and limit is not None:
-            declared = declared_length(scope)
-            if declared is not None and declared > limit:
-                # Refused before a byte of it is read, as a problem document like
-                # every other error (the framework would answer in plain text).
-                await problems.too_large_problem(limit)(scope, receive, send)
+        declared = declared_length(scope)
+        if declared is not None and limit is not None and declared > limit:
+            # Refused before a byte of it is read, as a problem document like
+            # every other error (the framework would answer in plain text).
+            await problems.too_large_problem(limit)(scope, receive, send)
+            return
+        if screening.is_json(_header(scope, b"content-type")):
+            body = await screening.read_body(receive, limit)
+            if body is None:
+                await problems.too_large_problem(limit or 0)(scope, receive, send)
                 return
-        await super().__call__(scope, receive, send)
+            refused = screening.body_refusal(body)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+            receive = screening.replay(body, receive)
+        await self.answered(scope, receive, send)
+
+    async def answered(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The framework's answer; an error it answered (a 500) keeps the connection usable.
+
+        The framework sends the 500 problem document and then raises the error
+        again for the server, which drops the connection on it: a client that
+        already sent its next request on the same connection would get no answer.
+        Once the answer is complete there is nothing left to abort, so the error
+        (already logged by ``problems.install``) ends here; an error in the
+        middle of an answer still reaches the server, which cuts it off.
+        """
+        finished = False
+
+        async def watched(message: Message) -> None:
+            nonlocal finished
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                finished = True
+
+        try:
+            await super().__call__(scope, receive, watched)
+        except Exception:
+            if not finished:
+                raise
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header, as the framework reads it."""
+    return next((value for key, value in scope["headers"] if key == name), None)
 
 
 def create_app(

@@ -23,7 +23,15 @@ from stockflow.api.count_schemas import (
     SheetLineOut,
     SheetOut,
 )
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, created_cursor, encode_cursor
+from stockflow.api.deps import (
+    Actor,
+    IdempotencyKey,
+    Limit,
+    LineNoPath,
+    Sf,
+    created_cursor,
+    encode_cursor,
+)
 from stockflow.api.schemas import Problem
 from stockflow.counts.queries import count_page
 from stockflow.counts.rules import CountScope
@@ -98,7 +106,7 @@ def count_sheet(sf: Sf, count_id: str) -> SheetOut:
 
 @router.post("/counts/{count_id}/lines/{line_no}/count", responses=_STEP)
 def submit_count(
-    sf: Sf, count_id: str, line_no: int, body: CountedIn, actor: Actor,
+    sf: Sf, count_id: str, line_no: LineNoPath, body: CountedIn, actor: Actor,
     key: IdempotencyKey = None,
 ) -> SheetLineOut:  # fmt: skip
     """Record what the counter found on one line (409 once it is counted)."""
@@ -122,7 +130,7 @@ def report_found(
 
 @router.post("/counts/{count_id}/lines/{line_no}/approve", responses=_STEP)
 def approve_line(
-    sf: Sf, count_id: str, line_no: int, actor: Actor, key: IdempotencyKey = None
+    sf: Sf, count_id: str, line_no: LineNoPath, actor: Actor, key: IdempotencyKey = None
 ) -> CountLineOut:
     """Post a waiting variance against what is on hand now; not by the person who counted."""
     return CountLineOut.model_validate(
@@ -132,7 +140,7 @@ def approve_line(
 
 @router.post("/counts/{count_id}/lines/{line_no}/reject", responses=_STEP)
 def reject_line(
-    sf: Sf, count_id: str, line_no: int, actor: Actor, key: IdempotencyKey = None
+    sf: Sf, count_id: str, line_no: LineNoPath, actor: Actor, key: IdempotencyKey = None
 ) -> CountLineOut:
     """Keep the books and close a waiting line; not by the person who counted."""
     return CountLineOut.model_validate(

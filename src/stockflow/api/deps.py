@@ -6,9 +6,10 @@ import base64
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 
 from stockflow.api import identity
+from stockflow.api.schemas import MAX_LINE_NO, MAX_ROW_ID
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InvalidInput
 
@@ -32,6 +33,9 @@ IdempotencyKey = Annotated[
 # its scope (OpenAPI lists the header through ``identity.document_caller``).
 Actor = Annotated[str, Depends(identity.actor)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
+# Every numeric id or line number in a path: out of its column's range it is a 422, not a 500.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+LineNoPath = Annotated[int, Path(ge=1, le=MAX_LINE_NO)]
 
 
 def encode_cursor(value: str | int) -> str:

@@ -24,10 +24,8 @@ of every route must be added here too, or this lane must step aside for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
-from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stockflow.api.identity import Caller, caller_of
 from stockflow.api.problems import (
@@ -38,6 +36,7 @@ from stockflow.api.problems import (
 )
 from stockflow.api.reservations import reservation_out, reserve_command
 from stockflow.api.schemas import ReservationIn
+from stockflow.api.screening import loads, read_body, replay
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import StockflowError
 
@@ -88,11 +87,11 @@ class FastLane:
             # The application words the refusal, if the route needs a caller at all.
             await app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive) or b""
         json_body = content_type is not None and content_type.lower() in _JSON_TYPES
         request = self._request(body, key) if plain and json_body else None
         if request is None:
-            await app(scope, _replay(body, receive), send)
+            await app(scope, replay(body, receive), send)
             return
         await self._reserve(caller, *request, scope, receive, send)
 
@@ -100,8 +99,10 @@ class FastLane:
         if key is not None and not (0 < len(key) <= _KEY_MAX and key.isascii()):
             return None
         try:
-            parsed = ReservationIn.model_validate_json(body)
-        except ValidationError:
+            # Parsed as every JSON body is (a key named twice or a NUL is refused),
+            # then validated by the route's model.
+            parsed = ReservationIn.model_validate(loads(body))
+        except (ValueError, RecursionError):  # ValidationError and BodyRefused among them
             return None
         return parsed, key.decode() if key is not None else None
 
@@ -142,29 +143,3 @@ def declared_length(scope: Scope) -> int | None:
 
 def _length(value: bytes | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
-    """A ``receive`` that hands the application the body this lane already read."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field, StrictInt, model_validator
 
 from stockflow.adapters.parcels import Parcel
-from stockflow.api.deps import Actor, Limit, Sf
+from stockflow.api.deps import Actor, IdPath, Limit, Sf
 from stockflow.api.schemas import Body, Code, Out, Problem
 from stockflow.errors import Conflict
 from stockflow.floor.picking import WaveRequest
@@ -197,7 +197,7 @@ def pick_list(sf: Sf, wave_id: str) -> Response:
 
 
 @router.post("/pick-tasks/{task_id}/confirm", responses=_CONFLICT)
-def confirm_pick(sf: Sf, task_id: int, body: PickIn, actor: Actor) -> PickOut:
+def confirm_pick(sf: Sf, task_id: IdPath, body: PickIn, actor: Actor) -> PickOut:
     """Confirm a pick; fewer units than asked is a short pick: bin corrected, order re-allocated."""
     result = sf.floor.confirm_pick(task_id, body.picked, actor=actor, left_in_bin=body.left_in_bin)
     return PickOut.model_validate(result)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from stockflow.api.schemas import Body, Code, Out, Qty
+from stockflow.api.schemas import Body, Code, LineNo, NewCode, NewShortCode, Out, Qty
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 _INT32 = 2**31 - 1
@@ -18,7 +18,7 @@ Longitude = Annotated[Decimal, Field(ge=-180, le=180, max_digits=9, decimal_plac
 
 
 class ChannelIn(Body):
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+    code: NewShortCode
     name: Annotated[str, Field(max_length=200)] = ""
     kind: str = "web"
     priority: StrictInt = Field(default=0, ge=-_INT32, le=_INT32, description="Higher wins")
@@ -59,7 +59,7 @@ class FenceIn(Body):
 
 
 class CustomerIn(Body):
-    code: Code
+    code: NewCode
     name: Annotated[str, Field(min_length=1, max_length=200)]
     email: Annotated[str, Field(max_length=200)] | None = None
     phone: Annotated[str, Field(max_length=64)] | None = None
@@ -169,7 +169,7 @@ class OrderPage(BaseModel):
 
 class CancelIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
-    line_no: StrictInt | None = Field(default=None, ge=1, description="Only this line")
+    line_no: LineNo | None = Field(default=None, description="Only this line")
 
 
 class RejectIn(Body):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from stockflow.api.deps import (
     Actor,
     IdempotencyKey,
+    IdPath,
     Limit,
     Sf,
     created_cursor,
@@ -150,12 +151,12 @@ def list_exceptions(
 
 
 @router.post("/exceptions/{exception_id}/acknowledge", responses=_TRANSITION)
-def acknowledge_exception(sf: Sf, exception_id: int) -> ExceptionOut:
+def acknowledge_exception(sf: Sf, exception_id: IdPath) -> ExceptionOut:
     """Someone is on it (409 when it is resolved already)."""
     return ExceptionOut.model_validate(sf.orders.set_exception_state(exception_id, "acknowledged"))
 
 
 @router.post("/exceptions/{exception_id}/resolve")
-def resolve_exception(sf: Sf, exception_id: int) -> ExceptionOut:
+def resolve_exception(sf: Sf, exception_id: IdPath) -> ExceptionOut:
     """It is dealt with (resolving twice changes nothing)."""
     return ExceptionOut.model_validate(sf.orders.set_exception_state(exception_id, "resolved"))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from stockflow.api.schemas import Body, Code, Out, Qty
+from stockflow.api.schemas import Body, Code, NewShortCode, Out, Qty
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
@@ -19,7 +19,7 @@ Lot = Annotated[str | None, Field(default=None, max_length=64)]
 
 
 class SupplierIn(Body):
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+    code: NewShortCode
     name: Annotated[str, Field(max_length=200)] = ""
     lead_time_days: StrictInt = Field(default=7, ge=0, le=3650)
     email: Annotated[str | None, Field(max_length=200)] = None

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from stockflow.api.deps import (
     Actor,
@@ -17,7 +17,7 @@ from stockflow.api.deps import (
     created_cursor,
     encode_cursor,
 )
-from stockflow.api.schemas import Body, Out, Problem, Qty
+from stockflow.api.schemas import Body, LineNo, Out, Problem, Qty
 from stockflow.returns.rules import (
     AuthoriseReturn,
     InspectReturn,
@@ -28,7 +28,6 @@ from stockflow.returns.rules import (
 
 router = APIRouter(tags=["returns"])
 
-LineNo = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 Lot = Annotated[str, Field(min_length=1, max_length=64)]
 
 _AUTHORISE: dict[int | str, dict[str, Any]] = {

@@ -8,12 +8,26 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from stockflow.stock.rules.catalogue import CODE_PATTERN
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 Qty = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY, description="Units in the SKU's base unit")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
+# A code being created: the one alphabet, with no spaces to trim, so that the
+# exact text it was created with is the text that finds it again in a path.
+NewCode = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+NewShortCode = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE_PATTERN)]
 Units = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY, description="Units; 0 is allowed")]
 LotCode = Annotated[str, Field(min_length=1, max_length=64)]
+
+# Numbers that name rows are refused beyond what their column holds, so a
+# client's typo is a 422 naming the field and not a database error.
+MAX_ROW_ID = 2**63 - 1
+"""Largest row id: ids are BIGINT on PostgreSQL, and SQLite's INTEGER is 64-bit."""
+MAX_LINE_NO = 2**31 - 1
+"""Largest line number: line numbers are INTEGER, 32-bit on PostgreSQL."""
+RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ROW_ID)]
+LineNo = Annotated[StrictInt, Field(ge=1, le=MAX_LINE_NO)]
 
 
 class Body(BaseModel):
@@ -34,7 +48,7 @@ class Out(BaseModel):
 
 
 class SkuIn(Body):
-    code: Code
+    code: NewCode
     name: Annotated[str, Field(min_length=1, max_length=200)]
     base_unit: str = "each"
     active: bool = True
@@ -58,7 +72,7 @@ class SkuPatch(Body):
 
 
 class LocationIn(Body):
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+    code: NewShortCode
     name: str = ""
     kind: str = "warehouse"
     address: str | None = None
@@ -78,7 +92,7 @@ class LocationOut(Out):
 
 
 class BinIn(Body):
-    code: Annotated[str, Field(min_length=1, max_length=32)]
+    code: NewShortCode
     zone: str | None = None
     sequence: StrictInt = Field(default=0, ge=0, description="Place on the walking path")
     role: Literal["storage", "receiving", "staging", "quarantine", "returns"] = "storage"

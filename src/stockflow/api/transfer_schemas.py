@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
-from stockflow.api.schemas import Body, Code, LotCode, Out, Qty, Units
+from stockflow.api.schemas import Body, Code, LineNo, LotCode, Out, Qty, Units
 
 
 class TransferLineIn(Body):
@@ -26,7 +26,7 @@ class TransferIn(Body):
 
 
 class ReceiveLineIn(Body):
-    line_no: Annotated[StrictInt, Field(ge=1)]
+    line_no: LineNo
     received: Units = Field(description="Every unit that arrived, damaged ones included")
     damaged: Units = Field(default=0, description="Of those received, how many are damaged")
 

@@ -10,11 +10,17 @@ from stockflow.errors import InvalidInput
 from stockflow.stock.rules.places import BinRole, LocationKind
 from stockflow.stock.rules.quantities import non_negative_quantity, positive_quantity
 
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$")
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]*$"
+"""The code alphabet (SKU, location, bin, channel, customer, supplier), documented in docs/api.md.
+
+Letters, digits and ``. _ -``, starting with a letter or a digit: no ``/``,
+which a URL path segment could never carry, and no spaces.
+"""
+_CODE = re.compile(CODE_PATTERN)
 
 
 def checked_code(value: str, *, field: str, max_length: int, row: int | None = None) -> str:
-    """A code people type and scan: letters, digits, ``. _ / -``, no spaces."""
+    """A code people type, scan and put in a URL: ``CODE_PATTERN``, after trimming spaces."""
     code = value.strip() if isinstance(value, str) else value
     if not isinstance(code, str) or not code:
         raise InvalidInput("is required", field=field, row=row)
@@ -22,7 +28,7 @@ def checked_code(value: str, *, field: str, max_length: int, row: int | None = N
         raise InvalidInput(f"is longer than {max_length} characters", field=field, row=row)
     if not _CODE.match(code):
         raise InvalidInput(
-            f"{code!r} may only hold letters, digits and . _ / -", field=field, row=row
+            f"{code!r} may only hold letters, digits and . _ -", field=field, row=row
         )
     return code
 
