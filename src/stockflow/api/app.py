@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -71,6 +72,7 @@ class Api(FastAPI):
 
     lane: FastLane
     front: ASGIApp
+    paths: tuple[re.Pattern[str], ...] = ()  # the routes' paths, to name a parameter at fault
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.front(scope, receive, send)
@@ -78,7 +80,7 @@ class Api(FastAPI):
     async def identified(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A request whose caller is known: screened, then the lane's or the framework's."""
         if scope["type"] == "http":
-            refused = screening.url_refusal(scope, self.router.routes)
+            refused = screening.url_refusal(scope, self.paths)
             if refused is not None:
                 await refused(scope, receive, send)
                 return
@@ -172,6 +174,7 @@ def create_app(
     for router in _ROUTERS:
         app.include_router(router, prefix=PREFIX)
     identity.document_caller(app, _ROUTERS, prefix=PREFIX)
+    app.paths = screening.path_patterns(_ROUTERS, prefix=PREFIX)
 
     @app.get("/api/v1/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -17,12 +17,14 @@ shape the framework's own validation errors have.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from fastapi.routing import APIRoute, APIRouter
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match
+from starlette.routing import compile_path
 from starlette.types import Message, Receive, Scope
 
 from stockflow.api.problems import problem
@@ -98,10 +100,20 @@ def _nul_at(value: Any, path: str) -> str | None:
     return None
 
 
-def url_refusal(scope: Scope, routes: Iterable[BaseRoute]) -> Response | None:
+def path_patterns(routers: Iterable[APIRouter], *, prefix: str) -> tuple[re.Pattern[str], ...]:
+    """The path of every route of ``routers`` as a pattern whose groups are its parameters."""
+    return tuple(
+        compile_path(prefix + route.path)[0]
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    )
+
+
+def url_refusal(scope: Scope, paths: Iterable[re.Pattern[str]]) -> Response | None:
     """The 422 for a NUL in the path or the query of this request, or None when there is none."""
     if NUL in scope["path"]:
-        return refusal(_path_field(scope, routes), _NUL_MESSAGE)
+        return refusal(_path_field(scope["path"], paths), _NUL_MESSAGE)
     query: bytes = scope.get("query_string", b"")
     if b"%00" in query or b"\x00" in query:
         # Decoded as the framework decodes a query string.
@@ -111,14 +123,14 @@ def url_refusal(scope: Scope, routes: Iterable[BaseRoute]) -> Response | None:
     return None
 
 
-def _path_field(scope: Scope, routes: Iterable[BaseRoute]) -> str:
-    """The path parameter holding the NUL, named as the route names it; ``path`` if none does."""
-    for route in routes:
-        match, child = route.matches(scope)
-        if match is not Match.NONE:
-            for name, value in child.get("path_params", {}).items():
-                if isinstance(value, str) and NUL in value:
-                    return str(name)
+def _path_field(path: str, paths: Iterable[re.Pattern[str]]) -> str:
+    """The path parameter holding the NUL, named as its route names it; ``path`` if none does."""
+    for pattern in paths:
+        match = pattern.match(path)
+        if match is not None:
+            for name, value in match.groupdict().items():
+                if NUL in value:
+                    return name
     return "path"
 
 
