@@ -67,7 +67,8 @@ class Api(FastAPI):
     """The FastAPI application: who is calling is established first, then the fast lane.
 
     ``front`` is ``identity.IdentifyCaller`` around ``identified``, so every
-    request, the ones the lane answers included, gets its caller in one place.
+    request, the ones the lane answers included, gets its caller in one place,
+    and then has its path and query screened (``api.screening``) in one place.
     """
 
     lane: FastLane

@@ -8,8 +8,9 @@ hands that endpoint to this lane first: the same pydantic model validates the
 body, the same desk reserves, and the same problem documents report refusals.
 
 Any request the lane does not take at face value (not JSON, a header sent
-twice, an empty or over-long key, no declared length, a body that fails
-validation, a caller ``api.identity`` refused) goes on to the application
+twice, an empty or over-long key, no declared length, a body that
+``api.screening.loads`` refuses or that fails validation, a caller
+``api.identity`` refused) goes on to the application
 with its body, and the application stays the one place that words input
 errors and documents the endpoint in OpenAPI. A body declared longer than
 the application's limit is refused before it is read, with the application's
