@@ -1,8 +1,9 @@
 """OpenAPI lists every status an operation can answer, derived from the operation's shape.
 
 A body can be unreadable (400), too long (413) or invalid (422); inputs can be
-invalid (422); anything can fail unexpectedly (500); a POST that creates under
-an ``Idempotency-Key`` answers 201 the first time and 200 for a replay. Every
+invalid (422); anything can fail unexpectedly (500); an ``Idempotency-Key`` can
+be reused for another request (409), and a POST that creates under one answers
+201 the first time and 200 for a replay. Every
 error is a problem document. A route added later gets the same without a word.
 """
 
@@ -50,6 +51,8 @@ def implied(operation: dict[str, Any]) -> set[str]:
     if params:
         statuses.add("422")
     keyed = any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in params)
+    if keyed:
+        statuses.add("409")  # the key reused for another request
     if operation["method"] == "POST" and keyed and "201" in operation["responses"]:
         statuses |= {"200", "201"}
     return statuses

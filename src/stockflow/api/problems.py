@@ -87,6 +87,7 @@ _BODY_STATUSES = {
 }
 _INVALID = "Invalid input: every field at fault is named in ``errors``"
 _UNEXPECTED = "An unforeseen error; it is logged, and the body gives no details"
+_KEY_REUSED = "A clash with the current state, or the Idempotency-Key was used for another request"
 _REPLAY = "The first answer again: the Idempotency-Key was used for this request before"
 
 
@@ -121,7 +122,11 @@ def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def implied_responses(operation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The responses an operation's shape implies: its body, its inputs, its idempotency key."""
+    """The responses an operation's shape implies: its body, its inputs, its idempotency key.
+
+    An operation's own statuses win over these where both are listed (only 422 is
+    always this one: the framework's would describe a body that is never sent).
+    """
     implied: dict[str, dict[str, Any]] = {"500": _problem_response(_UNEXPECTED)}
     if "requestBody" in operation:
         implied.update({code: _problem_response(why) for code, why in _BODY_STATUSES.items()})
@@ -132,6 +137,8 @@ def implied_responses(operation: Mapping[str, Any]) -> dict[str, dict[str, Any]]
         p.get("in") == "header" and p.get("name") == "Idempotency-Key"
         for p in operation.get("parameters", ())
     )
+    if keyed:
+        implied["409"] = _problem_response(_KEY_REUSED)
     if keyed and "201" in responses:
         implied["200"] = {**responses["201"], "description": _REPLAY}
     return implied
