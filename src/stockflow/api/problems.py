@@ -109,7 +109,7 @@ def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for item in schema["paths"].values():
             for operation in item.values():
                 responses = operation.setdefault("responses", {})
-                responses.pop("422", None)
+                _drop_framework_422(responses)
                 implied = implied_responses(operation)
                 responses.update({k: v for k, v in implied.items() if k not in responses})
                 for code, response in responses.items():
@@ -124,8 +124,7 @@ def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
 def implied_responses(operation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The responses an operation's shape implies: its body, its inputs, its idempotency key.
 
-    An operation's own statuses win over these where both are listed (only 422 is
-    always this one: the framework's would describe a body that is never sent).
+    An operation's own statuses win over these where both are listed.
     """
     implied: dict[str, dict[str, Any]] = {"500": _problem_response(_UNEXPECTED)}
     if "requestBody" in operation:
@@ -142,6 +141,14 @@ def implied_responses(operation: Mapping[str, Any]) -> dict[str, dict[str, Any]]
     if keyed and "201" in responses:
         implied["200"] = {**responses["201"], "description": _REPLAY}
     return implied
+
+
+def _drop_framework_422(responses: dict[str, Any]) -> None:
+    """Remove the 422 the framework adds by itself: it describes a body that is never sent."""
+    content = responses.get("422", {}).get("content", {})
+    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    if ref.endswith("/HTTPValidationError"):
+        del responses["422"]
 
 
 def _problem_response(description: str) -> dict[str, Any]:
