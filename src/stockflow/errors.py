@@ -155,6 +155,25 @@ class IdempotencyKeyReused(Conflict):
         )
 
 
+class ExternalIdReused(IdempotencyKeyReused):
+    """A channel's external order id came back with a different order than the first time.
+
+    The pair is an order's second idempotency key, so this is a kind of
+    ``IdempotencyKeyReused``; it names the pair and the body field, because the
+    caller may have sent no ``Idempotency-Key`` at all.
+    """
+
+    title = "External id reused"
+
+    def __init__(self, channel: str, external_id: str) -> None:
+        Conflict.__init__(
+            self,
+            f"channel {channel!r} already has an order with external_id {external_id!r} "
+            "that differs from this one; send a new external_id for a new order",
+            field="external_id",
+        )
+
+
 class ReactionFailed(StockflowError):
     """The command was saved; a reaction that runs after its commit failed.
 

@@ -320,6 +320,22 @@ def test_replays_return_the_first_order_and_reserve_nothing_twice(shop: TestClie
     verified(shop)
 
 
+def test_an_external_id_reused_for_another_order_is_named_as_such(shop: TestClient) -> None:
+    """The refusal names the channel and external id, not a key the caller never sent."""
+    created(order(shop, ("A", 4), external_id="E1"))
+    refused = problem(order(shop, ("A", 5), external_id="E1"), 409, "external_id")
+    assert refused["title"] == "External id reused"
+    assert "'WEB'" in refused["detail"]
+    assert "'E1'" in refused["detail"]
+    assert "Idempotency-Key" not in refused["detail"]
+    keyed = {"Idempotency-Key": "k-9"}
+    created(order(shop, ("A", 1), headers=keyed))
+    reused = problem(order(shop, ("A", 2), headers=keyed), 409, "Idempotency-Key")
+    assert reused["title"] == "Idempotency key reused"
+    assert available(shop, "A") == 5
+    verified(shop)
+
+
 def test_identical_orders_sent_at_the_same_moment_create_one(shop: TestClient) -> None:
     start = threading.Barrier(8)
 

@@ -163,7 +163,7 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url=None,  # the bundled Swagger page would load scripts from a CDN
         redoc_url=None,
-        responses=problems.error_responses(404, 422),
+        responses=problems.error_responses(404),
         # No telemetry leaves the process (and looking for a collector on every
         # request costs more than answering some of them).
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -176,6 +176,8 @@ def create_app(
         app.include_router(router, prefix=PREFIX)
     identity.document_caller(app, _ROUTERS, prefix=PREFIX)
     app.paths = screening.path_patterns(_ROUTERS, prefix=PREFIX)
+    # Last, so it sees every parameter the steps before it documented.
+    app.openapi = problems.problem_openapi(app)  # type: ignore[method-assign]
 
     @app.get("/api/v1/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -78,17 +78,41 @@ def field_error(error: Mapping[str, Any]) -> dict[str, str | None]:
     return {"field": field_path(error.get("loc", ())), "message": error.get("msg", "invalid")}
 
 
+# Statuses every operation of a given shape can answer, whatever its decorator lists:
+# what the body parser, the size limit, request validation and the last-resort
+# handler send are decided here once, so a new route is documented without a word.
+_BODY_STATUSES = {
+    "400": "The body is not readable: invalid UTF-8 inside its JSON",
+    "413": "The body is longer than the size limit (STOCKFLOW_MAX_BODY_BYTES)",
+}
+_INVALID = "Invalid input: every field at fault is named in ``errors``"
+_UNEXPECTED = "An unforeseen error; it is logged, and the body gives no details"
+_KEY_REUSED = "A clash with the current state, or the Idempotency-Key was used for another request"
+_REPLAY = "The first answer again: the Idempotency-Key was used for this request before"
+
+
 def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """``app.openapi`` with every error response served as problem+json, as it really is."""
+    """``app.openapi`` listing every status an operation can answer, errors as problem+json."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        # The framework's own 422 body is never sent: ours is a problem document.
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
         for item in schema["paths"].values():
             for operation in item.values():
-                for code, response in operation.get("responses", {}).items():
+                responses = operation.setdefault("responses", {})
+                _drop_framework_422(responses)
+                implied = implied_responses(operation)
+                responses.update({k: v for k, v in implied.items() if k not in responses})
+                for code, response in responses.items():
                     content = response.get("content", {})
                     if code[:1] in ("4", "5") and "application/json" in content:
                         content[PROBLEM_JSON] = content.pop("application/json")
@@ -97,8 +121,47 @@ def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
+def implied_responses(operation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The responses an operation's shape implies: its body, its inputs, its idempotency key.
+
+    An operation's own statuses win over these where both are listed.
+    """
+    implied: dict[str, dict[str, Any]] = {"500": _problem_response(_UNEXPECTED)}
+    if "requestBody" in operation:
+        implied.update({code: _problem_response(why) for code, why in _BODY_STATUSES.items()})
+    if "requestBody" in operation or operation.get("parameters"):
+        implied["422"] = _problem_response(_INVALID)
+    responses = operation.get("responses", {})
+    keyed = any(
+        p.get("in") == "header" and p.get("name") == "Idempotency-Key"
+        for p in operation.get("parameters", ())
+    )
+    if keyed:
+        implied["409"] = _problem_response(_KEY_REUSED)
+    if keyed and "201" in responses:
+        implied["200"] = {**responses["201"], "description": _REPLAY}
+    return implied
+
+
+def _drop_framework_422(responses: dict[str, Any]) -> None:
+    """Remove the 422 the framework adds by itself: it describes a body that is never sent."""
+    content = responses.get("422", {}).get("content", {})
+    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    if ref.endswith("/HTTPValidationError"):
+        del responses["422"]
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": schema}}}
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+    """Register the handlers that turn every error into problem+json.
+
+    OpenAPI learns of them through ``problem_openapi``, installed once every route
+    and every other step that edits the document is in place.
+    """
 
     @app.exception_handler(StockflowError)
     async def _domain(_: Request, exc: StockflowError) -> Response:
@@ -119,8 +182,6 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 413 and limit is not None:  # a streamed body ran over
             return too_large_problem(limit)
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
-
-    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

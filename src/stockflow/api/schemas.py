@@ -132,7 +132,9 @@ class AdjustmentIn(Body):
     lot: str | None = None
     delta: StrictInt = Field(description="Units to add (positive) or remove (negative)")
     reason: str = "adjustment"
-    note: str | None = None
+    # Required here, not only by the ledger's rule for ``adjustment``: an
+    # adjustment is a correction someone must be able to audit, whatever its reason.
+    note: Annotated[str, Field(min_length=1, description="Why the units were added or removed")]
     reference: str | None = None
     expires_on: date | None = None
 

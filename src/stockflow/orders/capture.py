@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, or_, select
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import orders
 from stockflow.errors import (
+    ExternalIdReused,
     IdempotencyKeyReused,
     InsufficientStock,
     InvalidInput,
@@ -87,13 +88,11 @@ def capture_many(
     claimed: dict[tuple[object, ...], int] = {}
     for i, cmd in enumerate(cmds):
         keys = _keys(cmd, refs)
-        found = next((earlier[k] for k in keys if k in earlier), None)
-        if found is not None:
-            same = _same_order(found, cmd)
+        matched = next((k for k in keys if k in earlier), None)
+        if matched is not None:
+            found = earlier[matched]
             outcomes[i] = (
-                replace(found, replayed=True)
-                if same
-                else IdempotencyKeyReused(cmd.idempotency_key or cmd.external_id or "")
+                replace(found, replayed=True) if _same_order(found, cmd) else _reused(matched, cmd)
             )
             continue
         twin = next((claimed[k] for k in keys if k in claimed), None)
@@ -266,6 +265,13 @@ def _same_order(order: OrderView, cmd: CaptureOrder) -> bool:
     return order.channel == cmd.channel and sorted(
         (ln.sku, ln.qty) for ln in order.lines
     ) == sorted((ln.sku, ln.qty) for ln in cmd.lines)
+
+
+def _reused(key: tuple[object, ...], cmd: CaptureOrder) -> IdempotencyKeyReused:
+    """The refusal that names what was reused: the header's key, or channel + external id."""
+    if key[0] == "key":
+        return IdempotencyKeyReused(cmd.idempotency_key or "")
+    return ExternalIdReused(cmd.channel, cmd.external_id or "")
 
 
 def _keys(cmd: CaptureOrder, refs: OrderRefs) -> list[tuple[object, ...]]:
