@@ -13,6 +13,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from stockflow.bootstrap import Stockflow
+from stockflow.stock.rules.access import Role
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 from stockflow.stock.rules.commands import Place, PostMove
 
@@ -122,3 +123,39 @@ def stock_shop_over_http(client: Any, api: str = "/api/v1") -> None:
                 json={"sku": sku, "qty": qty, "reason": "receipt", "to": {"location": "WH1"}},
             )
         )
+
+
+def token_for(
+    sf: Stockflow,
+    name: str = "admin",
+    role: Role = Role.ADMIN,
+    scope: Sequence[str] = (),
+    *,
+    rate_limit: int | None = None,
+) -> str:
+    """A fresh API token of user ``name``, made with ``role`` and ``scope`` on first use."""
+    if not any(u.name == name for u in sf.access.users()):
+        sf.access.add_user(name, role, scope=scope)
+    return sf.access.issue_token(name, "tests", rate_limit=rate_limit).secret
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header that signs a request in with ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def signed_in(
+    client: Any, name: str, role: Role = Role.MANAGER, scope: Sequence[str] = ()
+) -> dict[str, str]:
+    """Headers signing a request of ``client`` in as user ``name`` (made on first use)."""
+    return bearer(token_for(client.app.state.stockflow, name, role, scope))
+
+
+def api_client(
+    app: Any, name: str = "admin", role: Role = Role.ADMIN, scope: Sequence[str] = ()
+) -> Any:
+    """A test client for ``app`` whose requests are signed in as ``name`` (an admin by default)."""
+    from fastapi.testclient import TestClient
+
+    token = token_for(app.state.stockflow, name, role, scope)
+    return TestClient(app, headers=bearer(token))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from stockflow.access.front import Access
 from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
 from stockflow.adapters.reactions import Handler, Reactions
@@ -55,6 +56,7 @@ class Stockflow(Stock):
         self.receiving = Receiving(db, clock)
         self.floor = Floor(db, clock)
         self.returns = Returns(db, clock)
+        self.access = Access(db, clock)
         self.reactions = Reactions(handler_table(self))
         db.on_commit(self.reactions)
 

@@ -15,3 +15,5 @@ class Settings(BaseSettings):
     port: int = 8000
     reservation_workers: int = 1  # transactions that batch reservations at once
     max_body_bytes: int = 1_048_576  # a request body may be at most this long (1 MiB)
+    cookie_secure: bool = True  # session cookies only over HTTPS (browsers count localhost as such)
+    rate_limit: float = 50.0  # order captures and reservations a second, per token or user

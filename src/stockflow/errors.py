@@ -47,6 +47,34 @@ class InvalidInput(StockflowError):
     title = "Invalid input"
 
 
+class NotSignedIn(StockflowError):
+    """No credentials, or ones that are unknown, expired or revoked."""
+
+    status = 401
+    title = "Not signed in"
+
+
+class Forbidden(StockflowError):
+    """The caller is known, but its role may not do this or may not send this field."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class TooManyRequests(StockflowError):
+    """The caller asked faster than its limit allows; ``retry_after`` seconds until it may again."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def extra(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}
+
+
 class NotFound(StockflowError):
     """A referenced thing (SKU, location, bin, reservation) does not exist."""
 

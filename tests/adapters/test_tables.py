@@ -22,6 +22,7 @@ from stockflow.orders.rules.channels import BackorderPolicy
 from stockflow.orders.rules.parties import CHANNEL_KINDS
 from stockflow.receiving.rules.purchasing import POStatus
 from stockflow.returns.rules import Disposition, ReturnStatus
+from stockflow.stock.rules.access import Role, ScopeKind
 from stockflow.stock.rules.exceptions import ExceptionKind, ExceptionState
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.order_lifecycle import OrderStatus, ShipmentStatus
@@ -57,9 +58,11 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("rma_dispositions", "disposition"): words(Disposition),
     ("cycle_counts", "status"): words(CountStatus),
     ("count_lines", "status"): words(LineStatus),
+    ("users", "role"): words(Role),
+    ("user_scopes", "kind"): words(ScopeKind),
 }
 # Lists no rule module names: the table is where they are written down.
-TABLE_ONLY = {("incoming_supply", "kind")}
+TABLE_ONLY = {("incoming_supply", "kind"), ("audit_log", "via"), ("audit_log", "outcome")}
 # Column names that always hold a word from a fixed list.
 VOCABULARY = {"status", "state", "kind", "role", "reason", "disposition", "backorder_policy"}
 # ...except where the name means prose: why the customer sends it back, in their words.

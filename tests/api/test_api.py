@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from starlette.exceptions import StarletteDeprecationWarning
 
-from helpers import PROBLEM_JSON, created, problem, stock_shop_over_http
+from helpers import PROBLEM_JSON, api_client, created, problem, signed_in, stock_shop_over_http
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 
@@ -24,7 +24,7 @@ API = "/api/v1"
 
 @pytest.fixture
 def client(sf: Stockflow) -> Iterator[TestClient]:
-    with TestClient(create_app(sf)) as test_client:
+    with api_client(create_app(sf)) as test_client:
         yield test_client
 
 
@@ -94,7 +94,7 @@ def test_receive_put_away_and_adjust_show_up_in_positions_and_atp(stocked: TestC
                 "from": {"location": "WH1"},
                 "to": {"location": "WH1", "bin": "A-01"},
             },
-            headers={"X-Actor": "dana"},
+            headers=signed_in(client, "dana"),
         )
     )
     assert (move["qty"], move["reason"], move["actor"]) == (6, "putaway", "dana")

@@ -12,6 +12,7 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 from typer.testing import CliRunner
 
+from helpers import api_client, signed_in
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app as cli
@@ -32,7 +33,7 @@ def today() -> date:
 
 @pytest.fixture
 def client(sf: Stockflow) -> Iterator[TestClient]:
-    with TestClient(create_app(sf)) as test_client:
+    with api_client(create_app(sf)) as test_client:
         yield test_client
 
 
@@ -65,14 +66,14 @@ def aisle(client: TestClient) -> TestClient:
 
 def open_count(client: TestClient, **extra: Any) -> dict[str, Any]:
     body = {"location": "WH1", "scope": ZONE_A, "tolerance_pct": "5", **extra}
-    return created(client.post(f"{API}/counts", json=body, headers={"X-Actor": "sup"}))
+    return created(client.post(f"{API}/counts", json=body, headers=signed_in(client, "sup")))
 
 
 def count_line(client: TestClient, count_id: str, line_no: int, counted: int, actor: str) -> Any:
     return client.post(
         f"{API}/counts/{count_id}/lines/{line_no}/count",
         json={"counted": counted},
-        headers={"X-Actor": actor},
+        headers=signed_in(client, actor),
     )
 
 
@@ -99,10 +100,13 @@ def test_a_count_over_http_blind_sheet_counting_approval_and_accuracy(aisle: Tes
         ("pending_approval", 10, -3),
     ]
     approve = f"{API}/counts/{count['id']}/lines/2/approve"
-    problem(client.post(approve, headers={"X-Actor": "ola"}), 409, "actor")
-    line = ok(client.post(approve, headers={"X-Actor": "sup", "Idempotency-Key": "ap-1"}))
+    problem(client.post(approve, headers=signed_in(client, "ola")), 409, "actor")
+    keyed = {**signed_in(client, "sup"), "Idempotency-Key": "ap-1"}
+    line = ok(client.post(approve, headers=keyed))
     assert (line["status"], line["decided_by"]) == ("approved", "sup")
-    again = ok(client.post(approve, headers={"X-Actor": "sup", "Idempotency-Key": "ap-1"}))
+    again = ok(
+        client.post(approve, headers={**signed_in(client, "sup"), "Idempotency-Key": "ap-1"})
+    )
     assert again == line
     assert ok(client.get(f"{API}/counts/{count['id']}"))["status"] == "closed"
     assert ok(client.get(f"{API}/atp/NUT"))["on_hand"] == 7
@@ -120,7 +124,7 @@ def test_a_count_over_http_blind_sheet_counting_approval_and_accuracy(aisle: Tes
 
 def test_found_stock_reject_cancel_and_idempotent_creation_over_http(aisle: TestClient) -> None:
     client = aisle
-    headers = {"Idempotency-Key": "cc-9", "X-Actor": "sup"}
+    headers = {"Idempotency-Key": "cc-9", **signed_in(client, "sup")}
     body = {"location": "WH1", "scope": {"kind": "bins", "bins": ["A-01"]}}
     first = created(client.post(f"{API}/counts", json=body, headers=headers))
     replay = client.post(f"{API}/counts", json=body, headers=headers)
@@ -131,13 +135,13 @@ def test_found_stock_reject_cancel_and_idempotent_creation_over_http(aisle: Test
     found = client.post(
         f"{API}/counts/{first['id']}/found",
         json={"bin": "A-01", "sku": "NUT", "counted": 2},
-        headers={"X-Actor": "ola"},
+        headers=signed_in(client, "ola"),
     )
     assert found.status_code == 201, found.text
     assert (found.json()["line_no"], found.json()["sku"]) == (2, "NUT")
     problem(client.post(f"{API}/counts/{first['id']}/cancel"), 409, "count_id")
     rejected = ok(
-        client.post(f"{API}/counts/{first['id']}/lines/2/reject", headers={"X-Actor": "sup"})
+        client.post(f"{API}/counts/{first['id']}/lines/2/reject", headers=signed_in(client, "sup"))
     )
     assert rejected["status"] == "rejected"
     assert ok(client.post(f"{API}/counts/{first['id']}/cancel"))["status"] == "cancelled"

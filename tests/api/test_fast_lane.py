@@ -20,10 +20,11 @@ from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from helpers import PROBLEM_JSON, created, problem, stock_shop_over_http
+from helpers import PROBLEM_JSON, api_client, created, problem, stock_shop_over_http
 from stockflow.adapters.tables import reservations
 from stockflow.api.app import Api, create_app
 from stockflow.api.fast_lane import FastLane
+from stockflow.api.guard import RateLimiter
 from stockflow.bootstrap import Stockflow
 
 with warnings.catch_warnings():
@@ -40,8 +41,8 @@ ROUTE_JSON = "application/merge-patch+json"  # parsed as JSON by FastAPI, not ta
 class WatchedLane(FastLane):
     """The real lane, noting for each request it sees whether it answered or handed it on."""
 
-    def __init__(self, sf: Stockflow, *, max_body: int) -> None:
-        super().__init__(sf, max_body=max_body)
+    def __init__(self, sf: Stockflow, *, max_body: int, limiter: RateLimiter) -> None:
+        super().__init__(sf, max_body=max_body, limiter=limiter)
         self.log: list[tuple[str, str, str]] = []  # (method, path, "lane" | "app")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
@@ -66,7 +67,7 @@ LIMIT = 300_000  # bytes a request body may have in these tests
 @pytest.fixture
 def app(sf: Stockflow) -> Api:
     application = create_app(sf, max_body_bytes=LIMIT)
-    application.lane = WatchedLane(sf, max_body=LIMIT)
+    application.lane = WatchedLane(sf, max_body=LIMIT, limiter=application.state.limiter)
     return application
 
 
@@ -78,7 +79,7 @@ def lane(app: Api) -> WatchedLane:
 
 @pytest.fixture
 def client(app: Api) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    with api_client(app) as test_client:
         yield test_client
 
 

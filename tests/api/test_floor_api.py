@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from starlette.exceptions import StarletteDeprecationWarning
 from test_orders_api import created, ok, problem
 
+from helpers import api_client
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 
@@ -25,7 +26,7 @@ API = "/api/v1"
 @pytest.fixture
 def floor(sf: Stockflow) -> Iterator[TestClient]:
     """WH1 with bins S-01 (sequence 1) and S-02 (2): 3 A in S-02, 2 B in S-01; channel WEB."""
-    with TestClient(create_app(sf)) as client:
+    with api_client(create_app(sf)) as client:
         for code in ("A", "B"):
             created(client.post(f"{API}/skus", json={"code": code, "name": f"Item {code}"}))
         created(client.post(f"{API}/locations", json={"code": "WH1", "name": "Main"}))

@@ -19,7 +19,7 @@ import uvicorn
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
-from helpers import problem, stock_shop_over_http
+from helpers import api_client, problem, stock_shop_over_http
 from stockflow.adapters.tables import reservations
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
@@ -38,7 +38,7 @@ TOO_BIG_LINE = 2**31  # one past the largest INTEGER on PostgreSQL
 @pytest.fixture
 def client(sf: Stockflow) -> Iterator[TestClient]:
     """WH1 (bins MAIN, A-01) with 10 of SKU A and 4 of SKU B, through the API."""
-    with TestClient(create_app(sf)) as test_client:
+    with api_client(create_app(sf)) as test_client:
         stock_shop_over_http(test_client, API)
         yield test_client
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+from helpers import api_client
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 from stockflow.stock.queries.orders import OrderView
@@ -28,7 +29,7 @@ ADDRESS = "1 Dam Square, Amsterdam"
 
 @pytest.fixture
 def client(sf: Stockflow) -> Iterator[TestClient]:
-    with TestClient(create_app(sf)) as test_client:
+    with api_client(create_app(sf)) as test_client:
         yield test_client
 
 

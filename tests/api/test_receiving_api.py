@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+from helpers import api_client, signed_in
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 
@@ -24,7 +25,7 @@ PROBLEM_JSON = "application/problem+json"
 
 @pytest.fixture
 def client(sf: Stockflow) -> Iterator[TestClient]:
-    with TestClient(create_app(sf)) as test_client:
+    with api_client(create_app(sf)) as test_client:
         yield test_client
 
 
@@ -132,7 +133,7 @@ def test_a_delivery_from_purchase_order_to_shelf_over_http(dock: TestClient) -> 
             {"sku": "NUT", "received_qty": 4, "damaged_qty": 1},
         ],
     }
-    rkey = {"Idempotency-Key": "truck-7", "X-Actor": "dock-1"}
+    rkey = {"Idempotency-Key": "truck-7", **signed_in(client, "dock-1")}
     receipt = created(client.post(f"{API}/receipts", json=receipt_body, headers=rkey))
     assert (receipt["po_id"], receipt["actor"]) == (po["id"], "dock-1")
     assert [(ln["expected"], ln["received"], ln["damaged"]) for ln in receipt["lines"]] == [

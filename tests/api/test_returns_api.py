@@ -12,6 +12,7 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 from typer.testing import CliRunner
 
+from helpers import api_client, signed_in
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app as cli
@@ -27,7 +28,7 @@ PROBLEM_JSON = "application/problem+json"
 
 @pytest.fixture
 def client(sf: Stockflow) -> Iterator[TestClient]:
-    with TestClient(create_app(sf)) as test_client:
+    with api_client(create_app(sf)) as test_client:
         yield test_client
 
 
@@ -122,7 +123,7 @@ def test_a_return_through_http_from_authorisation_to_closed(
     verified(client)
 
     inspect = f"{API}/returns/{rid}/inspect"
-    headers = {"Idempotency-Key": "look-1", "X-Actor": "ines"}
+    headers = {"Idempotency-Key": "look-1", **signed_in(client, "ines")}
     ok(client.post(inspect, json={"line_no": 1, "disposition": "restock"}, headers=headers))
     ok(client.post(inspect, json={"line_no": 1, "disposition": "restock"}, headers=headers))
     assert available(client, "A") == 1

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+from helpers import api_client, signed_in
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 
@@ -22,7 +23,7 @@ from test_orders_api import API, created, ok, problem, verified
 
 @pytest.fixture
 def client(sf: Stockflow) -> Iterator[TestClient]:
-    with TestClient(create_app(sf)) as test_client:
+    with api_client(create_app(sf)) as test_client:
         yield test_client
 
 
@@ -53,7 +54,7 @@ def ship_body(qty: int, *, expected: date | None = None) -> dict[str, Any]:
 
 def test_ship_receive_read_and_list_a_transfer(sites: TestClient) -> None:
     client = sites
-    headers = {"Idempotency-Key": "tr-42", "X-Actor": "dispatch"}
+    headers = {"Idempotency-Key": "tr-42", **signed_in(client, "dispatch")}
     sent = created(client.post(f"{API}/transfers", json=ship_body(6), headers=headers))
     assert (sent["from"], sent["to"], sent["status"], sent["created_by"]) == (
         "WH1", "WH2", "in_transit", "dispatch",
@@ -67,7 +68,7 @@ def test_ship_receive_read_and_list_a_transfer(sites: TestClient) -> None:
         client.post(
             f"{API}/transfers/{sent['id']}/receive",
             json={"lines": [{"line_no": 1, "received": 6, "damaged": 2}]},
-            headers={"X-Actor": "goods-in"},
+            headers=signed_in(client, "goods-in"),
         )
     )
     assert got["status"] == "received"

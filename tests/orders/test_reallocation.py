@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from fastapi.testclient import TestClient
 
-from helpers import add_sku, receive
+from helpers import add_sku, api_client, receive
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
 from stockflow.orders.rules.parties import NewChannel
@@ -57,7 +56,7 @@ def test_reallocating_a_cancelled_order_is_an_illegal_transition(sf: Stockflow) 
     sf.orders.cancel(order.id, reason="test")
     with pytest.raises(IllegalTransition):
         sf.orders.reallocate(order.id)
-    response = TestClient(create_app(sf)).post(f"/api/v1/orders/{order.id}/reallocate")
+    response = api_client(create_app(sf)).post(f"/api/v1/orders/{order.id}/reallocate")
     assert response.status_code == 409
     assert response.headers["content-type"].startswith("application/problem+json")
     assert sf.verify() == []

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from stockflow.adapters import audit
 from stockflow.adapters.outbox import Event, start_recording, take_recorded
 
 T = TypeVar("T")
@@ -123,6 +124,9 @@ class Database:
     ) -> T:
         """Run ``work`` in a write transaction, retrying on deadlock or serialization failure.
 
+        While a front end is acting for someone (``audit.acting_as``), the
+        transaction also writes that principal's audit row.
+
         ``idempotent``: ``work`` first looks up an earlier write with its idempotency
         key. Two requests with one key can both miss it and race to insert; the
         loser fails on the unique key once the winner commits, and one more try
@@ -131,7 +135,11 @@ class Database:
 
         def once() -> tuple[T, Sequence[Event]]:
             with self.write() as conn:
-                return recording(conn, work)
+                result, events = recording(conn, work)
+                acting = audit.record(conn, events, now=datetime.now(UTC))
+            if acting is not None:  # committed: the command's row is in
+                acting.recorded = True
+            return result, events
 
         result, events = self.retrying(once, attempts=attempts, idempotent=idempotent)
         if events:

@@ -22,11 +22,12 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
 
+from stockflow.adapters import audit
 from stockflow.adapters.database import Database, Line
 from stockflow.errors import StockflowError
 
@@ -44,10 +45,11 @@ class _Call(Generic[C, R]):
     batch (so a hundred answers wake an event loop once, not a hundred times).
     """
 
-    __slots__ = ("cmd", "done", "future", "outcome")
+    __slots__ = ("acting", "cmd", "done", "future", "outcome")
 
     def __init__(self, cmd: C, future: asyncio.Future[R] | None = None) -> None:
         self.cmd: C = cmd
+        self.acting = audit.current()  # who the caller acts for, to be named in the batch's trail
         self.outcome: R | BaseException | None = None
         self.future: asyncio.Future[R] | None = future
         self.done: threading.Lock | None = None
@@ -185,7 +187,7 @@ class Desk(Generic[C, R]):
             outcomes = self.shortcut(line, cmds)
             if outcomes is None:
                 outcomes = line.run(
-                    lambda conn: self.run_batch(conn, cmds),
+                    lambda conn: _audited(conn, batch, self.run_batch(conn, cmds)),
                     idempotent=any(self.keyed(cmd) for cmd in cmds),
                 )
         except Exception as exc:
@@ -218,6 +220,22 @@ class Desk(Generic[C, R]):
             self._db.react(events)
         except Exception:
             log.exception("%s: reacting to a batch's events failed", self.name)
+
+
+def _audited(
+    conn: Connection, batch: Sequence[_Call[C, R]], outcomes: list[R | StockflowError]
+) -> list[R | StockflowError]:
+    """Write the audit rows of the batch's callers whose command took effect, in its transaction."""
+    now = datetime.now(UTC)
+    audit.write(
+        conn,
+        [
+            call.acting.row((), now=now, outcome="done")
+            for call, outcome in zip(batch, outcomes, strict=True)
+            if call.acting is not None and not isinstance(outcome, StockflowError)
+        ],
+    )
+    return outcomes
 
 
 def _unwrap(outcome: R | BaseException | None) -> R:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from stockflow import __version__
 from stockflow.api import (
+    accounts,
     catalogue,
     counts,
     floor,
+    guard,
     identity,
     orders,
     parties,
@@ -26,12 +29,13 @@ from stockflow.api import (
     transfers,
 )
 from stockflow.api.fast_lane import FastLane, declared_length
+from stockflow.api.identity import PREFIX
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
 from stockflow.runtime import settle_heap
 
-PREFIX = "/api/v1"
 _ROUTERS = (
+    accounts.router,
     catalogue.router,
     stock.router,
     reservations.router,
@@ -60,7 +64,13 @@ def app_from_settings() -> Api:
         yield
         sf.close()
 
-    return create_app(sf, lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
+    return create_app(
+        sf,
+        lifespan=lifespan,
+        max_body_bytes=settings.max_body_bytes,
+        cookie_secure=settings.cookie_secure,
+        rate_limit=settings.rate_limit,
+    )
 
 
 class Api(FastAPI):
@@ -149,10 +159,14 @@ def create_app(
     *,
     lifespan: Lifespan[FastAPI] | None = None,
     max_body_bytes: int = Settings.model_fields["max_body_bytes"].default,
+    cookie_secure: bool = Settings.model_fields["cookie_secure"].default,
+    rate_limit: float = Settings.model_fields["rate_limit"].default,
 ) -> Api:
     """An app serving ``sf``; unless a ``lifespan`` says otherwise, the caller closes ``sf``.
 
-    A request body longer than ``max_body_bytes`` is refused with 413.
+    A request body longer than ``max_body_bytes`` is refused with 413. Session
+    cookies are marked Secure unless ``cookie_secure`` is off; order capture and
+    reservations are limited to ``rate_limit`` a second per token or user.
     """
     app = Api(
         lifespan=lifespan,
@@ -169,21 +183,31 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.stockflow = sf
-    app.lane = FastLane(sf, max_body=max_body_bytes)
-    app.front = identity.IdentifyCaller(app.identified)
+    app.state.cookie_secure = cookie_secure
+    app.state.limiter = limiter = guard.RateLimiter(rate_limit)
+    app.lane = FastLane(sf, max_body=max_body_bytes, limiter=limiter)
+    app.front = identity.IdentifyCaller(app.identified, sf.access.authenticator)
     problems.install(app)
     for router in _ROUTERS:
         app.include_router(router, prefix=PREFIX)
-    identity.document_caller(app, _ROUTERS, prefix=PREFIX)
     app.paths = screening.path_patterns(_ROUTERS, prefix=PREFIX)
-    # Last, so it sees every parameter the steps before it documented.
-    app.openapi = problems.problem_openapi(app)  # type: ignore[method-assign]
 
-    @app.get("/api/v1/health", tags=["ops"])
+    @app.get("/api/v1/health", tags=["ops"], dependencies=[guard.PUBLIC])
     def health() -> dict[str, str]:
         """Liveness: answers when the process and its database answer."""
         with sf.db.read() as conn:
             conn.exec_driver_sql("SELECT 1")
         return {"status": "ok", "database": sf.db.dialect}
 
+    guard.require_declarations(app, _ROUTERS)
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        guard.document(app, _ROUTERS, schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    # Last, so it sees every parameter and status the steps before it documented.
+    app.openapi = problems.problem_openapi(app)  # type: ignore[method-assign]
     return app

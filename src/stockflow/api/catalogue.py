@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.guard import may
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import (
     BinIn,
@@ -18,12 +19,13 @@ from stockflow.api.schemas import (
     SkuPatch,
 )
 from stockflow.stock.queries import catalogue as q
+from stockflow.stock.rules.access import Action, Resource
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 
 router = APIRouter(tags=["catalogue"])
 
 
-@router.get("/skus")
+@router.get("/skus", dependencies=[may(Resource.CATALOGUE, Action.READ)])
 def list_skus(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> SkuPage:
     """SKUs in code order; pass ``next`` back as ``cursor`` for the next page."""
     with sf.db.read() as conn:
@@ -32,35 +34,45 @@ def list_skus(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> SkuPage:
     return SkuPage(items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None)
 
 
-@router.post("/skus", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+@router.post(
+    "/skus",
+    dependencies=[may(Resource.CATALOGUE, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
+)
 def create_sku(sf: Sf, body: SkuIn) -> SkuOut:
     """Add a SKU to the catalogue."""
     sf.add_skus([NewSku(**body.model_dump())])
     return get_sku(sf, body.code.strip())
 
 
-@router.get("/skus/{code}")
+@router.get("/skus/{code}", dependencies=[may(Resource.CATALOGUE, Action.READ)])
 def get_sku(sf: Sf, code: str) -> SkuOut:
     """One SKU."""
     with sf.db.read() as conn:
         return SkuOut.model_validate(q.sku_view(conn, code))
 
 
-@router.patch("/skus/{code}")
+@router.patch("/skus/{code}", dependencies=[may(Resource.CATALOGUE, Action.WRITE)])
 def patch_sku(sf: Sf, code: str, body: SkuPatch) -> SkuOut:
     """Switch a SKU on or off."""
     sf.set_sku_active(code, body.active)
     return get_sku(sf, code)
 
 
-@router.get("/locations")
+@router.get("/locations", dependencies=[may(Resource.CATALOGUE, Action.READ)])
 def list_locations(sf: Sf) -> list[LocationOut]:
     """Every location."""
     with sf.db.read() as conn:
         return [LocationOut.model_validate(x) for x in q.location_views(conn)]
 
 
-@router.post("/locations", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+@router.post(
+    "/locations",
+    dependencies=[may(Resource.CATALOGUE, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
+)
 def create_location(sf: Sf, body: LocationIn) -> LocationOut:
     """Add a location (it gets a default bin, MAIN)."""
     sf.add_locations([NewLocation(**body.model_dump())])
@@ -72,7 +84,7 @@ def create_location(sf: Sf, body: LocationIn) -> LocationOut:
         )
 
 
-@router.get("/locations/{code}/bins")
+@router.get("/locations/{code}/bins", dependencies=[may(Resource.CATALOGUE, Action.READ)])
 def list_bins(sf: Sf, code: str) -> list[BinOut]:
     """The bins of a location in walking order."""
     with sf.db.read() as conn:
@@ -80,7 +92,10 @@ def list_bins(sf: Sf, code: str) -> list[BinOut]:
 
 
 @router.post(
-    "/locations/{code}/bins", status_code=status.HTTP_201_CREATED, responses=error_responses(409)
+    "/locations/{code}/bins",
+    dependencies=[may(Resource.CATALOGUE, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
 )
 def create_bin(sf: Sf, code: str, body: BinIn) -> BinOut:
     """Add a bin to a location."""
@@ -91,7 +106,11 @@ def create_bin(sf: Sf, code: str, body: BinIn) -> BinOut:
     )  # fmt: skip
 
 
-@router.put("/skus/{sku}/buffers/{location}", status_code=status.HTTP_204_NO_CONTENT)
+@router.put(
+    "/skus/{sku}/buffers/{location}",
+    dependencies=[may(Resource.CATALOGUE, Action.WRITE)],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def put_buffer(sf: Sf, sku: str, location: str, body: BufferIn) -> None:
     """Keep a safety buffer of a SKU at a location out of ATP."""
     sf.set_buffer(sku=sku, location=location, qty=body.qty)

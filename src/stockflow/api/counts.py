@@ -32,9 +32,11 @@ from stockflow.api.deps import (
     created_cursor,
     encode_cursor,
 )
+from stockflow.api.guard import may
 from stockflow.api.schemas import Problem
 from stockflow.counts.queries import count_page
 from stockflow.counts.rules import CountScope
+from stockflow.stock.rules.access import Action, Resource
 
 router = APIRouter(tags=["cycle counts"])
 
@@ -46,7 +48,12 @@ _STEP: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/counts", status_code=status.HTTP_201_CREATED, responses=_CREATE)
+@router.post(
+    "/counts",
+    dependencies=[may(Resource.COUNTS, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CREATE,
+)
 def create_count(
     sf: Sf, body: CountIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> CountOut:
@@ -64,7 +71,7 @@ def create_count(
     return CountOut.model_validate(view)
 
 
-@router.get("/counts")
+@router.get("/counts", dependencies=[may(Resource.COUNTS, Action.READ)])
 def list_counts(
     sf: Sf,
     location: str | None = None,
@@ -83,7 +90,7 @@ def list_counts(
     )
 
 
-@router.get("/counts/accuracy")
+@router.get("/counts/accuracy", dependencies=[may(Resource.COUNTS, Action.READ)])
 def count_accuracy(
     sf: Sf, start: date, end: date, location: str | None = None
 ) -> list[AccuracyOut]:
@@ -92,19 +99,23 @@ def count_accuracy(
     return [AccuracyOut.model_validate(a) for a in found]
 
 
-@router.get("/counts/{count_id}")
+@router.get("/counts/{count_id}", dependencies=[may(Resource.COUNTS, Action.READ)])
 def get_count(sf: Sf, count_id: str) -> CountOut:
     """The supervisor's view: the books at counting time, counts and variances."""
     return CountOut.model_validate(sf.counts.count(count_id))
 
 
-@router.get("/counts/{count_id}/sheet")
+@router.get("/counts/{count_id}/sheet", dependencies=[may(Resource.COUNTS, Action.READ)])
 def count_sheet(sf: Sf, count_id: str) -> SheetOut:
     """The counter's blind sheet in walking order: where to count and what, never how many."""
     return SheetOut.model_validate(sf.counts.sheet(count_id))
 
 
-@router.post("/counts/{count_id}/lines/{line_no}/count", responses=_STEP)
+@router.post(
+    "/counts/{count_id}/lines/{line_no}/count",
+    dependencies=[may(Resource.COUNTS, Action.WRITE)],
+    responses=_STEP,
+)
 def submit_count(
     sf: Sf, count_id: str, line_no: LineNoPath, body: CountedIn, actor: Actor,
     key: IdempotencyKey = None,
@@ -115,7 +126,12 @@ def submit_count(
     )
 
 
-@router.post("/counts/{count_id}/found", status_code=status.HTTP_201_CREATED, responses=_STEP)
+@router.post(
+    "/counts/{count_id}/found",
+    dependencies=[may(Resource.COUNTS, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_STEP,
+)
 def report_found(
     sf: Sf, count_id: str, body: FoundIn, actor: Actor, key: IdempotencyKey = None
 ) -> SheetLineOut:
@@ -128,7 +144,11 @@ def report_found(
     )  # fmt: skip
 
 
-@router.post("/counts/{count_id}/lines/{line_no}/approve", responses=_STEP)
+@router.post(
+    "/counts/{count_id}/lines/{line_no}/approve",
+    dependencies=[may(Resource.COUNTS, Action.WRITE)],
+    responses=_STEP,
+)
 def approve_line(
     sf: Sf, count_id: str, line_no: LineNoPath, actor: Actor, key: IdempotencyKey = None
 ) -> CountLineOut:
@@ -138,7 +158,11 @@ def approve_line(
     )
 
 
-@router.post("/counts/{count_id}/lines/{line_no}/reject", responses=_STEP)
+@router.post(
+    "/counts/{count_id}/lines/{line_no}/reject",
+    dependencies=[may(Resource.COUNTS, Action.WRITE)],
+    responses=_STEP,
+)
 def reject_line(
     sf: Sf, count_id: str, line_no: LineNoPath, actor: Actor, key: IdempotencyKey = None
 ) -> CountLineOut:
@@ -148,7 +172,9 @@ def reject_line(
     )
 
 
-@router.post("/counts/{count_id}/cancel", responses=_STEP)
+@router.post(
+    "/counts/{count_id}/cancel", dependencies=[may(Resource.COUNTS, Action.WRITE)], responses=_STEP
+)
 def cancel_count(sf: Sf, count_id: str) -> CountOut:
     """Call off an open count whose variances are all decided."""
     return CountOut.model_validate(sf.counts.cancel(count_id))

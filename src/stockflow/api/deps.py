@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 
-from stockflow.api import identity
+from stockflow.api import guard
 from stockflow.api.schemas import MAX_LINE_NO, MAX_ROW_ID
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InvalidInput
@@ -29,9 +29,8 @@ IdempotencyKey = Annotated[
         description="Send the same key again and the request takes effect only once",
     ),
 ]
-# Who acts: the caller ``identity.IdentifyCaller`` established for the request, read from
-# its scope (OpenAPI lists the header through ``identity.document_caller``).
-Actor = Annotated[str, Depends(identity.actor)]
+# Who acts: the signed-in caller's name, under which its ledger moves are written.
+Actor = Annotated[str, Depends(guard.actor)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
 # Every numeric id or line number in a path: out of its column's range it is a 422, not a 500.
 IdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

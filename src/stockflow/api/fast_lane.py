@@ -18,7 +18,10 @@ own problem document.
 
 Who is calling is established before the lane, by ``api.identity``, for
 every request alike; the lane reads the caller from the request's scope and
-never looks at the headers that name it. Anything else added later in front
+never looks at the headers that name it. It then does what ``api.guard`` does
+for a route: the caller's role must grant ``reservations:write`` (else the
+application words the 403), the caller's rate limit is spent, and the
+reservation's audit row names the caller. Anything else added later in front
 of every route must be added here too, or this lane must step aside for it.
 """
 
@@ -28,9 +31,12 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from stockflow.api.identity import Caller, caller_of
+from stockflow.adapters import audit
+from stockflow.api.guard import RateLimiter
+from stockflow.api.identity import caller_of
 from stockflow.api.problems import (
     PROBLEM_JSON,
+    domain_problem,
     domain_problem_body,
     too_large_problem,
     unexpected_problem,
@@ -39,7 +45,8 @@ from stockflow.api.reservations import reservation_out, reserve_command
 from stockflow.api.schemas import ReservationIn
 from stockflow.api.screening import loads, read_body, replay
 from stockflow.bootstrap import Stockflow
-from stockflow.errors import StockflowError
+from stockflow.errors import StockflowError, TooManyRequests
+from stockflow.stock.rules.access import Action, Permission, Principal, Resource
 
 log = logging.getLogger("stockflow.api")
 
@@ -49,14 +56,17 @@ _KEY_MAX = 128
 _JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
 _JSON = b"application/json"
 _PROBLEM = PROBLEM_JSON.encode()
+_PERMISSION = Permission(Resource.RESERVATIONS, Action.WRITE)
+_COMMAND = f"POST {PATH}"
 
 
 class FastLane:
     """Serves ``POST /api/v1/reservations`` itself; the application gets everything else."""
 
-    def __init__(self, sf: Stockflow, *, max_body: int) -> None:
+    def __init__(self, sf: Stockflow, *, max_body: int, limiter: RateLimiter) -> None:
         self.sf = sf
         self.max_body = max_body
+        self.limiter = limiter
 
     @staticmethod
     def takes(scope: Scope) -> bool:
@@ -84,8 +94,8 @@ class FastLane:
             await too_large_problem(self.max_body)(scope, receive, send)
             return
         caller = caller_of(scope)
-        if not isinstance(caller, Caller):
-            # The application words the refusal, if the route needs a caller at all.
+        if caller is None or not caller.may(_PERMISSION):
+            # The application words the refusal (and records it).
             await app(scope, receive, send)
             return
         body = await read_body(receive) or b""
@@ -109,7 +119,7 @@ class FastLane:
 
     async def _reserve(
         self,
-        caller: Caller,
+        caller: Principal,
         body: ReservationIn,
         key: str | None,
         scope: Scope,
@@ -117,16 +127,33 @@ class FastLane:
         send: Send,
     ) -> None:
         try:
+            self.limiter.take(caller)
+            audit.begin(_acting(caller, scope))  # the desk takes it along with the command
             view = await self.sf.reserve_async(reserve_command(body, key))
+        except TooManyRequests as exc:  # with its Retry-After header
+            await domain_problem(exc)(scope, receive, send)
+            return
         except StockflowError as exc:
             await _respond(send, exc.status, _PROBLEM, domain_problem_body(exc))
             return
         except Exception:
-            log.exception("unhandled error on POST %s for %r", PATH, caller.actor)
+            log.exception("unhandled error on POST %s for %r", PATH, caller.name)
             await unexpected_problem()(scope, receive, send)
             return
         answer = reservation_out(view).model_dump_json().encode()
         await _respond(send, 200 if view.replayed else 201, _JSON, answer)
+
+
+def _acting(caller: Principal, scope: Scope) -> audit.Acting:
+    client = scope.get("client")
+    return audit.Acting(
+        actor=caller.name,
+        role=str(caller.role),
+        via="token" if caller.token_id is not None else "session",
+        command=_COMMAND,
+        token_id=caller.token_id,
+        remote=client[0] if client else None,
+    )
 
 
 async def _respond(send: Send, status: int, content_type: bytes, body: bytes) -> None:

@@ -11,11 +11,13 @@ from pydantic import Field, StrictInt, model_validator
 
 from stockflow.adapters.parcels import Parcel
 from stockflow.api.deps import Actor, IdPath, Limit, Sf
+from stockflow.api.guard import may
 from stockflow.api.schemas import Body, Code, Out, Problem
 from stockflow.errors import Conflict
 from stockflow.floor.picking import WaveRequest
 from stockflow.floor.queries import wave_summaries
 from stockflow.floor.shipping import Dispatch
+from stockflow.stock.rules.access import Action, Resource
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 router = APIRouter(tags=["floor"])
@@ -148,13 +150,20 @@ class ShipmentOut(Out):
     shipped_at: datetime | None
 
 
-@router.post("/orders/release", responses=_CONFLICT)
+@router.post(
+    "/orders/release", dependencies=[may(Resource.FLOOR, Action.WRITE)], responses=_CONFLICT
+)
 def release_orders(sf: Sf, body: ReleaseIn, actor: Actor) -> list[str]:
     """Release fully allocated orders to the warehouse floor."""
     return sf.floor.release(body.order_ids, actor=actor)
 
 
-@router.post("/waves", status_code=status.HTTP_201_CREATED, responses=_CONFLICT)
+@router.post(
+    "/waves",
+    dependencies=[may(Resource.FLOOR, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CONFLICT,
+)
 def create_wave(sf: Sf, body: WaveIn, actor: Actor) -> WaveOut:
     """Group ready orders at a location into one wave with a pick list in walking order."""
     request = WaveRequest(body.location, body.max_orders, body.cutoff, tuple(body.order_ids))
@@ -174,7 +183,7 @@ class WaveSummaryOut(Out):
     tasks: int
 
 
-@router.get("/waves")
+@router.get("/waves", dependencies=[may(Resource.FLOOR, Action.READ)])
 def list_waves(
     sf: Sf, location: str | None = None, status: str | None = None, limit: Limit = 100
 ) -> list[WaveSummaryOut]:
@@ -184,65 +193,98 @@ def list_waves(
     return [WaveSummaryOut.model_validate(w) for w in found]
 
 
-@router.get("/waves/{wave_id}")
+@router.get("/waves/{wave_id}", dependencies=[may(Resource.FLOOR, Action.READ)])
 def get_wave(sf: Sf, wave_id: str) -> WaveOut:
     """A wave with every task in walking order."""
     return WaveOut.model_validate(sf.floor.wave(wave_id))
 
 
-@router.get("/waves/{wave_id}/pick-list.pdf", response_class=Response, responses=_PDF)
+@router.get(
+    "/waves/{wave_id}/pick-list.pdf",
+    dependencies=[may(Resource.FLOOR, Action.READ)],
+    response_class=Response,
+    responses=_PDF,
+)
 def pick_list(sf: Sf, wave_id: str) -> Response:
     """The wave's open tasks as a printable pick list with SKU barcodes."""
     return Response(sf.floor.pick_list_pdf(wave_id), media_type="application/pdf")
 
 
-@router.post("/pick-tasks/{task_id}/confirm", responses=_CONFLICT)
+@router.post(
+    "/pick-tasks/{task_id}/confirm",
+    dependencies=[may(Resource.FLOOR, Action.WRITE)],
+    responses=_CONFLICT,
+)
 def confirm_pick(sf: Sf, task_id: IdPath, body: PickIn, actor: Actor) -> PickOut:
     """Confirm a pick; fewer units than asked is a short pick: bin corrected, order re-allocated."""
     result = sf.floor.confirm_pick(task_id, body.picked, actor=actor, left_in_bin=body.left_in_bin)
     return PickOut.model_validate(result)
 
 
-@router.post("/orders/{order_id}/pack", responses=_CONFLICT)
+@router.post(
+    "/orders/{order_id}/pack", dependencies=[may(Resource.FLOOR, Action.WRITE)], responses=_CONFLICT
+)
 def pack_scan(sf: Sf, order_id: str, body: ScanIn) -> ShipmentOut:
     """Scan an item into the order's parcel; a wrong item or an extra unit is a 409."""
     return ShipmentOut.model_validate(sf.floor.pack_scan(order_id, body.barcode, qty=body.qty))
 
 
-@router.post("/shipments/{shipment_id}/packages", responses=_CONFLICT)
+@router.post(
+    "/shipments/{shipment_id}/packages",
+    dependencies=[may(Resource.FLOOR, Action.WRITE)],
+    responses=_CONFLICT,
+)
 def add_package(sf: Sf, shipment_id: str, body: PackageIn) -> ShipmentOut:
     """Record a closed box with its weight (grams) and size (millimetres)."""
     parcel = Parcel(body.weight_g, body.length_mm, body.width_mm, body.height_mm)
     return ShipmentOut.model_validate(sf.floor.add_package(shipment_id, parcel))
 
 
-@router.post("/shipments/{shipment_id}/ship", responses=_CONFLICT)
+@router.post(
+    "/shipments/{shipment_id}/ship",
+    dependencies=[may(Resource.FLOOR, Action.WRITE)],
+    responses=_CONFLICT,
+)
 def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor) -> ShipmentOut:
     """Book the carrier, consume the allocation and write the ship moves."""
     how = Dispatch(body.carrier, body.service, body.tracking_no, body.amount)
     return ShipmentOut.model_validate(sf.floor.ship(shipment_id, how, actor=actor))
 
 
-@router.post("/shipments/{key}/tracking", responses=_CONFLICT)
+@router.post(
+    "/shipments/{key}/tracking",
+    dependencies=[may(Resource.FLOOR, Action.WRITE)],
+    responses=_CONFLICT,
+)
 def track(sf: Sf, key: str, body: TrackingIn) -> ShipmentOut:
     """A carrier's tracking update, by shipment id or tracking number."""
     sf.floor.track(key, body.status, note=body.note, at=body.at)
     return ShipmentOut.model_validate(sf.floor.shipment(key))
 
 
-@router.get("/shipments/{key}")
+@router.get("/shipments/{key}", dependencies=[may(Resource.FLOOR, Action.READ)])
 def get_shipment(sf: Sf, key: str) -> ShipmentOut:
     """A shipment by id or tracking number."""
     return ShipmentOut.model_validate(sf.floor.shipment(key))
 
 
-@router.get("/shipments/{shipment_id}/packing-slip.pdf", response_class=Response, responses=_PDF)
+@router.get(
+    "/shipments/{shipment_id}/packing-slip.pdf",
+    dependencies=[may(Resource.FLOOR, Action.READ)],
+    response_class=Response,
+    responses=_PDF,
+)
 def packing_slip(sf: Sf, shipment_id: str) -> Response:
     """The packing slip: lines ordered against lines in this shipment."""
     return Response(sf.floor.packing_slip_pdf(shipment_id), media_type="application/pdf")
 
 
-@router.get("/shipments/{shipment_id}/label.pdf", response_class=Response, responses=_PDF)
+@router.get(
+    "/shipments/{shipment_id}/label.pdf",
+    dependencies=[may(Resource.FLOOR, Action.READ)],
+    response_class=Response,
+    responses=_PDF,
+)
 def label(sf: Sf, shipment_id: str, package: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
     """One package's shipping label with the tracking number as a Code 128 barcode."""
     return Response(sf.floor.label_pdf(shipment_id, package), media_type="application/pdf")

@@ -1,158 +1,140 @@
-"""Who is calling: established once per request, in front of everything else.
+"""Who is calling: authenticated once per request, in front of everything else.
 
 Every request, the reservation fast lane's included, passes through
-``IdentifyCaller`` before anything else looks at it, and that is the only code
-that reads what a request says about who sent it. What it finds goes into the
-request's scope as a ``Caller``, or as a ``CallerRefused`` saying why none
-could be taken; routes read it through the ``Actor`` dependency
-(``api.deps``) and the fast lane with ``caller_of``. Checking credentials
-(sessions, API tokens) belongs here too, so that no path can skip it.
+``IdentifyCaller`` first, and that is the only code that reads credentials.
+A request carries either an API token (``Authorization: Bearer sfk_...``) or
+a browser session cookie; a state-changing request made with a session must
+also send the session's CSRF token in ``X-CSRF-Token`` (a form another site
+makes the browser submit cannot know it). What is found goes into the
+request's scope as a ``Principal``: the routes read it with ``principal_of``
+(through ``api.guard``), the fast lane with ``caller_of``.
 
-Today the caller is whoever the ``X-Actor`` header names, ``api`` when it is
-missing. A refusal is not answered here: a request that records no actor (a
-read, a reservation) is served as if the header had not been sent, and a
-route that records one answers 422 with the problem document it always gave.
+A request without credentials is answered 401 here unless its path is one of
+the few that anyone may call (health, signing in, the OpenAPI document), so no
+route can forget to ask. Unknown, expired and revoked credentials get the same
+401, whatever the path: a client should learn its token is dead, not be
+served as an anonymous caller.
+
+Checking a credential costs a dictionary lookup: ``access.Authenticator``
+keeps recent answers in memory and asks the database (on a worker thread, so
+the event loop never waits on it) only for a secret it has not seen lately.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Annotated, Any
+import hmac
 
-from fastapi import FastAPI, Request
-from fastapi.dependencies.models import Dependant
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute, APIRouter
-from pydantic import StringConstraints, TypeAdapter, ValidationError
+import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-HEADER = "X-Actor"
-DEFAULT_ACTOR = "api"
-MAX_ACTOR = 64
-_HEADER = HEADER.lower().encode()  # ASGI servers hand header names over in lower case
+from stockflow.access import rules
+from stockflow.access.authenticator import Authenticator, Kind
+from stockflow.access.queries import Signed
+from stockflow.adapters import audit
+from stockflow.api.problems import domain_problem
+from stockflow.errors import Forbidden, NotSignedIn
+from stockflow.stock.rules.access import Principal
+
+PREFIX = "/api/v1"  # every route's path starts with it
+SESSION_COOKIE = "stockflow_session"
+CSRF_HEADER = "X-CSRF-Token"
+PUBLIC_PATHS = frozenset({f"{PREFIX}/health", f"{PREFIX}/openapi.json", f"{PREFIX}/session"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _STATE_KEY = "caller"
-_ACTOR_NAME: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(max_length=MAX_ACTOR)])
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who a request acts for; ``actor`` is the name its ledger moves are written under."""
-
-    actor: str
-
-
-@dataclass(frozen=True, slots=True)
-class CallerRefused:
-    """A request whose caller could not be taken, and why (as the framework's validation errors)."""
-
-    errors: tuple[dict[str, Any], ...]
-
-
-_UNNAMED = Caller(DEFAULT_ACTOR)
-
-
-def establish(headers: Iterable[tuple[bytes, bytes]]) -> Caller | CallerRefused:
-    """The caller a request's headers name; the first ``X-Actor`` counts, as it always has."""
-    for name, value in headers:
-        if name == _HEADER:
-            # Decoded as the framework decodes every header value.
-            return _named(value.decode("latin-1"))
-    return _UNNAMED
-
-
-def _named(actor: str) -> Caller | CallerRefused:
-    try:
-        return Caller(_ACTOR_NAME.validate_python(actor))
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        return CallerRefused(tuple({**e, "loc": ("header", HEADER)} for e in errors))
+_BEARER = b"bearer "
+_CSRF = CSRF_HEADER.lower().encode()
 
 
 class IdentifyCaller:
-    """ASGI middleware: puts the caller of each HTTP or WebSocket request into its scope."""
+    """ASGI middleware: authenticates each HTTP or WebSocket request, puts its caller in scope."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
         self.app = app
+        self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Establish the caller (replacing whatever a scope already claimed), then pass on."""
-        if scope["type"] in ("http", "websocket"):
-            state = scope.get("state")
-            if state is None:
-                state = scope["state"] = {}
-            state[_STATE_KEY] = establish(scope["headers"])
-        await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        try:
+            state[_STATE_KEY] = await self._establish(scope)
+        except (NotSignedIn, Forbidden) as exc:
+            if scope["type"] == "http":
+                response = domain_problem(exc)
+                if isinstance(exc, NotSignedIn):
+                    response.headers["WWW-Authenticate"] = 'Bearer realm="stockflow"'
+                await response(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        with audit.acting_as(None):  # each request starts with nobody acting
+            await self.app(scope, receive, send)
+
+    async def _establish(self, scope: Scope) -> Principal | None:
+        token, cookie, csrf = _credentials(scope["headers"])
+        if token is not None:
+            return (await self._signed(Kind.TOKEN, token)).principal
+        if cookie is not None:
+            signed = await self._signed(Kind.SESSION, cookie)
+            if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+                _check_csrf(signed, csrf)
+            return signed.principal
+        if scope["path"] in PUBLIC_PATHS:
+            return None
+        raise NotSignedIn(
+            "sign in first: send an API token as 'Authorization: Bearer sfk_...' "
+            "or a session cookie from POST /api/v1/session"
+        )
+
+    async def _signed(self, kind: Kind, secret: str) -> Signed:
+        found = self.authenticator.cached(kind, secret)
+        if found is False:
+            found = await anyio.to_thread.run_sync(self.authenticator.refresh, kind, secret)
+        if not isinstance(found, Signed):
+            what = "API token" if kind is Kind.TOKEN else "session"
+            raise NotSignedIn(f"this {what} is unknown, expired or revoked")
+        return found
 
 
-def caller_of(scope: Scope) -> Caller | CallerRefused:
-    """The caller ``IdentifyCaller`` established; a request that bypassed it fails loudly."""
-    found: Caller | CallerRefused = scope["state"][_STATE_KEY]
+def _credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None, str | None]:
+    """The bearer token, the session cookie and the CSRF header a request sends, if any."""
+    token = cookie = csrf = None
+    for name, value in headers:
+        if name == b"authorization":
+            if value[:7].lower() != _BEARER:
+                raise NotSignedIn(
+                    "only bearer tokens are accepted: 'Authorization: Bearer sfk_...'"
+                )
+            token = value[7:].strip().decode("latin-1")
+        elif name == b"cookie" and cookie is None:
+            cookie = _cookie(value.decode("latin-1"))
+        elif name == _CSRF:
+            csrf = value.decode("latin-1")
+    return token, cookie, csrf
+
+
+def _cookie(header: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == SESSION_COOKIE and value:
+            return value
+    return None
+
+
+def _check_csrf(signed: Signed, sent: str | None) -> None:
+    expected = signed.csrf_hash or ""
+    if sent is None or not hmac.compare_digest(rules.hashed(sent), expected):
+        raise Forbidden(
+            f"a change made with a browser session needs the session's {CSRF_HEADER} header",
+            field=CSRF_HEADER,
+        )
+
+
+def caller_of(scope: Scope) -> Principal | None:
+    """The caller ``IdentifyCaller`` established (None on a public path without credentials)."""
+    found: Principal | None = scope["state"][_STATE_KEY]
     return found
-
-
-def described(scope: Scope) -> str:
-    """The caller in a few words for a log line, even for a request that never got one."""
-    found = scope.get("state", {}).get(_STATE_KEY)
-    if isinstance(found, Caller):
-        return repr(found.actor)
-    return "a refused caller" if isinstance(found, CallerRefused) else "no caller"
-
-
-async def actor(request: Request) -> str:
-    """The acting name of the caller; a refused caller gets the 422 the header check always gave."""
-    found = caller_of(request.scope)
-    if isinstance(found, CallerRefused):
-        raise RequestValidationError(list(found.errors))
-    return found.actor
-
-
-def document_caller(app: FastAPI, routers: Iterable[APIRouter], *, prefix: str) -> None:
-    """List the ``X-Actor`` header on every operation that records an actor, as OpenAPI did.
-
-    ``routers`` are the ones ``app`` includes under ``prefix``; a route asks for
-    the actor through a dependency that reads the scope, so the framework cannot
-    see the header by itself.
-    """
-    build = app.openapi
-    acting = [
-        (prefix + route.path_format, route.methods or set())
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute) and route.include_in_schema and _acts(route.dependant)
-    ]
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        for path, methods in acting:
-            for method in methods:
-                operation = schema["paths"][path][method.lower()]
-                operation.setdefault("parameters", []).append(_parameter())
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _acts(dependant: Dependant) -> bool:
-    """Whether a route, or anything it depends on, asks for the actor."""
-    return any(d.call is actor or _acts(d) for d in dependant.dependencies)
-
-
-def _parameter() -> dict[str, Any]:
-    description = "Who does this"
-    schema = {
-        "type": "string",
-        "maxLength": MAX_ACTOR,
-        "description": description,
-        "default": DEFAULT_ACTOR,
-        "title": HEADER,
-    }
-    return {
-        "name": HEADER,
-        "in": "header",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }

@@ -16,6 +16,7 @@ from stockflow.api.deps import (
     decode_cursor,
     encode_cursor,
 )
+from stockflow.api.guard import may
 from stockflow.api.order_schemas import (
     CancelIn,
     ExceptionOut,
@@ -29,6 +30,7 @@ from stockflow.api.schemas import Problem
 from stockflow.errors import InvalidInput
 from stockflow.stock.queries.exceptions import exception_page
 from stockflow.stock.queries.orders import order_page
+from stockflow.stock.rules.access import Action, Resource
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 router = APIRouter(tags=["orders"])
@@ -45,7 +47,12 @@ _TRANSITION: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED, responses=_CAPTURE)
+@router.post(
+    "/orders",
+    dependencies=[may(Resource.ORDERS, Action.WRITE, limited=True)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CAPTURE,
+)
 async def capture_order(
     sf: Sf, body: OrderIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> OrderOut:
@@ -74,7 +81,7 @@ async def capture_order(
     return OrderOut.model_validate(view)
 
 
-@router.get("/orders")
+@router.get("/orders", dependencies=[may(Resource.ORDERS, Action.READ)])
 def list_orders(
     sf: Sf,
     order_status: Annotated[str | None, Query(alias="status")] = None,
@@ -94,13 +101,17 @@ def list_orders(
     )
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", dependencies=[may(Resource.ORDERS, Action.READ)])
 def get_order(sf: Sf, order_id: str) -> OrderOut:
     """One order: its lines, where it stands, its promise date and why."""
     return OrderOut.model_validate(sf.orders.order(order_id))
 
 
-@router.post("/orders/{order_id}/cancel", responses=_TRANSITION)
+@router.post(
+    "/orders/{order_id}/cancel",
+    dependencies=[may(Resource.ORDERS, Action.WRITE)],
+    responses=_TRANSITION,
+)
 def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor) -> OrderOut:
     """Cancel the order (or one line); what it held is free at once for waiting orders."""
     return OrderOut.model_validate(
@@ -108,25 +119,37 @@ def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor) -> OrderOu
     )
 
 
-@router.post("/orders/{order_id}/reallocate", responses=_TRANSITION)
+@router.post(
+    "/orders/{order_id}/reallocate",
+    dependencies=[may(Resource.ORDERS, Action.WRITE)],
+    responses=_TRANSITION,
+)
 def reallocate_order(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
     """Release what the order holds and allocate it again by the channel's current rules."""
     return OrderOut.model_validate(sf.orders.reallocate(order_id, actor=actor))
 
 
-@router.post("/orders/{order_id}/release-hold", responses=_TRANSITION)
+@router.post(
+    "/orders/{order_id}/release-hold",
+    dependencies=[may(Resource.ORDERS, Action.WRITE)],
+    responses=_TRANSITION,
+)
 def release_hold(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
     """Let a held order go on (409 when it is not on hold)."""
     return OrderOut.model_validate(sf.orders.release_hold(order_id, actor=actor))
 
 
-@router.post("/orders/{order_id}/reject", responses=_TRANSITION)
+@router.post(
+    "/orders/{order_id}/reject",
+    dependencies=[may(Resource.ORDERS, Action.WRITE)],
+    responses=_TRANSITION,
+)
 def reject_order(sf: Sf, order_id: str, body: RejectIn, actor: Actor) -> OrderOut:
     """Turn a held order down: it is cancelled (409 when it is not on hold)."""
     return OrderOut.model_validate(sf.orders.reject(order_id, reason=body.reason, actor=actor))
 
 
-@router.get("/exceptions")
+@router.get("/exceptions", dependencies=[may(Resource.EXCEPTIONS, Action.READ)])
 def list_exceptions(
     sf: Sf,
     state: str | None = None,
@@ -150,13 +173,19 @@ def list_exceptions(
     )
 
 
-@router.post("/exceptions/{exception_id}/acknowledge", responses=_TRANSITION)
+@router.post(
+    "/exceptions/{exception_id}/acknowledge",
+    dependencies=[may(Resource.EXCEPTIONS, Action.WRITE)],
+    responses=_TRANSITION,
+)
 def acknowledge_exception(sf: Sf, exception_id: IdPath) -> ExceptionOut:
     """Someone is on it (409 when it is resolved already)."""
     return ExceptionOut.model_validate(sf.orders.set_exception_state(exception_id, "acknowledged"))
 
 
-@router.post("/exceptions/{exception_id}/resolve")
+@router.post(
+    "/exceptions/{exception_id}/resolve", dependencies=[may(Resource.EXCEPTIONS, Action.WRITE)]
+)
 def resolve_exception(sf: Sf, exception_id: IdPath) -> ExceptionOut:
     """It is dealt with (resolving twice changes nothing)."""
     return ExceptionOut.model_validate(sf.orders.set_exception_state(exception_id, "resolved"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.guard import may
 from stockflow.api.order_schemas import (
     ChannelIn,
     ChannelOut,
@@ -23,11 +24,17 @@ from stockflow.orders import queries as q
 from stockflow.orders.order_refs import UnknownChannel, UnknownCustomer
 from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.stock.queries.catalogue import sku_view
+from stockflow.stock.rules.access import Action, Resource
 
 router = APIRouter(tags=["channels and customers"])
 
 
-@router.post("/channels", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+@router.post(
+    "/channels",
+    dependencies=[may(Resource.CHANNELS, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
+)
 def create_channel(sf: Sf, body: ChannelIn) -> ChannelOut:
     """Add a sales channel with its rules: priority, ship-from, backorder policy, holds."""
     sf.orders.add_channel(
@@ -48,14 +55,14 @@ def create_channel(sf: Sf, body: ChannelIn) -> ChannelOut:
     return get_channel(sf, body.code.strip())
 
 
-@router.get("/channels")
+@router.get("/channels", dependencies=[may(Resource.CHANNELS, Action.READ)])
 def list_channels(sf: Sf) -> list[ChannelOut]:
     """Every channel, highest priority first."""
     with sf.db.read() as conn:
         return [ChannelOut.model_validate(v) for v in q.channel_views(conn)]
 
 
-@router.get("/channels/{code}")
+@router.get("/channels/{code}", dependencies=[may(Resource.CHANNELS, Action.READ)])
 def get_channel(sf: Sf, code: str) -> ChannelOut:
     """One channel with its rules and ring fences."""
     with sf.db.read() as conn:
@@ -65,21 +72,28 @@ def get_channel(sf: Sf, code: str) -> ChannelOut:
     return ChannelOut.model_validate(found[0])
 
 
-@router.put("/channels/{code}/fences/{sku}/{location}")
+@router.put(
+    "/channels/{code}/fences/{sku}/{location}", dependencies=[may(Resource.CHANNELS, Action.WRITE)]
+)
 def put_fence(sf: Sf, code: str, sku: str, location: str, body: FenceIn) -> FenceOut:
     """Keep ``qty`` units of a SKU at a location for this channel only (0 lifts the fence)."""
     sf.orders.set_ring_fence(channel=code, sku=sku, location=location, qty=body.qty)
     return FenceOut(sku=sku, location=location, qty=body.qty)
 
 
-@router.post("/customers", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+@router.post(
+    "/customers",
+    dependencies=[may(Resource.CUSTOMERS, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
+)
 def create_customer(sf: Sf, body: CustomerIn) -> CustomerOut:
     """Add a customer; coordinates, when known, choose the nearest ship-from location."""
     sf.orders.add_customer(NewCustomer(**body.model_dump()))
     return get_customer(sf, body.code.strip())
 
 
-@router.get("/customers")
+@router.get("/customers", dependencies=[may(Resource.CUSTOMERS, Action.READ)])
 def list_customers(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> CustomerPage:
     """Customers in code order; pass ``next`` back as ``cursor`` for the next page."""
     with sf.db.read() as conn:
@@ -90,7 +104,7 @@ def list_customers(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> Cus
     )
 
 
-@router.get("/customers/{code}")
+@router.get("/customers/{code}", dependencies=[may(Resource.CUSTOMERS, Action.READ)])
 def get_customer(sf: Sf, code: str) -> CustomerOut:
     """One customer."""
     with sf.db.read() as conn:
@@ -100,14 +114,14 @@ def get_customer(sf: Sf, code: str) -> CustomerOut:
     return CustomerOut.model_validate(found[0])
 
 
-@router.put("/skus/{code}/kit")
+@router.put("/skus/{code}/kit", dependencies=[may(Resource.CATALOGUE, Action.WRITE)])
 def put_kit(sf: Sf, code: str, body: KitIn) -> KitOut:
     """Make a SKU a kit of components (replacing its earlier recipe)."""
     sf.orders.set_kit(KitRecipe(code, dict(body.components)))
     return get_kit(sf, code)
 
 
-@router.get("/skus/{code}/kit")
+@router.get("/skus/{code}/kit", dependencies=[may(Resource.CATALOGUE, Action.READ)])
 def get_kit(sf: Sf, code: str) -> KitOut:
     """The components one unit of a kit takes (none: the SKU is not a kit)."""
     with sf.db.read() as conn:
@@ -115,7 +129,11 @@ def get_kit(sf: Sf, code: str) -> KitOut:
         return KitOut(kit=sku.code, components=q.kit_components_of(conn, sku.code))
 
 
-@router.post("/supply", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/supply",
+    dependencies=[may(Resource.PURCHASING, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+)
 def add_supply(sf: Sf, body: SupplyIn) -> SupplyOut:
     """Record stock expected to arrive (an open purchase or transfer); it feeds promise dates."""
     supply_id = sf.orders.add_supply(

@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
-from stockflow.api.identity import described
 from stockflow.api.schemas import Problem
-from stockflow.errors import StockflowError
+from stockflow.errors import StockflowError, TooManyRequests
+from stockflow.stock.rules.access import Principal
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("stockflow.api")
@@ -34,7 +34,10 @@ def problem_body(status: int, title: str, detail: str, **extra: Any) -> bytes:
 
 def domain_problem(exc: StockflowError) -> Response:
     """The problem document for a refusal of the domain (unknown SKU, not enough stock...)."""
-    return Response(domain_problem_body(exc), exc.status, media_type=PROBLEM_JSON)
+    response = Response(domain_problem_body(exc), exc.status, media_type=PROBLEM_JSON)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def domain_problem_body(exc: StockflowError) -> bytes:
@@ -185,6 +188,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        who = described(request.scope)
+        who = _described(request.scope.get("state", {}).get("caller"))
         log.exception("unhandled error on %s %s for %s", request.method, request.url.path, who)
         return unexpected_problem()
+
+
+def _described(caller: object) -> str:
+    """The caller in a few words for a log line, even for a request that never got one."""
+    return repr(caller.name) if isinstance(caller, Principal) else "no caller"

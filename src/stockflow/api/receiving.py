@@ -14,6 +14,7 @@ from stockflow.api.deps import (
     created_cursor,
     encode_cursor,
 )
+from stockflow.api.guard import may
 from stockflow.api.problems import error_responses
 from stockflow.api.receiving_schemas import (
     AsnIn,
@@ -44,6 +45,7 @@ from stockflow.receiving.rules.purchasing import (
     Receive,
 )
 from stockflow.receiving.rules.putaway import ConfirmPutaway, QuarantineDecision
+from stockflow.stock.rules.access import Action, Resource
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 router = APIRouter(tags=["purchasing and receiving"])
@@ -62,7 +64,12 @@ def _created(response: Response, replayed: bool) -> None:
 # suppliers ---------------------------------------------------------------------------
 
 
-@router.post("/suppliers", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+@router.post(
+    "/suppliers",
+    dependencies=[may(Resource.PURCHASING, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CREATED,
+)
 def create_supplier(
     sf: Sf, body: SupplierIn, response: Response, key: IdempotencyKey = None
 ) -> SupplierOut:
@@ -72,13 +79,13 @@ def create_supplier(
     return SupplierOut.model_validate(view)
 
 
-@router.get("/suppliers")
+@router.get("/suppliers", dependencies=[may(Resource.PURCHASING, Action.READ)])
 def list_suppliers(sf: Sf) -> list[SupplierOut]:
     """Every supplier, in code order."""
     return [SupplierOut.model_validate(s) for s in sf.receiving.suppliers()]
 
 
-@router.get("/suppliers/{code}")
+@router.get("/suppliers/{code}", dependencies=[may(Resource.PURCHASING, Action.READ)])
 def get_supplier(sf: Sf, code: str) -> SupplierOut:
     """One supplier."""
     return SupplierOut.model_validate(sf.receiving.supplier(code))
@@ -87,7 +94,12 @@ def get_supplier(sf: Sf, code: str) -> SupplierOut:
 # purchase orders ---------------------------------------------------------------------
 
 
-@router.post("/purchase-orders", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+@router.post(
+    "/purchase-orders",
+    dependencies=[may(Resource.PURCHASING, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CREATED,
+)
 def create_purchase_order(
     sf: Sf, body: PurchaseOrderIn, response: Response, key: IdempotencyKey = None
 ) -> PurchaseOrderOut:
@@ -106,7 +118,7 @@ def create_purchase_order(
     return PurchaseOrderOut.model_validate(view)
 
 
-@router.get("/purchase-orders")
+@router.get("/purchase-orders", dependencies=[may(Resource.PURCHASING, Action.READ)])
 def list_purchase_orders(
     sf: Sf,
     po_status: Annotated[str | None, Query(alias="status")] = None,
@@ -125,19 +137,27 @@ def list_purchase_orders(
     )
 
 
-@router.get("/purchase-orders/{po_id}")
+@router.get("/purchase-orders/{po_id}", dependencies=[may(Resource.PURCHASING, Action.READ)])
 def get_purchase_order(sf: Sf, po_id: str) -> PurchaseOrderOut:
     """One purchase order: its lines, what arrived of each, and what is still to come."""
     return PurchaseOrderOut.model_validate(sf.receiving.purchase_order(po_id))
 
 
-@router.post("/purchase-orders/{po_id}/close", responses=error_responses(409))
+@router.post(
+    "/purchase-orders/{po_id}/close",
+    dependencies=[may(Resource.PURCHASING, Action.WRITE)],
+    responses=error_responses(409),
+)
 def close_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> PurchaseOrderOut:
     """Close the order: what it has not delivered is no longer expected (again: no change)."""
     return PurchaseOrderOut.model_validate(sf.receiving.close_order(po_id))
 
 
-@router.post("/purchase-orders/{po_id}/cancel", responses=error_responses(409))
+@router.post(
+    "/purchase-orders/{po_id}/cancel",
+    dependencies=[may(Resource.PURCHASING, Action.WRITE)],
+    responses=error_responses(409),
+)
 def cancel_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> PurchaseOrderOut:
     """Cancel an order not yet fully received (409 once it is received or closed)."""
     return PurchaseOrderOut.model_validate(sf.receiving.cancel_order(po_id))
@@ -146,7 +166,12 @@ def cancel_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> Pur
 # ASNs and receipts ---------------------------------------------------------------------
 
 
-@router.post("/asns", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+@router.post(
+    "/asns",
+    dependencies=[may(Resource.ASNS, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CREATED,
+)
 def create_asn(sf: Sf, body: AsnIn, response: Response, key: IdempotencyKey = None) -> AsnOut:
     """Record an advance shipping notice: what a delivery against an open PO will hold."""
     view = sf.receiving.add_asn(
@@ -162,13 +187,18 @@ def create_asn(sf: Sf, body: AsnIn, response: Response, key: IdempotencyKey = No
     return AsnOut.model_validate(view)
 
 
-@router.get("/asns/{asn_id}")
+@router.get("/asns/{asn_id}", dependencies=[may(Resource.ASNS, Action.READ)])
 def get_asn(sf: Sf, asn_id: str) -> AsnOut:
     """One ASN with its lines."""
     return AsnOut.model_validate(sf.receiving.asn(asn_id))
 
 
-@router.post("/receipts", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+@router.post(
+    "/receipts",
+    dependencies=[may(Resource.RECEIVING, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CREATED,
+)
 def create_receipt(
     sf: Sf, body: ReceiptIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> ReceiptOut:
@@ -197,7 +227,7 @@ def create_receipt(
     return ReceiptOut.model_validate(view)
 
 
-@router.get("/receipts/{receipt_id}")
+@router.get("/receipts/{receipt_id}", dependencies=[may(Resource.RECEIVING, Action.READ)])
 def get_receipt(sf: Sf, receipt_id: str) -> ReceiptOut:
     """One receipt with its lines and the discrepancies it raised."""
     return ReceiptOut.model_validate(sf.receiving.receipt(receipt_id))
@@ -206,7 +236,11 @@ def get_receipt(sf: Sf, receipt_id: str) -> ReceiptOut:
 # putaway and quarantine ------------------------------------------------------------------
 
 
-@router.get("/putaway/suggestion", responses=error_responses(409))
+@router.get(
+    "/putaway/suggestion",
+    dependencies=[may(Resource.RECEIVING, Action.READ)],
+    responses=error_responses(409),
+)
 def suggest_putaway(
     sf: Sf,
     location: str,
@@ -219,7 +253,12 @@ def suggest_putaway(
     return PutawaySuggestionOut.model_validate(found)
 
 
-@router.post("/putaway", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+@router.post(
+    "/putaway",
+    dependencies=[may(Resource.RECEIVING, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CREATED,
+)
 def confirm_putaway(
     sf: Sf, body: PutawayIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> PutawayOut:
@@ -242,14 +281,21 @@ def confirm_putaway(
     return PutawayOut.model_validate(view)
 
 
-@router.put("/locations/{location}/home-bins/{sku}")
+@router.put(
+    "/locations/{location}/home-bins/{sku}", dependencies=[may(Resource.RECEIVING, Action.WRITE)]
+)
 def put_home_bin(sf: Sf, location: str, sku: str, body: HomeBinIn) -> HomeBinOut:
     """Make a storage bin the SKU's home at this location: putaway suggests it first."""
     sf.receiving.set_home_bin(location=location, sku=sku, bin_code=body.bin)
     return HomeBinOut(location=location, sku=sku, bin=body.bin)
 
 
-@router.post("/quarantine/release", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+@router.post(
+    "/quarantine/release",
+    dependencies=[may(Resource.RECEIVING, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CREATED,
+)
 def release_from_quarantine(
     sf: Sf,
     body: QuarantineReleaseIn,
@@ -275,7 +321,12 @@ def release_from_quarantine(
     return MoveOut.model_validate(record)
 
 
-@router.post("/quarantine/scrap", status_code=status.HTTP_201_CREATED, responses=_CREATED)
+@router.post(
+    "/quarantine/scrap",
+    dependencies=[may(Resource.RECEIVING, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CREATED,
+)
 def scrap_from_quarantine(
     sf: Sf,
     body: QuarantineScrapIn,

@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from stockflow.api.deps import Actor, IdempotencyKey, Sf
+from stockflow.api.guard import may
 from stockflow.api.schemas import AllocationOut, CloseIn, Problem, ReservationIn, ReservationOut
 from stockflow.stock.queries.reservations import ReservationView
+from stockflow.stock.rules.access import Action, Resource
 from stockflow.stock.rules.commands import CloseLines, Reserve, ReserveLine
 
 router = APIRouter(tags=["reservations"])
@@ -57,7 +59,12 @@ def reservation_out(v: ReservationView) -> ReservationOut:
     )
 
 
-@router.post("/reservations", status_code=status.HTTP_201_CREATED, responses=_CONFLICT)
+@router.post(
+    "/reservations",
+    dependencies=[may(Resource.RESERVATIONS, Action.WRITE, limited=True)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_CONFLICT,
+)
 async def reserve(
     sf: Sf, body: ReservationIn, response: Response, key: IdempotencyKey = None
 ) -> ReservationOut:
@@ -72,20 +79,30 @@ async def reserve(
     return reservation_out(view)
 
 
-@router.get("/reservations/{reservation_id}")
+@router.get(
+    "/reservations/{reservation_id}", dependencies=[may(Resource.RESERVATIONS, Action.READ)]
+)
 def get_reservation(sf: Sf, reservation_id: str) -> ReservationOut:
     """One reservation with where its units are held."""
     return reservation_out(sf.reservation(reservation_id))
 
 
-@router.post("/reservations/{reservation_id}/release", responses=_CLOSED)
+@router.post(
+    "/reservations/{reservation_id}/release",
+    dependencies=[may(Resource.RESERVATIONS, Action.WRITE)],
+    responses=_CLOSED,
+)
 def release(sf: Sf, reservation_id: str, body: CloseIn, actor: Actor) -> ReservationOut:
     """Give units back to free stock (all that is open when no lines are given)."""
     cmd = CloseLines(reservation_id, dict(body.lines), actor=actor, reference=body.reference)
     return reservation_out(sf.release(cmd))
 
 
-@router.post("/reservations/{reservation_id}/consume", responses=_CLOSED)
+@router.post(
+    "/reservations/{reservation_id}/consume",
+    dependencies=[may(Resource.RESERVATIONS, Action.WRITE)],
+    responses=_CLOSED,
+)
 def consume(sf: Sf, reservation_id: str, body: CloseIn, actor: Actor) -> ReservationOut:
     """Ship reserved units: they leave on hand and a ship move is written."""
     cmd = CloseLines(reservation_id, dict(body.lines), actor=actor, reference=body.reference)

@@ -17,6 +17,7 @@ from stockflow.api.deps import (
     created_cursor,
     encode_cursor,
 )
+from stockflow.api.guard import may
 from stockflow.api.schemas import Body, LineNo, Out, Problem, Qty
 from stockflow.returns.rules import (
     AuthoriseReturn,
@@ -25,6 +26,7 @@ from stockflow.returns.rules import (
     ReceiveReturn,
     ReturnLineIn,
 )
+from stockflow.stock.rules.access import Action, Resource
 
 router = APIRouter(tags=["returns"])
 
@@ -119,7 +121,10 @@ class ReturnPage(BaseModel):
 
 
 @router.post(
-    "/orders/{order_id}/returns", status_code=status.HTTP_201_CREATED, responses=_AUTHORISE
+    "/orders/{order_id}/returns",
+    dependencies=[may(Resource.RETURNS, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_AUTHORISE,
 )
 def authorise_return(
     sf: Sf, order_id: str, body: ReturnIn, response: Response, actor: Actor,
@@ -141,7 +146,7 @@ def authorise_return(
     return ReturnOut.model_validate(view)
 
 
-@router.get("/returns")
+@router.get("/returns", dependencies=[may(Resource.RETURNS, Action.READ)])
 def list_returns(
     sf: Sf,
     rma_status: Annotated[str | None, Query(alias="status")] = None,
@@ -160,13 +165,15 @@ def list_returns(
     )
 
 
-@router.get("/returns/{rma_id}")
+@router.get("/returns/{rma_id}", dependencies=[may(Resource.RETURNS, Action.READ)])
 def get_return(sf: Sf, rma_id: str) -> ReturnOut:
     """One RMA: its lines, what arrived and was inspected, every disposition, the refund."""
     return ReturnOut.model_validate(sf.returns.rma(rma_id))
 
 
-@router.post("/returns/{rma_id}/receive", responses=_STEP)
+@router.post(
+    "/returns/{rma_id}/receive", dependencies=[may(Resource.RETURNS, Action.WRITE)], responses=_STEP
+)
 def receive_return(
     sf: Sf, rma_id: str, body: ReceiveIn, actor: Actor, key: IdempotencyKey = None
 ) -> ReturnOut:
@@ -177,7 +184,9 @@ def receive_return(
     )
 
 
-@router.post("/returns/{rma_id}/inspect", responses=_STEP)
+@router.post(
+    "/returns/{rma_id}/inspect", dependencies=[may(Resource.RETURNS, Action.WRITE)], responses=_STEP
+)
 def inspect_return(
     sf: Sf, rma_id: str, body: InspectIn, actor: Actor, key: IdempotencyKey = None
 ) -> ReturnOut:
@@ -196,7 +205,9 @@ def inspect_return(
     )  # fmt: skip
 
 
-@router.post("/returns/{rma_id}/close", responses=_STEP)
+@router.post(
+    "/returns/{rma_id}/close", dependencies=[may(Resource.RETURNS, Action.WRITE)], responses=_STEP
+)
 def close_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
     """Close a received RMA by hand: units not yet back are no longer expected.
 
@@ -206,7 +217,9 @@ def close_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) 
     return ReturnOut.model_validate(sf.returns.close(rma_id, actor=actor))
 
 
-@router.post("/returns/{rma_id}/cancel", responses=_STEP)
+@router.post(
+    "/returns/{rma_id}/cancel", dependencies=[may(Resource.RETURNS, Action.WRITE)], responses=_STEP
+)
 def cancel_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
     """Cancel an RMA nothing has arrived for; its units may be authorised again."""
     return ReturnOut.model_validate(sf.returns.cancel(rma_id, actor=actor))

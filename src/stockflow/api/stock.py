@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.guard import may
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import (
     AdjustmentIn,
@@ -20,6 +21,7 @@ from stockflow.api.schemas import (
 )
 from stockflow.errors import InvalidInput
 from stockflow.stock.queries.ledger import ledger_page
+from stockflow.stock.rules.access import Action, Resource
 from stockflow.stock.rules.commands import Place, PostMove
 
 router = APIRouter(tags=["stock"])
@@ -34,6 +36,7 @@ def _post(sf: Sf, cmd: PostMove, response: Response) -> MoveOut:
 
 @router.post(
     "/moves",
+    dependencies=[may(Resource.ADJUSTMENTS, Action.WRITE)],
     status_code=status.HTTP_201_CREATED,
     response_model_by_alias=True,
     responses=error_responses(409),
@@ -59,6 +62,7 @@ def post_move(
 
 @router.post(
     "/adjustments",
+    dependencies=[may(Resource.ADJUSTMENTS, Action.WRITE)],
     status_code=status.HTTP_201_CREATED,
     response_model_by_alias=True,
     responses=error_responses(409),
@@ -85,7 +89,7 @@ def post_adjustment(
     return _post(sf, cmd, response)
 
 
-@router.get("/moves", response_model_by_alias=True)
+@router.get("/moves", dependencies=[may(Resource.STOCK, Action.READ)], response_model_by_alias=True)
 def list_moves(
     sf: Sf, sku: str | None = None, limit: Limit = 100, cursor: str | None = None
 ) -> MovePage:
@@ -99,7 +103,7 @@ def list_moves(
     return MovePage(items=items, next=encode_cursor(page[-1].id) if len(page) == limit else None)
 
 
-@router.get("/positions")
+@router.get("/positions", dependencies=[may(Resource.STOCK, Action.READ)])
 def list_positions(
     sf: Sf, sku: str | None = None, location: str | None = None
 ) -> list[PositionOut]:
@@ -120,7 +124,7 @@ def list_positions(
     ]
 
 
-@router.get("/atp")
+@router.get("/atp", dependencies=[may(Resource.STOCK, Action.READ)])
 def bulk_atp(
     sf: Sf, sku: Annotated[list[str] | None, Query(max_length=1000)] = None
 ) -> list[AtpOut]:
@@ -128,13 +132,13 @@ def bulk_atp(
     return [AtpOut.model_validate(a) for a in sf.atp(sku)]
 
 
-@router.get("/atp/{sku}")
+@router.get("/atp/{sku}", dependencies=[may(Resource.STOCK, Action.READ)])
 def sku_atp(sf: Sf, sku: str) -> AtpOut:
     """Available-to-promise of one SKU, per location and in total."""
     return AtpOut.model_validate(sf.atp([sku])[0])
 
 
-@router.get("/verify")
+@router.get("/verify", dependencies=[may(Resource.STOCK, Action.READ)])
 def run_verify(sf: Sf) -> VerifyOut:
     """Recompute I1-I3 from the ledger and allocations; ``ok`` is false when anything drifted."""
     drift = sf.verify()

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, created_cursor, encode_cursor
+from stockflow.api.guard import may
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import Problem
 from stockflow.api.transfer_schemas import (
@@ -15,6 +16,7 @@ from stockflow.api.transfer_schemas import (
     TransferOut,
     TransferPage,
 )
+from stockflow.stock.rules.access import Action, Resource
 from stockflow.transfers.queries import transfer_page
 from stockflow.transfers.rules import ReceiveLine, TransferLineIn
 
@@ -29,7 +31,12 @@ _RECEIVE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/transfers", status_code=status.HTTP_201_CREATED, responses=_SHIP)
+@router.post(
+    "/transfers",
+    dependencies=[may(Resource.TRANSFERS, Action.WRITE)],
+    status_code=status.HTTP_201_CREATED,
+    responses=_SHIP,
+)
 def ship_transfer(
     sf: Sf, body: TransferIn, response: Response, actor: Actor, key: IdempotencyKey = None
 ) -> TransferOut:
@@ -51,7 +58,11 @@ def ship_transfer(
     return TransferOut.model_validate(view)
 
 
-@router.post("/transfers/{transfer_id}/receive", responses=_RECEIVE)
+@router.post(
+    "/transfers/{transfer_id}/receive",
+    dependencies=[may(Resource.TRANSFERS, Action.WRITE)],
+    responses=_RECEIVE,
+)
 def receive_transfer(
     sf: Sf, transfer_id: str, body: ReceiveIn, actor: Actor, key: IdempotencyKey = None
 ) -> TransferOut:
@@ -71,7 +82,7 @@ def receive_transfer(
     return TransferOut.model_validate(view)
 
 
-@router.get("/transfers")
+@router.get("/transfers", dependencies=[may(Resource.TRANSFERS, Action.READ)])
 def list_transfers(
     sf: Sf,
     transfer_status: Annotated[str | None, Query(alias="status")] = None,
@@ -95,7 +106,7 @@ def list_transfers(
     )
 
 
-@router.get("/transfers/{transfer_id}")
+@router.get("/transfers/{transfer_id}", dependencies=[may(Resource.TRANSFERS, Action.READ)])
 def get_transfer(sf: Sf, transfer_id: str) -> TransferOut:
     """One transfer: what was shipped and, once received, what arrived."""
     return TransferOut.model_validate(sf.transfers.transfer(transfer_id))

@@ -6,6 +6,7 @@ between modules resolve and ``metadata.sorted_tables`` sees the whole schema.
 
 from __future__ import annotations
 
+from stockflow.adapters.tables.access import api_tokens, audit_log, sessions, user_scopes, users
 from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
 from stockflow.adapters.tables.counts import count_lines, cycle_counts
 from stockflow.adapters.tables.events import outbox
@@ -58,8 +59,10 @@ __all__ = [
     "UtcDateTime",
     "allocation_open_qty",
     "allocations",
+    "api_tokens",
     "asn_lines",
     "asns",
+    "audit_log",
     "bins",
     "channel_locations",
     "channels",
@@ -88,6 +91,7 @@ __all__ = [
     "rma_dispositions",
     "rma_lines",
     "rmas",
+    "sessions",
     "shipment_items",
     "shipments",
     "skus",
@@ -96,5 +100,7 @@ __all__ = [
     "suppliers",
     "tracking_events",
     "transfers",
+    "user_scopes",
+    "users",
     "waves",
 ]

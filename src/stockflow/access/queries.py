@@ -1,0 +1,247 @@
+"""Reading users, tokens, sessions and the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Text, and_, cast, or_, select
+
+from stockflow.adapters.tables import api_tokens, audit_log, sessions, user_scopes, users
+from stockflow.errors import NotFound
+from stockflow.stock.rules.access import Principal, Role, Scope, ScopeKind
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """A user as an administrator sees it (never its password hash)."""
+
+    id: int
+    name: str
+    role: Role
+    scope_kind: ScopeKind | None
+    scope: tuple[str, ...]
+    active: bool
+    has_password: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """A token as its owner sees it after creation: everything but the secret."""
+
+    id: int
+    user: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    rate_limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """Who a token or session belongs to, as checked against the database."""
+
+    principal: Principal
+    expires_at: datetime
+    csrf_hash: str | None = None  # sessions only
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audited write."""
+
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    via: str
+    token_id: int | None
+    remote: str | None
+    command: str
+    target: dict[str, Any]
+    outcome: str
+
+
+def _scopes(conn: Connection, user_ids: list[int]) -> dict[int, tuple[ScopeKind, list[str]]]:
+    found: dict[int, tuple[ScopeKind, list[str]]] = {}
+    if not user_ids:
+        return found
+    rows = conn.execute(
+        select(user_scopes.c.user_id, user_scopes.c.kind, user_scopes.c.code)
+        .where(user_scopes.c.user_id.in_(user_ids))
+        .order_by(user_scopes.c.user_id, user_scopes.c.code)
+    )
+    for user_id, kind, code in rows:
+        found.setdefault(user_id, (ScopeKind(kind), []))[1].append(code)
+    return found
+
+
+def scope_of(conn: Connection, user_id: int) -> Scope:
+    """The scope a user is limited to."""
+    kind, codes = _scopes(conn, [user_id]).get(user_id, (None, []))
+    return Scope.of(kind, codes)
+
+
+def user_views(conn: Connection, name: str | None = None) -> list[UserView]:
+    """Every user (or the one named), by name."""
+    query = select(users).order_by(users.c.name)
+    if name is not None:
+        query = query.where(users.c.name == name)
+    rows = conn.execute(query).all()
+    scopes = _scopes(conn, [r.id for r in rows])
+    views = []
+    for r in rows:
+        kind, codes = scopes.get(r.id, (None, []))
+        views.append(
+            UserView(
+                r.id,
+                r.name,
+                Role(r.role),
+                kind,
+                tuple(codes),
+                r.active,
+                r.password_hash is not None,
+                r.created_at,
+            )
+        )
+    return views
+
+
+def user_view(conn: Connection, name: str) -> UserView:
+    """One user by name."""
+    found = user_views(conn, name)
+    if not found:
+        raise NotFound(f"no user {name!r}", field="name")
+    return found[0]
+
+
+def token_views(conn: Connection, user: str | None = None) -> list[TokenView]:
+    """Tokens, newest first, of one user or of all."""
+    query = (
+        select(api_tokens, users.c.name.label("user_name"))
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .order_by(api_tokens.c.id.desc())
+    )
+    if user is not None:
+        query = query.where(users.c.name == user)
+    return [
+        TokenView(
+            r.id,
+            r.user_name,
+            r.name,
+            r.prefix,
+            r.created_at,
+            r.expires_at,
+            r.revoked_at,
+            r.last_used_at,
+            r.rate_limit,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def by_token(conn: Connection, secret_hash: str, now: datetime) -> Signed | None:
+    """The live token with this hash and its user, if both still may sign in."""
+    row = conn.execute(
+        select(
+            api_tokens.c.id,
+            api_tokens.c.expires_at,
+            api_tokens.c.rate_limit,
+            users.c.id.label("user_id"),
+            users.c.name,
+            users.c.role,
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(
+            api_tokens.c.secret_hash == secret_hash,
+            api_tokens.c.revoked_at.is_(None),
+            api_tokens.c.expires_at > now,
+            users.c.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    principal = Principal(
+        row.name,
+        Role(row.role),
+        scope_of(conn, row.user_id),
+        row.user_id,
+        row.id,
+        float(row.rate_limit) if row.rate_limit is not None else None,
+    )
+    return Signed(principal, row.expires_at)
+
+
+def by_session(conn: Connection, secret_hash: str, now: datetime) -> Signed | None:
+    """The open session with this hash and its user, if both still may sign in."""
+    row = conn.execute(
+        select(
+            sessions.c.expires_at,
+            sessions.c.csrf_hash,
+            users.c.id.label("user_id"),
+            users.c.name,
+            users.c.role,
+        )
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(
+            sessions.c.secret_hash == secret_hash,
+            sessions.c.ended_at.is_(None),
+            sessions.c.expires_at > now,
+            users.c.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    principal = Principal(row.name, Role(row.role), scope_of(conn, row.user_id), row.user_id)
+    return Signed(principal, row.expires_at, row.csrf_hash)
+
+
+def audit_page(
+    conn: Connection,
+    *,
+    actor: str | None = None,
+    command: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Audited writes, newest first, filtered; ``after`` is the last (at, id) of the page before."""
+    query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+    if actor is not None:
+        query = query.where(audit_log.c.actor == actor)
+    if command is not None:
+        query = query.where(audit_log.c.command.contains(command, autoescape=True))
+    if target is not None:
+        # Any path parameter or event subject mentioning it, in the JSON's text.
+        query = query.where(cast(audit_log.c.target, Text).contains(target, autoescape=True))
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
+    if until is not None:
+        query = query.where(audit_log.c.at < until)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(audit_log.c.at < at, and_(audit_log.c.at == at, audit_log.c.id < last_id))
+        )
+    return [
+        AuditEntry(
+            r.id,
+            r.at,
+            r.actor,
+            r.role,
+            r.via,
+            r.token_id,
+            r.remote,
+            r.command,
+            dict(r.target),
+            r.outcome,
+        )
+        for r in conn.execute(query)
+    ]
