@@ -19,7 +19,7 @@ import uvicorn
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
-from helpers import api_client, problem, stock_shop_over_http
+from helpers import api_client, problem, stock_shop_over_http, token_for
 from stockflow.adapters.tables import reservations
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
@@ -199,10 +199,11 @@ def test_a_500_is_answered_and_the_connection_stays_usable(
     monkeypatch.setattr(sf, "verify", broken)
     monkeypatch.setattr(sf, "reserve_async", broken_async)
     reserve = json.dumps({"lines": [{"sku": "A", "qty": 1}]}).encode()
+    auth = b"Authorization: Bearer %s\r\n" % token_for(sf).encode()
     requests = (
-        b"GET /api/v1/verify HTTP/1.1\r\nHost: t\r\n\r\n",  # a framework route
+        b"GET /api/v1/verify HTTP/1.1\r\nHost: t\r\n%s\r\n" % auth,  # a framework route
         b"POST /api/v1/reservations HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\n\r\n%s" % (len(reserve), reserve),  # the fast lane
+        b"%sContent-Length: %d\r\n\r\n%s" % (auth, len(reserve), reserve),  # the fast lane
     )
     with socket.create_connection(("127.0.0.1", served), timeout=30) as sock:
         for request in requests:

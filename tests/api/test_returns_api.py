@@ -133,8 +133,8 @@ def test_a_return_through_http_from_authorisation_to_closed(
     assert done["status"] == "closed"
     assert [(d["disposition"], d["qty"], d["actor"]) for d in done["dispositions"]] == [
         ("restock", 1, "ines"),
-        ("quarantine", 1, "api"),
-        ("scrap", 1, "api"),
+        ("quarantine", 1, "admin"),
+        ("scrap", 1, "admin"),
     ]
     assert available(client, "A") == 1
     assert ok(client.get(f"{API}/returns/{rid}")) == done
