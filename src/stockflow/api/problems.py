@@ -85,7 +85,7 @@ def field_error(error: Mapping[str, Any]) -> dict[str, str | None]:
 # what the body parser, the size limit, request validation and the last-resort
 # handler send are decided here once, so a new route is documented without a word.
 _BODY_STATUSES = {
-    "400": "The body is not readable: invalid UTF-8 inside its JSON",
+    "400": "The body is not readable: not JSON, invalid UTF-8, or nested absurdly deep",
     "413": "The body is longer than the size limit (STOCKFLOW_MAX_BODY_BYTES)",
 }
 _INVALID = "Invalid input: every field at fault is named in ``errors``"
