@@ -350,3 +350,17 @@ def test_an_administrator_adds_and_stops_users_over_http(admin: TestClient, sf: 
     assert admin.post(f"{API}/users/mkt/enable").json()["active"] is True
     assert admin.get(f"{API}/session", headers=mkt).status_code == 200
     problem(admin.post(f"{API}/users/nobody/disable"), 404)
+
+
+def test_guessing_a_password_is_slowed_to_one_try_a_minute(
+    browser: TestClient, sf: Stockflow
+) -> None:
+    sf.access.add_user("ada", Role.MANAGER, password=PASSWORD)
+    guesses = [
+        browser.post(f"{API}/session", json={"name": "ada", "password": f"guess number {n}"})
+        for n in range(11)
+    ]
+    assert [g.status_code for g in guesses] == [401] * 10 + [429]
+    assert 1 <= int(guesses[-1].headers["retry-after"]) <= 60
+    late = browser.post(f"{API}/session", json={"name": "ADA", "password": PASSWORD})
+    assert problem(late, 429)["detail"].startswith("ten sign-ins for one user name")

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from stockflow.access import rules
 from stockflow.access.queries import AuditEntry, TokenView, UserView
 from stockflow.api.deps import IdPath, Limit, Sf, created_cursor, encode_cursor
-from stockflow.api.guard import PUBLIC, SIGNED_IN, Who, may
+from stockflow.api.guard import PUBLIC, SIGNED_IN, RateLimiter, Who, may
 from stockflow.api.identity import SESSION_COOKIE
 from stockflow.api.problems import error_responses
 from stockflow.errors import Forbidden, InvalidInput
@@ -181,10 +181,17 @@ def _token_out(view: TokenView) -> dict[str, Any]:
     "/session",
     status_code=status.HTTP_201_CREATED,
     dependencies=[PUBLIC],
-    responses=error_responses(401),
+    responses=error_responses(401, 429),
 )
 def sign_in(sf: Sf, body: SignIn, request: Request, response: Response) -> SessionOut:
-    """Sign in with a name and password: sets the session cookie and answers its CSRF token."""
+    """Sign in with a name and password: sets the session cookie and answers its CSRF token.
+
+    Ten attempts per user name, then one a minute (429 with Retry-After), so a
+    password cannot be guessed at the server's speed.
+    """
+    limiter: RateLimiter = request.app.state.limiter
+    limit = "ten sign-ins for one user name, then one a minute"
+    limiter.spend(("sign-in", body.name.lower()), rate=1 / 60, burst=10, limit=limit)
     opened = sf.access.sign_in(body.name, body.password)
     response.set_cookie(
         SESSION_COOKIE,
