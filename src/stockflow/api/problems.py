@@ -13,7 +13,7 @@ from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
 from stockflow.api.schemas import Problem
-from stockflow.errors import StockflowError, TooManyRequests
+from stockflow.errors import NotSignedIn, StockflowError, TooManyRequests
 from stockflow.stock.rules.access import Principal
 
 PROBLEM_JSON = "application/problem+json"
@@ -37,6 +37,8 @@ def domain_problem(exc: StockflowError) -> Response:
     response = Response(domain_problem_body(exc), exc.status, media_type=PROBLEM_JSON)
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, NotSignedIn):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="stockflow"'
     return response
 
 
