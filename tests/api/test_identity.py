@@ -317,3 +317,50 @@ def test_order_capture_and_reservations_are_limited_per_token_with_retry_after(
     assert int(lane[0].headers["retry-after"]) >= 1
     assert admin.post(f"{API}/orders", json=order, headers=other).status_code == 201
     assert admin.get(f"{API}/orders", headers=slow).status_code == 200  # reads are not limited
+
+
+# users ---------------------------------------------------------------------------------------
+
+
+def test_an_administrator_adds_and_stops_users_over_http(admin: TestClient, sf: Stockflow) -> None:
+    admin.post(f"{API}/channels", json={"code": "MKT", "name": "Marketplace", "ship_from": ["WH1"]})
+    partner = {"name": "mkt", "role": "marketplace"}
+    assert problem(admin.post(f"{API}/users", json=partner), 422)["field"] == "scope"
+    unknown = problem(admin.post(f"{API}/users", json={**partner, "scope": ["NOPE"]}), 404)
+    assert unknown["field"] == "scope[0]"
+    short = {**partner, "scope": ["MKT"], "password": "short"}
+    assert problem(admin.post(f"{API}/users", json=short), 422)["field"] == "password"
+    assert [u["name"] for u in admin.get(f"{API}/users").json()] == ["admin"]  # nothing made
+
+    made = created(admin.post(f"{API}/users", json={**partner, "scope": ["MKT"]}))
+    assert (made["role"], made["scope_kind"], made["scope"], made["has_password"]) == (
+        "marketplace", "channels", ["MKT"], False,
+    )  # fmt: skip
+    problem(admin.post(f"{API}/users", json={**partner, "scope": ["MKT"]}), 409)
+    manager = bearer(token_for(sf, "meg", Role.MANAGER))
+    assert [u["name"] for u in admin.get(f"{API}/users", headers=manager).json()] == [
+        "admin", "meg", "mkt",
+    ]  # fmt: skip
+    problem(admin.post(f"{API}/users/mkt/disable", headers=manager), 403)
+
+    mkt = bearer(sf.access.issue_token("mkt", "shop").secret)
+    assert admin.get(f"{API}/session", headers=mkt).json()["scope"]["channels"] == ["MKT"]
+    assert admin.post(f"{API}/users/mkt/disable").json()["active"] is False
+    problem(admin.get(f"{API}/session", headers=mkt), 401)
+    assert admin.post(f"{API}/users/mkt/enable").json()["active"] is True
+    assert admin.get(f"{API}/session", headers=mkt).status_code == 200
+    problem(admin.post(f"{API}/users/nobody/disable"), 404)
+
+
+def test_guessing_a_password_is_slowed_to_one_try_a_minute(
+    browser: TestClient, sf: Stockflow
+) -> None:
+    sf.access.add_user("ada", Role.MANAGER, password=PASSWORD)
+    guesses = [
+        browser.post(f"{API}/session", json={"name": "ada", "password": f"guess number {n}"})
+        for n in range(11)
+    ]
+    assert [g.status_code for g in guesses] == [401] * 10 + [429]
+    assert 1 <= int(guesses[-1].headers["retry-after"]) <= 60
+    late = browser.post(f"{API}/session", json={"name": "ADA", "password": PASSWORD})
+    assert problem(late, 429)["detail"].startswith("ten sign-ins for one user name")

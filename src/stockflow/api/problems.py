@@ -13,7 +13,7 @@ from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
 from stockflow.api.schemas import Problem
-from stockflow.errors import StockflowError, TooManyRequests
+from stockflow.errors import NotSignedIn, StockflowError, TooManyRequests
 from stockflow.stock.rules.access import Principal
 
 PROBLEM_JSON = "application/problem+json"
@@ -37,6 +37,8 @@ def domain_problem(exc: StockflowError) -> Response:
     response = Response(domain_problem_body(exc), exc.status, media_type=PROBLEM_JSON)
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, NotSignedIn):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="stockflow"'
     return response
 
 
@@ -85,7 +87,7 @@ def field_error(error: Mapping[str, Any]) -> dict[str, str | None]:
 # what the body parser, the size limit, request validation and the last-resort
 # handler send are decided here once, so a new route is documented without a word.
 _BODY_STATUSES = {
-    "400": "The body is not readable: invalid UTF-8 inside its JSON",
+    "400": "The body is not readable: not JSON, invalid UTF-8, or nested absurdly deep",
     "413": "The body is longer than the size limit (STOCKFLOW_MAX_BODY_BYTES)",
 }
 _INVALID = "Invalid input: every field at fault is named in ``errors``"
