@@ -107,9 +107,9 @@ def http(sf: Stockflow) -> Iterator[TestClient]:
         yield client
 
 
-def sign_in(sf: Stockflow, http: TestClient, name: str, role: Role, *scope: str) -> Caller:
-    """User ``name`` with ``role`` limited to ``scope``, signed in with a token of its own."""
-    return Caller(http, name, token_for(sf, name, role, scope))
+def sign_in(sf: Stockflow, http: TestClient, name: str, role: Role) -> Caller:
+    """User ``name`` (made with ``role`` unless it exists), signed in with a token of its own."""
+    return Caller(http, name, token_for(sf, name, role))
 
 
 def unknown_alike(caller: Caller, path: str, real_id: str, made_up: str) -> None:
@@ -158,13 +158,13 @@ def test_partners_work_a_day_through_the_api_and_never_see_each_other(
     admin = sign_in(sf, http, "admin", Role.ADMIN)
     day = Day()
     the_admin_opens_the_shop(admin, day)
-    # A partner's scope names sites, channels and suppliers that exist by now.
-    tpl = sign_in(sf, http, "tpl", Role.THREE_PL, "WH2")
-    tpl2 = sign_in(sf, http, "tpl2", Role.THREE_PL, "WH1")
-    mkt = sign_in(sf, http, "mkt", Role.MARKETPLACE, "MKT")
-    mkt2 = sign_in(sf, http, "mkt2", Role.MARKETPLACE, "MKT2")
-    sup = sign_in(sf, http, "sup", Role.SUPPLIER, "SUP1")
-    sup2 = sign_in(sf, http, "sup2", Role.SUPPLIER, "SUP2")
+    the_admin_lets_the_partners_in(admin)
+    tpl = sign_in(sf, http, "tpl", Role.THREE_PL)
+    tpl2 = sign_in(sf, http, "tpl2", Role.THREE_PL)
+    mkt = sign_in(sf, http, "mkt", Role.MARKETPLACE)
+    mkt2 = sign_in(sf, http, "mkt2", Role.MARKETPLACE)
+    sup = sign_in(sf, http, "sup", Role.SUPPLIER)
+    sup2 = sign_in(sf, http, "sup2", Role.SUPPLIER)
 
     the_marketplaces_sell(sf, admin, mkt, mkt2, day)
     the_suppliers_announce_their_deliveries(sf, admin, sup, sup2, day)
@@ -224,6 +224,25 @@ def the_admin_opens_the_shop(admin: Caller, day: Day) -> None:
     web = admin.make("/orders", order_body("WEB", "W-1", ("TEE", 2)))
     assert (web["status"], web["value"]) == ("allocated", "25.0000")
     day.web_order = web["id"]
+
+
+PARTNERS = {
+    "tpl": ("three_pl", "locations", ["WH2"]),
+    "tpl2": ("three_pl", "locations", ["WH1"]),
+    "mkt": ("marketplace", "channels", ["MKT"]),
+    "mkt2": ("marketplace", "channels", ["MKT2"]),
+    "sup": ("supplier", "supplier", ["SUP1"]),
+    "sup2": ("supplier", "supplier", ["SUP2"]),
+}
+
+
+def the_admin_lets_the_partners_in(admin: Caller) -> None:
+    """Each partner a user of its role, limited to its sites, channel or supplier."""
+    for name, (role, kind, scope) in PARTNERS.items():
+        user = admin.make("/users", {"name": name, "role": role, "scope": scope})
+        assert (user["role"], user["scope_kind"], user["scope"]) == (role, kind, scope)
+    limited = admin.post("/users", {"name": "sup3", "role": "supplier", "scope": ["NOBODY"]})
+    assert problem(limited, 404)["field"] == "scope[0]"
 
 
 def the_marketplaces_sell(
@@ -496,17 +515,11 @@ def the_audit_names_each_partner_for_each_write(
     for partner in partners:
         trail = list(reversed(admin.ok("/audit", actor=partner.name, limit=1000)["items"]))
         assert {(e["actor"], e["role"], e["via"], e["token_id"]) for e in trail} == {
-            (partner.name, _ROLES[partner.name], "token", partner.token_id())
+            (partner.name, PARTNERS[partner.name][0], "token", partner.token_id())
         }
         done = [(e["command"], _target(e)) for e in trail if e["outcome"] == "done"]
         assert done == expected[partner.name], partner.name
         assert ("GET /api/v1/audit", "denied") in {(e["command"], e["outcome"]) for e in trail}
-
-
-_ROLES = {
-    "tpl": "three_pl", "tpl2": "three_pl", "mkt": "marketplace", "mkt2": "marketplace",
-    "sup": "supplier", "sup2": "supplier",
-}  # fmt: skip
 
 
 def _target(entry: dict[str, Any]) -> dict[str, str]:
