@@ -98,6 +98,7 @@ class Day:
     tasks_wh1: list[int] = field(default_factory=list)
     tasks_wh2: list[int] = field(default_factory=list)
     shipment_wh1: str = ""
+    tracking_wh1: str = ""
     shipments_wh2: list[str] = field(default_factory=list)
 
 
@@ -289,6 +290,11 @@ def the_marketplaces_sell(
         ("WH1", 10, 2)
     ]
     assert {p["location"] for p in mkt.ok("/positions")} == {"WH2"}
+    assert {p["location"] for p in mkt2.ok("/positions")} == {"WH1"}
+    first = mkt.ok("/orders", limit=1)
+    assert [o["id"] for o in first["items"]] == [m2["id"]]
+    rest = mkt.ok("/orders", limit=1, cursor=first["next"])
+    assert [o["id"] for o in rest["items"]] == [m1["id"]]
     assert [c["code"] for c in mkt.ok("/channels")] == ["MKT"]
     unknown_alike(mkt, "/channels/{}", "MKT2", "NOPE")
 
@@ -306,6 +312,8 @@ def the_suppliers_announce_their_deliveries(
     assert listed[0]["total_cost"] == "54.5000"
     assert [p["id"] for p in sup2.ok("/purchase-orders")["items"]] == [day.po2]
     assert [s["code"] for s in sup.ok("/suppliers")] == ["SUP1"]
+    unknown_alike(sup, "/suppliers/{}", "SUP2", "NOBODY")
+    assert sup.ok("/skus/TEE")["unit_price"] is None
     unknown_alike(sup, "/purchase-orders/{}", day.po2, "PO-NONE0000")
     unknown_alike(sup2, "/purchase-orders/{}", day.po1, "PO-NONE0000")
 
@@ -354,6 +362,7 @@ def our_dc_partner_works_wh1(sf: Stockflow, tpl2: Caller, day: Day) -> None:
     tpl2.done(f"/shipments/{shipment['id']}/packages", _box(400))
     shipped = tpl2.done(f"/shipments/{shipment['id']}/ship", {"carrier": "flat"})
     assert (shipped["location"], shipped["status"]) == ("WH1", "shipped")
+    day.tracking_wh1 = shipped["tracking_no"]
 
 
 def _box(weight_g: int) -> dict[str, int]:
@@ -430,7 +439,9 @@ def the_3pl_picks_packs_and_ships_the_marketplace_orders(
         ]
         assert shipped["amount"] is None
         assert shipped["tracking_no"] in pdf_text(tpl.get(f"/shipments/{shipment['id']}/label.pdf"))
-        assert order_id in pdf_text(tpl.get(f"/shipments/{shipment['id']}/packing-slip.pdf"))
+        slip = pdf_text(tpl.get(f"/shipments/{shipment['id']}/packing-slip.pdf"))
+        assert order_id in slip
+        assert "11.9" not in slip  # what the marketplace sold it for
         day.shipments_wh2.append(shipment["id"])
     assert [mkt.ok(f"/orders/{o}")["status"] for o in (m1, m2)] == ["shipped", "shipped"]
 
@@ -448,6 +459,8 @@ def the_3pl_sees_only_wh2_and_no_money(tpl: Caller, tpl2: Caller, day: Day) -> N
         ("/shipments/{}", day.shipment_wh1, "S-NONE000000"),
         ("/shipments/{}/packing-slip.pdf", day.shipment_wh1, "S-NONE000000"),
         ("/shipments/{}/label.pdf", day.shipment_wh1, "S-NONE000000"),
+        ("/shipments/{}", day.tracking_wh1, "FLAT-NONE000"),
+        ("/locations/{}/bins", "WH1", "NOPE"),
         ("/receipts/{}", day.receipt_wh1, "R-NONE0000"),
         ("/orders/{}", day.web_order, uuid.uuid4().hex),
         ("/orders/{}", day.mkt2_order, uuid.uuid4().hex),
@@ -463,6 +476,11 @@ def the_3pl_sees_only_wh2_and_no_money(tpl: Caller, tpl2: Caller, day: Day) -> N
         unknown_alike(tpl2, path, real, made_up)
     assert problem(tpl.post("/waves", {"location": "WH1"}), 403)["field"] == "location"
     problem(tpl.post(f"/orders/{day.mkt2_order}/pack", {"barcode": "MUG"}), 404)
+    problem(tpl.post(f"/shipments/{day.tracking_wh1}/tracking", {"status": "delivered"}), 404)
+    hint = tpl.get("/putaway/suggestion", location="WH1", sku="MUG", qty=1)
+    assert problem(hint, 403)["field"] == "location"
+    assert [x["code"] for x in tpl.ok("/locations")] == ["WH2"]
+    assert [[a["location"] for a in x["locations"]] for x in tpl.ok("/atp")] == [["WH2"]] * 2
 
     for o in tpl.ok("/orders")["items"]:
         assert o["value"] is None
