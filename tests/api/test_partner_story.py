@@ -53,8 +53,10 @@ class Caller:
     def get(self, path: str, **params: Any) -> Any:
         return self.http.get(f"{API}{path}", params=params, headers=bearer(self.token))
 
-    def post(self, path: str, body: Any = None) -> Any:
-        return self.http.post(f"{API}{path}", json=body, headers=bearer(self.token))
+    def post(self, path: str, body: Any = None, *, key: str | None = None) -> Any:
+        """POST ``body``; ``key`` is its Idempotency-Key."""
+        headers = bearer(self.token) | ({"Idempotency-Key": key} if key else {})
+        return self.http.post(f"{API}{path}", json=body, headers=headers)
 
     def ok(self, path: str, **params: Any) -> Any:
         """The JSON of a 200 answer to a GET."""
@@ -68,9 +70,9 @@ class Caller:
         assert resp.status_code == 200, resp.text
         return resp.json()
 
-    def make(self, path: str, body: Any) -> dict[str, Any]:
+    def make(self, path: str, body: Any, *, key: str | None = None) -> dict[str, Any]:
         """The JSON of a 201 answer to a POST."""
-        return created(self.post(path, body))
+        return created(self.post(path, body, key=key))
 
     def token_id(self) -> int:
         """The id of the one token this user holds."""
@@ -172,7 +174,7 @@ def test_partners_work_a_day_through_the_api_and_never_see_each_other(
     our_dc_partner_works_wh1(sf, tpl2, day)
     the_3pl_receives_at_wh2(tpl, mkt, day)
     the_3pl_picks_packs_and_ships_the_marketplace_orders(tpl, mkt, day)
-    the_3pl_sees_only_wh2_and_no_money(tpl, tpl2, day)
+    the_3pl_sees_only_wh2_and_no_money(sf, tpl, tpl2, day)
     the_audit_names_each_partner_for_each_write(admin, tpl, mkt, mkt2, sup, sup2, tpl2, day)
     the_ledger_names_the_3pl(admin, tpl, tpl2)
     assert admin.ok("/verify") == {"ok": True, "drift": []}
@@ -270,6 +272,9 @@ def the_marketplaces_sell(
     for other in (n1["id"], day.web_order):
         unknown_alike(mkt, "/orders/{}", other, uuid.uuid4().hex)
     unknown_alike(mkt2, "/orders/{}", m1["id"], uuid.uuid4().hex)
+    cancel = mkt.post(f"/orders/{n1['id']}/cancel", {"reason": "not ours to cancel"})
+    assert problem(cancel, 404)["title"] == "Unknown order"
+    assert mkt2.ok(f"/orders/{n1['id']}")["status"] == "allocated"
 
     before = count(sf, orders)
     refused = problem(mkt.post("/orders", order_body("WEB", "W-2", ("TEE", 1))), 403)
@@ -377,6 +382,7 @@ def the_3pl_receives_at_wh2(tpl: Caller, mkt: Caller, day: Day) -> None:
         {"asn_id": day.asn1, "lines": [
             {"sku": "TEE", "received_qty": 10}, {"sku": "MUG", "received_qty": 5},
         ]},
+        key="dock-door-3",
     )  # fmt: skip
     assert (receipt["location"], receipt["po_id"], receipt["asn_id"], receipt["actor"]) == (
         "WH2",
@@ -446,7 +452,7 @@ def the_3pl_picks_packs_and_ships_the_marketplace_orders(
     assert [mkt.ok(f"/orders/{o}")["status"] for o in (m1, m2)] == ["shipped", "shipped"]
 
 
-def the_3pl_sees_only_wh2_and_no_money(tpl: Caller, tpl2: Caller, day: Day) -> None:
+def the_3pl_sees_only_wh2_and_no_money(sf: Stockflow, tpl: Caller, tpl2: Caller, day: Day) -> None:
     """Lists hold WH2's business only; WH1's documents are unknown; prices and costs read null."""
     assert {p["location"] for p in tpl.ok("/positions")} == {"WH2"}
     assert [w["id"] for w in tpl.ok("/waves")] == [day.wave_wh2]
@@ -474,9 +480,22 @@ def the_3pl_sees_only_wh2_and_no_money(tpl: Caller, tpl2: Caller, day: Day) -> N
         ("/receipts/{}", day.receipt_wh2, "R-NONE0000"),
     ):
         unknown_alike(tpl2, path, real, made_up)
+    # The other 3PL's dock happens to send the same key: no answer from WH2's books.
+    before = count(sf, receipts)
+    blind = {"location": "WH1", "lines": [{"sku": "TEE", "received_qty": 10}]}
+    reused = tpl2.post("/receipts", blind, key="dock-door-3")
+    assert problem(reused, 409)["field"] == "Idempotency-Key"
+    assert day.receipt_wh2 not in reused.text
+    assert count(sf, receipts) == before == 2
     assert problem(tpl.post("/waves", {"location": "WH1"}), 403)["field"] == "location"
-    problem(tpl.post(f"/orders/{day.mkt2_order}/pack", {"barcode": "MUG"}), 404)
-    problem(tpl.post(f"/shipments/{day.tracking_wh1}/tracking", {"status": "delivered"}), 404)
+    for path, body, at_fault in (  # WH1's work, as if it did not exist
+        (f"/orders/{day.mkt2_order}/pack", {"barcode": "MUG"}, "order_id"),
+        ("/orders/release", {"order_ids": [day.mkt2_order]}, "order_id"),
+        (f"/pick-tasks/{day.tasks_wh1[0]}/confirm", {"picked": 1}, "task"),
+        (f"/shipments/{day.shipment_wh1}/packages", _box(100), "shipment"),
+        (f"/shipments/{day.tracking_wh1}/tracking", {"status": "delivered"}, "shipment"),
+    ):
+        assert problem(tpl.post(path, body), 404)["field"] == at_fault, path
     hint = tpl.get("/putaway/suggestion", location="WH1", sku="MUG", qty=1)
     assert problem(hint, 403)["field"] == "location"
     assert [x["code"] for x in tpl.ok("/locations")] == ["WH2"]
