@@ -31,7 +31,6 @@ from order_shop import assert_books_balance
 from stockflow.adapters.tables import asns, orders, receipts
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
-from stockflow.stock.rules.access import Role
 
 with warnings.catch_warnings():
     # The test client warns about its HTTP library at import time; nothing to act on here.
@@ -110,9 +109,10 @@ def http(sf: Stockflow) -> Iterator[TestClient]:
         yield client
 
 
-def sign_in(sf: Stockflow, http: TestClient, name: str, role: Role) -> Caller:
-    """User ``name`` (made with ``role`` unless it exists), signed in with a token of its own."""
-    return Caller(http, name, token_for(sf, name, role))
+def sign_in(sf: Stockflow, http: TestClient, name: str) -> Caller:
+    """User ``name``, who exists by now, signed in with a fresh token of its own."""
+    assert any(u.name == name for u in sf.access.users())
+    return Caller(http, name, token_for(sf, name))
 
 
 def unknown_alike(caller: Caller, path: str, real_id: str, made_up: str) -> None:
@@ -158,16 +158,16 @@ def in_days(days: int) -> str:
 def test_partners_work_a_day_through_the_api_and_never_see_each_other(
     sf: Stockflow, http: TestClient
 ) -> None:
-    admin = sign_in(sf, http, "admin", Role.ADMIN)
+    admin = sign_in(sf, http, "admin")
     day = Day()
     the_admin_opens_the_shop(admin, day)
     the_admin_lets_the_partners_in(admin)
-    tpl = sign_in(sf, http, "tpl", Role.THREE_PL)
-    tpl2 = sign_in(sf, http, "tpl2", Role.THREE_PL)
-    mkt = sign_in(sf, http, "mkt", Role.MARKETPLACE)
-    mkt2 = sign_in(sf, http, "mkt2", Role.MARKETPLACE)
-    sup = sign_in(sf, http, "sup", Role.SUPPLIER)
-    sup2 = sign_in(sf, http, "sup2", Role.SUPPLIER)
+    tpl = sign_in(sf, http, "tpl")
+    tpl2 = sign_in(sf, http, "tpl2")
+    mkt = sign_in(sf, http, "mkt")
+    mkt2 = sign_in(sf, http, "mkt2")
+    sup = sign_in(sf, http, "sup")
+    sup2 = sign_in(sf, http, "sup2")
 
     the_marketplaces_sell(sf, admin, mkt, mkt2, day)
     the_suppliers_announce_their_deliveries(sf, admin, sup, sup2, day)
