@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.cli.acting import audited
 from stockflow.cli.bench import bench
 from stockflow.cli.counts import counts_app
 from stockflow.cli.floor import floor_app
@@ -17,7 +18,9 @@ from stockflow.cli.options import DbOption, database_url
 from stockflow.cli.orders import orders_app
 from stockflow.cli.receiving import receiving_app
 from stockflow.cli.returns import returns_app
+from stockflow.cli.tokens import tokens_app
 from stockflow.cli.transfers import transfers_app
+from stockflow.cli.users import users_app
 from stockflow.config import Settings
 
 app = typer.Typer(
@@ -138,6 +141,7 @@ def atp(
 
 
 @app.command()
+@audited
 def demo(
     db: DbOption = None,
     if_empty: Annotated[
@@ -172,6 +176,8 @@ app.add_typer(floor_app, name="floor", help="Warehouse floor: waves, pick lists,
 app.add_typer(transfers_app, name="transfers", help="Transfers between locations")
 app.add_typer(counts_app, name="counts", help="Cycle counts: blind sheets, accuracy")
 app.add_typer(returns_app, name="returns", help="Returns (RMAs): show one, list them")
+app.add_typer(users_app, name="users", help="Users: add, list, passwords, disable, enable")
+app.add_typer(tokens_app, name="tokens", help="API tokens: issue, list, revoke")
 
 
 def main() -> None:
