@@ -148,12 +148,13 @@ def demo(
         bool, typer.Option("--if-empty", help="Do nothing when the database has SKUs already")
     ] = False,
 ) -> None:
-    """Load the demo data set: sites with bins, 300 SKUs, stock, reservations, channels, orders."""
+    """Load the demo data set and a user per role, whose passwords it prints once."""
     from sqlalchemy import func, select
 
     from stockflow.adapters.tables import skus
     from stockflow.bootstrap import Stockflow
     from stockflow.cli.demo import load_demo
+    from stockflow.cli.demo_users import add_demo_users, print_logins, reminder
 
     sf = Stockflow.open(database_url(db))
     try:
@@ -161,11 +162,14 @@ def demo(
             count = conn.execute(select(func.count()).select_from(skus)).scalar_one()
         if count and if_empty:
             console.print(f"demo: database already holds {count} SKUs; left as it is")
+            console.print(reminder(sf), highlight=False, soft_wrap=True)
             return
         made = load_demo(sf)
+        logins = add_demo_users(sf)
     finally:
         sf.close()
     console.print("demo data loaded: " + ", ".join(f"{v} {k}" for k, v in made.items()))
+    print_logins(console, logins)
 
 
 app.command()(bench)
