@@ -26,7 +26,7 @@ from helpers import api_client, bearer, created, problem, receive
 from stockflow.adapters.tables import orders, stock_moves
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
-from stockflow.orders.rules.parties import NewChannel
+from stockflow.orders.rules.parties import NewChannel, NewCustomer
 from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.rules.access import Role, ScopeKind
 from stockflow.stock.rules.catalogue import NewLocation, NewSku
@@ -83,11 +83,11 @@ USERS: dict[str, tuple[Role, tuple[str, ...], ScopeKind | None]] = {
 }
 
 
-def _capture(sf: Stockflow, channel: str, ship_to: str, *lines: tuple[str, int]) -> str:
-    cmd = CaptureOrder(
-        channel, tuple(OrderLineIn(sku, qty, Decimal("3.00")) for sku, qty in lines), ship_to
-    )
-    return sf.orders.capture(cmd).id
+def _capture(
+    sf: Stockflow, channel: str, ship_to: str, *lines: tuple[str, int], customer: str | None = None
+) -> str:
+    priced = tuple(OrderLineIn(sku, qty, Decimal("3.00")) for sku, qty in lines)
+    return sf.orders.capture(CaptureOrder(channel, priced, ship_to, customer=customer)).id
 
 
 @pytest.fixture
@@ -101,8 +101,11 @@ def shop(sf: Stockflow) -> Iterator[Shop]:
         sf.orders.add_channel(
             NewChannel(code, f"Channel {code}", ship_from=(ship_from,), backorder_policy="reject")
         )
-    north = _capture(sf, "M1", "1 North Street, Leeds", ("A", 2))
-    south = _capture(sf, "M2", "Nowhere", ("A", 3))  # held: the address is incomplete
+    for code in ("ANN", "BOB", "CAL"):
+        sf.orders.add_customer(NewCustomer(code, f"Customer {code}", address=f"{code} Road, Hull"))
+    north = _capture(sf, "M1", "1 North Street, Leeds", ("A", 2), customer="ANN")
+    # Held: the address is incomplete.
+    south = _capture(sf, "M2", "Nowhere", ("A", 3), customer="BOB")
     web = _capture(sf, "WEB", "9 High Street, London", ("A", 1), ("B", 1))
     north_hold = sf.reserve(Reserve((ReserveLine("B", 1, "NORTH"),))).id
     south_hold = sf.reserve(Reserve((ReserveLine("B", 2, "SOUTH"),))).id
@@ -340,6 +343,18 @@ def test_exceptions_follow_their_order(shop: Shop) -> None:
     assert snapshot(shop.sf) == before
     acknowledged = ok(shop.post("south-desk", f"/exceptions/{held['id']}/acknowledge"))
     assert acknowledged["state"] == "acknowledged"
+
+
+def test_customers_follow_their_orders(shop: Shop) -> None:
+    def customers(user: str) -> list[str]:
+        return [c["code"] for c in ok(shop.get(user, "/customers"))["items"]]
+
+    assert customers("admin-2") == ["ANN", "BOB", "CAL"]
+    assert customers("m2-desk") == ["BOB"]
+    assert customers("north-desk") == ["ANN"]
+    assert ok(shop.get("m2-desk", "/customers/BOB"))["address"] == "BOB Road, Hull"
+    as_unknown(shop, "m2-desk", "/customers/ANN", "ANN")
+    as_unknown(shop, "north-desk", "/customers/CAL", "CAL")
 
 
 # field rules -----------------------------------------------------------------------

@@ -98,14 +98,18 @@ def put_fence(sf: Sf, code: str, sku: str, location: str, body: FenceIn, who: Wh
 def create_customer(sf: Sf, body: CustomerIn) -> CustomerOut:
     """Add a customer; coordinates, when known, choose the nearest ship-from location."""
     sf.orders.add_customer(NewCustomer(**body.model_dump()))
-    return get_customer(sf, body.code.strip())
+    with sf.db.read() as conn:
+        return CustomerOut.model_validate(q.customer_page(conn, code=body.code.strip())[0])
 
 
 @router.get("/customers", dependencies=[may(Resource.CUSTOMERS, Action.READ)])
-def list_customers(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> CustomerPage:
-    """Customers in code order; pass ``next`` back as ``cursor`` for the next page."""
+def list_customers(sf: Sf, who: Who, limit: Limit = 100, cursor: str | None = None) -> CustomerPage:
+    """Customers in code order; pass ``next`` back as ``cursor`` for the next page.
+
+    A caller with a scope sees the customers of the orders it sees.
+    """
     with sf.db.read() as conn:
-        page = q.customer_page(conn, after=decode_cursor(cursor), limit=limit)
+        page = q.customer_page(conn, after=decode_cursor(cursor), limit=limit, scope=who.scope)
     items = [CustomerOut.model_validate(c) for c in page]
     return CustomerPage(
         items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None
@@ -113,10 +117,10 @@ def list_customers(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> Cus
 
 
 @router.get("/customers/{code}", dependencies=[may(Resource.CUSTOMERS, Action.READ)])
-def get_customer(sf: Sf, code: str) -> CustomerOut:
-    """One customer."""
+def get_customer(sf: Sf, code: str, who: Who) -> CustomerOut:
+    """One customer (404 for one the caller's scope does not see)."""
     with sf.db.read() as conn:
-        found = q.customer_page(conn, code=code, limit=1)
+        found = q.customer_page(conn, code=code, limit=1, scope=who.scope)
     if not found:
         raise UnknownCustomer(f"no customer with code {code!r}", field="code")
     return CustomerOut.model_validate(found[0])

@@ -21,7 +21,7 @@ from stockflow.adapters.tables import (
 )
 from stockflow.errors import NotFound
 from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.visibility import channel_condition
+from stockflow.stock.visibility import channel_condition, customer_condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +134,18 @@ def channel_views(
 
 
 def customer_page(
-    conn: Connection, *, after: str | None = None, code: str | None = None, limit: int = 100
+    conn: Connection,
+    *,
+    after: str | None = None,
+    code: str | None = None,
+    limit: int = 100,
+    scope: Scope = EVERYWHERE,
 ) -> list[CustomerView]:
-    """Up to ``limit`` customers in code order after ``after``; or only the one with ``code``."""
+    """Customers the scope sees: ``limit`` by code after ``after``, or the one with ``code``."""
     query = select(customers).order_by(customers.c.code).limit(limit)
+    seen = customer_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
     if after is not None:
         query = query.where(customers.c.code > after)
     if code is not None:

@@ -17,7 +17,9 @@ What each side of a scope reaches:
 - suppliers: no stock, orders, reservations, channels or exceptions; what a
   supplier may see is its purchase orders and notices, read elsewhere.
 
-Exceptions follow their order; one about no order is for unlimited callers only.
+Exceptions and customers follow their orders: a caller with a scope sees
+an exception about an order it sees (none about no order), and a customer
+with an order it sees.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from stockflow.adapters.tables import (
     allocations,
     channel_locations,
     channels,
+    customers,
     exceptions,
     locations,
     orders,
@@ -162,6 +165,14 @@ def exception_condition(scope: Scope) -> Condition | None:
     if seen is None:
         return None
     return exceptions.c.order_id.in_(select(orders.c.id).where(seen))
+
+
+def customer_condition(scope: Scope) -> Condition | None:
+    """Whether a row of ``customers`` is one the scope sees: it has an order the scope sees."""
+    seen = order_condition(scope)
+    if seen is None:
+        return None
+    return customers.c.id.in_(select(orders.c.customer_id).where(seen))
 
 
 def channel_condition(scope: Scope) -> Condition | None:
