@@ -240,6 +240,16 @@ def test_marketplace_reads_positions_of_its_sites_but_not_the_ledger(shop: Shop)
     assert [loc["code"] for loc in ok(shop.get("shop2", "/locations"))] == ["SOUTH"]
 
 
+def test_a_channel_naming_no_ship_from_sees_every_sellable_site(shop: Shop) -> None:
+    shop.sf.add_locations([NewLocation("TRUCK", "On the road", kind="in_transit")])
+    shop.sf.orders.add_channel(NewChannel("M3", "Shop three"))
+    shop.sf.access.add_user("shop3", Role.MARKETPLACE, scope=["M3"])
+    shop.as_user["shop3"] = bearer(shop.sf.access.issue_token("shop3", "tests").secret)
+    assert [loc["code"] for loc in ok(shop.get("shop3", "/locations"))] == list(SITES)
+    assert ok(shop.get("shop3", "/atp/A"))["available"] == 24
+    assert orders_of(shop, "shop3") == set()
+
+
 # 3PLs and teams limited to sites: stock there, and the orders they ship --------------
 
 

@@ -89,12 +89,14 @@ def _ships_from(codes: frozenset[str], location_id: ColumnElement[int]) -> Condi
         .join(channels, channels.c.id == channel_locations.c.channel_id)
         .where(wanted)
     )
+    # Aliased, so that a query over channels itself never captures it.
+    mine = channels.alias("ships_anywhere")
     names_none = exists(
-        select(channels.c.id).where(
-            wanted,
+        select(mine.c.id).where(
+            mine.c.code.in_(sorted(codes)),
             ~exists(
                 select(channel_locations.c.channel_id).where(
-                    channel_locations.c.channel_id == channels.c.id
+                    channel_locations.c.channel_id == mine.c.id
                 )
             ),
         )
@@ -111,13 +113,15 @@ def _held_at(codes: frozenset[str], reservation_id: ColumnElement[str]) -> Condi
     An allocation counts unless it was wholly released: open units, consumed
     (shipped) units and units carried along to another bin all do.
     """
+    # Aliased, so that a query over allocations itself never captures them.
+    held, at = allocations.alias("held"), positions.alias("held_at")
     return exists(
-        select(allocations.c.id)
-        .join(positions, positions.c.id == allocations.c.position_id)
+        select(held.c.id)
+        .join(at, at.c.id == held.c.position_id)
         .where(
-            allocations.c.reservation_id == reservation_id,
-            allocations.c.qty > allocations.c.released_qty,
-            positions.c.location_id.in_(_location_ids(codes)),
+            held.c.reservation_id == reservation_id,
+            held.c.qty > held.c.released_qty,
+            at.c.location_id.in_(_location_ids(codes)),
         )
     )
 
