@@ -1,0 +1,120 @@
+"""What a caller's scope lets it see, as conditions the queries add to their WHERE.
+
+An unlimited side of a scope adds nothing: a caller without a scope runs the
+very statement it always ran. A limited side adds an ``IN`` over the codes the
+scope names, resolved inside the same statement, so a row outside the scope
+is simply not found and the caller gets the answer an unknown id gets.
+
+A location, supplier or order the caller names in a body is another matter:
+it is refused by name (``OutOfScope``, a 403 naming the field), the way any
+field a caller may not set is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Connection, or_, select
+
+from stockflow.adapters.tables import allocations, channels, locations, orders, positions, suppliers
+from stockflow.errors import Forbidden
+from stockflow.stock.queries.orders import UnknownOrder
+from stockflow.stock.rules.access import Scope
+
+
+class OutOfScope(Forbidden):
+    """The caller named a location, supplier or channel its scope does not reach."""
+
+    title = "Outside the caller's scope"
+
+
+Where = list[ColumnElement[bool]]
+
+
+def _location_ids(codes: frozenset[str]) -> ColumnElement[bool]:
+    return locations.c.code.in_(sorted(codes))
+
+
+def seen(
+    scope: Scope,
+    *,
+    location: ColumnElement[int] | Sequence[ColumnElement[int]] | None = None,
+    supplier: ColumnElement[int] | None = None,
+    order: ColumnElement[str] | None = None,
+) -> Where:
+    """Conditions keeping a query's rows to those ``scope`` lets a caller see.
+
+    ``location``: a location id column, or several (a transfer's two ends), of
+    which one must be a location of the scope; ``supplier``: a supplier id
+    column; ``order``: an order id column whose order must be of one of the
+    scope's channels. Nothing is added for a side the scope does not limit.
+    """
+    where: Where = []
+    if location is not None and scope.locations is not None:
+        ids = select(locations.c.id).where(_location_ids(scope.locations))
+        columns = [location] if isinstance(location, ColumnElement) else list(location)
+        where.append(or_(*(c.in_(ids) for c in columns)))
+    if supplier is not None and scope.suppliers is not None:
+        ids = select(suppliers.c.id).where(suppliers.c.code.in_(sorted(scope.suppliers)))
+        where.append(supplier.in_(ids))
+    if order is not None and scope.channels is not None:
+        ids = (
+            select(orders.c.id)
+            .join(channels, channels.c.id == orders.c.channel_id)
+            .where(channels.c.code.in_(sorted(scope.channels)))
+        )
+        where.append(order.in_(ids))
+    return where
+
+
+def held_at(scope: Scope, order: ColumnElement[str]) -> Where:
+    """Conditions keeping orders to those that hold (or held) stock at the scope's locations.
+
+    An order is a location's business once any of its allocations is there,
+    open or already shipped; an order of another site is not.
+    """
+    if scope.locations is None:
+        return []
+    here = (
+        select(orders.c.id)
+        .join(allocations, allocations.c.reservation_id == orders.c.reservation_id)
+        .join(positions, positions.c.id == allocations.c.position_id)
+        .join(locations, locations.c.id == positions.c.location_id)
+        .where(_location_ids(scope.locations))
+    )
+    return [order.in_(here)]
+
+
+def check_order(conn: Connection, order_id: str, scope: Scope) -> None:
+    """Refuse an order the scope does not see exactly as an unknown one is refused."""
+    if scope.locations is None and scope.channels is None:
+        return
+    found = conn.execute(
+        select(orders.c.id).where(
+            orders.c.id == order_id,
+            *seen(scope, order=orders.c.id),
+            *held_at(scope, orders.c.id),
+        )
+    ).first()
+    if found is None:
+        raise UnknownOrder(f"no order {order_id!r}", field="order_id")
+
+
+def location_ids(conn: Connection, scope: Scope) -> frozenset[int] | None:
+    """The ids of the scope's locations; None when it does not limit them."""
+    if scope.locations is None:
+        return None
+    rows = conn.execute(select(locations.c.id).where(_location_ids(scope.locations)))
+    return frozenset(int(i) for i in rows.scalars())
+
+
+def check_location(scope: Scope, code: str, *, field: str = "location") -> None:
+    """Refuse a location named in a request that the scope does not reach."""
+    if not scope.sees_location(code):
+        raise OutOfScope(f"location {code} is outside this caller's scope", field=field)
+
+
+def check_supplier(scope: Scope, code: str, *, field: str = "supplier") -> None:
+    """Refuse a supplier named in a request that the scope does not reach."""
+    if not scope.sees_supplier(code):
+        raise OutOfScope(f"supplier {code} is outside this caller's scope", field=field)
