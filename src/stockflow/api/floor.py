@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field, StrictInt, model_validator
 
 from stockflow.adapters.parcels import Parcel
-from stockflow.api.costs import refuse_costs, without_costs
+from stockflow.api.costs import refuse_costs
 from stockflow.api.deps import Actor, IdPath, Limit, Sf
 from stockflow.api.guard import Who, may
 from stockflow.api.schemas import Body, Code, Out, Problem
@@ -153,6 +153,10 @@ class ShipmentOut(Out):
     events: list[TrackingEventOut]
     created_at: datetime
     shipped_at: datetime | None
+
+    def seen_by(self, who: Principal) -> ShipmentOut:
+        """The shipment as ``who`` may read it: the carrier's charge only if it sees costs."""
+        return self if who.sees_costs else self.model_copy(update={"amount": None})
 
 
 @router.post(
@@ -306,5 +310,4 @@ def label(
 
 
 def _shipment_out(view: ShipmentView, who: Principal) -> ShipmentOut:
-    """The shipment as ``who`` may read it: the carrier's charge only for roles that see costs."""
-    return without_costs(who, ShipmentOut.model_validate(view), amount=None)
+    return ShipmentOut.model_validate(view).seen_by(who)

@@ -18,19 +18,26 @@ from stockflow.receiving.rules.putaway import QuarantineDecision
 from stockflow.stock import lookup
 from stockflow.stock.bins import work_bin
 from stockflow.stock.ledger import MoveRecord, post_move
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.places import BinRole
+from stockflow.stock.visibility import check_location
 
 # The move's ends are the caller's location, bins and lot.
 _FIELDS = {"from.lot": "lot", "to.lot": "lot", "from.bin": "from_bin", "to.bin": "to_bin"}
 
 
 def decide(
-    conn: Connection, cmd: QuarantineDecision, *, release: bool, now: datetime
-) -> MoveRecord:
-    """Release quarantined units (checked) to a storage bin, or scrap them; the ledger move."""
+    conn: Connection, cmd: QuarantineDecision, *, release: bool, now: datetime,
+    scope: Scope = EVERYWHERE,
+) -> MoveRecord:  # fmt: skip
+    """Release quarantined units (checked) to a storage bin, or scrap them; the ledger move.
+
+    A location outside ``scope`` is refused by name.
+    """
     place = lookup.location_by_code(conn, cmd.location)
+    check_location(scope, place.code)
     if cmd.from_bin is not None:
         source = bin_row(conn, place, cmd.from_bin, field="from_bin", role=BinRole.QUARANTINE).code
     else:

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Connection, or_, select
 
 from stockflow.adapters.tables import allocations, channels, locations, orders, positions, suppliers
-from stockflow.errors import Forbidden
+from stockflow.errors import Forbidden, UnknownLocation
+from stockflow.stock.lookup import LocationRef, location_by_code
 from stockflow.stock.queries.orders import UnknownOrder
 from stockflow.stock.rules.access import Scope
 
@@ -106,6 +107,15 @@ def location_ids(conn: Connection, scope: Scope) -> frozenset[int] | None:
         return None
     rows = conn.execute(select(locations.c.id).where(_location_ids(scope.locations)))
     return frozenset(int(i) for i in rows.scalars())
+
+
+def location_in_path(
+    conn: Connection, code: str, scope: Scope, *, field: str = "location"
+) -> LocationRef:
+    """The location a path names; one outside ``scope`` is refused as an unknown one."""
+    if not scope.sees_location(code):
+        raise UnknownLocation(f"no location with code {code!r}", field=field)
+    return location_by_code(conn, code, field=field)
 
 
 def check_location(scope: Scope, code: str, *, field: str = "location") -> None:
