@@ -36,10 +36,12 @@ from stockflow.stock import lookup
 from stockflow.stock.ids import new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import in_lock_order
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, SELLABLE_KINDS, BinRole, LocationKind
+from stockflow.stock.visibility import check_location
 from stockflow.transfers.queries import TransferView, load_transfer
 from stockflow.transfers.rules import (
     Pick,
@@ -80,9 +82,15 @@ def in_transit_location(conn: Connection, destination: lookup.LocationRef, *, no
 
 
 def ship_transfer(
-    conn: Connection, cmd: ShipTransfer, *, today: date, now: datetime
+    conn: Connection, cmd: ShipTransfer, *, today: date, now: datetime, scope: Scope = EVERYWHERE
 ) -> TransferView:
-    """Ship every line or none; a retry with the same idempotency key answers the first shipment."""
+    """Ship every line or none; a retry with the same idempotency key answers the first shipment.
+
+    Units leave only from a location of ``scope``; any other is refused by name.
+    """
+    if scope.locations is not None:
+        source = lookup.location_by_code(conn, cmd.from_location, field="from")
+        check_location(scope, source.code, field="from")
     earlier = _replay(conn, cmd)
     if earlier is not None:
         return earlier
