@@ -90,19 +90,19 @@ def packing(sf: Stockflow, site: str) -> str:
     return sf.floor.pack_scan(order_id, SITES[site][0], qty=2).id
 
 
-def shipped(sf: Stockflow, site: str) -> tuple[str, str]:
-    """An order shipped from ``site`` by hand for 7.50 as tracking number T-<site>; order and
-    shipment ids."""
+def shipped(sf: Stockflow, site: str, tracking_no: str | None = None) -> tuple[str, str]:
+    """An order shipped from ``site`` by hand for 7.50 (tracking number T-<site> unless told);
+    order and shipment ids."""
     shipment_id = packing(sf, site)
     sf.floor.add_package(shipment_id, Parcel(900, 300, 200, 100))
-    how = Dispatch("manual", tracking_no=f"T-{site}", amount=Decimal("7.50"))
+    how = Dispatch("manual", tracking_no=tracking_no or f"T-{site}", amount=Decimal("7.50"))
     view = sf.floor.ship(shipment_id, how)
     return view.order_id, shipment_id
 
 
 def returning(sf: Stockflow, site: str) -> tuple[str, str]:
-    """An RMA for one unit of an order shipped from ``site``; order and RMA ids."""
-    order_id, _ = shipped(sf, site)
+    """An RMA for one unit of an order shipped from ``site`` (as T-<site>-R); order and RMA ids."""
+    order_id, _ = shipped(sf, site, f"T-{site}-R")
     rma = sf.returns.authorise(AuthoriseReturn(order_id, (ReturnLineIn(1, 1),), "too big"))
     return order_id, rma.id
 
