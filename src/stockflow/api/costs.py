@@ -20,4 +20,4 @@ def refuse_costs(who: Principal, sent: Iterable[str]) -> None:
     if who.sets_costs:
         return
     for field in sent:
-        raise Forbidden(f"the {who.role} role may not set costs", field=field)
+        raise Forbidden(f"the {who.role} role may not set {field}", field=field)

@@ -19,7 +19,7 @@ from stockflow.counts.rules import Accuracy, CountStatus, LineStatus, measure
 from stockflow.errors import InvalidInput, NotFound
 from stockflow.stock import lookup
 from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.visibility import seen
+from stockflow.stock.scoping import seen
 
 
 class UnknownCount(NotFound):

@@ -44,7 +44,7 @@ from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import BinRole
-from stockflow.stock.visibility import check_location
+from stockflow.stock.scoping import check_location
 
 SHORT_PICK_REF = "short-pick:"
 """How the short-pick path references its corrections and exceptions: ``short-pick:<task id>``."""
@@ -244,8 +244,8 @@ def create_count(
     ``within`` is the caller's access scope: a location outside it is refused.
     """
     count_id = new_id("CC") if cmd.idempotency_key is None else keyed_id("CC", cmd.idempotency_key)
+    check_location(within, cmd.location)
     place = lookup.location_by_code(conn, cmd.location)
-    check_location(within, place.code)
     if cmd.idempotency_key is not None:
         found = conn.execute(select(cycle_counts.c.id).where(cycle_counts.c.id == count_id)).first()
         if found is not None:

@@ -36,7 +36,7 @@ from stockflow.stock.queries.orders import order_statuses
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.events import AllocationsCarried, ShrinksHoldings, StockTakenBack
 from stockflow.stock.rules.order_lifecycle import ShipmentStatus
-from stockflow.stock.visibility import check_location
+from stockflow.stock.scoping import check_location
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +75,12 @@ class Floor:
     ) -> WaveView | None:
         """Group orders at a location into a wave; None when no order is ready.
 
-        A location outside ``scope`` is refused by name (``OutOfScope``).
+        A location outside ``scope`` is refused: 403 naming the field.
         """
 
         def work(conn: Connection) -> str | None:
+            check_location(scope, request.location)
             location = location_by_code(conn, request.location)
-            check_location(scope, location.code)
             return picking.build_wave(
                 conn, location.id, request, actor=actor, now=self.clock(), scope=scope
             )

@@ -40,7 +40,7 @@ from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.order_lifecycle import OrderEvent, OrderStatus, next_status
 from stockflow.stock.rules.places import BinRole
-from stockflow.stock.visibility import check_order, seen
+from stockflow.stock.scoping import check_order, seen
 
 
 class UnknownWave(NotFound):

@@ -34,7 +34,7 @@ from stockflow.floor.documents.model import (
 )
 from stockflow.floor.rules import TaskStatus
 from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.visibility import seen
+from stockflow.stock.scoping import seen
 
 
 class UnknownDocument(NotFound):

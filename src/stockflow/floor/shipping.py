@@ -56,7 +56,7 @@ from stockflow.stock.rules.order_lifecycle import (
 from stockflow.stock.rules.places import coords, distance_km
 from stockflow.stock.rules.quantities import positive_quantity
 from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
-from stockflow.stock.visibility import check_order, location_ids
+from stockflow.stock.scoping import check_order, location_ids
 
 
 class UnknownShipment(NotFound):

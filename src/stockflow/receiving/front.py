@@ -27,7 +27,7 @@ from stockflow.receiving.rules.purchasing import (
 from stockflow.receiving.rules.putaway import ConfirmPutaway, PutawaySuggestion, QuarantineDecision
 from stockflow.stock.ledger import MoveRecord
 from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.visibility import check_supplier
+from stockflow.stock.scoping import check_supplier
 
 
 class Receiving:

@@ -43,7 +43,7 @@ from stockflow.stock.ids import keyed_id, new_id
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.places import SELLABLE_KINDS
-from stockflow.stock.visibility import check_location, check_supplier
+from stockflow.stock.scoping import check_location, check_supplier
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +159,10 @@ def receiving_location(place: lookup.LocationRef) -> lookup.LocationRef:
 def _place(
     conn: Connection, cmd: NewPurchaseOrder, *, today: date, now: datetime, scope: Scope
 ) -> Placed:
+    check_supplier(scope, cmd.supplier)
+    check_location(scope, cmd.location)
     supplier = supplier_row(conn, cmd.supplier)
-    check_supplier(scope, supplier.code)
     place = receiving_location(lookup.location_by_code(conn, cmd.location))
-    check_location(scope, place.code)
     sku_ids = [s.id for s in line_skus(conn, [ln.sku for ln in cmd.lines])]
     if cmd.idempotency_key is not None:
         earlier = _earlier(

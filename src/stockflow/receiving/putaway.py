@@ -42,7 +42,7 @@ from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import AllocationsCarried
 from stockflow.stock.rules.places import BinRole
 from stockflow.stock.rules.quantities import positive_quantity
-from stockflow.stock.visibility import check_location, location_in_path
+from stockflow.stock.scoping import check_location, location_in_path
 
 
 class BinRef(NamedTuple):
@@ -104,8 +104,8 @@ def suggest_putaway(
 ) -> PutawaySuggestion:  # fmt: skip
     """The storage bin ``qty`` units of a SKU should go to at a location, and why."""
     positive_quantity(qty, field="qty")
+    check_location(scope, location)
     place = lookup.location_by_code(conn, location)
-    check_location(scope, place.code)
     item = lookup.sku_by_code(conn, sku)
     checked_lot(item, lot)
     return _suggest(conn, place, item, qty=qty)
@@ -228,8 +228,8 @@ def confirm_putaway(
 
 def _route(conn: Connection, cmd: ConfirmPutaway, scope: Scope) -> _Route:
     """The checked ends of a putaway; the target position is created if it is new."""
+    check_location(scope, cmd.location)
     place = lookup.location_by_code(conn, cmd.location)
-    check_location(scope, place.code)
     sku = lookup.sku_by_code(conn, cmd.sku)
     lot = checked_lot(sku, cmd.lot)
     if cmd.from_bin is not None:

@@ -36,7 +36,7 @@ from stockflow.receiving.rules.purchasing import (
 from stockflow.stock.queries.ledger import ledger_rows
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.exceptions import ExceptionKind
-from stockflow.stock.visibility import seen
+from stockflow.stock.scoping import seen
 
 
 @dataclass(frozen=True, slots=True)

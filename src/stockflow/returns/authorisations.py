@@ -59,7 +59,7 @@ from stockflow.stock.rules.events import (
 from stockflow.stock.rules.order_lifecycle import ShipmentStatus
 from stockflow.stock.rules.places import SELLABLE_KINDS
 from stockflow.stock.rules.quantities import positive_quantity
-from stockflow.stock.visibility import check_location, check_order
+from stockflow.stock.scoping import check_location, check_order
 
 
 class _Line(Protocol):
@@ -310,6 +310,7 @@ def _return_location(
     Either must be a location of ``scope``.
     """
     if cmd.location is not None:
+        check_location(scope, cmd.location)
         place = location_by_code(conn, cmd.location, field="location")
         if place.kind not in SELLABLE_KINDS:
             raise InvalidInput(
@@ -317,7 +318,6 @@ def _return_location(
                 " store or DC",
                 field="location",
             )
-        check_location(scope, place.code)
         return place.id
     sources = set().union(*(ln.shipped_from for ln in wanted))
     if len(sources) == 1:

@@ -14,7 +14,7 @@ from stockflow.adapters.tables import locations, rma_dispositions, rma_lines, rm
 from stockflow.errors import NotFound
 from stockflow.returns.rules import return_status
 from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.visibility import seen
+from stockflow.stock.scoping import seen
 
 
 class UnknownReturn(NotFound):

@@ -25,7 +25,7 @@ from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, BinRole
-from stockflow.stock.visibility import seen
+from stockflow.stock.scoping import seen
 from stockflow.transfers.dispatch import transit_code
 from stockflow.transfers.queries import TransferView, UnknownTransfer, load_transfer
 from stockflow.transfers.rules import (

@@ -41,7 +41,7 @@ from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, SELLABLE_KINDS, BinRole, LocationKind
-from stockflow.stock.visibility import check_location
+from stockflow.stock.scoping import check_location
 from stockflow.transfers.queries import TransferView, load_transfer
 from stockflow.transfers.rules import (
     Pick,
@@ -88,9 +88,7 @@ def ship_transfer(
 
     Units leave only from a location of ``scope``; any other is refused by name.
     """
-    if scope.locations is not None:
-        source = lookup.location_by_code(conn, cmd.from_location, field="from")
-        check_location(scope, source.code, field="from")
+    check_location(scope, cmd.from_location, field="from")
     earlier = _replay(conn, cmd)
     if earlier is not None:
         return earlier

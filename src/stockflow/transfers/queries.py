@@ -11,7 +11,7 @@ from stockflow.adapters.tables import incoming_supply, locations, skus, transfer
 from stockflow.errors import InvalidInput, NotFound
 from stockflow.stock import lookup
 from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.visibility import seen
+from stockflow.stock.scoping import seen
 from stockflow.transfers.rules import TransferStatus
 
 

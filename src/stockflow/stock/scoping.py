@@ -1,33 +1,36 @@
-"""What a caller's scope lets it see, as conditions the queries add to their WHERE.
+"""A caller's scope as conditions the warehouse side's queries add to their WHERE.
 
-An unlimited side of a scope adds nothing: a caller without a scope runs the
-very statement it always ran. A limited side adds an ``IN`` over the codes the
-scope names, resolved inside the same statement, so a row outside the scope
-is simply not found and the caller gets the answer an unknown id gets.
+Waves, shipments, purchase orders, receipts, transfers, counts and RMAs each
+carry the location (or supplier, or order) that decides who sees them. An
+unlimited side of a scope adds nothing: a caller without a scope runs the
+very statement it always ran. A limited side adds an ``IN`` over the codes
+the scope names, resolved inside the same statement, so a row outside the
+scope is simply not found and the caller gets the answer an unknown id gets.
 
-A location, supplier or order the caller names in a body is another matter:
-it is refused by name (``OutOfScope``, a 403 naming the field), the way any
-field a caller may not set is refused.
+A location or supplier the caller names in a body is another matter: it is
+refused with 403 naming the field, judged on the scope alone, so the answer
+is the same whether or not such a thing exists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, exists, or_, select
 
-from stockflow.adapters.tables import allocations, channels, locations, orders, positions, suppliers
+from stockflow.adapters.tables import (
+    allocations,
+    channels,
+    locations,
+    orders,
+    positions,
+    shipments,
+    suppliers,
+)
 from stockflow.errors import Forbidden, UnknownLocation
 from stockflow.stock.lookup import LocationRef, location_by_code
 from stockflow.stock.queries.orders import UnknownOrder
 from stockflow.stock.rules.access import Scope
-
-
-class OutOfScope(Forbidden):
-    """The caller named a location, supplier or channel its scope does not reach."""
-
-    title = "Outside the caller's scope"
-
 
 Where = list[ColumnElement[bool]]
 
@@ -69,34 +72,48 @@ def seen(
 
 
 def held_at(scope: Scope, order: ColumnElement[str]) -> Where:
-    """Conditions keeping orders to those that hold (or held) stock at the scope's locations.
+    """Conditions keeping orders to those that are the business of the scope's locations.
 
-    An order is a location's business once any of its allocations is there,
-    open or already shipped; an order of another site is not.
+    An order is a site's business once it holds, or held, units there (an
+    allocation not wholly released: open, picked or shipped) or a shipment
+    of it leaves from there.
     """
     if scope.locations is None:
         return []
-    here = (
-        select(orders.c.id)
-        .join(allocations, allocations.c.reservation_id == orders.c.reservation_id)
+    sites = select(locations.c.id).where(_location_ids(scope.locations))
+    held = exists(
+        select(allocations.c.id)
         .join(positions, positions.c.id == allocations.c.position_id)
-        .join(locations, locations.c.id == positions.c.location_id)
-        .where(_location_ids(scope.locations))
+        .where(
+            allocations.c.reservation_id == orders.c.reservation_id,
+            allocations.c.qty > allocations.c.released_qty,
+            positions.c.location_id.in_(sites),
+        )
     )
-    return [order.in_(here)]
+    sent = exists(
+        select(shipments.c.id).where(
+            shipments.c.order_id == orders.c.id, shipments.c.location_id.in_(sites)
+        )
+    )
+    return [order.in_(select(orders.c.id).where(or_(held, sent)))]
 
 
 def check_order(conn: Connection, order_id: str, scope: Scope) -> None:
-    """Refuse an order the scope does not see exactly as an unknown one is refused."""
-    if scope.locations is None and scope.channels is None:
+    """Refuse an order ``scope`` does not see exactly as an unknown one is refused.
+
+    A supplier sees no order at all.
+    """
+    if scope.unlimited:
         return
-    found = conn.execute(
-        select(orders.c.id).where(
-            orders.c.id == order_id,
-            *seen(scope, order=orders.c.id),
-            *held_at(scope, orders.c.id),
-        )
-    ).first()
+    found = None
+    if scope.suppliers is None:
+        found = conn.execute(
+            select(orders.c.id).where(
+                orders.c.id == order_id,
+                *seen(scope, order=orders.c.id),
+                *held_at(scope, orders.c.id),
+            )
+        ).first()
     if found is None:
         raise UnknownOrder(f"no order {order_id!r}", field="order_id")
 
@@ -119,12 +136,12 @@ def location_in_path(
 
 
 def check_location(scope: Scope, code: str, *, field: str = "location") -> None:
-    """Refuse a location named in a request that the scope does not reach."""
+    """Refuse a location named in a request body that ``scope`` does not reach."""
     if not scope.sees_location(code):
-        raise OutOfScope(f"location {code} is outside this caller's scope", field=field)
+        raise Forbidden(f"{code!r} is not a location this caller may use", field=field)
 
 
 def check_supplier(scope: Scope, code: str, *, field: str = "supplier") -> None:
-    """Refuse a supplier named in a request that the scope does not reach."""
+    """Refuse a supplier named in a request body that ``scope`` does not reach."""
     if not scope.sees_supplier(code):
-        raise OutOfScope(f"supplier {code} is outside this caller's scope", field=field)
+        raise Forbidden(f"{code!r} is not a supplier this caller may use", field=field)
