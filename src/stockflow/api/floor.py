@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field, StrictInt, model_validator
 
 from stockflow.adapters.parcels import Parcel
-from stockflow.api.costs import refuse_costs
 from stockflow.api.deps import Actor, IdPath, Limit, Sf
 from stockflow.api.guard import Who, may
 from stockflow.api.schemas import Body, Code, Out, Problem
@@ -261,7 +260,7 @@ def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor, who: Who) -> Ship
 
     ``amount`` is a cost: only a role that sets costs may send it.
     """
-    refuse_costs(who, ["amount"] if body.amount is not None else [])
+    who.refuse_field("amount", body.amount is None or who.sets_costs)
     how = Dispatch(body.carrier, body.service, body.tracking_no, body.amount)
     return _shipment_out(sf.floor.ship(shipment_id, how, actor=actor, scope=who.scope), who)
 

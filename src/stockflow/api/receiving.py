@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.costs import refuse_costs
 from stockflow.api.deps import (
     Actor,
     IdempotencyKey,
@@ -105,7 +104,7 @@ def create_purchase_order(
     sf: Sf, body: PurchaseOrderIn, response: Response, who: Who, key: IdempotencyKey = None
 ) -> PurchaseOrderOut:
     """Place a purchase order; each line counts as supply for promise dates from now on."""
-    refuse_costs(who, [f"lines[{i}].unit_cost" for i, _ in enumerate(body.lines)])
+    who.refuse_field("lines[0].unit_cost", who.sets_costs)
     view = sf.receiving.place_order(
         NewPurchaseOrder(
             supplier=body.supplier,

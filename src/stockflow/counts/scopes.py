@@ -40,11 +40,10 @@ from stockflow.errors import IdempotencyKeyReused, InvalidInput, UnknownBin
 from stockflow.stock import lookup
 from stockflow.stock.ids import keyed_id, new_id
 from stockflow.stock.lookup import LocationRef
-from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import BinRole
-from stockflow.stock.scoping import check_location
 
 SHORT_PICK_REF = "short-pick:"
 """How the short-pick path references its corrections and exceptions: ``short-pick:<task id>``."""
@@ -244,7 +243,7 @@ def create_count(
     ``within`` is the caller's access scope: a location outside it is refused.
     """
     count_id = new_id("CC") if cmd.idempotency_key is None else keyed_id("CC", cmd.idempotency_key)
-    check_location(within, cmd.location)
+    require_location(within, cmd.location, field="location")
     place = lookup.location_by_code(conn, cmd.location)
     if cmd.idempotency_key is not None:
         found = conn.execute(select(cycle_counts.c.id).where(cycle_counts.c.id == count_id)).first()

@@ -33,10 +33,9 @@ from stockflow.floor.queries import (
 from stockflow.floor.shipping import Dispatch
 from stockflow.stock.lookup import location_by_code
 from stockflow.stock.queries.orders import order_statuses
-from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.events import AllocationsCarried, ShrinksHoldings, StockTakenBack
 from stockflow.stock.rules.order_lifecycle import ShipmentStatus
-from stockflow.stock.scoping import check_location
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +78,7 @@ class Floor:
         """
 
         def work(conn: Connection) -> str | None:
-            check_location(scope, request.location)
+            require_location(scope, request.location, field="location")
             location = location_by_code(conn, request.location)
             return picking.build_wave(
                 conn, location.id, request, actor=actor, now=self.clock(), scope=scope

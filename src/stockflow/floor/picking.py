@@ -40,7 +40,7 @@ from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.order_lifecycle import OrderEvent, OrderStatus, next_status
 from stockflow.stock.rules.places import BinRole
-from stockflow.stock.scoping import check_order, seen
+from stockflow.stock.scoping import seen
 
 
 class UnknownWave(NotFound):
@@ -74,8 +74,7 @@ def release_orders(
     An order ``scope`` does not see is refused as an unknown one.
     """
     for oid in sorted(set(order_ids)):
-        status = lock_order(conn, oid)
-        check_order(conn, oid, scope)
+        status = lock_order(conn, oid, scope=scope)
         set_status(conn, oid, next_status(status, OrderEvent.RELEASE), now)
         note(conn, oid, "released to the warehouse floor", actor=actor, now=now)
     return sorted(set(order_ids))
@@ -97,8 +96,7 @@ def build_wave(
         return None
     wave_id = open_wave(conn, location_id, actor=actor, now=now, cutoff=request.cutoff)
     for oid in sorted(chosen):
-        status = lock_order(conn, oid)
-        check_order(conn, oid, scope)
+        status = lock_order(conn, oid, scope=scope)
         if status == OrderStatus.ALLOCATED.value:
             status = next_status(status, OrderEvent.RELEASE).value
         if status not in (OrderStatus.RELEASED.value, OrderStatus.PICKING.value):

@@ -56,7 +56,7 @@ from stockflow.stock.rules.order_lifecycle import (
 from stockflow.stock.rules.places import coords, distance_km
 from stockflow.stock.rules.quantities import positive_quantity
 from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
-from stockflow.stock.scoping import check_order, location_ids
+from stockflow.stock.scoping import location_ids
 
 
 class UnknownShipment(NotFound):
@@ -116,8 +116,7 @@ def pack_scan(
     does not see is refused as an unknown one.
     """
     qty = positive_quantity(qty, field="qty")
-    status = lock_order(conn, order_id)
-    check_order(conn, order_id, scope)
+    status = lock_order(conn, order_id, scope=scope)
     if status != OrderStatus.PICKING.value:
         raise Conflict(f"order {order_id} is {status}, not being picked", field="order")
     code = barcode.strip()

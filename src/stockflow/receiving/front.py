@@ -27,7 +27,7 @@ from stockflow.receiving.rules.purchasing import (
 from stockflow.receiving.rules.putaway import ConfirmPutaway, PutawaySuggestion, QuarantineDecision
 from stockflow.stock.ledger import MoveRecord
 from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.scoping import check_supplier
+from stockflow.stock.scoping import require_supplier
 
 
 class Receiving:
@@ -44,7 +44,7 @@ class Receiving:
     def add_supplier(self, supplier: NewSupplier, *, scope: Scope = EVERYWHERE) -> q.SupplierView:
         """Add a supplier; adding the same one again changes nothing."""
         checked = supplier.checked()
-        check_supplier(scope, checked.code, field="code")
+        require_supplier(scope, checked.code, field="code")
         # Two requests adding one supplier race on its code; the loser's retry finds it.
         added = self.db.run(
             lambda conn: purchasing.add_supplier(conn, checked, now=self.clock()), idempotent=True

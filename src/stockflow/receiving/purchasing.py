@@ -40,10 +40,10 @@ from stockflow.receiving.rules.purchasing import (
 )
 from stockflow.stock import lookup
 from stockflow.stock.ids import keyed_id, new_id
-from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.places import SELLABLE_KINDS
-from stockflow.stock.scoping import check_location, check_supplier
+from stockflow.stock.scoping import require_supplier
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +159,8 @@ def receiving_location(place: lookup.LocationRef) -> lookup.LocationRef:
 def _place(
     conn: Connection, cmd: NewPurchaseOrder, *, today: date, now: datetime, scope: Scope
 ) -> Placed:
-    check_supplier(scope, cmd.supplier)
-    check_location(scope, cmd.location)
+    require_supplier(scope, cmd.supplier, field="supplier")
+    require_location(scope, cmd.location, field="location")
     supplier = supplier_row(conn, cmd.supplier)
     place = receiving_location(lookup.location_by_code(conn, cmd.location))
     sku_ids = [s.id for s in line_skus(conn, [ln.sku for ln in cmd.lines])]

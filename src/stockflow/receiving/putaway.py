@@ -37,12 +37,11 @@ from stockflow.stock.bins import Carry, carry, ensure_position, work_bin
 from stockflow.stock.ids import keyed_id, new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
-from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import AllocationsCarried
 from stockflow.stock.rules.places import BinRole
 from stockflow.stock.rules.quantities import positive_quantity
-from stockflow.stock.scoping import check_location, location_in_path
 
 
 class BinRef(NamedTuple):
@@ -85,7 +84,7 @@ def set_home_bin(
     conn: Connection, *, location: str, sku: str, bin_code: str, scope: Scope = EVERYWHERE
 ) -> None:
     """Make a storage bin the place a SKU is put away at this location (one of ``scope``'s)."""
-    place = location_in_path(conn, location, scope)
+    place = lookup.location_by_code(conn, location, scope=scope)
     item = lookup.sku_by_code(conn, sku)
     home = bin_row(conn, place, bin_code, field="bin", role=BinRole.STORAGE)
     conn.execute(
@@ -104,7 +103,7 @@ def suggest_putaway(
 ) -> PutawaySuggestion:  # fmt: skip
     """The storage bin ``qty`` units of a SKU should go to at a location, and why."""
     positive_quantity(qty, field="qty")
-    check_location(scope, location)
+    require_location(scope, location, field="location")
     place = lookup.location_by_code(conn, location)
     item = lookup.sku_by_code(conn, sku)
     checked_lot(item, lot)
@@ -228,7 +227,7 @@ def confirm_putaway(
 
 def _route(conn: Connection, cmd: ConfirmPutaway, scope: Scope) -> _Route:
     """The checked ends of a putaway; the target position is created if it is new."""
-    check_location(scope, cmd.location)
+    require_location(scope, cmd.location, field="location")
     place = lookup.location_by_code(conn, cmd.location)
     sku = lookup.sku_by_code(conn, cmd.sku)
     lot = checked_lot(sku, cmd.lot)

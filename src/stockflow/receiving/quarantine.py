@@ -18,11 +18,10 @@ from stockflow.receiving.rules.putaway import QuarantineDecision
 from stockflow.stock import lookup
 from stockflow.stock.bins import work_bin
 from stockflow.stock.ledger import MoveRecord, post_move
-from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.places import BinRole
-from stockflow.stock.scoping import check_location
 
 # The move's ends are the caller's location, bins and lot.
 _FIELDS = {"from.lot": "lot", "to.lot": "lot", "from.bin": "from_bin", "to.bin": "to_bin"}
@@ -36,7 +35,7 @@ def decide(
 
     A location outside ``scope`` is refused by name.
     """
-    check_location(scope, cmd.location)
+    require_location(scope, cmd.location, field="location")
     place = lookup.location_by_code(conn, cmd.location)
     if cmd.from_bin is not None:
         source = bin_row(conn, place, cmd.from_bin, field="from_bin", role=BinRole.QUARANTINE).code

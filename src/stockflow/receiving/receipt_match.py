@@ -27,8 +27,7 @@ from stockflow.receiving.rules.purchasing import (
     receipt_event,
 )
 from stockflow.stock import lookup
-from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.scoping import check_location
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +111,7 @@ def document(conn: Connection, cmd: Receive, *, scope: Scope = EVERYWHERE) -> Do
             counted[int(r.po_line_no)] += int(r.qty)
         po_id, announced = asn.po_id, dict(counted)
     if po_id is None:
-        check_location(scope, cmd.location or "")
+        require_location(scope, cmd.location, field="location")
         place = receiving_location(lookup.location_by_code(conn, cmd.location or ""))
         return Document(place, None, None, {}, None)
     po = lock_po(conn, po_id, scope=scope)

@@ -47,7 +47,7 @@ from stockflow.stock.ids import new_id
 from stockflow.stock.lookup import location_by_code
 from stockflow.stock.order_lifecycle import lock_order, note
 from stockflow.stock.queries.orders import kit_recipes
-from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.events import (
     ReturnAuthorised,
     ReturnCancelled,
@@ -59,7 +59,6 @@ from stockflow.stock.rules.events import (
 from stockflow.stock.rules.order_lifecycle import ShipmentStatus
 from stockflow.stock.rules.places import SELLABLE_KINDS
 from stockflow.stock.rules.quantities import positive_quantity
-from stockflow.stock.scoping import check_location, check_order
 
 
 class _Line(Protocol):
@@ -168,8 +167,7 @@ def authorise_return(
     reason = (cmd.reason or "").strip()
     if not reason:
         raise InvalidInput("say why the units come back", field="reason")
-    lock_order(conn, cmd.order_id)
-    check_order(conn, cmd.order_id, scope)
+    lock_order(conn, cmd.order_id, scope=scope)
     lines = _order_lines(conn, cmd.order_id)
     if cmd.idempotency_key is not None:
         earlier = _authorised_before(conn, cmd, lines, scope)
@@ -310,7 +308,7 @@ def _return_location(
     Either must be a location of ``scope``.
     """
     if cmd.location is not None:
-        check_location(scope, cmd.location)
+        require_location(scope, cmd.location, field="location")
         place = location_by_code(conn, cmd.location, field="location")
         if place.kind not in SELLABLE_KINDS:
             raise InvalidInput(
@@ -324,7 +322,7 @@ def _return_location(
         source = sources.pop()
         if scope.locations is not None:
             code = conn.execute(select(locations.c.code).where(locations.c.id == source))
-            check_location(scope, code.scalar_one())
+            require_location(scope, code.scalar_one(), field="location")
         return source
     codes = conn.execute(
         select(locations.c.code)

@@ -36,12 +36,11 @@ from stockflow.stock import lookup
 from stockflow.stock.ids import new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import in_lock_order
-from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, SELLABLE_KINDS, BinRole, LocationKind
-from stockflow.stock.scoping import check_location
 from stockflow.transfers.queries import TransferView, load_transfer
 from stockflow.transfers.rules import (
     Pick,
@@ -88,7 +87,7 @@ def ship_transfer(
 
     Units leave only from a location of ``scope``; any other is refused by name.
     """
-    check_location(scope, cmd.from_location, field="from")
+    require_location(scope, cmd.from_location, field="from")
     earlier = _replay(conn, cmd)
     if earlier is not None:
         return earlier
