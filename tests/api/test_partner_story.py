@@ -425,16 +425,18 @@ def the_3pl_picks_packs_and_ships_the_marketplace_orders(
         assert (picked["picked"], picked["short"]) == (task["qty"], 0)
     assert tpl.ok(f"/waves/{wave['id']}")["status"] == "done"
 
-    for order_id, scans in ((m1, (("TEE", 2), ("MUG", 1))), (m2, (("MUG", 5),))):
+    # The 3PL books the carriers and sees what they charge: M1 at the flat rate for a
+    # 900 g parcel, M2 by hand at the price the carrier quoted it.
+    bookings = (
+        (m1, (("TEE", 2), ("MUG", 1)), {"carrier": "flat"}, "10.90"),
+        (m2, (("MUG", 5),), {"carrier": "manual", "tracking_no": "PNL-0042", "amount": "6.95"},
+         "6.95"),
+    )  # fmt: skip
+    for order_id, scans, booking, charged in bookings:
         for barcode, qty in scans:
             shipment = tpl.done(f"/orders/{order_id}/pack", {"barcode": barcode, "qty": qty})
         tpl.done(f"/shipments/{shipment['id']}/packages", _box(900))
-        # What the carrier charges is the shop's cost: the 3PL may not send it.
-        costed = tpl.post(
-            f"/shipments/{shipment['id']}/ship", {"carrier": "flat", "amount": "6.95"}
-        )
-        assert problem(costed, 403)["field"] == "amount"
-        shipped = tpl.done(f"/shipments/{shipment['id']}/ship", {"carrier": "flat"})
+        shipped = tpl.done(f"/shipments/{shipment['id']}/ship", booking)
         assert (shipped["order_id"], shipped["location"], shipped["status"]) == (
             order_id,
             "WH2",
@@ -443,7 +445,7 @@ def the_3pl_picks_packs_and_ships_the_marketplace_orders(
         assert shipped["items"] == [
             {"line_no": n, "sku": sku, "qty": qty} for n, (sku, qty) in enumerate(scans, start=1)
         ]
-        assert shipped["amount"] is None
+        assert (shipped["carrier"], shipped["amount"]) == (booking["carrier"], charged)
         assert shipped["tracking_no"] in pdf_text(tpl.get(f"/shipments/{shipment['id']}/label.pdf"))
         slip = pdf_text(tpl.get(f"/shipments/{shipment['id']}/packing-slip.pdf"))
         assert order_id in slip
@@ -453,7 +455,7 @@ def the_3pl_picks_packs_and_ships_the_marketplace_orders(
 
 
 def the_3pl_sees_only_wh2_and_no_money(sf: Stockflow, tpl: Caller, tpl2: Caller, day: Day) -> None:
-    """Lists hold WH2's business only; WH1's documents are unknown; prices and costs read null."""
+    """Lists hold WH2's business only, WH1's is unknown; prices and purchase costs read null."""
     assert {p["location"] for p in tpl.ok("/positions")} == {"WH2"}
     assert [w["id"] for w in tpl.ok("/waves")] == [day.wave_wh2]
     assert [w["id"] for w in tpl2.ok("/waves")] == [day.wave_wh1]
