@@ -213,7 +213,7 @@ def document(app: FastAPI, routers: Iterable[APIRouter], schema: dict[str, Any])
                 continue
             operation["security"] = [{"apiToken": []}, {"session": []}]
             responses = operation.setdefault("responses", {})
-            responses.setdefault("401", _problem("Not signed in, or the credential is dead"))
+            responses.setdefault("401", _unauthenticated())
             responses.setdefault(
                 "403", _problem("The caller's role may not do this, or a session lacks its CSRF")
             )
@@ -224,6 +224,14 @@ def document(app: FastAPI, routers: Iterable[APIRouter], schema: dict[str, Any])
 def _problem(description: str) -> dict[str, Any]:
     schema = {"$ref": "#/components/schemas/Problem"}
     return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
+
+
+def _unauthenticated() -> dict[str, Any]:
+    answer = _problem("Not signed in, or the credential is dead")
+    answer["headers"] = {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": "How to sign in"}
+    }
+    return answer
 
 
 def _limited() -> dict[str, Any]:

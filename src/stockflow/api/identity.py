@@ -64,10 +64,7 @@ class IdentifyCaller:
             state[_STATE_KEY] = await self._establish(scope)
         except (NotSignedIn, Forbidden) as exc:
             if scope["type"] == "http":
-                response = domain_problem(exc)
-                if isinstance(exc, NotSignedIn):
-                    response.headers["WWW-Authenticate"] = 'Bearer realm="stockflow"'
-                await response(scope, receive, send)
+                await domain_problem(exc)(scope, receive, send)
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return

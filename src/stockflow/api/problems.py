@@ -13,10 +13,11 @@ from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
 from stockflow.api.schemas import Problem
-from stockflow.errors import StockflowError, TooManyRequests
+from stockflow.errors import NotSignedIn, StockflowError, TooManyRequests
 from stockflow.stock.rules.access import Principal
 
 PROBLEM_JSON = "application/problem+json"
+CHALLENGE = 'Bearer realm="stockflow"'  # how a 401 says to sign in (RFC 9110, 11.6.1)
 log = logging.getLogger("stockflow.api")
 
 
@@ -33,10 +34,16 @@ def problem_body(status: int, title: str, detail: str, **extra: Any) -> bytes:
 
 
 def domain_problem(exc: StockflowError) -> Response:
-    """The problem document for a refusal of the domain (unknown SKU, not enough stock...)."""
+    """The problem document for a refusal of the domain (unknown SKU, not enough stock...).
+
+    A 401 challenges the client to sign in and a 429 says when to try again,
+    whether the refusal came from in front of the routes or from one of them.
+    """
     response = Response(domain_problem_body(exc), exc.status, media_type=PROBLEM_JSON)
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, NotSignedIn):
+        response.headers["WWW-Authenticate"] = CHALLENGE
     return response
 
 
