@@ -176,16 +176,22 @@ def routes(app: FastAPI, routers: Iterable[APIRouter]) -> Iterator[tuple[str, AP
                 yield PREFIX + route.path_format, route
 
 
+def declaration(path: str, route: APIRoute) -> Needs:
+    """The one permission a route declares; a RuntimeError naming it if it declares none or more."""
+    found = list(declared(route.dependant))
+    if len(found) != 1:
+        methods = ",".join(sorted(route.methods or ()))
+        raise RuntimeError(
+            f"{methods} {path} declares {len(found)} permissions; "
+            "every route declares exactly one (api.guard.may, SIGNED_IN or PUBLIC)"
+        )
+    return found[0]
+
+
 def require_declarations(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     """Refuse to start unless every route declares exactly one permission."""
     for path, route in routes(app, routers):
-        found = list(declared(route.dependant))
-        if len(found) != 1:
-            methods = ",".join(sorted(route.methods or ()))
-            raise RuntimeError(
-                f"{methods} {path} declares {len(found)} permissions; "
-                "every route declares exactly one (api.guard.may, SIGNED_IN or PUBLIC)"
-            )
+        declaration(path, route)
 
 
 def document(app: FastAPI, routers: Iterable[APIRouter], schema: dict[str, Any]) -> None:
@@ -205,7 +211,7 @@ def document(app: FastAPI, routers: Iterable[APIRouter], schema: dict[str, Any])
     for path, route in routes(app, routers):
         if not route.include_in_schema:
             continue
-        needs = next(declared(route.dependant))
+        needs = declaration(path, route)  # a route added after the start is checked here
         for method in route.methods or ():
             operation = schema["paths"][path][method.lower()]
             operation[PERMISSION_KEY] = needs.label
