@@ -112,20 +112,23 @@ def test_the_last_migration_can_be_undone_and_done_again(unmigrated_url: str) ->
     config = alembic_config(db)
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0004")
+        command.downgrade(config, "0005")
     with db.engine.connect() as conn:
-        assert "ck_orders_status" not in checks_in(conn)
+        gone = {"users", "user_scopes", "api_tokens", "sessions", "audit_log"}
+        assert not gone & set(inspect(conn).get_table_names())
     migrate(db)
     db.dispose()
     assert_schema_is_the_tables(unmigrated_url)
 
 
 def row_counts(db: Database) -> dict[str, int]:
-    """How many rows each table holds."""
+    """How many rows each table of the schema holds, of those the database has yet."""
     with db.read() as conn:
+        present = set(inspect(conn).get_table_names())
         return {
             table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for table in metadata.sorted_tables
+            if table.name in present
         }
 
 
@@ -144,7 +147,8 @@ def test_upgrading_a_database_full_of_work_keeps_every_row(unmigrated_url: str) 
     before = row_counts(db)
     assert all(before[t] > 0 for t in ("orders", "shipments", "exceptions", "stock_moves"))
     migrate(db)
-    assert row_counts(db) == before
+    after = row_counts(db)
+    assert {t: after[t] for t in before} == before
     if db.is_sqlite:
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1

@@ -59,12 +59,23 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("cycle_counts", "status"): words(CountStatus),
     ("count_lines", "status"): words(LineStatus),
     ("users", "role"): words(Role),
+    ("audit_log", "role"): words(Role),
     ("user_scopes", "kind"): words(ScopeKind),
 }
 # Lists no rule module names: the table is where they are written down.
 TABLE_ONLY = {("incoming_supply", "kind"), ("audit_log", "via"), ("audit_log", "outcome")}
 # Column names that always hold a word from a fixed list.
-VOCABULARY = {"status", "state", "kind", "role", "reason", "disposition", "backorder_policy"}
+VOCABULARY = {
+    "status",
+    "state",
+    "kind",
+    "role",
+    "reason",
+    "disposition",
+    "backorder_policy",
+    "via",
+    "outcome",
+}
 # ...except where the name means prose: why the customer sends it back, in their words.
 FREE_TEXT = {("rmas", "reason")}
 

@@ -106,6 +106,20 @@ def test_a_key_named_twice_is_refused_at_any_depth(client: TestClient, sf: Stock
     assert books(client, sf) == before
 
 
+@pytest.mark.parametrize("path", ["/skus", "/reservations"])  # a route, and the fast lane's
+def test_a_body_nested_absurdly_deep_is_a_400_naming_the_body(
+    client: TestClient, sf: Stockflow, path: str
+) -> None:
+    before = books(client, sf)
+    for deep in (
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"lines":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ):
+        body = problem(raw_post(client, path, deep, "application/json"), 400)
+        assert (body["field"], body["title"]) == ("body", "Unreadable body")
+    assert books(client, sf) == before
+
+
 def test_an_id_beyond_its_column_is_refused(client: TestClient, sf: Stockflow) -> None:
     """Numbers that name rows are checked against the column's range before any query."""
     before = books(client, sf)

@@ -98,8 +98,12 @@ class Authenticator:
             self._known.pop((kind, digest), None)
 
     def forget_user(self, user_id: int) -> None:
-        """Drop every secret of one user: stopped, a new password, a new role or scope."""
+        """Drop every secret of one user (stopped, let back in, a new password), and every refusal.
+
+        A refused secret is not known to belong to anyone, so the refusals go
+        too: a user let back in must not wait for their recheck.
+        """
         with self._lock:
             for key, entry in list(self._known.items()):
-                if entry.signed is not None and entry.signed.principal.user_id == user_id:
+                if entry.signed is None or entry.signed.principal.user_id == user_id:
                     del self._known[key]

@@ -98,7 +98,20 @@ class Access:
         self.db.run(lambda conn: credentials.sign_out(conn, digest, now=self.clock()))
         self.authenticator.forget(Kind.SESSION, digest)
 
-    def audit(self, **filters: object) -> list[queries.AuditEntry]:
-        """Audited writes, newest first (see ``queries.audit_page`` for the filters)."""
+    def audit(
+        self,
+        *,
+        actor: str | None = None,
+        command: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: tuple[datetime, int] | None = None,
+        limit: int = 100,
+    ) -> list[queries.AuditEntry]:
+        """Audited writes, newest first: by actor, part of the command, an id touched, time."""
         with self.db.read() as conn:
-            return queries.audit_page(conn, **filters)  # type: ignore[arg-type]
+            return queries.audit_page(
+                conn, actor=actor, command=command, target=target, since=since, until=until,
+                after=after, limit=limit,
+            )  # fmt: skip

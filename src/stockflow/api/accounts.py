@@ -10,13 +10,21 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from stockflow.access import rules
-from stockflow.access.queries import AuditEntry, TokenView
+from stockflow.access.queries import AuditEntry, TokenView, UserView
 from stockflow.api.deps import IdPath, Limit, Sf, created_cursor, encode_cursor
-from stockflow.api.guard import PUBLIC, SIGNED_IN, Who, may
+from stockflow.api.guard import PUBLIC, SIGNED_IN, RateLimiter, Who, may
 from stockflow.api.identity import SESSION_COOKIE
 from stockflow.api.problems import error_responses
 from stockflow.errors import Forbidden, InvalidInput
-from stockflow.stock.rules.access import PERMISSIONS, Action, Permission, Principal, Resource
+from stockflow.stock.rules.access import (
+    PERMISSIONS,
+    Action,
+    Permission,
+    Principal,
+    Resource,
+    Role,
+    ScopeKind,
+)
 
 router = APIRouter(tags=["access"])
 _USERS_WRITE = Permission(Resource.USERS, Action.WRITE)
@@ -92,6 +100,37 @@ class IssuedTokenOut(TokenOut):
     token: str
 
 
+class UserIn(_Strict):
+    """A new user. Partners are limited to their locations, channels or supplier."""
+
+    name: str = Field(min_length=1, max_length=64)
+    role: Role
+    scope: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=500, description="Codes the user is limited to"
+    )
+    scope_kind: ScopeKind | None = Field(
+        default=None, description="What scope limits; partner roles imply it"
+    )
+    password: str | None = Field(
+        default=None,
+        min_length=rules.MIN_PASSWORD,
+        max_length=rules.MAX_PASSWORD,
+        description="None: the user signs in with API tokens only",
+    )
+
+
+class UserOut(BaseModel):
+    """A user (never its password)."""
+
+    name: str
+    role: Role
+    scope_kind: ScopeKind | None
+    scope: list[str]
+    active: bool
+    has_password: bool
+    created_at: datetime
+
+
 class AuditOut(BaseModel):
     """One audited write."""
 
@@ -142,10 +181,17 @@ def _token_out(view: TokenView) -> dict[str, Any]:
     "/session",
     status_code=status.HTTP_201_CREATED,
     dependencies=[PUBLIC],
-    responses=error_responses(401),
+    responses=error_responses(401, 429),
 )
 def sign_in(sf: Sf, body: SignIn, request: Request, response: Response) -> SessionOut:
-    """Sign in with a name and password: sets the session cookie and answers its CSRF token."""
+    """Sign in with a name and password: sets the session cookie and answers its CSRF token.
+
+    Ten attempts per user name, then one a minute (429 with Retry-After), so a
+    password cannot be guessed at the server's speed.
+    """
+    limiter: RateLimiter = request.app.state.limiter
+    limit = "ten sign-ins for one user name, then one a minute"
+    limiter.spend(("sign-in", body.name.lower()), rate=1 / 60, burst=10, limit=limit)
     opened = sf.access.sign_in(body.name, body.password)
     response.set_cookie(
         SESSION_COOKIE,
@@ -208,6 +254,48 @@ def revoke_token(sf: Sf, who: Who, token_id: IdPath) -> None:
     """Revoke one of the caller's tokens (a user administrator: anyone's); it stops at once."""
     owner = None if who.may(_USERS_WRITE) else who.name
     sf.access.revoke_token(token_id, owner=owner)
+
+
+def _user_out(view: UserView) -> UserOut:
+    return UserOut(
+        name=view.name, role=view.role, scope_kind=view.scope_kind, scope=list(view.scope),
+        active=view.active, has_password=view.has_password, created_at=view.created_at,
+    )  # fmt: skip
+
+
+@router.get("/users", dependencies=[may(Resource.USERS, Action.READ)])
+def list_users(sf: Sf) -> list[UserOut]:
+    """Every user, by name."""
+    return [_user_out(u) for u in sf.access.users()]
+
+
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[may(Resource.USERS, Action.WRITE)],
+    responses=error_responses(409),
+)
+def add_user(sf: Sf, body: UserIn) -> UserOut:
+    """Add a user; it signs in with its password, or with tokens issued to it."""
+    view = sf.access.add_user(
+        body.name, body.role, password=body.password, scope=body.scope,
+        scope_kind=body.scope_kind,
+    )  # fmt: skip
+    return _user_out(view)
+
+
+@router.post("/users/{name}/disable", dependencies=[may(Resource.USERS, Action.WRITE)])
+def disable_user(sf: Sf, name: str) -> UserOut:
+    """Stop a user: its sessions end and its tokens stop working, at once."""
+    sf.access.set_active(name, False)
+    return _user_out(sf.access.user(name))
+
+
+@router.post("/users/{name}/enable", dependencies=[may(Resource.USERS, Action.WRITE)])
+def enable_user(sf: Sf, name: str) -> UserOut:
+    """Let a stopped user sign in again (with the tokens it still has)."""
+    sf.access.set_active(name, True)
+    return _user_out(sf.access.user(name))
 
 
 @router.get("/audit", dependencies=[may(Resource.AUDIT, Action.READ)])

@@ -131,29 +131,39 @@ async def _denied(request: Request, who: Principal) -> None:
 
 
 class RateLimiter:
-    """Token buckets per caller: ``rate`` requests a second, bursts of twice that."""
+    """Token buckets: per caller, ``rate`` requests a second with bursts of twice that.
+
+    ``spend`` also serves other limits keyed by anything hashable (sign-in
+    attempts per user name). Buckets of callers long gone are dropped when
+    there are too many to keep.
+    """
+
+    MAX_BUCKETS = 100_000
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self._buckets: dict[tuple[str, int | None], tuple[float, float]] = {}
+        self._buckets: dict[object, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
     def take(self, who: Principal) -> None:
         """Spend one request of ``who``'s allowance, or refuse with how long to wait."""
         rate = who.rate_limit or self.rate
         key = ("token", who.token_id) if who.token_id is not None else ("user", who.user_id)
+        limit = f"at most {rate:g} of these a second (bursts of {2 * rate:g})"
+        self.spend(key, rate=rate, burst=2 * rate, limit=limit)
+
+    def spend(self, key: object, *, rate: float, burst: float, limit: str) -> None:
+        """Take one from ``key``'s bucket (``burst`` deep, refilled at ``rate`` a second)."""
         now = time.monotonic()
         with self._lock:
-            level, then = self._buckets.get(key, (2 * rate, now))
-            level = min(2 * rate, level + (now - then) * rate)
+            if len(self._buckets) >= self.MAX_BUCKETS and key not in self._buckets:
+                self._buckets.clear()
+            level, then = self._buckets.get(key, (burst, now))
+            level = min(burst, level + (now - then) * rate)
             if level < 1:
                 self._buckets[key] = (level, now)
                 wait = max(1, math.ceil((1 - level) / rate))
-                raise TooManyRequests(
-                    f"at most {rate:g} of these a second (bursts of {2 * rate:g}); "
-                    f"try again in {wait} s",
-                    retry_after=wait,
-                )
+                raise TooManyRequests(f"{limit}; try again in {wait} s", retry_after=wait)
             self._buckets[key] = (level - 1, now)
 
 

@@ -17,7 +17,6 @@ from stockflow.errors import NotSignedIn, StockflowError, TooManyRequests
 from stockflow.stock.rules.access import Principal
 
 PROBLEM_JSON = "application/problem+json"
-CHALLENGE = 'Bearer realm="stockflow"'  # how a 401 says to sign in (RFC 9110, 11.6.1)
 log = logging.getLogger("stockflow.api")
 
 
@@ -34,16 +33,12 @@ def problem_body(status: int, title: str, detail: str, **extra: Any) -> bytes:
 
 
 def domain_problem(exc: StockflowError) -> Response:
-    """The problem document for a refusal of the domain (unknown SKU, not enough stock...).
-
-    A 401 challenges the client to sign in and a 429 says when to try again,
-    whether the refusal came from in front of the routes or from one of them.
-    """
+    """The problem document for a refusal of the domain (unknown SKU, not enough stock...)."""
     response = Response(domain_problem_body(exc), exc.status, media_type=PROBLEM_JSON)
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, NotSignedIn):
-        response.headers["WWW-Authenticate"] = CHALLENGE
+        response.headers["WWW-Authenticate"] = 'Bearer realm="stockflow"'
     return response
 
 
@@ -92,7 +87,7 @@ def field_error(error: Mapping[str, Any]) -> dict[str, str | None]:
 # what the body parser, the size limit, request validation and the last-resort
 # handler send are decided here once, so a new route is documented without a word.
 _BODY_STATUSES = {
-    "400": "The body is not readable: invalid UTF-8 inside its JSON",
+    "400": "The body is not readable: not JSON, invalid UTF-8, or nested absurdly deep",
     "413": "The body is longer than the size limit (STOCKFLOW_MAX_BODY_BYTES)",
 }
 _INVALID = "Invalid input: every field at fault is named in ``errors``"

@@ -65,7 +65,11 @@ def body_refusal(body: bytes) -> Response | None:
         loads(body)
     except BodyRefused as exc:
         return refusal(exc.field, exc.message)
-    except (ValueError, RecursionError):  # not JSON (or absurdly deep): the framework words it
+    except RecursionError:  # arrays or objects nested hundreds deep: no request of ours is
+        return problem(
+            400, "Unreadable body", "the JSON body nests arrays or objects too deeply", field="body"
+        )
+    except ValueError:  # not JSON: the framework words it
         return None
     return None
 

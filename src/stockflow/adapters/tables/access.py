@@ -76,6 +76,7 @@ audit_log = Table(
     Column("command", String(200), nullable=False),  # "POST /api/v1/orders/{order_id}/cancel"
     Column("target", JSON, nullable=False),  # path parameters and what the change recorded
     Column("outcome", String(16), nullable=False),  # done, denied
+    one_of("role", ROLES),
     one_of("via", ("token", "session", "cli")),
     one_of("outcome", ("done", "denied")),
 )

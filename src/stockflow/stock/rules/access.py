@@ -126,7 +126,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "orders:read",
     ),
     Role.READ_ONLY: frozenset(
-        p for p in _EVERYTHING if p.action is Action.READ and p.resource is not Resource.USERS
+        p
+        for p in _EVERYTHING
+        if p.action is Action.READ and p.resource not in (Resource.USERS, Resource.AUDIT)
     ),
     Role.THREE_PL: _grants(
         *_READ_ALL_STOCK,

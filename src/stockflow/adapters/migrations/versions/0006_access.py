@@ -32,6 +32,11 @@ def upgrade() -> None:
         sa.Column("command", sa.String(length=200), nullable=False),
         sa.Column("target", sa.JSON(), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.CheckConstraint(
+            "role IN ('admin', 'manager', 'sales', 'warehouse', 'purchasing', 'read_only', "
+            "'three_pl', 'marketplace', 'supplier')",
+            name=op.f("ck_audit_log_role"),
+        ),
         sa.CheckConstraint("outcome IN ('done', 'denied')", name=op.f("ck_audit_log_outcome")),
         sa.CheckConstraint("via IN ('token', 'session', 'cli')", name=op.f("ck_audit_log_via")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
