@@ -38,6 +38,9 @@ from stockflow.errors import Forbidden, NotSignedIn, TooManyRequests
 from stockflow.stock.rules.access import Action, Permission, Principal, Resource
 
 PERMISSION_KEY = "x-stockflow-permission"  # on every operation in the OpenAPI document
+_LIMITED = "Over the caller's rate limit; Retry-After says when to try again"
+_CHALLENGE = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "How to sign in"}}
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
 _ANY_SIGNED_IN = "signed-in"
 _PUBLIC = "public"
 
@@ -225,34 +228,22 @@ def document(app: FastAPI, routers: Iterable[APIRouter], schema: dict[str, Any])
         for method in route.methods or ():
             operation = schema["paths"][path][method.lower()]
             operation[PERMISSION_KEY] = needs.label
-            if needs.public:
-                continue
-            operation["security"] = [{"apiToken": []}, {"session": []}]
             responses = operation.setdefault("responses", {})
-            responses.setdefault("401", _unauthenticated())
-            responses.setdefault(
-                "403", _problem("The caller's role may not do this, or a session lacks its CSRF")
-            )
+            if not needs.public:
+                operation["security"] = [{"apiToken": []}, {"session": []}]
+                responses.setdefault("401", _problem("Not signed in, or the credential is dead"))
+                responses.setdefault(
+                    "403",
+                    _problem("The caller's role may not do this, or a session lacks its CSRF"),
+                )
             if needs.limited:
-                responses.setdefault("429", _limited())
+                responses.setdefault("429", _problem(_LIMITED))
+            # Whoever lists them, a 401 says how to sign in and a 429 when to try again.
+            for status, header in (("401", _CHALLENGE), ("429", _RETRY_AFTER)):
+                if status in responses:
+                    responses[status].setdefault("headers", {}).update(header)
 
 
 def _problem(description: str) -> dict[str, Any]:
     schema = {"$ref": "#/components/schemas/Problem"}
     return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
-
-
-def _unauthenticated() -> dict[str, Any]:
-    answer = _problem("Not signed in, or the credential is dead")
-    answer["headers"] = {
-        "WWW-Authenticate": {"schema": {"type": "string"}, "description": "How to sign in"}
-    }
-    return answer
-
-
-def _limited() -> dict[str, Any]:
-    answer = _problem("Over the caller's rate limit; Retry-After says when to try again")
-    answer["headers"] = {
-        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}
-    }
-    return answer
