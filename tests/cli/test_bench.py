@@ -112,6 +112,17 @@ def test_a_flash_sale_of_orders_on_sqlite_sells_exactly_the_stock() -> None:
     assert figures["warm_up"] == {"attempts": 32, "accepted": 8, "rejected": 24, "errors": 0}
 
 
+def test_a_flash_sale_of_orders_over_http_is_signed_in_and_never_limited() -> None:
+    """Every request carries the bench user's token, whose rate limit the load never reaches."""
+    figures = bench(
+        "orders", "--hot", "--http", "--clients", "4", "--stock", "20", "--attempts", "100"
+    )
+    assert (figures["scenario"], figures["mode"]) == ("orders --hot", "http")
+    assert (figures["accepted"], figures["rejected"], figures["errors"]) == (20, 80, 0)
+    assert figures["warm_up"] == {"attempts": 32, "accepted": 8, "rejected": 24, "errors": 0}
+    assert figures["oversold"] == 0
+
+
 def test_an_unknown_scenario_is_refused() -> None:
     """A scenario the bench does not know is an error, not an empty report."""
     config = BenchConfig(scenario="nope", db="sqlite", http=False, clients=1, stock=1, attempts=1)

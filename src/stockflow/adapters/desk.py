@@ -183,11 +183,12 @@ class Desk(Generic[C, R]):
         cmds = [call.cmd for call in batch]
         outcomes: Sequence[R | BaseException] | None
         line.recorded = ()
+        written: list[audit.Acting] = []  # whose rows the batch's transaction holds
         try:
             outcomes = self.shortcut(line, cmds)
             if outcomes is None:
                 outcomes = line.run(
-                    lambda conn: _audited(conn, batch, self.run_batch(conn, cmds)),
+                    lambda conn: _audited(conn, batch, self.run_batch(conn, cmds), written),
                     idempotent=any(self.keyed(cmd) for cmd in cmds),
                 )
         except Exception as exc:
@@ -199,6 +200,8 @@ class Desk(Generic[C, R]):
                 return
             outcomes = [exc]
         else:
+            for acting in written:  # committed: their commands have their rows
+                acting.recorded = True
             try:
                 self.settled(cmds, outcomes)
             except Exception:  # a hint gone wrong must not cost anyone their answer
@@ -223,18 +226,27 @@ class Desk(Generic[C, R]):
 
 
 def _audited(
-    conn: Connection, batch: Sequence[_Call[C, R]], outcomes: list[R | StockflowError]
+    conn: Connection,
+    batch: Sequence[_Call[C, R]],
+    outcomes: list[R | StockflowError],
+    written: list[audit.Acting],
 ) -> list[R | StockflowError]:
-    """Write the audit rows of the batch's callers whose command took effect, in its transaction."""
+    """Write the audit rows of the batch's callers whose command took effect, in its transaction.
+
+    A command (one request, one CLI run) that already has its row, or that
+    several calls of this batch act for, gets one row, as ``Database.run`` does.
+    """
     now = datetime.now(UTC)
-    audit.write(
-        conn,
-        [
-            call.acting.row((), now=now, outcome="done")
-            for call, outcome in zip(batch, outcomes, strict=True)
-            if call.acting is not None and not isinstance(outcome, StockflowError)
-        ],
-    )
+    rows: dict[int, dict[str, object]] = {}
+    written.clear()  # a retried transaction starts again
+    for call, outcome in zip(batch, outcomes, strict=True):
+        acting = call.acting
+        if acting is None or acting.recorded or isinstance(outcome, StockflowError):
+            continue
+        if id(acting) not in rows:
+            rows[id(acting)] = acting.row((), now=now, outcome="done")
+            written.append(acting)
+    audit.write(conn, list(rows.values()))
     return outcomes
 
 

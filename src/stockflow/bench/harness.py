@@ -22,8 +22,12 @@ from stockflow.bench.load import (
 from stockflow.bootstrap import Stockflow
 from stockflow.runtime import settle_heap
 from stockflow.stock.ledger import post_moves
+from stockflow.stock.rules.access import Role
 from stockflow.stock.rules.catalogue import NewLocation, NewSku
 from stockflow.stock.rules.commands import Place, PostMove
+
+BENCH_USER = "bench"
+BENCH_RATE_LIMIT = 1_000_000  # requests a second: the most a token may have, never reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +137,16 @@ def drive(
     planned, the database's caches filled.
     """
     if c.http:
+        token = bench_token(sf)
         sf.desk.close()  # the server has its own desks; keep this process out of the way
         sf.orders.close()
         server = Server(url, workers=c.server_workers)
 
         def over_http(w: Workload) -> Tally:
             return hammer_http(
-                server.base_url, w.body, clients=c.clients, attempts=w.attempts, path=w.path
-            )
+                server.base_url, w.body, clients=c.clients, attempts=w.attempts, path=w.path,
+                token=token,
+            )  # fmt: skip
 
         try:
             return over_http(warm_up), over_http(work)
@@ -156,6 +162,16 @@ def drive(
     warm = in_process(warm_up)
     settle_heap()  # as the server does once it has started
     return warm, in_process(work)
+
+
+def bench_token(sf: Stockflow) -> str:
+    """An API token for the clients: an admin's, with a rate limit the load never reaches.
+
+    It is made before the server starts, so the server's first look-up finds it.
+    """
+    sf.access.add_user(BENCH_USER, Role.ADMIN)
+    issued = sf.access.issue_token(BENCH_USER, "bench load", days=1, rate_limit=BENCH_RATE_LIMIT)
+    return issued.secret
 
 
 def report(

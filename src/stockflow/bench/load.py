@@ -149,14 +149,18 @@ def hammer_http(
     clients: int,
     attempts: int,
     path: str = "/api/v1/reservations",
+    token: str | None = None,
 ) -> Tally:
     """Post ``attempts`` requests (reservations by default) over ``clients`` keep-alive connections.
 
     The load generator must cost far less than the server it measures, so it
     is a bare HTTP/1.1 client: requests are written as bytes on one event loop
     and responses are parsed by httptools (C), keeping only the status code.
+    Each request carries ``token`` as its bearer token, when one is given.
     """
-    return _on_server_loop(_hammer_http(base_url, body, path, clients=clients, attempts=attempts))
+    return _on_server_loop(
+        _hammer_http(base_url, body, path, clients=clients, attempts=attempts, token=token)
+    )
 
 
 async def _hammer_http(
@@ -166,12 +170,15 @@ async def _hammer_http(
     *,
     clients: int,
     attempts: int,
+    token: str | None,
 ) -> Tally:
     tally = Tally()
     counter = itertools.count()
     url = httptools.parse_url(base_url.encode())
     host, port = (url.host or b"127.0.0.1").decode(), url.port or 80
     head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+    if token is not None:
+        head += f"Authorization: Bearer {token}\r\n"
     loop = asyncio.get_running_loop()
     connections = [
         (await loop.create_connection(_KeepAlive, host, port))[1] for _ in range(clients)

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.cli.acting import audited
 from stockflow.cli.bench import bench
 from stockflow.cli.counts import counts_app
 from stockflow.cli.floor import floor_app
@@ -17,7 +18,9 @@ from stockflow.cli.options import DbOption, database_url
 from stockflow.cli.orders import orders_app
 from stockflow.cli.receiving import receiving_app
 from stockflow.cli.returns import returns_app
+from stockflow.cli.tokens import tokens_app
 from stockflow.cli.transfers import transfers_app
+from stockflow.cli.users import users_app
 from stockflow.config import Settings
 
 app = typer.Typer(
@@ -138,18 +141,20 @@ def atp(
 
 
 @app.command()
+@audited
 def demo(
     db: DbOption = None,
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing when the database has SKUs already")
     ] = False,
 ) -> None:
-    """Load the demo data set: sites with bins, 300 SKUs, stock, reservations, channels, orders."""
+    """Load the demo data set and a user per role, whose passwords it prints once."""
     from sqlalchemy import func, select
 
     from stockflow.adapters.tables import skus
     from stockflow.bootstrap import Stockflow
     from stockflow.cli.demo import load_demo
+    from stockflow.cli.demo_users import add_demo_users, print_logins, reminder
 
     sf = Stockflow.open(database_url(db))
     try:
@@ -157,11 +162,14 @@ def demo(
             count = conn.execute(select(func.count()).select_from(skus)).scalar_one()
         if count and if_empty:
             console.print(f"demo: database already holds {count} SKUs; left as it is")
+            console.print(reminder(sf), highlight=False, soft_wrap=True)
             return
         made = load_demo(sf)
+        logins = add_demo_users(sf)
     finally:
         sf.close()
     console.print("demo data loaded: " + ", ".join(f"{v} {k}" for k, v in made.items()))
+    print_logins(console, logins)
 
 
 app.command()(bench)
@@ -172,6 +180,8 @@ app.add_typer(floor_app, name="floor", help="Warehouse floor: waves, pick lists,
 app.add_typer(transfers_app, name="transfers", help="Transfers between locations")
 app.add_typer(counts_app, name="counts", help="Cycle counts: blind sheets, accuracy")
 app.add_typer(returns_app, name="returns", help="Returns (RMAs): show one, list them")
+app.add_typer(users_app, name="users", help="Users: add, list, passwords, disable, enable")
+app.add_typer(tokens_app, name="tokens", help="API tokens: issue, list, revoke")
 
 
 def main() -> None:

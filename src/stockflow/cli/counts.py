@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.cli.acting import audited
 from stockflow.cli.options import ActorOption, DbOption, database_url, iso_day
 from stockflow.errors import InvalidInput
 
@@ -16,6 +17,7 @@ console = Console()
 
 
 @counts_app.command("create")
+@audited
 def create(
     location: Annotated[str, typer.Option("--location", help="Where to count")],
     zone: Annotated[str | None, typer.Option(help="Every storage bin of this zone")] = None,

@@ -1,4 +1,8 @@
-"""A realistic demo data set: sites with bins, a few hundred SKUs, stock and reservations."""
+"""A realistic demo data set: sites with bins, a few hundred SKUs, stock and reservations.
+
+It also holds what the demo's partner users are limited to: a marketplace
+channel, and a supplier with a purchase order on its way.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rich.progress import Progress
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InsufficientStock
 from stockflow.orders.rules.parties import NewChannel, NewCustomer
+from stockflow.receiving.rules.purchasing import NewPurchaseOrder, NewSupplier, POLineIn
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 from stockflow.stock.rules.commands import (
     CaptureOrder,
@@ -51,6 +56,7 @@ def load_demo(sf: Stockflow, *, seed: int = 7) -> dict[str, int]:
     moves, reservations = _stock(sf, rng, skus, bins)
     orders = _orders(sf, rng, [s.code for s in skus])
     waves, shipped = _floor(sf)
+    _partners(sf, [s.code for s in skus])
     return {
         "locations": len(SITES),
         "bins": len(bins),
@@ -165,6 +171,24 @@ def _floor(sf: Stockflow) -> tuple[int, int]:
             sf.floor.ship(parcel.id, Dispatch("flat"), actor="demo")
             shipped += 1
     return waves, shipped
+
+
+MARKETPLACE = "MARKET"  # the channel the demo's marketplace user sells through
+SUPPLIER = "NORDBOLT"  # the supplier the demo's supplier user is
+
+
+def _partners(sf: Stockflow, codes: list[str]) -> None:
+    """A marketplace channel, and a supplier with one purchase order for Rotterdam."""
+    sf.orders.add_channel(NewChannel(MARKETPLACE, "Marketplace", "marketplace", priority=4))
+    sf.receiving.add_supplier(NewSupplier(SUPPLIER, "Nordbolt Fasteners AB", lead_time_days=5))
+    sf.receiving.place_order(
+        NewPurchaseOrder(
+            SUPPLIER,
+            "RTM",
+            (POLineIn(codes[0], 500, Decimal("0.08")), POLineIn(codes[30], 800, Decimal("0.03"))),
+            reference="NB-2041",
+        )
+    )
 
 
 CUSTOMERS = [

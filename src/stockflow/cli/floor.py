@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.cli.acting import audited
 from stockflow.cli.options import DbOption, database_url
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def _opened(db: str | None) -> Iterator[Stockflow]:
 
 
 @floor_app.command("wave")
+@audited
 def wave(
     location: Annotated[str, typer.Argument(help="Location code")],
     db: DbOption = None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 import typer
 from rich.console import Console
 
+from stockflow.cli.acting import audited
 from stockflow.cli.options import DbOption, database_url
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Importer(Protocol[S_co]):
 
 
 @import_app.command()
+@audited
 def skus(file: FileArgument, db: DbOption = None) -> None:
     """SKUs: code, name [, base_unit, active, lot_tracked, unit_price]."""
     from stockflow.stock.imports import import_skus
@@ -51,6 +53,7 @@ def skus(file: FileArgument, db: DbOption = None) -> None:
 
 
 @import_app.command()
+@audited
 def locations(file: FileArgument, db: DbOption = None) -> None:
     """Locations: code [, name, kind, address, latitude, longitude, allow_negative]."""
     from stockflow.stock.imports import import_locations
@@ -59,6 +62,7 @@ def locations(file: FileArgument, db: DbOption = None) -> None:
 
 
 @import_app.command()
+@audited
 def bins(file: FileArgument, db: DbOption = None) -> None:
     """Bins in existing locations: location, code [, zone, sequence]."""
     from stockflow.stock.imports import import_bins
@@ -67,6 +71,7 @@ def bins(file: FileArgument, db: DbOption = None) -> None:
 
 
 @import_app.command()
+@audited
 def stock(file: FileArgument, db: DbOption = None) -> None:
     """Opening stock as receipts: sku, location, qty [, bin, lot, expires_on]."""
     from stockflow.stock.imports import import_stock

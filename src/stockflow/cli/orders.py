@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from stockflow.cli.acting import audited
 from stockflow.cli.imports import FileArgument, run_file_import
 from stockflow.cli.options import DbOption, database_url
 
@@ -17,6 +18,7 @@ console = Console()
 
 
 @orders_app.command("import")
+@audited
 def import_orders(file: FileArgument, db: DbOption = None) -> None:
     """Capture the orders of a sheet, one row per order line, every order or none.
 
@@ -39,6 +41,7 @@ def import_orders(file: FileArgument, db: DbOption = None) -> None:
 
 
 @orders_app.command("scan")
+@audited
 def scan(
     db: DbOption = None,
     stuck_hours: Annotated[
@@ -57,6 +60,7 @@ def scan(
 
 
 @orders_app.command("fill-backorders")
+@audited
 def fill_backorders(db: DbOption = None) -> None:
     """Offer free stock to every waiting order now (highest priority first, then oldest)."""
     from stockflow.bootstrap import Stockflow

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from stockflow.cli.acting import audited
 from stockflow.cli.imports import FileArgument, run_file_import
 from stockflow.cli.options import DbOption, database_url
 
@@ -31,6 +32,7 @@ Lot = Annotated[str | None, typer.Option("--lot", help="Lot code (lot-tracked SK
 
 
 @receiving_app.command("po-import")
+@audited
 def po_import(file: FileArgument, db: DbOption = None) -> None:
     """Place the purchase orders of a sheet, every one or none.
 
@@ -58,6 +60,7 @@ def po_import(file: FileArgument, db: DbOption = None) -> None:
 
 
 @receiving_app.command("receive")
+@audited
 def receive(
     file: FileArgument,
     po: Annotated[str | None, typer.Option("--po", help="The purchase order received")] = None,
@@ -114,6 +117,7 @@ def putaway_suggest(
 
 
 @receiving_app.command("putaway")
+@audited
 def putaway(
     location: Location,
     sku: Sku,
@@ -138,6 +142,7 @@ def putaway(
 
 
 @receiving_app.command("po-close")
+@audited
 def po_close(
     po_id: Annotated[str, typer.Argument(help="Purchase order id")], db: DbOption = None
 ) -> None:
@@ -148,6 +153,7 @@ def po_close(
 
 
 @receiving_app.command("po-cancel")
+@audited
 def po_cancel(
     po_id: Annotated[str, typer.Argument(help="Purchase order id")], db: DbOption = None
 ) -> None:

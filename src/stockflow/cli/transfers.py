@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.cli.acting import audited
 from stockflow.cli.options import ActorOption, DbOption, database_url, iso_day
 from stockflow.errors import InvalidInput
 
@@ -40,6 +41,7 @@ def _print_transfer(view: TransferView) -> None:
 
 
 @transfers_app.command("ship")
+@audited
 def ship(
     lines: Annotated[list[str], typer.Argument(help="SKU:QTY or SKU:QTY:LOT")],
     source: Annotated[str, typer.Option("--from", help="Location the units leave")],
@@ -70,6 +72,7 @@ def ship(
 
 
 @transfers_app.command("receive")
+@audited
 def receive(
     transfer_id: Annotated[str, typer.Argument(help="The transfer")],
     lines: Annotated[list[str], typer.Argument(help="LINE:RECEIVED or LINE:RECEIVED:DAMAGED")],

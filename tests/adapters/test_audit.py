@@ -1,0 +1,44 @@
+"""The audit trail: one row per command, written in the transaction that made the change."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import add_sku, receive, setup_places
+from stockflow.adapters import audit
+from stockflow.bootstrap import Stockflow
+from stockflow.errors import InsufficientStock
+from stockflow.stock.rules.commands import Reserve, ReserveLine
+
+
+def acting(command: str) -> audit.Acting:
+    return audit.Acting(actor="ops", role="admin", via="cli", command=command)
+
+
+def test_a_command_of_many_transactions_and_desk_calls_is_recorded_once(sf: Stockflow) -> None:
+    setup_places(sf, "WH1")
+    add_sku(sf, "A")
+    receive(sf, "A", 5, "WH1")
+    with audit.acting_as(acting("stockflow demo")):
+        sf.reserve(Reserve((ReserveLine("A", 1),)))
+        sf.reserve(Reserve((ReserveLine("A", 1),)))
+        receive(sf, "A", 1, "WH1")
+    with audit.acting_as(acting("stockflow other")):
+        receive(sf, "A", 1, "WH1")
+    assert [(e.command, e.via) for e in sf.access.audit()] == [
+        ("stockflow other", "cli"),
+        ("stockflow demo", "cli"),
+    ]
+
+
+def test_a_refused_command_leaves_no_row_and_the_next_one_is_recorded(sf: Stockflow) -> None:
+    setup_places(sf, "WH1")
+    add_sku(sf, "A")
+    with audit.acting_as(acting("stockflow reserve")) as first:
+        with pytest.raises(InsufficientStock):
+            sf.reserve(Reserve((ReserveLine("A", 1),)))
+        assert first is not None
+        assert not first.recorded
+    assert sf.access.audit() == []
+    receive(sf, "A", 1, "WH1")  # nobody is acting: no row
+    assert sf.access.audit() == []
