@@ -132,13 +132,13 @@ def test_found_stock_reject_cancel_and_idempotent_creation_over_http(aisle: Test
     reused = {"location": "WH1", "scope": ZONE_A}
     problem(client.post(f"{API}/counts", json=reused, headers=headers), 409, "Idempotency-Key")
 
-    found = client.post(
-        f"{API}/counts/{first['id']}/found",
-        json={"bin": "A-01", "sku": "NUT", "counted": 2},
-        headers=signed_in(client, "ola"),
-    )
+    keyed = {**signed_in(client, "ola"), "Idempotency-Key": "found-1"}
+    find = {"bin": "A-01", "sku": "NUT", "counted": 2}
+    found = client.post(f"{API}/counts/{first['id']}/found", json=find, headers=keyed)
     assert found.status_code == 201, found.text
     assert (found.json()["line_no"], found.json()["sku"]) == (2, "NUT")
+    again = client.post(f"{API}/counts/{first['id']}/found", json=find, headers=keyed)
+    assert (again.status_code, again.json()) == (200, found.json())
     problem(client.post(f"{API}/counts/{first['id']}/cancel"), 409, "count_id")
     rejected = ok(
         client.post(f"{API}/counts/{first['id']}/lines/2/reject", headers=signed_in(client, "sup"))

@@ -32,9 +32,8 @@ from stockflow.api.deps import (
     created_cursor,
     encode_cursor,
 )
-from stockflow.api.guard import may
+from stockflow.api.guard import Who, may
 from stockflow.api.schemas import Problem
-from stockflow.counts.queries import count_page
 from stockflow.counts.rules import CountScope
 from stockflow.stock.rules.access import Action, Resource
 
@@ -46,6 +45,10 @@ _CREATE: dict[int | str, dict[str, Any]] = {
 _STEP: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "The line (or count) cannot take that step now"},
 }
+_FOUND: dict[int | str, dict[str, Any]] = {
+    200: {"model": SheetLineOut, "description": "A replay: the line the find made the first time"},
+    **_STEP,
+}
 
 
 @router.post(
@@ -55,8 +58,9 @@ _STEP: dict[int | str, dict[str, Any]] = {
     responses=_CREATE,
 )
 def create_count(
-    sf: Sf, body: CountIn, response: Response, actor: Actor, key: IdempotencyKey = None
-) -> CountOut:
+    sf: Sf, body: CountIn, response: Response, actor: Actor, who: Who,
+    key: IdempotencyKey = None,
+) -> CountOut:  # fmt: skip
     """Open a count: one line per SKU and lot in each bin of the scope (empty positions too)."""
     scope = body.scope
     view = sf.counts.create(
@@ -65,6 +69,7 @@ def create_count(
         tolerance_pct=body.tolerance_pct,
         actor=actor,
         idempotency_key=key,
+        within=who.scope,
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
@@ -74,15 +79,20 @@ def create_count(
 @router.get("/counts", dependencies=[may(Resource.COUNTS, Action.READ)])
 def list_counts(
     sf: Sf,
+    who: Who,
     location: str | None = None,
     count_status: Annotated[str | None, Query(alias="status")] = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> CountPage:
     """Counts newest first (without their lines), optionally of one location or status."""
-    before = created_cursor(cursor)
-    with sf.db.read() as conn:
-        page = count_page(conn, location=location, status=count_status, limit=limit, before=before)
+    page = sf.counts.counts(
+        location=location,
+        status=count_status,
+        limit=limit,
+        before=created_cursor(cursor),
+        scope=who.scope,
+    )
     last = page[-1] if len(page) == limit else None
     return CountPage(
         items=[CountOut.model_validate(v) for v in page],
@@ -92,23 +102,23 @@ def list_counts(
 
 @router.get("/counts/accuracy", dependencies=[may(Resource.COUNTS, Action.READ)])
 def count_accuracy(
-    sf: Sf, start: date, end: date, location: str | None = None
+    sf: Sf, who: Who, start: date, end: date, location: str | None = None
 ) -> list[AccuracyOut]:
     """Inventory record accuracy per location over lines counted from ``start`` to ``end``."""
-    found = sf.counts.accuracy(start=start, end=end, location=location)
+    found = sf.counts.accuracy(start=start, end=end, location=location, scope=who.scope)
     return [AccuracyOut.model_validate(a) for a in found]
 
 
 @router.get("/counts/{count_id}", dependencies=[may(Resource.COUNTS, Action.READ)])
-def get_count(sf: Sf, count_id: str) -> CountOut:
+def get_count(sf: Sf, count_id: str, who: Who) -> CountOut:
     """The supervisor's view: the books at counting time, counts and variances."""
-    return CountOut.model_validate(sf.counts.count(count_id))
+    return CountOut.model_validate(sf.counts.count(count_id, scope=who.scope))
 
 
 @router.get("/counts/{count_id}/sheet", dependencies=[may(Resource.COUNTS, Action.READ)])
-def count_sheet(sf: Sf, count_id: str) -> SheetOut:
+def count_sheet(sf: Sf, count_id: str, who: Who) -> SheetOut:
     """The counter's blind sheet in walking order: where to count and what, never how many."""
-    return SheetOut.model_validate(sf.counts.sheet(count_id))
+    return SheetOut.model_validate(sf.counts.sheet(count_id, scope=who.scope))
 
 
 @router.post(
@@ -117,12 +127,14 @@ def count_sheet(sf: Sf, count_id: str) -> SheetOut:
     responses=_STEP,
 )
 def submit_count(
-    sf: Sf, count_id: str, line_no: LineNoPath, body: CountedIn, actor: Actor,
+    sf: Sf, count_id: str, line_no: LineNoPath, body: CountedIn, actor: Actor, who: Who,
     key: IdempotencyKey = None,
 ) -> SheetLineOut:  # fmt: skip
     """Record what the counter found on one line (409 once it is counted)."""
     return SheetLineOut.model_validate(
-        sf.counts.submit(count_id, line_no, body.counted, actor=actor, idempotency_key=key)
+        sf.counts.submit(
+            count_id, line_no, body.counted, actor=actor, idempotency_key=key, scope=who.scope
+        )
     )
 
 
@@ -130,18 +142,23 @@ def submit_count(
     "/counts/{count_id}/found",
     dependencies=[may(Resource.COUNTS, Action.WRITE)],
     status_code=status.HTTP_201_CREATED,
-    responses=_STEP,
+    responses=_FOUND,
 )
 def report_found(
-    sf: Sf, count_id: str, body: FoundIn, actor: Actor, key: IdempotencyKey = None
-) -> SheetLineOut:
-    """Count a SKU (and lot) found in a bin where the count has no line for it."""
-    return SheetLineOut.model_validate(
-        sf.counts.report_found(
-            count_id, bin=body.bin, sku=body.sku, lot=body.lot, counted=body.counted,
-            actor=actor, idempotency_key=key,
-        )
+    sf: Sf, count_id: str, body: FoundIn, response: Response, actor: Actor, who: Who,
+    key: IdempotencyKey = None,
+) -> SheetLineOut:  # fmt: skip
+    """Count a SKU (and lot) found in a bin where the count has no line for it.
+
+    A retry with the same Idempotency-Key answers 200 with the line it made.
+    """
+    line = sf.counts.report_found(
+        count_id, bin=body.bin, sku=body.sku, lot=body.lot, counted=body.counted,
+        actor=actor, idempotency_key=key, scope=who.scope,
     )  # fmt: skip
+    if line.replayed:
+        response.status_code = status.HTTP_200_OK
+    return SheetLineOut.model_validate(line)
 
 
 @router.post(
@@ -150,11 +167,12 @@ def report_found(
     responses=_STEP,
 )
 def approve_line(
-    sf: Sf, count_id: str, line_no: LineNoPath, actor: Actor, key: IdempotencyKey = None
-) -> CountLineOut:
+    sf: Sf, count_id: str, line_no: LineNoPath, actor: Actor, who: Who,
+    key: IdempotencyKey = None,
+) -> CountLineOut:  # fmt: skip
     """Post a waiting variance against what is on hand now; not by the person who counted."""
     return CountLineOut.model_validate(
-        sf.counts.approve(count_id, line_no, actor=actor, idempotency_key=key)
+        sf.counts.approve(count_id, line_no, actor=actor, idempotency_key=key, scope=who.scope)
     )
 
 
@@ -164,17 +182,18 @@ def approve_line(
     responses=_STEP,
 )
 def reject_line(
-    sf: Sf, count_id: str, line_no: LineNoPath, actor: Actor, key: IdempotencyKey = None
-) -> CountLineOut:
+    sf: Sf, count_id: str, line_no: LineNoPath, actor: Actor, who: Who,
+    key: IdempotencyKey = None,
+) -> CountLineOut:  # fmt: skip
     """Keep the books and close a waiting line; not by the person who counted."""
     return CountLineOut.model_validate(
-        sf.counts.reject(count_id, line_no, actor=actor, idempotency_key=key)
+        sf.counts.reject(count_id, line_no, actor=actor, idempotency_key=key, scope=who.scope)
     )
 
 
 @router.post(
     "/counts/{count_id}/cancel", dependencies=[may(Resource.COUNTS, Action.WRITE)], responses=_STEP
 )
-def cancel_count(sf: Sf, count_id: str) -> CountOut:
+def cancel_count(sf: Sf, count_id: str, who: Who) -> CountOut:
     """Call off an open count whose variances are all decided."""
-    return CountOut.model_validate(sf.counts.cancel(count_id))
+    return CountOut.model_validate(sf.counts.cancel(count_id, scope=who.scope))

@@ -21,7 +21,8 @@ every request alike; the lane reads the caller from the request's scope and
 never looks at the headers that name it. It then does what ``api.guard`` does
 for a route: the caller's role must grant ``reservations:write`` (else the
 application words the 403), the caller's rate limit is spent, and the
-reservation's audit row names the caller. Anything else added later in front
+reservation's audit row names the caller. A caller limited by a scope goes
+on to the application, whose route checks the lines against it. Anything else added later in front
 of every route must be added here too, or this lane must step aside for it.
 """
 
@@ -94,8 +95,8 @@ class FastLane:
             await too_large_problem(self.max_body)(scope, receive, send)
             return
         caller = caller_of(scope)
-        if caller is None or not caller.may(_PERMISSION):
-            # The application words the refusal (and records it).
+        if caller is None or not caller.may(_PERMISSION) or not caller.scope.unlimited:
+            # The application words the refusal (and records it), or applies the scope.
             await app(scope, receive, send)
             return
         body = await read_body(receive) or b""

@@ -11,13 +11,13 @@ from pydantic import Field, StrictInt, model_validator
 
 from stockflow.adapters.parcels import Parcel
 from stockflow.api.deps import Actor, IdPath, Limit, Sf
-from stockflow.api.guard import may
+from stockflow.api.guard import Who, may
 from stockflow.api.schemas import Body, Code, Out, Problem
 from stockflow.errors import Conflict
 from stockflow.floor.picking import WaveRequest
-from stockflow.floor.queries import wave_summaries
+from stockflow.floor.queries import ShipmentView
 from stockflow.floor.shipping import Dispatch
-from stockflow.stock.rules.access import Action, Resource
+from stockflow.stock.rules.access import Action, Principal, Resource
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 router = APIRouter(tags=["floor"])
@@ -95,7 +95,9 @@ class ShipIn(Body):
     carrier: Annotated[str, Field(min_length=1, max_length=16)] = "flat"
     service: Annotated[str, Field(min_length=1, max_length=32)] = "standard"
     tracking_no: Annotated[str, Field(max_length=40)] | None = None
-    amount: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = None
+    amount: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = Field(
+        default=None, description="What the carrier charged, for a hand booking (a cost)"
+    )
 
 
 class TrackingIn(Body):
@@ -142,20 +144,25 @@ class ShipmentOut(Out):
     carrier: str | None
     service: str | None
     tracking_no: str | None
-    amount: Decimal | None
+    amount: Decimal | None = Field(description="What the carrier charged")
     items: list[ShipmentItemOut]
     packages: list[PackageOut]
     events: list[TrackingEventOut]
     created_at: datetime
     shipped_at: datetime | None
 
+    def seen_by(self, who: Principal) -> ShipmentOut:
+        """The shipment as ``who`` may read it: all of it (the carrier's charge is set by
+        whoever books the carrier, the floor's staff or the 3PL running the site)."""
+        return self
+
 
 @router.post(
     "/orders/release", dependencies=[may(Resource.FLOOR, Action.WRITE)], responses=_CONFLICT
 )
-def release_orders(sf: Sf, body: ReleaseIn, actor: Actor) -> list[str]:
+def release_orders(sf: Sf, body: ReleaseIn, actor: Actor, who: Who) -> list[str]:
     """Release fully allocated orders to the warehouse floor."""
-    return sf.floor.release(body.order_ids, actor=actor)
+    return sf.floor.release(body.order_ids, actor=actor, scope=who.scope)
 
 
 @router.post(
@@ -164,10 +171,10 @@ def release_orders(sf: Sf, body: ReleaseIn, actor: Actor) -> list[str]:
     status_code=status.HTTP_201_CREATED,
     responses=_CONFLICT,
 )
-def create_wave(sf: Sf, body: WaveIn, actor: Actor) -> WaveOut:
+def create_wave(sf: Sf, body: WaveIn, actor: Actor, who: Who) -> WaveOut:
     """Group ready orders at a location into one wave with a pick list in walking order."""
     request = WaveRequest(body.location, body.max_orders, body.cutoff, tuple(body.order_ids))
-    wave = sf.floor.build_wave(request, actor=actor)
+    wave = sf.floor.build_wave(request, actor=actor, scope=who.scope)
     if wave is None:
         raise Conflict(f"no order at {body.location} is ready for a wave", field="location")
     return WaveOut.model_validate(wave)
@@ -185,18 +192,17 @@ class WaveSummaryOut(Out):
 
 @router.get("/waves", dependencies=[may(Resource.FLOOR, Action.READ)])
 def list_waves(
-    sf: Sf, location: str | None = None, status: str | None = None, limit: Limit = 100
+    sf: Sf, who: Who, location: str | None = None, status: str | None = None, limit: Limit = 100
 ) -> list[WaveSummaryOut]:
     """Waves, newest first: how many orders, how many tasks still open."""
-    with sf.db.read() as conn:
-        found = wave_summaries(conn, location=location, status=status, limit=limit)
+    found = sf.floor.waves(location=location, status=status, limit=limit, scope=who.scope)
     return [WaveSummaryOut.model_validate(w) for w in found]
 
 
 @router.get("/waves/{wave_id}", dependencies=[may(Resource.FLOOR, Action.READ)])
-def get_wave(sf: Sf, wave_id: str) -> WaveOut:
+def get_wave(sf: Sf, wave_id: str, who: Who) -> WaveOut:
     """A wave with every task in walking order."""
-    return WaveOut.model_validate(sf.floor.wave(wave_id))
+    return WaveOut.model_validate(sf.floor.wave(wave_id, scope=who.scope))
 
 
 @router.get(
@@ -205,9 +211,9 @@ def get_wave(sf: Sf, wave_id: str) -> WaveOut:
     response_class=Response,
     responses=_PDF,
 )
-def pick_list(sf: Sf, wave_id: str) -> Response:
+def pick_list(sf: Sf, wave_id: str, who: Who) -> Response:
     """The wave's open tasks as a printable pick list with SKU barcodes."""
-    return Response(sf.floor.pick_list_pdf(wave_id), media_type="application/pdf")
+    return Response(sf.floor.pick_list_pdf(wave_id, scope=who.scope), media_type="application/pdf")
 
 
 @router.post(
@@ -215,18 +221,21 @@ def pick_list(sf: Sf, wave_id: str) -> Response:
     dependencies=[may(Resource.FLOOR, Action.WRITE)],
     responses=_CONFLICT,
 )
-def confirm_pick(sf: Sf, task_id: IdPath, body: PickIn, actor: Actor) -> PickOut:
+def confirm_pick(sf: Sf, task_id: IdPath, body: PickIn, actor: Actor, who: Who) -> PickOut:
     """Confirm a pick; fewer units than asked is a short pick: bin corrected, order re-allocated."""
-    result = sf.floor.confirm_pick(task_id, body.picked, actor=actor, left_in_bin=body.left_in_bin)
+    result = sf.floor.confirm_pick(
+        task_id, body.picked, actor=actor, left_in_bin=body.left_in_bin, scope=who.scope
+    )
     return PickOut.model_validate(result)
 
 
 @router.post(
     "/orders/{order_id}/pack", dependencies=[may(Resource.FLOOR, Action.WRITE)], responses=_CONFLICT
 )
-def pack_scan(sf: Sf, order_id: str, body: ScanIn) -> ShipmentOut:
+def pack_scan(sf: Sf, order_id: str, body: ScanIn, who: Who) -> ShipmentOut:
     """Scan an item into the order's parcel; a wrong item or an extra unit is a 409."""
-    return ShipmentOut.model_validate(sf.floor.pack_scan(order_id, body.barcode, qty=body.qty))
+    view = sf.floor.pack_scan(order_id, body.barcode, qty=body.qty, scope=who.scope)
+    return _shipment_out(view, who)
 
 
 @router.post(
@@ -234,10 +243,10 @@ def pack_scan(sf: Sf, order_id: str, body: ScanIn) -> ShipmentOut:
     dependencies=[may(Resource.FLOOR, Action.WRITE)],
     responses=_CONFLICT,
 )
-def add_package(sf: Sf, shipment_id: str, body: PackageIn) -> ShipmentOut:
+def add_package(sf: Sf, shipment_id: str, body: PackageIn, who: Who) -> ShipmentOut:
     """Record a closed box with its weight (grams) and size (millimetres)."""
     parcel = Parcel(body.weight_g, body.length_mm, body.width_mm, body.height_mm)
-    return ShipmentOut.model_validate(sf.floor.add_package(shipment_id, parcel))
+    return _shipment_out(sf.floor.add_package(shipment_id, parcel, scope=who.scope), who)
 
 
 @router.post(
@@ -245,10 +254,10 @@ def add_package(sf: Sf, shipment_id: str, body: PackageIn) -> ShipmentOut:
     dependencies=[may(Resource.FLOOR, Action.WRITE)],
     responses=_CONFLICT,
 )
-def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor) -> ShipmentOut:
+def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor, who: Who) -> ShipmentOut:
     """Book the carrier, consume the allocation and write the ship moves."""
     how = Dispatch(body.carrier, body.service, body.tracking_no, body.amount)
-    return ShipmentOut.model_validate(sf.floor.ship(shipment_id, how, actor=actor))
+    return _shipment_out(sf.floor.ship(shipment_id, how, actor=actor, scope=who.scope), who)
 
 
 @router.post(
@@ -256,16 +265,16 @@ def ship(sf: Sf, shipment_id: str, body: ShipIn, actor: Actor) -> ShipmentOut:
     dependencies=[may(Resource.FLOOR, Action.WRITE)],
     responses=_CONFLICT,
 )
-def track(sf: Sf, key: str, body: TrackingIn) -> ShipmentOut:
+def track(sf: Sf, key: str, body: TrackingIn, who: Who) -> ShipmentOut:
     """A carrier's tracking update, by shipment id or tracking number."""
-    sf.floor.track(key, body.status, note=body.note, at=body.at)
-    return ShipmentOut.model_validate(sf.floor.shipment(key))
+    sf.floor.track(key, body.status, note=body.note, at=body.at, scope=who.scope)
+    return _shipment_out(sf.floor.shipment(key, scope=who.scope), who)
 
 
 @router.get("/shipments/{key}", dependencies=[may(Resource.FLOOR, Action.READ)])
-def get_shipment(sf: Sf, key: str) -> ShipmentOut:
+def get_shipment(sf: Sf, key: str, who: Who) -> ShipmentOut:
     """A shipment by id or tracking number."""
-    return ShipmentOut.model_validate(sf.floor.shipment(key))
+    return _shipment_out(sf.floor.shipment(key, scope=who.scope), who)
 
 
 @router.get(
@@ -274,9 +283,10 @@ def get_shipment(sf: Sf, key: str) -> ShipmentOut:
     response_class=Response,
     responses=_PDF,
 )
-def packing_slip(sf: Sf, shipment_id: str) -> Response:
+def packing_slip(sf: Sf, shipment_id: str, who: Who) -> Response:
     """The packing slip: lines ordered against lines in this shipment."""
-    return Response(sf.floor.packing_slip_pdf(shipment_id), media_type="application/pdf")
+    pdf = sf.floor.packing_slip_pdf(shipment_id, scope=who.scope)
+    return Response(pdf, media_type="application/pdf")
 
 
 @router.get(
@@ -285,6 +295,13 @@ def packing_slip(sf: Sf, shipment_id: str) -> Response:
     response_class=Response,
     responses=_PDF,
 )
-def label(sf: Sf, shipment_id: str, package: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
+def label(
+    sf: Sf, shipment_id: str, who: Who, package: Annotated[int, Query(ge=1, le=1000)] = 1
+) -> Response:
     """One package's shipping label with the tracking number as a Code 128 barcode."""
-    return Response(sf.floor.label_pdf(shipment_id, package), media_type="application/pdf")
+    pdf = sf.floor.label_pdf(shipment_id, package, scope=who.scope)
+    return Response(pdf, media_type="application/pdf")
+
+
+def _shipment_out(view: ShipmentView, who: Principal) -> ShipmentOut:
+    return ShipmentOut.model_validate(view).seen_by(who)

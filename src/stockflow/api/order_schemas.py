@@ -137,7 +137,9 @@ class OrderLineOut(Out):
     line_no: int
     sku: str
     qty: int
-    unit_price: Decimal | None
+    unit_price: Decimal | None = Field(
+        description="Null when the line has none or the caller may not see prices"
+    )
     allocated: int
     shipped: int
     cancelled: int
@@ -153,7 +155,7 @@ class OrderOut(Out):
     status: str
     hold_reason: str | None
     promise_date: date | None
-    value: Decimal
+    value: Decimal | None = Field(description="Null for a caller who may not see prices")
     created_at: datetime
     updated_at: datetime
     lines: list[OrderLineOut]

@@ -1,4 +1,10 @@
-"""Routes for orders (capture, read, list, cancel, release, reject) and the exceptions queue."""
+"""Routes for orders (capture, read, list, cancel, release, reject) and the exceptions queue.
+
+Every route reads and changes only what the caller's scope reaches: a
+marketplace its channels' orders, a 3PL or a team limited to sites the orders
+it ships. Anything else answers 404 exactly as an unknown id does. A caller
+who may not see prices gets its orders without line prices and value.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from stockflow.api.deps import (
-    Actor,
     IdempotencyKey,
     IdPath,
     Limit,
@@ -16,7 +21,7 @@ from stockflow.api.deps import (
     decode_cursor,
     encode_cursor,
 )
-from stockflow.api.guard import may
+from stockflow.api.guard import Who, may
 from stockflow.api.order_schemas import (
     CancelIn,
     ExceptionOut,
@@ -28,15 +33,18 @@ from stockflow.api.order_schemas import (
 )
 from stockflow.api.schemas import Problem
 from stockflow.errors import InvalidInput
-from stockflow.stock.queries.exceptions import exception_page
-from stockflow.stock.queries.orders import order_page
-from stockflow.stock.rules.access import Action, Resource
+from stockflow.stock.queries.orders import OrderView
+from stockflow.stock.rules.access import Action, Principal, Resource
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 
 router = APIRouter(tags=["orders"])
 
 _CAPTURE: dict[int | str, dict[str, Any]] = {
     200: {"model": OrderOut, "description": "A replay: the order captured earlier"},
+    403: {
+        "model": Problem,
+        "description": "The caller's role may not capture orders, or not for that channel",
+    },
     409: {
         "model": Problem,
         "description": "The channel takes no backorders and stock is short; names the line",
@@ -47,6 +55,11 @@ _TRANSITION: dict[int | str, dict[str, Any]] = {
 }
 
 
+def order_out(view: OrderView, who: Principal) -> OrderOut:
+    """The response body for an order, without prices for a caller who may not see them."""
+    return OrderOut.model_validate(view if who.sees_prices else view.without_prices())
+
+
 @router.post(
     "/orders",
     dependencies=[may(Resource.ORDERS, Action.WRITE, limited=True)],
@@ -54,12 +67,14 @@ _TRANSITION: dict[int | str, dict[str, Any]] = {
     responses=_CAPTURE,
 )
 async def capture_order(
-    sf: Sf, body: OrderIn, response: Response, actor: Actor, key: IdempotencyKey = None
+    sf: Sf, body: OrderIn, response: Response, who: Who, key: IdempotencyKey = None
 ) -> OrderOut:
     """Capture an order: allocated by the channel's rules, held, backordered, or refused.
 
     The same channel + ``external_id``, or the same ``Idempotency-Key``, answers
-    200 with the order captured the first time and reserves nothing again.
+    200 with the order captured the first time and reserves nothing again. A
+    caller limited to channels captures only for them: another channel is 403
+    naming ``channel``, whether or not it exists, and nothing is written.
     """
     # Awaiting the order desk, rather than blocking a worker thread on it, lets
     # one event loop keep many captures in flight for group commit.
@@ -73,38 +88,40 @@ async def capture_order(
             ship_to_latitude=body.ship_to_latitude,
             ship_to_longitude=body.ship_to_longitude,
             idempotency_key=key,
-            actor=actor,
-        )
+            actor=who.name,
+        ),
+        scope=who.scope,
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
-    return OrderOut.model_validate(view)
+    return order_out(view, who)
 
 
 @router.get("/orders", dependencies=[may(Resource.ORDERS, Action.READ)])
 def list_orders(
     sf: Sf,
+    who: Who,
     order_status: Annotated[str | None, Query(alias="status")] = None,
     channel: str | None = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> OrderPage:
-    """Orders, newest first, optionally of one status or channel; ``next`` is the next page."""
-    with sf.db.read() as conn:
-        page = order_page(
-            conn, status=order_status, channel=channel, before=created_cursor(cursor), limit=limit
-        )
+    """Orders the caller sees, newest first, maybe of one status or channel; ``next`` pages on."""
+    page = sf.orders.orders(
+        status=order_status, channel=channel, before=created_cursor(cursor), limit=limit,
+        scope=who.scope,
+    )  # fmt: skip
     last = page[-1] if len(page) == limit else None
     return OrderPage(
-        items=[OrderOut.model_validate(v) for v in page],
+        items=[order_out(v, who) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
 
 
 @router.get("/orders/{order_id}", dependencies=[may(Resource.ORDERS, Action.READ)])
-def get_order(sf: Sf, order_id: str) -> OrderOut:
+def get_order(sf: Sf, order_id: str, who: Who) -> OrderOut:
     """One order: its lines, where it stands, its promise date and why."""
-    return OrderOut.model_validate(sf.orders.order(order_id))
+    return order_out(sf.orders.order(order_id, scope=who.scope), who)
 
 
 @router.post(
@@ -112,11 +129,12 @@ def get_order(sf: Sf, order_id: str) -> OrderOut:
     dependencies=[may(Resource.ORDERS, Action.WRITE)],
     responses=_TRANSITION,
 )
-def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor) -> OrderOut:
+def cancel_order(sf: Sf, order_id: str, body: CancelIn, who: Who) -> OrderOut:
     """Cancel the order (or one line); what it held is free at once for waiting orders."""
-    return OrderOut.model_validate(
-        sf.orders.cancel(order_id, reason=body.reason, actor=actor, line_no=body.line_no)
+    view = sf.orders.cancel(
+        order_id, reason=body.reason, actor=who.name, line_no=body.line_no, scope=who.scope
     )
+    return order_out(view, who)
 
 
 @router.post(
@@ -124,9 +142,9 @@ def cancel_order(sf: Sf, order_id: str, body: CancelIn, actor: Actor) -> OrderOu
     dependencies=[may(Resource.ORDERS, Action.WRITE)],
     responses=_TRANSITION,
 )
-def reallocate_order(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
+def reallocate_order(sf: Sf, order_id: str, who: Who) -> OrderOut:
     """Release what the order holds and allocate it again by the channel's current rules."""
-    return OrderOut.model_validate(sf.orders.reallocate(order_id, actor=actor))
+    return order_out(sf.orders.reallocate(order_id, actor=who.name, scope=who.scope), who)
 
 
 @router.post(
@@ -134,9 +152,9 @@ def reallocate_order(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
     dependencies=[may(Resource.ORDERS, Action.WRITE)],
     responses=_TRANSITION,
 )
-def release_hold(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
+def release_hold(sf: Sf, order_id: str, who: Who) -> OrderOut:
     """Let a held order go on (409 when it is not on hold)."""
-    return OrderOut.model_validate(sf.orders.release_hold(order_id, actor=actor))
+    return order_out(sf.orders.release_hold(order_id, actor=who.name, scope=who.scope), who)
 
 
 @router.post(
@@ -144,29 +162,34 @@ def release_hold(sf: Sf, order_id: str, actor: Actor) -> OrderOut:
     dependencies=[may(Resource.ORDERS, Action.WRITE)],
     responses=_TRANSITION,
 )
-def reject_order(sf: Sf, order_id: str, body: RejectIn, actor: Actor) -> OrderOut:
+def reject_order(sf: Sf, order_id: str, body: RejectIn, who: Who) -> OrderOut:
     """Turn a held order down: it is cancelled (409 when it is not on hold)."""
-    return OrderOut.model_validate(sf.orders.reject(order_id, reason=body.reason, actor=actor))
+    view = sf.orders.reject(order_id, reason=body.reason, actor=who.name, scope=who.scope)
+    return order_out(view, who)
 
 
 @router.get("/exceptions", dependencies=[may(Resource.EXCEPTIONS, Action.READ)])
 def list_exceptions(
     sf: Sf,
+    who: Who,
     state: str | None = None,
     kind: str | None = None,
     reference: str | None = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> ExceptionPage:
-    """The exceptions queue both sides see, newest first; ``next`` is the next page."""
+    """The exceptions queue both sides see, newest first; ``next`` is the next page.
+
+    A caller with a scope sees the exceptions about orders it sees; those
+    about no order are for callers without one.
+    """
     raw = decode_cursor(cursor)
     if raw is not None and not raw.isdigit():
         raise InvalidInput("is not a cursor this API gave out", field="cursor")
-    with sf.db.read() as conn:
-        page = exception_page(
-            conn, state=state, kind=kind, limit=limit, before=int(raw) if raw else None,
-            reference=reference,
-        )  # fmt: skip
+    page = sf.orders.exceptions(
+        state=state, kind=kind, limit=limit, before=int(raw) if raw else None,
+        reference=reference, scope=who.scope,
+    )  # fmt: skip
     return ExceptionPage(
         items=[ExceptionOut.model_validate(e) for e in page],
         next=encode_cursor(page[-1].id) if len(page) == limit else None,
@@ -178,14 +201,16 @@ def list_exceptions(
     dependencies=[may(Resource.EXCEPTIONS, Action.WRITE)],
     responses=_TRANSITION,
 )
-def acknowledge_exception(sf: Sf, exception_id: IdPath) -> ExceptionOut:
+def acknowledge_exception(sf: Sf, exception_id: IdPath, who: Who) -> ExceptionOut:
     """Someone is on it (409 when it is resolved already)."""
-    return ExceptionOut.model_validate(sf.orders.set_exception_state(exception_id, "acknowledged"))
+    view = sf.orders.set_exception_state(exception_id, "acknowledged", scope=who.scope)
+    return ExceptionOut.model_validate(view)
 
 
 @router.post(
     "/exceptions/{exception_id}/resolve", dependencies=[may(Resource.EXCEPTIONS, Action.WRITE)]
 )
-def resolve_exception(sf: Sf, exception_id: IdPath) -> ExceptionOut:
+def resolve_exception(sf: Sf, exception_id: IdPath, who: Who) -> ExceptionOut:
     """It is dealt with (resolving twice changes nothing)."""
-    return ExceptionOut.model_validate(sf.orders.set_exception_state(exception_id, "resolved"))
+    view = sf.orders.set_exception_state(exception_id, "resolved", scope=who.scope)
+    return ExceptionOut.model_validate(view)

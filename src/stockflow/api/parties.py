@@ -1,11 +1,16 @@
-"""Routes for channels and their ring fences, customers, kits and incoming supply."""
+"""Routes for channels and their ring fences, customers, kits and incoming supply.
+
+A marketplace sees its own channels only; another channel answers 404 as an
+unknown one does. A caller limited to sites adds channels and supply at its
+sites only.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
 from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
-from stockflow.api.guard import may
+from stockflow.api.guard import Who, may
 from stockflow.api.order_schemas import (
     ChannelIn,
     ChannelOut,
@@ -35,7 +40,7 @@ router = APIRouter(tags=["channels and customers"])
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(409),
 )
-def create_channel(sf: Sf, body: ChannelIn) -> ChannelOut:
+def create_channel(sf: Sf, body: ChannelIn, who: Who) -> ChannelOut:
     """Add a sales channel with its rules: priority, ship-from, backorder policy, holds."""
     sf.orders.add_channel(
         NewChannel(
@@ -50,23 +55,24 @@ def create_channel(sf: Sf, body: ChannelIn) -> ChannelOut:
             backorder_days=body.backorder_days,
             hold_over_value=body.hold_over_value,
             hold_new_customers=body.hold_new_customers,
-        )
+        ),
+        scope=who.scope,
     )
-    return get_channel(sf, body.code.strip())
+    return get_channel(sf, body.code.strip(), who)
 
 
 @router.get("/channels", dependencies=[may(Resource.CHANNELS, Action.READ)])
-def list_channels(sf: Sf) -> list[ChannelOut]:
-    """Every channel, highest priority first."""
+def list_channels(sf: Sf, who: Who) -> list[ChannelOut]:
+    """Every channel the caller sees, highest priority first."""
     with sf.db.read() as conn:
-        return [ChannelOut.model_validate(v) for v in q.channel_views(conn)]
+        return [ChannelOut.model_validate(v) for v in q.channel_views(conn, scope=who.scope)]
 
 
 @router.get("/channels/{code}", dependencies=[may(Resource.CHANNELS, Action.READ)])
-def get_channel(sf: Sf, code: str) -> ChannelOut:
+def get_channel(sf: Sf, code: str, who: Who) -> ChannelOut:
     """One channel with its rules and ring fences."""
     with sf.db.read() as conn:
-        found = q.channel_views(conn, code=code)
+        found = q.channel_views(conn, code=code, scope=who.scope)
     if not found:
         raise UnknownChannel(f"no channel with code {code!r}", field="code")
     return ChannelOut.model_validate(found[0])
@@ -75,9 +81,11 @@ def get_channel(sf: Sf, code: str) -> ChannelOut:
 @router.put(
     "/channels/{code}/fences/{sku}/{location}", dependencies=[may(Resource.CHANNELS, Action.WRITE)]
 )
-def put_fence(sf: Sf, code: str, sku: str, location: str, body: FenceIn) -> FenceOut:
+def put_fence(sf: Sf, code: str, sku: str, location: str, body: FenceIn, who: Who) -> FenceOut:
     """Keep ``qty`` units of a SKU at a location for this channel only (0 lifts the fence)."""
-    sf.orders.set_ring_fence(channel=code, sku=sku, location=location, qty=body.qty)
+    sf.orders.set_ring_fence(
+        channel=code, sku=sku, location=location, qty=body.qty, scope=who.scope
+    )
     return FenceOut(sku=sku, location=location, qty=body.qty)
 
 
@@ -90,14 +98,18 @@ def put_fence(sf: Sf, code: str, sku: str, location: str, body: FenceIn) -> Fenc
 def create_customer(sf: Sf, body: CustomerIn) -> CustomerOut:
     """Add a customer; coordinates, when known, choose the nearest ship-from location."""
     sf.orders.add_customer(NewCustomer(**body.model_dump()))
-    return get_customer(sf, body.code.strip())
+    with sf.db.read() as conn:
+        return CustomerOut.model_validate(q.customer_page(conn, code=body.code.strip())[0])
 
 
 @router.get("/customers", dependencies=[may(Resource.CUSTOMERS, Action.READ)])
-def list_customers(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> CustomerPage:
-    """Customers in code order; pass ``next`` back as ``cursor`` for the next page."""
+def list_customers(sf: Sf, who: Who, limit: Limit = 100, cursor: str | None = None) -> CustomerPage:
+    """Customers in code order; pass ``next`` back as ``cursor`` for the next page.
+
+    A caller with a scope sees the customers of the orders it sees.
+    """
     with sf.db.read() as conn:
-        page = q.customer_page(conn, after=decode_cursor(cursor), limit=limit)
+        page = q.customer_page(conn, after=decode_cursor(cursor), limit=limit, scope=who.scope)
     items = [CustomerOut.model_validate(c) for c in page]
     return CustomerPage(
         items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None
@@ -105,10 +117,10 @@ def list_customers(sf: Sf, limit: Limit = 100, cursor: str | None = None) -> Cus
 
 
 @router.get("/customers/{code}", dependencies=[may(Resource.CUSTOMERS, Action.READ)])
-def get_customer(sf: Sf, code: str) -> CustomerOut:
-    """One customer."""
+def get_customer(sf: Sf, code: str, who: Who) -> CustomerOut:
+    """One customer (404 for one the caller's scope does not see)."""
     with sf.db.read() as conn:
-        found = q.customer_page(conn, code=code, limit=1)
+        found = q.customer_page(conn, code=code, limit=1, scope=who.scope)
     if not found:
         raise UnknownCustomer(f"no customer with code {code!r}", field="code")
     return CustomerOut.model_validate(found[0])
@@ -134,7 +146,7 @@ def get_kit(sf: Sf, code: str) -> KitOut:
     dependencies=[may(Resource.PURCHASING, Action.WRITE)],
     status_code=status.HTTP_201_CREATED,
 )
-def add_supply(sf: Sf, body: SupplyIn) -> SupplyOut:
+def add_supply(sf: Sf, body: SupplyIn, who: Who) -> SupplyOut:
     """Record stock expected to arrive (an open purchase or transfer); it feeds promise dates."""
     supply_id = sf.orders.add_supply(
         kind=body.kind,
@@ -143,6 +155,7 @@ def add_supply(sf: Sf, body: SupplyIn) -> SupplyOut:
         location=body.location,
         qty=body.qty,
         expected_on=body.expected_on,
+        scope=who.scope,
     )
     with sf.db.read() as conn:
         return SupplyOut.model_validate(q.supply_view(conn, supply_id))

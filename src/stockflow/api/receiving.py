@@ -14,7 +14,7 @@ from stockflow.api.deps import (
     created_cursor,
     encode_cursor,
 )
-from stockflow.api.guard import may
+from stockflow.api.guard import Who, may
 from stockflow.api.problems import error_responses
 from stockflow.api.receiving_schemas import (
     AsnIn,
@@ -71,24 +71,24 @@ def _created(response: Response, replayed: bool) -> None:
     responses=_CREATED,
 )
 def create_supplier(
-    sf: Sf, body: SupplierIn, response: Response, key: IdempotencyKey = None
+    sf: Sf, body: SupplierIn, response: Response, who: Who, key: IdempotencyKey = None
 ) -> SupplierOut:
     """Add a supplier with its lead time; sending the same supplier again answers 200."""
-    view = sf.receiving.add_supplier(NewSupplier(**body.model_dump()))
+    view = sf.receiving.add_supplier(NewSupplier(**body.model_dump()), scope=who.scope)
     _created(response, view.replayed)
     return SupplierOut.model_validate(view)
 
 
 @router.get("/suppliers", dependencies=[may(Resource.PURCHASING, Action.READ)])
-def list_suppliers(sf: Sf) -> list[SupplierOut]:
-    """Every supplier, in code order."""
-    return [SupplierOut.model_validate(s) for s in sf.receiving.suppliers()]
+def list_suppliers(sf: Sf, who: Who) -> list[SupplierOut]:
+    """Every supplier, in code order (a supplier sees itself)."""
+    return [SupplierOut.model_validate(s) for s in sf.receiving.suppliers(scope=who.scope)]
 
 
 @router.get("/suppliers/{code}", dependencies=[may(Resource.PURCHASING, Action.READ)])
-def get_supplier(sf: Sf, code: str) -> SupplierOut:
+def get_supplier(sf: Sf, code: str, who: Who) -> SupplierOut:
     """One supplier."""
-    return SupplierOut.model_validate(sf.receiving.supplier(code))
+    return SupplierOut.model_validate(sf.receiving.supplier(code, scope=who.scope))
 
 
 # purchase orders ---------------------------------------------------------------------
@@ -101,9 +101,10 @@ def get_supplier(sf: Sf, code: str) -> SupplierOut:
     responses=_CREATED,
 )
 def create_purchase_order(
-    sf: Sf, body: PurchaseOrderIn, response: Response, key: IdempotencyKey = None
+    sf: Sf, body: PurchaseOrderIn, response: Response, who: Who, key: IdempotencyKey = None
 ) -> PurchaseOrderOut:
     """Place a purchase order; each line counts as supply for promise dates from now on."""
+    who.refuse_field("lines[0].unit_cost", who.sets_costs)
     view = sf.receiving.place_order(
         NewPurchaseOrder(
             supplier=body.supplier,
@@ -112,15 +113,17 @@ def create_purchase_order(
             expected_on=body.expected_on,
             reference=body.reference,
             idempotency_key=key,
-        )
+        ),
+        scope=who.scope,
     )
     _created(response, view.replayed)
-    return PurchaseOrderOut.model_validate(view)
+    return PurchaseOrderOut.model_validate(view).seen_by(who)
 
 
 @router.get("/purchase-orders", dependencies=[may(Resource.PURCHASING, Action.READ)])
 def list_purchase_orders(
     sf: Sf,
+    who: Who,
     po_status: Annotated[str | None, Query(alias="status")] = None,
     supplier: str | None = None,
     limit: Limit = 100,
@@ -128,19 +131,24 @@ def list_purchase_orders(
 ) -> PurchaseOrderPage:
     """Purchase orders, newest first, optionally of one status or supplier."""
     page = sf.receiving.purchase_orders(
-        status=po_status, supplier=supplier, before=created_cursor(cursor), limit=limit
+        status=po_status,
+        supplier=supplier,
+        before=created_cursor(cursor),
+        limit=limit,
+        scope=who.scope,
     )
     last = page[-1] if len(page) == limit else None
     return PurchaseOrderPage(
-        items=[PurchaseOrderOut.model_validate(v) for v in page],
+        items=[PurchaseOrderOut.model_validate(v).seen_by(who) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
 
 
 @router.get("/purchase-orders/{po_id}", dependencies=[may(Resource.PURCHASING, Action.READ)])
-def get_purchase_order(sf: Sf, po_id: str) -> PurchaseOrderOut:
+def get_purchase_order(sf: Sf, po_id: str, who: Who) -> PurchaseOrderOut:
     """One purchase order: its lines, what arrived of each, and what is still to come."""
-    return PurchaseOrderOut.model_validate(sf.receiving.purchase_order(po_id))
+    view = sf.receiving.purchase_order(po_id, scope=who.scope)
+    return PurchaseOrderOut.model_validate(view).seen_by(who)
 
 
 @router.post(
@@ -148,9 +156,12 @@ def get_purchase_order(sf: Sf, po_id: str) -> PurchaseOrderOut:
     dependencies=[may(Resource.PURCHASING, Action.WRITE)],
     responses=error_responses(409),
 )
-def close_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> PurchaseOrderOut:
+def close_purchase_order(
+    sf: Sf, po_id: str, who: Who, key: IdempotencyKey = None
+) -> PurchaseOrderOut:
     """Close the order: what it has not delivered is no longer expected (again: no change)."""
-    return PurchaseOrderOut.model_validate(sf.receiving.close_order(po_id))
+    view = sf.receiving.close_order(po_id, scope=who.scope)
+    return PurchaseOrderOut.model_validate(view).seen_by(who)
 
 
 @router.post(
@@ -158,9 +169,12 @@ def close_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> Purc
     dependencies=[may(Resource.PURCHASING, Action.WRITE)],
     responses=error_responses(409),
 )
-def cancel_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> PurchaseOrderOut:
+def cancel_purchase_order(
+    sf: Sf, po_id: str, who: Who, key: IdempotencyKey = None
+) -> PurchaseOrderOut:
     """Cancel an order not yet fully received (409 once it is received or closed)."""
-    return PurchaseOrderOut.model_validate(sf.receiving.cancel_order(po_id))
+    view = sf.receiving.cancel_order(po_id, scope=who.scope)
+    return PurchaseOrderOut.model_validate(view).seen_by(who)
 
 
 # ASNs and receipts ---------------------------------------------------------------------
@@ -172,8 +186,13 @@ def cancel_purchase_order(sf: Sf, po_id: str, key: IdempotencyKey = None) -> Pur
     status_code=status.HTTP_201_CREATED,
     responses=_CREATED,
 )
-def create_asn(sf: Sf, body: AsnIn, response: Response, key: IdempotencyKey = None) -> AsnOut:
-    """Record an advance shipping notice: what a delivery against an open PO will hold."""
+def create_asn(
+    sf: Sf, body: AsnIn, response: Response, who: Who, key: IdempotencyKey = None
+) -> AsnOut:
+    """Record an advance shipping notice: what a delivery against an open PO will hold.
+
+    A supplier announces deliveries against its own purchase orders only.
+    """
     view = sf.receiving.add_asn(
         NewAsn(
             po_id=body.po_id,
@@ -181,16 +200,17 @@ def create_asn(sf: Sf, body: AsnIn, response: Response, key: IdempotencyKey = No
             expected_on=body.expected_on,
             reference=body.reference,
             idempotency_key=key,
-        )
+        ),
+        scope=who.scope,
     )
     _created(response, view.replayed)
     return AsnOut.model_validate(view)
 
 
 @router.get("/asns/{asn_id}", dependencies=[may(Resource.ASNS, Action.READ)])
-def get_asn(sf: Sf, asn_id: str) -> AsnOut:
+def get_asn(sf: Sf, asn_id: str, who: Who) -> AsnOut:
     """One ASN with its lines."""
-    return AsnOut.model_validate(sf.receiving.asn(asn_id))
+    return AsnOut.model_validate(sf.receiving.asn(asn_id, scope=who.scope))
 
 
 @router.post(
@@ -200,7 +220,12 @@ def get_asn(sf: Sf, asn_id: str) -> AsnOut:
     responses=_CREATED,
 )
 def create_receipt(
-    sf: Sf, body: ReceiptIn, response: Response, actor: Actor, key: IdempotencyKey = None
+    sf: Sf,
+    body: ReceiptIn,
+    response: Response,
+    actor: Actor,
+    who: Who,
+    key: IdempotencyKey = None,
 ) -> ReceiptOut:
     """Book a delivery in, all or nothing: good units to the dock, damaged ones to quarantine.
 
@@ -221,16 +246,17 @@ def create_receipt(
             note=body.note,
             actor=actor,
             idempotency_key=key,
-        )
+        ),
+        scope=who.scope,
     )
     _created(response, view.replayed)
     return ReceiptOut.model_validate(view)
 
 
 @router.get("/receipts/{receipt_id}", dependencies=[may(Resource.RECEIVING, Action.READ)])
-def get_receipt(sf: Sf, receipt_id: str) -> ReceiptOut:
+def get_receipt(sf: Sf, receipt_id: str, who: Who) -> ReceiptOut:
     """One receipt with its lines and the discrepancies it raised."""
-    return ReceiptOut.model_validate(sf.receiving.receipt(receipt_id))
+    return ReceiptOut.model_validate(sf.receiving.receipt(receipt_id, scope=who.scope))
 
 
 # putaway and quarantine ------------------------------------------------------------------
@@ -243,13 +269,16 @@ def get_receipt(sf: Sf, receipt_id: str) -> ReceiptOut:
 )
 def suggest_putaway(
     sf: Sf,
+    who: Who,
     location: str,
     sku: str,
     qty: Annotated[int, Query(gt=0, le=MAX_QUANTITY, description="Units to put away")],
     lot: str | None = None,
 ) -> PutawaySuggestionOut:
     """The storage bin to put units away in, and why (409 when no bin has room)."""
-    found = sf.receiving.suggest_putaway(location=location, sku=sku, qty=qty, lot=lot)
+    found = sf.receiving.suggest_putaway(
+        location=location, sku=sku, qty=qty, lot=lot, scope=who.scope
+    )
     return PutawaySuggestionOut.model_validate(found)
 
 
@@ -260,7 +289,12 @@ def suggest_putaway(
     responses=_CREATED,
 )
 def confirm_putaway(
-    sf: Sf, body: PutawayIn, response: Response, actor: Actor, key: IdempotencyKey = None
+    sf: Sf,
+    body: PutawayIn,
+    response: Response,
+    actor: Actor,
+    who: Who,
+    key: IdempotencyKey = None,
 ) -> PutawayOut:
     """Move units into the scanned storage bin; units promised to orders take their
     allocations along. A scan other than the suggestion is allowed and noted on the move.
@@ -275,7 +309,8 @@ def confirm_putaway(
             from_bin=body.from_bin,
             actor=actor,
             idempotency_key=key,
-        )
+        ),
+        scope=who.scope,
     )
     _created(response, view.replayed)
     return PutawayOut.model_validate(view)
@@ -284,9 +319,9 @@ def confirm_putaway(
 @router.put(
     "/locations/{location}/home-bins/{sku}", dependencies=[may(Resource.RECEIVING, Action.WRITE)]
 )
-def put_home_bin(sf: Sf, location: str, sku: str, body: HomeBinIn) -> HomeBinOut:
+def put_home_bin(sf: Sf, location: str, sku: str, body: HomeBinIn, who: Who) -> HomeBinOut:
     """Make a storage bin the SKU's home at this location: putaway suggests it first."""
-    sf.receiving.set_home_bin(location=location, sku=sku, bin_code=body.bin)
+    sf.receiving.set_home_bin(location=location, sku=sku, bin_code=body.bin, scope=who.scope)
     return HomeBinOut(location=location, sku=sku, bin=body.bin)
 
 
@@ -301,6 +336,7 @@ def release_from_quarantine(
     body: QuarantineReleaseIn,
     response: Response,
     actor: Actor,
+    who: Who,
     key: IdempotencyKey = None,
 ) -> MoveOut:
     """Release quarantined units to a storage bin (a note says why); they become available."""
@@ -315,7 +351,8 @@ def release_from_quarantine(
             from_bin=body.from_bin,
             actor=actor,
             idempotency_key=key,
-        )
+        ),
+        scope=who.scope,
     )
     _created(response, record.replayed)
     return MoveOut.model_validate(record)
@@ -332,6 +369,7 @@ def scrap_from_quarantine(
     body: QuarantineScrapIn,
     response: Response,
     actor: Actor,
+    who: Who,
     key: IdempotencyKey = None,
 ) -> MoveOut:
     """Write quarantined units off (a note says why)."""
@@ -345,7 +383,8 @@ def scrap_from_quarantine(
             from_bin=body.from_bin,
             actor=actor,
             idempotency_key=key,
-        )
+        ),
+        scope=who.scope,
     )
     _created(response, record.replayed)
     return MoveOut.model_validate(record)

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StrictInt
 
 from stockflow.api.schemas import Body, Code, NewShortCode, Out, Qty
+from stockflow.stock.rules.access import Principal
 from stockflow.stock.rules.quantities import MAX_QUANTITY
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
@@ -35,7 +36,7 @@ class SupplierOut(Out):
 class PurchaseLineIn(Body):
     sku: Code
     qty: Qty
-    unit_cost: Money
+    unit_cost: Money = Field(description="A cost: only a role that sets costs may send it")
 
 
 class PurchaseOrderIn(Body):
@@ -52,7 +53,7 @@ class PurchaseLineOut(Out):
     line_no: int
     sku: str
     qty: int
-    unit_cost: Decimal | None
+    unit_cost: Decimal | None = Field(description="Null for a role that does not see costs")
     received: int
     damaged: int
     outstanding: int
@@ -65,10 +66,17 @@ class PurchaseOrderOut(Out):
     status: str
     expected_on: date
     reference: str | None
-    total_cost: Decimal
+    total_cost: Decimal | None = Field(description="Null for a role that does not see costs")
     created_at: datetime
     updated_at: datetime
     lines: list[PurchaseLineOut]
+
+    def seen_by(self, who: Principal) -> PurchaseOrderOut:
+        """The order as ``who`` may read it: unit costs and their total only if it sees costs."""
+        if who.sees_costs:
+            return self
+        lines = [ln.model_copy(update={"unit_cost": None}) for ln in self.lines]
+        return self.model_copy(update={"total_cost": None, "lines": lines})
 
 
 class PurchaseOrderPage(BaseModel):

@@ -17,8 +17,9 @@ from stockflow.api.deps import (
     created_cursor,
     encode_cursor,
 )
-from stockflow.api.guard import may
+from stockflow.api.guard import Who, may
 from stockflow.api.schemas import Body, LineNo, Out, Problem, Qty
+from stockflow.returns.queries import ReturnView
 from stockflow.returns.rules import (
     AuthoriseReturn,
     InspectReturn,
@@ -26,7 +27,7 @@ from stockflow.returns.rules import (
     ReceiveReturn,
     ReturnLineIn,
 )
-from stockflow.stock.rules.access import Action, Resource
+from stockflow.stock.rules.access import Action, Principal, Resource
 
 router = APIRouter(tags=["returns"])
 
@@ -106,11 +107,18 @@ class ReturnOut(Out):
     location: str
     status: str
     reason: str
-    refund_suggested: Decimal = Field(description="Sold price (else list price) x units, to 0.01")
+    refund_suggested: Decimal | None = Field(
+        description="Sold price (else list price) x units, to 0.01; null for a role that does"
+        " not see prices"
+    )
     created_at: datetime
     updated_at: datetime
     lines: list[ReturnLineOut]
     dispositions: list[DispositionOut]
+
+    def seen_by(self, who: Principal) -> ReturnOut:
+        """The RMA as ``who`` may read it: the refund, made of prices, only if it sees prices."""
+        return self if who.sees_prices else self.model_copy(update={"refund_suggested": None})
 
 
 class ReturnPage(BaseModel):
@@ -127,7 +135,7 @@ class ReturnPage(BaseModel):
     responses=_AUTHORISE,
 )
 def authorise_return(
-    sf: Sf, order_id: str, body: ReturnIn, response: Response, actor: Actor,
+    sf: Sf, order_id: str, body: ReturnIn, response: Response, actor: Actor, who: Who,
     key: IdempotencyKey = None,
 ) -> ReturnOut:  # fmt: skip
     """Authorise shipped units of an order to come back (an RMA) and suggest the refund."""
@@ -139,16 +147,18 @@ def authorise_return(
             location=body.location,
             idempotency_key=key,
             actor=actor,
-        )
+        ),
+        scope=who.scope,
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
-    return ReturnOut.model_validate(view)
+    return _out(view, who)
 
 
 @router.get("/returns", dependencies=[may(Resource.RETURNS, Action.READ)])
 def list_returns(
     sf: Sf,
+    who: Who,
     rma_status: Annotated[str | None, Query(alias="status")] = None,
     order_id: str | None = None,
     limit: Limit = 100,
@@ -156,70 +166,78 @@ def list_returns(
 ) -> ReturnPage:
     """RMAs, newest first, optionally of one status or order; ``next`` is the next page."""
     page = sf.returns.page(
-        status=rma_status, order_id=order_id, before=created_cursor(cursor), limit=limit
+        status=rma_status,
+        order_id=order_id,
+        before=created_cursor(cursor),
+        limit=limit,
+        scope=who.scope,
     )
     last = page[-1] if len(page) == limit else None
     return ReturnPage(
-        items=[ReturnOut.model_validate(v) for v in page],
+        items=[_out(v, who) for v in page],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
 
 
 @router.get("/returns/{rma_id}", dependencies=[may(Resource.RETURNS, Action.READ)])
-def get_return(sf: Sf, rma_id: str) -> ReturnOut:
+def get_return(sf: Sf, rma_id: str, who: Who) -> ReturnOut:
     """One RMA: its lines, what arrived and was inspected, every disposition, the refund."""
-    return ReturnOut.model_validate(sf.returns.rma(rma_id))
+    return _out(sf.returns.rma(rma_id, scope=who.scope), who)
 
 
 @router.post(
     "/returns/{rma_id}/receive", dependencies=[may(Resource.RETURNS, Action.WRITE)], responses=_STEP
 )
 def receive_return(
-    sf: Sf, rma_id: str, body: ReceiveIn, actor: Actor, key: IdempotencyKey = None
+    sf: Sf, rma_id: str, body: ReceiveIn, actor: Actor, who: Who, key: IdempotencyKey = None
 ) -> ReturnOut:
     """Book arrived units into the returns bin: on hand, not available until inspected."""
     lines = tuple(ReceiveLineIn(ln.line_no, ln.qty, ln.lot) for ln in body.lines)
-    return ReturnOut.model_validate(
-        sf.returns.receive(ReceiveReturn(rma_id, lines, idempotency_key=key, actor=actor))
-    )
+    cmd = ReceiveReturn(rma_id, lines, idempotency_key=key, actor=actor)
+    return _out(sf.returns.receive(cmd, scope=who.scope), who)
 
 
 @router.post(
     "/returns/{rma_id}/inspect", dependencies=[may(Resource.RETURNS, Action.WRITE)], responses=_STEP
 )
 def inspect_return(
-    sf: Sf, rma_id: str, body: InspectIn, actor: Actor, key: IdempotencyKey = None
+    sf: Sf, rma_id: str, body: InspectIn, actor: Actor, who: Who, key: IdempotencyKey = None
 ) -> ReturnOut:
     """Give arrived units a disposition: restock, repair, quarantine or scrap (with a note).
 
     Restocked units are available again and go to waiting orders first. The RMA
     closes once everything authorised has arrived and been inspected.
     """
-    return ReturnOut.model_validate(
-        sf.returns.inspect(
-            InspectReturn(
-                rma_id, body.line_no, body.disposition, body.qty, note=body.note, lot=body.lot,
-                idempotency_key=key, actor=actor,
-            )
-        )
+    cmd = InspectReturn(
+        rma_id, body.line_no, body.disposition, body.qty, note=body.note, lot=body.lot,
+        idempotency_key=key, actor=actor,
     )  # fmt: skip
+    return _out(sf.returns.inspect(cmd, scope=who.scope), who)
 
 
 @router.post(
     "/returns/{rma_id}/close", dependencies=[may(Resource.RETURNS, Action.WRITE)], responses=_STEP
 )
-def close_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
+def close_return(
+    sf: Sf, rma_id: str, actor: Actor, who: Who, key: IdempotencyKey = None
+) -> ReturnOut:
     """Close a received RMA by hand: units not yet back are no longer expected.
 
     Every arrived unit must be inspected first. Closing a closed RMA answers
     with it unchanged, so a retry (with or without its key) is harmless.
     """
-    return ReturnOut.model_validate(sf.returns.close(rma_id, actor=actor))
+    return _out(sf.returns.close(rma_id, actor=actor, scope=who.scope), who)
 
 
 @router.post(
     "/returns/{rma_id}/cancel", dependencies=[may(Resource.RETURNS, Action.WRITE)], responses=_STEP
 )
-def cancel_return(sf: Sf, rma_id: str, actor: Actor, key: IdempotencyKey = None) -> ReturnOut:
+def cancel_return(
+    sf: Sf, rma_id: str, actor: Actor, who: Who, key: IdempotencyKey = None
+) -> ReturnOut:
     """Cancel an RMA nothing has arrived for; its units may be authorised again."""
-    return ReturnOut.model_validate(sf.returns.cancel(rma_id, actor=actor))
+    return _out(sf.returns.cancel(rma_id, actor=actor, scope=who.scope), who)
+
+
+def _out(view: ReturnView, who: Principal) -> ReturnOut:
+    return ReturnOut.model_validate(view).seen_by(who)

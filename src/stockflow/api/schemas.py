@@ -68,7 +68,11 @@ class SkuOut(Out):
 
 
 class SkuPatch(Body):
-    active: bool
+    active: bool | None = Field(default=None, description="Switch the SKU on or off")
+    unit_price: Decimal | None = Field(
+        default=None, ge=0, max_digits=14, decimal_places=4,
+        description="A new list price; only roles that set prices may send it",
+    )  # fmt: skip
 
 
 class LocationIn(Body):

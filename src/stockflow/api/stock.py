@@ -1,13 +1,20 @@
-"""Routes for moves, adjustments, positions, ATP and the ledger."""
+"""Routes for moves, adjustments, positions, ATP and the ledger.
+
+A caller limited to sites reads and moves stock at its sites only. A
+marketplace reads positions and ATP as its channels would be allocated: at
+the sites they ship from, less other channels' ring fences. The ledger and
+verify's drift name other parties' orders, references and people, so a
+caller limited to channels or suppliers may read neither (403).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
-from stockflow.api.guard import may
+from stockflow.api.deps import IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.guard import Who, may
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import (
     AdjustmentIn,
@@ -17,18 +24,38 @@ from stockflow.api.schemas import (
     MoveOut,
     MovePage,
     PositionOut,
+    Problem,
     VerifyOut,
 )
-from stockflow.errors import InvalidInput
+from stockflow.errors import Forbidden, InvalidInput
 from stockflow.stock.queries.ledger import ledger_page
-from stockflow.stock.rules.access import Action, Resource
+from stockflow.stock.rules.access import Action, Principal, Resource, require_location
 from stockflow.stock.rules.commands import Place, PostMove
 
 router = APIRouter(tags=["stock"])
 
 
-def _post(sf: Sf, cmd: PostMove, response: Response) -> MoveOut:
-    record = sf.post_move(cmd)
+_OUT_OF_REACH: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": Problem,
+        "description": "The caller's role may not do this, or not at a location it names",
+    }
+}
+_NO_LEDGER: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": Problem,
+        "description": "The caller's role may not read stock, or its scope keeps the ledger closed",
+    }
+}
+
+
+def _reads_ledger(who: Principal) -> None:
+    if not who.scope.reads_ledger:
+        raise Forbidden("a caller limited to channels or suppliers may not read the ledger")
+
+
+def _post(sf: Sf, cmd: PostMove, response: Response, who: Principal) -> MoveOut:
+    record = sf.post_move(cmd, scope=who.scope)
     if record.replayed:
         response.status_code = status.HTTP_200_OK
     return MoveOut.model_validate(record)
@@ -39,25 +66,29 @@ def _post(sf: Sf, cmd: PostMove, response: Response) -> MoveOut:
     dependencies=[may(Resource.ADJUSTMENTS, Action.WRITE)],
     status_code=status.HTTP_201_CREATED,
     response_model_by_alias=True,
-    responses=error_responses(409),
+    responses={**_OUT_OF_REACH, **error_responses(409)},
 )
 def post_move(
-    sf: Sf, body: MoveIn, response: Response, actor: Actor, key: IdempotencyKey = None
+    sf: Sf, body: MoveIn, response: Response, who: Who, key: IdempotencyKey = None
 ) -> MoveOut:
-    """Post a ledger move: receipt, putaway, move, pick, ship, return, scrap, transfer."""
+    """Post a ledger move: receipt, putaway, move, pick, ship, return, scrap, transfer.
+
+    A caller limited to sites moves only from and to them (else 403 naming
+    ``from.location`` or ``to.location``).
+    """
     cmd = PostMove(
         sku=body.sku,
         qty=body.qty,
         reason=body.reason,
         source=Place(**body.source.model_dump()) if body.source else None,
         target=Place(**body.target.model_dump()) if body.target else None,
-        actor=actor,
+        actor=who.name,
         reference=body.reference,
         note=body.note,
         lot_expires_on=body.expires_on,
         idempotency_key=key,
     )
-    return _post(sf, cmd, response)
+    return _post(sf, cmd, response, who)
 
 
 @router.post(
@@ -65,14 +96,18 @@ def post_move(
     dependencies=[may(Resource.ADJUSTMENTS, Action.WRITE)],
     status_code=status.HTTP_201_CREATED,
     response_model_by_alias=True,
-    responses=error_responses(409),
+    responses={**_OUT_OF_REACH, **error_responses(409)},
 )
 def post_adjustment(
-    sf: Sf, body: AdjustmentIn, response: Response, actor: Actor, key: IdempotencyKey = None
+    sf: Sf, body: AdjustmentIn, response: Response, who: Who, key: IdempotencyKey = None
 ) -> MoveOut:
-    """Add (positive delta) or remove (negative delta) units at a position, with a reason."""
+    """Add (positive delta) or remove (negative delta) units at a position, with a reason.
+
+    A caller limited to sites adjusts only at them (else 403 naming ``location``).
+    """
     if body.delta == 0:
         raise InvalidInput("must not be 0", field="delta")
+    require_location(who.scope, body.location, field="location")
     place = Place(body.location, body.bin, body.lot)
     cmd = PostMove(
         sku=body.sku,
@@ -80,34 +115,52 @@ def post_adjustment(
         reason=body.reason,
         source=place if body.delta < 0 else None,
         target=place if body.delta > 0 else None,
-        actor=actor,
+        actor=who.name,
         reference=body.reference,
         note=body.note,
         lot_expires_on=body.expires_on,
         idempotency_key=key,
     )
-    return _post(sf, cmd, response)
+    return _post(sf, cmd, response, who)
 
 
-@router.get("/moves", dependencies=[may(Resource.STOCK, Action.READ)], response_model_by_alias=True)
+@router.get(
+    "/moves",
+    dependencies=[may(Resource.STOCK, Action.READ)],
+    response_model_by_alias=True,
+    responses=_NO_LEDGER,
+)
 def list_moves(
-    sf: Sf, sku: str | None = None, limit: Limit = 100, cursor: str | None = None
+    sf: Sf, who: Who, sku: str | None = None, limit: Limit = 100, cursor: str | None = None
 ) -> MovePage:
-    """The ledger, newest first (optionally of one SKU)."""
+    """The ledger, newest first (optionally of one SKU).
+
+    A caller limited to sites reads the moves that left or reached them; one
+    limited to channels or suppliers none (403): moves name other parties'
+    orders, purchase orders and people.
+    """
+    _reads_ledger(who)
     raw = decode_cursor(cursor)
     if raw is not None and not raw.isdigit():
         raise InvalidInput("is not a cursor this API gave out", field="cursor")
     with sf.db.read() as conn:
-        page = ledger_page(conn, sku=sku, before=int(raw) if raw else None, limit=limit)
+        page = ledger_page(
+            conn, sku=sku, before=int(raw) if raw else None, limit=limit, scope=who.scope
+        )
     items = [MoveOut.model_validate(r) for r in page]
     return MovePage(items=items, next=encode_cursor(page[-1].id) if len(page) == limit else None)
 
 
 @router.get("/positions", dependencies=[may(Resource.STOCK, Action.READ)])
 def list_positions(
-    sf: Sf, sku: str | None = None, location: str | None = None
+    sf: Sf, who: Who, sku: str | None = None, location: str | None = None
 ) -> list[PositionOut]:
-    """Stock positions (SKU x location x bin x lot) with on hand, allocated and available."""
+    """Stock positions (SKU x location x bin x lot) with on hand, allocated and available.
+
+    A caller limited to sites sees its sites' positions; a marketplace those
+    at the sites its channels ship from. A ``location`` outside them is 404,
+    as an unknown one is.
+    """
     return [
         PositionOut(
             sku=p.sku,
@@ -120,26 +173,37 @@ def list_positions(
             available=0 if p.expired else max(0, p.free),
             expired=p.expired,
         )
-        for p in sf.positions(sku=sku, location=location)
+        for p in sf.positions(sku=sku, location=location, scope=who.scope)
     ]
 
 
 @router.get("/atp", dependencies=[may(Resource.STOCK, Action.READ)])
 def bulk_atp(
-    sf: Sf, sku: Annotated[list[str] | None, Query(max_length=1000)] = None
+    sf: Sf, who: Who, sku: Annotated[list[str] | None, Query(max_length=1000)] = None
 ) -> list[AtpOut]:
-    """Available-to-promise of several SKUs (or every SKU with stock when none is named)."""
-    return [AtpOut.model_validate(a) for a in sf.atp(sku)]
+    """Available-to-promise of several SKUs (or every SKU with stock when none is named).
+
+    Over the caller's sites when it is limited to some; for a marketplace, what
+    its channels would be allocated: at their ship-from sites, less what other
+    channels' ring fences keep back.
+    """
+    return [AtpOut.model_validate(a) for a in sf.atp(sku, scope=who.scope)]
 
 
 @router.get("/atp/{sku}", dependencies=[may(Resource.STOCK, Action.READ)])
-def sku_atp(sf: Sf, sku: str) -> AtpOut:
-    """Available-to-promise of one SKU, per location and in total."""
-    return AtpOut.model_validate(sf.atp([sku])[0])
+def sku_atp(sf: Sf, sku: str, who: Who) -> AtpOut:
+    """Available-to-promise of one SKU, per location and in total (scoped as ``GET /atp``)."""
+    return AtpOut.model_validate(sf.atp([sku], scope=who.scope)[0])
 
 
-@router.get("/verify", dependencies=[may(Resource.STOCK, Action.READ)])
-def run_verify(sf: Sf) -> VerifyOut:
-    """Recompute I1-I3 from the ledger and allocations; ``ok`` is false when anything drifted."""
-    drift = sf.verify()
+@router.get("/verify", dependencies=[may(Resource.STOCK, Action.READ)], responses=_NO_LEDGER)
+def run_verify(sf: Sf, who: Who) -> VerifyOut:
+    """Recompute I1-I3 from the ledger and allocations; ``ok`` is false when anything drifted.
+
+    A caller limited to sites hears of its sites' positions and of the orders
+    and reservations it sees; one limited to channels or suppliers may not
+    run it (403).
+    """
+    _reads_ledger(who)
+    drift = sf.verify(scope=who.scope)
     return VerifyOut(ok=not drift, drift=[DriftOut.model_validate(d) for d in drift])

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, created_cursor, encode_cursor
-from stockflow.api.guard import may
+from stockflow.api.guard import Who, may
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import Problem
 from stockflow.api.transfer_schemas import (
@@ -17,7 +17,6 @@ from stockflow.api.transfer_schemas import (
     TransferPage,
 )
 from stockflow.stock.rules.access import Action, Resource
-from stockflow.transfers.queries import transfer_page
 from stockflow.transfers.rules import ReceiveLine, TransferLineIn
 
 router = APIRouter(tags=["transfers"])
@@ -38,7 +37,12 @@ _RECEIVE: dict[int | str, dict[str, Any]] = {
     responses=_SHIP,
 )
 def ship_transfer(
-    sf: Sf, body: TransferIn, response: Response, actor: Actor, key: IdempotencyKey = None
+    sf: Sf,
+    body: TransferIn,
+    response: Response,
+    actor: Actor,
+    who: Who,
+    key: IdempotencyKey = None,
 ) -> TransferOut:
     """Ship free units from storage bins at ``from`` towards ``to``, all lines or none.
 
@@ -52,6 +56,7 @@ def ship_transfer(
         expected_on=body.expected_on,
         actor=actor,
         idempotency_key=key,
+        scope=who.scope,
     )
     if view.replayed:
         response.status_code = status.HTTP_200_OK
@@ -64,7 +69,12 @@ def ship_transfer(
     responses=_RECEIVE,
 )
 def receive_transfer(
-    sf: Sf, transfer_id: str, body: ReceiveIn, actor: Actor, key: IdempotencyKey = None
+    sf: Sf,
+    transfer_id: str,
+    body: ReceiveIn,
+    actor: Actor,
+    who: Who,
+    key: IdempotencyKey = None,
 ) -> TransferOut:
     """Book in what arrived, every line at once; 409 when it was received already.
 
@@ -78,6 +88,7 @@ def receive_transfer(
         [ReceiveLine(ln.line_no, ln.received, ln.damaged) for ln in body.lines],
         actor=actor,
         idempotency_key=key,
+        scope=who.scope,
     )
     return TransferOut.model_validate(view)
 
@@ -85,20 +96,20 @@ def receive_transfer(
 @router.get("/transfers", dependencies=[may(Resource.TRANSFERS, Action.READ)])
 def list_transfers(
     sf: Sf,
+    who: Who,
     transfer_status: Annotated[str | None, Query(alias="status")] = None,
     location: str | None = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> TransferPage:
     """Transfers newest first, optionally of one status or from / to one location."""
-    with sf.db.read() as conn:
-        page = transfer_page(
-            conn,
-            status=transfer_status,
-            location=location,
-            limit=limit,
-            before=created_cursor(cursor),
-        )
+    page = sf.transfers.transfers(
+        status=transfer_status,
+        location=location,
+        limit=limit,
+        before=created_cursor(cursor),
+        scope=who.scope,
+    )
     last = page[-1] if len(page) == limit else None
     return TransferPage(
         items=[TransferOut.model_validate(v) for v in page],
@@ -107,6 +118,6 @@ def list_transfers(
 
 
 @router.get("/transfers/{transfer_id}", dependencies=[may(Resource.TRANSFERS, Action.READ)])
-def get_transfer(sf: Sf, transfer_id: str) -> TransferOut:
+def get_transfer(sf: Sf, transfer_id: str, who: Who) -> TransferOut:
     """One transfer: what was shipped and, once received, what arrived."""
-    return TransferOut.model_validate(sf.transfers.transfer(transfer_id))
+    return TransferOut.model_validate(sf.transfers.transfer(transfer_id, scope=who.scope))

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select, update
 
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import bins, count_lines, cycle_counts, exceptions, locations, skus
-from stockflow.counts.queries import UnknownCount
+from stockflow.counts.queries import UnknownCount, count_seen
 from stockflow.counts.rules import (
     CountStatus,
     Decide,
@@ -45,6 +45,7 @@ from stockflow.stock.losses import (
     lock_orders,
     orders_holding,
 )
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.quantities import non_negative_quantity
@@ -90,15 +91,15 @@ class _Line:
 # one count, locked -----------------------------------------------------------------------
 
 
-def _lock_count(conn: Connection, count_id: str) -> _Count:
-    """Lock the count row: every step on one count queues here."""
+def _lock_count(conn: Connection, count_id: str, scope: Scope) -> _Count:
+    """Lock the count row: every step on one count queues here (one outside ``scope``: unknown)."""
     r = conn.execute(
         select(
             cycle_counts.c.id, cycle_counts.c.location_id, locations.c.code,
             cycle_counts.c.status, cycle_counts.c.tolerance_pct,
         )
         .join(locations, locations.c.id == cycle_counts.c.location_id)
-        .where(cycle_counts.c.id == count_id)
+        .where(cycle_counts.c.id == count_id, *count_seen(scope))
         .with_for_update(of=cycle_counts)
     ).first()  # fmt: skip
     if r is None:
@@ -205,10 +206,12 @@ class Submit:
     retry: bool = False
 
 
-def submit_line(conn: Connection, cmd: Submit, *, today: date, now: datetime) -> Decision:
+def submit_line(
+    conn: Connection, cmd: Submit, *, today: date, now: datetime, scope: Scope = EVERYWHERE
+) -> Decision:
     """Record a blind count of one line and act on its variance."""
     counted = non_negative_quantity(cmd.counted, field="counted")
-    count = _lock_count(conn, cmd.count_id)
+    count = _lock_count(conn, cmd.count_id, scope)
     line = _line(conn, cmd.count_id, cmd.line_no)
     if line.status != LineStatus.OPEN.value:
         if cmd.retry and (line.counted, line.counted_by) == (counted, cmd.actor):
@@ -278,11 +281,16 @@ class Found:
     retry: bool = False
 
 
-def report_found(conn: Connection, cmd: Found, *, today: date, now: datetime) -> Decision:
-    """Add a line for a SKU (and lot) found in a bin of the count's location, and count it."""
+def report_found(
+    conn: Connection, cmd: Found, *, today: date, now: datetime, scope: Scope = EVERYWHERE
+) -> Decision:
+    """Add a line for a SKU (and lot) found in a bin of the count's location, and count it.
+
+    A retry of a find already counted answers the line it made, even once the
+    count has closed.
+    """
     counted = non_negative_quantity(cmd.counted, field="counted")
-    count = _lock_count(conn, cmd.count_id)
-    _countable(count)
+    count = _lock_count(conn, cmd.count_id, scope)
     place = lookup.location_by_code(conn, count.location)
     bin_id = lookup.bin_id(conn, place, cmd.bin, field="bin")
     sku = lookup.sku_by_code(conn, cmd.sku)
@@ -304,6 +312,7 @@ def report_found(conn: Connection, cmd: Found, *, today: date, now: datetime) ->
             return Decision(count.id, int(r.line_no), sku.code, r.status, replayed=True)
         raise Conflict(f"line {r.line_no} is for {sku.code} there: count it on that line",
                        field="sku")  # fmt: skip
+    _countable(count)
     line_no = max((int(r.line_no) for r in lines), default=0) + 1
     conn.execute(
         count_lines.insert().values(
@@ -318,14 +327,16 @@ def report_found(conn: Connection, cmd: Found, *, today: date, now: datetime) ->
 # deciding ----------------------------------------------------------------------------------
 
 
-def approve_line(conn: Connection, cmd: Decide, *, today: date, now: datetime) -> Decision:
+def approve_line(
+    conn: Connection, cmd: Decide, *, today: date, now: datetime, scope: Scope = EVERYWHERE
+) -> Decision:
     """Post the variance found at count time against what is on hand now.
 
     Stock may have moved since the count: a variance of -3 counted against 10
     on the books still takes 3 units when 14 are on hand by the time of
     approval. If fewer than that are left, the position goes to zero.
     """
-    count, line, replay = _to_decide(conn, cmd, LineStatus.APPROVED)
+    count, line, replay = _to_decide(conn, cmd, LineStatus.APPROVED, scope)
     if replay is not None:
         return replay
     status = next_line_status(line.status, LineEvent.APPROVE, line_no=line.line_no)
@@ -347,9 +358,11 @@ def approve_line(conn: Connection, cmd: Decide, *, today: date, now: datetime) -
     return Decision(count.id, line.line_no, line.sku, status.value, added, lost)
 
 
-def reject_line(conn: Connection, cmd: Decide, *, now: datetime) -> Decision:
+def reject_line(
+    conn: Connection, cmd: Decide, *, now: datetime, scope: Scope = EVERYWHERE
+) -> Decision:
     """Keep the books as they are and close the line; a recount is a new count."""
-    count, line, replay = _to_decide(conn, cmd, LineStatus.REJECTED)
+    count, line, replay = _to_decide(conn, cmd, LineStatus.REJECTED, scope)
     if replay is not None:
         return replay
     status = next_line_status(line.status, LineEvent.REJECT, line_no=line.line_no)
@@ -358,10 +371,10 @@ def reject_line(conn: Connection, cmd: Decide, *, now: datetime) -> Decision:
 
 
 def _to_decide(
-    conn: Connection, cmd: Decide, outcome: LineStatus
+    conn: Connection, cmd: Decide, outcome: LineStatus, scope: Scope
 ) -> tuple[_Count, _Line, Decision | None]:
     """The locked count and its line; a replay when this decision was taken already."""
-    count = _lock_count(conn, cmd.count_id)
+    count = _lock_count(conn, cmd.count_id, scope)
     line = _line(conn, cmd.count_id, cmd.line_no)
     if cmd.retry and line.status == outcome.value and line.decided_by == cmd.actor:
         return count, line, Decision(count.id, line.line_no, line.sku, line.status, replayed=True)

@@ -9,6 +9,7 @@ chance in a transaction of their own, right after the count commits.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -38,6 +39,7 @@ from stockflow.counts.queries import (
 )
 from stockflow.counts.rules import CountScope, Decide, checked_tolerance
 from stockflow.counts.scopes import NewCount, cancel_count, create_count
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 
 
 class Counts:
@@ -52,74 +54,84 @@ class Counts:
 
     def create(
         self, *, location: str, scope: CountScope, tolerance_pct: Decimal | int | str = 0,
-        actor: str = "system", idempotency_key: str | None = None,
+        actor: str = "system", idempotency_key: str | None = None, within: Scope = EVERYWHERE,
     ) -> CountView:  # fmt: skip
-        """Open a count of the bins ``scope`` covers; the supervisor's view of it."""
+        """Open a count of the bins ``scope`` covers; the supervisor's view of it.
+
+        ``within`` is the caller's access scope (``scope`` being the count's
+        own): a location outside it is refused by name.
+        """
         cmd = NewCount(
             location, scope.checked(), checked_tolerance(tolerance_pct), actor, idempotency_key
         )
         return self.db.run(
-            lambda conn: create_count(conn, cmd, now=self.clock()),
+            lambda conn: create_count(conn, cmd, now=self.clock(), within=within),
             idempotent=idempotency_key is not None,
         )
 
-    def sheet(self, count_id: str) -> CountSheet:
+    def sheet(self, count_id: str, *, scope: Scope = EVERYWHERE) -> CountSheet:
         """The counter's blind sheet: bins, SKUs and lots in walking order, no quantities."""
         with self.db.read() as conn:
-            return count_sheet(conn, count_id)
+            return count_sheet(conn, count_id, scope=scope)
 
     def submit(
         self, count_id: str, line_no: int, counted: int, *, actor: str,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, scope: Scope = EVERYWHERE,
     ) -> SheetLine:  # fmt: skip
         """Record what the counter found on one line; the line as the counter sees it."""
         cmd = Submit(count_id, line_no, counted, actor, retry=idempotency_key is not None)
         return self._blind(
-            lambda conn: submit_line(conn, cmd, today=self._today(), now=self.clock()),
-            actor,
+            lambda conn: submit_line(conn, cmd, today=self._today(), now=self.clock(), scope=scope),
         )
 
     def report_found(
         self, count_id: str, *, bin: str, sku: str, counted: int, actor: str,
-        lot: str | None = None, idempotency_key: str | None = None,
+        lot: str | None = None, idempotency_key: str | None = None, scope: Scope = EVERYWHERE,
     ) -> SheetLine:  # fmt: skip
         """Count a SKU (and lot) found in a bin where the count has no line for it."""
         cmd = Found(count_id, bin, sku, counted, actor, lot, retry=idempotency_key is not None)
         return self._blind(
-            lambda conn: report_found(conn, cmd, today=self._today(), now=self.clock()),
-            actor,
+            lambda conn: report_found(
+                conn, cmd, today=self._today(), now=self.clock(), scope=scope
+            ),
         )
 
-    def _blind(self, step: Callable[[Connection], Decision], actor: str) -> SheetLine:
-        """Run a counting step, fill waiting orders with what it found, answer blind."""
+    def _blind(self, step: Callable[[Connection], Decision]) -> SheetLine:
+        """Run a counting step; the line it touched as the counter sees it, marked as a replay
+        when the step was one. Waiting orders get what it found once it commits.
+        """
 
-        def work(conn: Connection) -> tuple[Decision, SheetLine]:
-            """The step, and the line it touched as the counter sees it."""
+        def work(conn: Connection) -> SheetLine:
             done = step(conn)
-            return done, sheet_line(conn, done.count_id, done.line_no)
+            line = sheet_line(conn, done.count_id, done.line_no)
+            return replace(line, replayed=done.replayed)
 
-        _, line = self.db.run(work)
-        return line
+        return self.db.run(work)
 
     def approve(
-        self, count_id: str, line_no: int, *, actor: str, idempotency_key: str | None = None
-    ) -> CountLineView:
+        self, count_id: str, line_no: int, *, actor: str, idempotency_key: str | None = None,
+        scope: Scope = EVERYWHERE,
+    ) -> CountLineView:  # fmt: skip
         """Post a waiting variance (against what is on hand now); a second person decides."""
         cmd = Decide(count_id, line_no, actor, retry=idempotency_key is not None)
         _, line = self.db.run(
             lambda conn: self._with_line(
-                conn, approve_line(conn, cmd, today=self._today(), now=self.clock())
+                conn,
+                approve_line(conn, cmd, today=self._today(), now=self.clock(), scope=scope),
             )
         )
         return line
 
     def reject(
-        self, count_id: str, line_no: int, *, actor: str, idempotency_key: str | None = None
-    ) -> CountLineView:
+        self, count_id: str, line_no: int, *, actor: str, idempotency_key: str | None = None,
+        scope: Scope = EVERYWHERE,
+    ) -> CountLineView:  # fmt: skip
         """Keep the books and close a waiting line; a recount is a new count."""
         cmd = Decide(count_id, line_no, actor, retry=idempotency_key is not None)
         _, line = self.db.run(
-            lambda conn: self._with_line(conn, reject_line(conn, cmd, now=self.clock()))
+            lambda conn: self._with_line(
+                conn, reject_line(conn, cmd, now=self.clock(), scope=scope)
+            )
         )
         return line
 
@@ -129,25 +141,28 @@ class Counts:
         [line] = [ln for ln in view.lines if ln.line_no == decision.line_no]
         return decision, line
 
-    def cancel(self, count_id: str) -> CountView:
+    def cancel(self, count_id: str, *, scope: Scope = EVERYWHERE) -> CountView:
         """Call off an open count whose variances are all decided."""
-        return self.db.run(lambda conn: cancel_count(conn, count_id, now=self.clock()))
+        return self.db.run(lambda conn: cancel_count(conn, count_id, now=self.clock(), scope=scope))
 
-    def count(self, count_id: str) -> CountView:
+    def count(self, count_id: str, *, scope: Scope = EVERYWHERE) -> CountView:
         """The supervisor's view of a count: books at counting time, counts and variances."""
         with self.db.read() as conn:
-            return count_view(conn, count_id)
+            return count_view(conn, count_id, scope=scope)
 
     def counts(
-        self, *, location: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[CountView]:
+        self, *, location: str | None = None, status: str | None = None, limit: int = 100,
+        before: tuple[datetime, str] | None = None, scope: Scope = EVERYWHERE,
+    ) -> list[CountView]:  # fmt: skip
         """Counts newest first (without their lines)."""
         with self.db.read() as conn:
-            return count_page(conn, location=location, status=status, limit=limit)
+            return count_page(
+                conn, location=location, status=status, limit=limit, before=before, scope=scope
+            )
 
     def accuracy(
-        self, *, start: date, end: date, location: str | None = None
+        self, *, start: date, end: date, location: str | None = None, scope: Scope = EVERYWHERE
     ) -> list[LocationAccuracy]:
         """Inventory record accuracy per location of the lines counted from ``start`` to ``end``."""
         with self.db.read() as conn:
-            return count_accuracy(conn, start=start, end=end, location=location)
+            return count_accuracy(conn, start=start, end=end, location=location, scope=scope)

@@ -12,12 +12,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
 
 from stockflow.adapters.tables import bins, count_lines, cycle_counts, locations, skus
 from stockflow.counts.rules import Accuracy, CountStatus, LineStatus, measure
 from stockflow.errors import InvalidInput, NotFound
 from stockflow.stock import lookup
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.scoping import seen
 
 
 class UnknownCount(NotFound):
@@ -115,20 +117,25 @@ def _lines_query() -> Select[Any]:
     )  # fmt: skip
 
 
-def _head(conn: Connection, count_id: str) -> Any:
+def count_seen(scope: Scope) -> list[ColumnElement[bool]]:
+    """Counts ``scope`` sees: those of its locations."""
+    return seen(scope, location=cycle_counts.c.location_id)
+
+
+def _head(conn: Connection, count_id: str, scope: Scope) -> Any:
     head = conn.execute(
         select(cycle_counts, locations.c.code.label("location"))
         .join(locations, locations.c.id == cycle_counts.c.location_id)
-        .where(cycle_counts.c.id == count_id)
+        .where(cycle_counts.c.id == count_id, *count_seen(scope))
     ).first()
     if head is None:
         raise UnknownCount(f"no count {count_id!r}", field="count_id")
     return head
 
 
-def count_view(conn: Connection, count_id: str) -> CountView:
-    """The supervisor's view of one count."""
-    head = _head(conn, count_id)
+def count_view(conn: Connection, count_id: str, *, scope: Scope = EVERYWHERE) -> CountView:
+    """The supervisor's view of one count (``UnknownCount`` outside ``scope``)."""
+    head = _head(conn, count_id, scope)
     rows = conn.execute(_lines_query().where(count_lines.c.count_id == count_id))
     lines = tuple(
         CountLineView(
@@ -154,9 +161,11 @@ def count_view(conn: Connection, count_id: str) -> CountView:
     )  # fmt: skip
 
 
-def count_sheet(conn: Connection, count_id: str, *, line_no: int | None = None) -> CountSheet:
+def count_sheet(
+    conn: Connection, count_id: str, *, line_no: int | None = None, scope: Scope = EVERYWHERE
+) -> CountSheet:
     """The counter's blind view of a count (or of one line of it)."""
-    head = _head(conn, count_id)
+    head = _head(conn, count_id, scope)
     query = _lines_query().where(count_lines.c.count_id == count_id)
     if line_no is not None:
         query = query.where(count_lines.c.line_no == line_no)
@@ -186,12 +195,13 @@ def sheet_line(conn: Connection, count_id: str, line_no: int) -> SheetLine:
 
 def count_page(
     conn: Connection, *, location: str | None, status: str | None, limit: int,
-    before: tuple[datetime, str] | None = None,
+    before: tuple[datetime, str] | None = None, scope: Scope = EVERYWHERE,
 ) -> list[CountView]:  # fmt: skip
     """Counts newest first, optionally of one location or status (without their lines)."""
     query = (
         select(cycle_counts, locations.c.code.label("location"))
         .join(locations, locations.c.id == cycle_counts.c.location_id)
+        .where(*count_seen(scope))
         .order_by(cycle_counts.c.created_at.desc(), cycle_counts.c.id.desc())
         .limit(limit)
     )
@@ -227,16 +237,19 @@ def count_page(
 
 
 def count_accuracy(
-    conn: Connection, *, start: date, end: date, location: str | None = None
-) -> list[LocationAccuracy]:
+    conn: Connection, *, start: date, end: date, location: str | None = None,
+    scope: Scope = EVERYWHERE,
+) -> list[LocationAccuracy]:  # fmt: skip
     """Record accuracy per location of the lines counted from ``start`` to ``end`` (both in).
 
     Found lines (stock where the books had none) count as counted and wrong.
     Lines of cancelled counts count too: the count happened, the books were
-    what they were.
+    what they were. Only the locations of ``scope`` are measured.
     """
     if end < start:
         raise InvalidInput(f"ends ({end}) before it starts ({start})", field="end")
+    if location is not None and not scope.sees_location(location):
+        return []
     since = datetime.combine(start, time.min, tzinfo=UTC)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     query = (
@@ -249,6 +262,7 @@ def count_accuracy(
         .where(
             count_lines.c.counted_at >= since, count_lines.c.counted_at < until,
             count_lines.c.expected_qty.is_not(None), count_lines.c.counted_qty.is_not(None),
+            *count_seen(scope),
         )
     )  # fmt: skip
     if location is not None:

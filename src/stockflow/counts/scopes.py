@@ -23,7 +23,7 @@ from stockflow.adapters.tables import (
     skus,
     stock_moves,
 )
-from stockflow.counts.queries import CountView, UnknownCount, count_view
+from stockflow.counts.queries import CountView, UnknownCount, count_seen, count_view
 from stockflow.counts.rules import (
     USAGE_REASONS,
     AbcClass,
@@ -40,6 +40,7 @@ from stockflow.errors import IdempotencyKeyReused, InvalidInput, UnknownBin
 from stockflow.stock import lookup
 from stockflow.stock.ids import keyed_id, new_id
 from stockflow.stock.lookup import LocationRef
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import BinRole
@@ -232,13 +233,17 @@ class NewCount:
     idempotency_key: str | None = None
 
 
-def create_count(conn: Connection, cmd: NewCount, *, now: datetime) -> CountView:
+def create_count(
+    conn: Connection, cmd: NewCount, *, now: datetime, within: Scope = EVERYWHERE
+) -> CountView:
     """Open a count with one line per position (SKU x lot) in each bin of the scope.
 
     Positions with nothing on hand get a line too: a bin the books call empty
     is worth a look. With an idempotency key, a retry answers the first count.
+    ``within`` is the caller's access scope: a location outside it is refused.
     """
     count_id = new_id("CC") if cmd.idempotency_key is None else keyed_id("CC", cmd.idempotency_key)
+    require_location(within, cmd.location, field="location")
     place = lookup.location_by_code(conn, cmd.location)
     if cmd.idempotency_key is not None:
         found = conn.execute(select(cycle_counts.c.id).where(cycle_counts.c.id == count_id)).first()
@@ -273,14 +278,18 @@ def create_count(conn: Connection, cmd: NewCount, *, now: datetime) -> CountView
     return count_view(conn, count_id)
 
 
-def cancel_count(conn: Connection, count_id: str, *, now: datetime) -> CountView:
+def cancel_count(
+    conn: Connection, count_id: str, *, now: datetime, scope: Scope = EVERYWHERE
+) -> CountView:
     """Call off an open count; lines counted so far keep what they did to the books.
 
     Variances still waiting must be decided first: cancelling would leave
-    them neither posted nor rejected.
+    them neither posted nor rejected. A count outside ``scope`` is not found.
     """
     found = conn.execute(
-        select(cycle_counts.c.status).where(cycle_counts.c.id == count_id).with_for_update()
+        select(cycle_counts.c.status)
+        .where(cycle_counts.c.id == count_id, *count_seen(scope))
+        .with_for_update()
     ).first()
     if found is None:
         raise UnknownCount(f"no count {count_id!r}", field="count_id")

@@ -21,16 +21,19 @@ from stockflow.floor.documents.render import label_pdf, packing_slip_pdf, pick_l
 from stockflow.floor.picking import WaveRequest
 from stockflow.floor.queries import (
     ShipmentView,
+    WaveSummary,
     WaveView,
     label_doc,
     load_shipment,
     load_wave,
     packing_slip_doc,
     pick_list_doc,
+    wave_summaries,
 )
 from stockflow.floor.shipping import Dispatch
 from stockflow.stock.lookup import location_by_code
 from stockflow.stock.queries.orders import order_statuses
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.events import AllocationsCarried, ShrinksHoldings, StockTakenBack
 from stockflow.stock.rules.order_lifecycle import ShipmentStatus
 
@@ -56,30 +59,51 @@ class Floor:
         return self.clock().date()
 
     # waves and picking -------------------------------------------------------
-    def release(self, order_ids: list[str], *, actor: str = "system") -> list[str]:
+    def release(
+        self, order_ids: list[str], *, actor: str = "system", scope: Scope = EVERYWHERE
+    ) -> list[str]:
         """Release allocated orders to the floor, ready for a wave."""
         return self.db.run(
-            lambda conn: picking.release_orders(conn, order_ids, actor=actor, now=self.clock())
+            lambda conn: picking.release_orders(
+                conn, order_ids, actor=actor, now=self.clock(), scope=scope
+            )
         )
 
-    def build_wave(self, request: WaveRequest, *, actor: str = "system") -> WaveView | None:
-        """Group orders at a location into a wave; None when no order is ready."""
+    def build_wave(
+        self, request: WaveRequest, *, actor: str = "system", scope: Scope = EVERYWHERE
+    ) -> WaveView | None:
+        """Group orders at a location into a wave; None when no order is ready.
+
+        A location outside ``scope`` is refused: 403 naming the field.
+        """
 
         def work(conn: Connection) -> str | None:
+            require_location(scope, request.location, field="location")
             location = location_by_code(conn, request.location)
-            return picking.build_wave(conn, location.id, request, actor=actor, now=self.clock())
+            return picking.build_wave(
+                conn, location.id, request, actor=actor, now=self.clock(), scope=scope
+            )
 
         wave_id = self.db.run(work)
-        return None if wave_id is None else self.wave(wave_id)
+        return None if wave_id is None else self.wave(wave_id, scope=scope)
 
-    def wave(self, wave_id: str) -> WaveView:
+    def wave(self, wave_id: str, *, scope: Scope = EVERYWHERE) -> WaveView:
         """A wave with its tasks in walking order."""
         with self.db.read() as conn:
-            return load_wave(conn, wave_id)
+            return load_wave(conn, wave_id, scope=scope)
+
+    def waves(
+        self, *, location: str | None = None, status: str | None = None, limit: int = 100,
+        scope: Scope = EVERYWHERE,
+    ) -> list[WaveSummary]:  # fmt: skip
+        """Waves newest first, optionally of one location and status."""
+        with self.db.read() as conn:
+            return wave_summaries(conn, location=location, status=status, limit=limit, scope=scope)
 
     def confirm_pick(
-        self, task_id: int, picked: int, *, actor: str = "system", left_in_bin: int = 0
-    ) -> PickOutcome:
+        self, task_id: int, picked: int, *, actor: str = "system", left_in_bin: int = 0,
+        scope: Scope = EVERYWHERE,
+    ) -> PickOutcome:  # fmt: skip
         """Confirm a pick; fewer than asked is a short pick: bin corrected, order re-allocated.
 
         The re-allocation runs once the pick has committed, in a transaction of
@@ -88,7 +112,7 @@ class Floor:
         result = self.db.run(
             lambda conn: picking.confirm_pick(
                 conn, task_id, picked, actor=actor, today=self._today(),
-                now=self.clock(), left_in_bin=left_in_bin,
+                now=self.clock(), left_in_bin=left_in_bin, scope=scope,
             )
         )  # fmt: skip
         lost = result.lost.on_floor if result.lost is not None else {}
@@ -118,52 +142,71 @@ class Floor:
         self.db.run(lambda conn: pick_tasks.return_to_floor(conn, taken, now=self.clock()))
 
     # packing and shipping ----------------------------------------------------
-    def pack_scan(self, order_id: str, barcode: str, *, qty: int = 1) -> ShipmentView:
+    def pack_scan(
+        self, order_id: str, barcode: str, *, qty: int = 1, scope: Scope = EVERYWHERE
+    ) -> ShipmentView:
         """Scan an item into the order's parcel; a wrong or extra item is refused."""
         shipment_id = self.db.run(
-            lambda conn: shipping.pack_scan(conn, order_id, barcode, qty=qty, now=self.clock())
+            lambda conn: shipping.pack_scan(
+                conn, order_id, barcode, qty=qty, now=self.clock(), scope=scope
+            )
         )
-        return self.shipment(shipment_id)
+        return self.shipment(shipment_id, scope=scope)
 
-    def add_package(self, shipment_id: str, parcel: Parcel) -> ShipmentView:
+    def add_package(
+        self, shipment_id: str, parcel: Parcel, *, scope: Scope = EVERYWHERE
+    ) -> ShipmentView:
         """Record a closed box with its weight and size."""
-        self.db.run(lambda conn: shipping.add_package(conn, shipment_id, parcel, now=self.clock()))
-        return self.shipment(shipment_id)
+        self.db.run(
+            lambda conn: shipping.add_package(
+                conn, shipment_id, parcel, now=self.clock(), scope=scope
+            )
+        )
+        return self.shipment(shipment_id, scope=scope)
 
-    def ship(self, shipment_id: str, how: Dispatch, *, actor: str = "system") -> ShipmentView:
+    def ship(
+        self, shipment_id: str, how: Dispatch, *, actor: str = "system",
+        scope: Scope = EVERYWHERE,
+    ) -> ShipmentView:  # fmt: skip
         """Book the carrier and ship: the allocation is consumed and the ship moves written."""
         self.db.run(
             lambda conn: shipping.ship(conn, shipment_id, how, actor=actor,
-                                       now=self.clock())
+                                       now=self.clock(), scope=scope)
         )  # fmt: skip
-        return self.shipment(shipment_id)
+        return self.shipment(shipment_id, scope=scope)
 
     def track(
-        self, key: str, status: str, *, note: str | None = None, at: datetime | None = None
-    ) -> ShipmentStatus:
+        self, key: str, status: str, *, note: str | None = None, at: datetime | None = None,
+        scope: Scope = EVERYWHERE,
+    ) -> ShipmentStatus:  # fmt: skip
         """Record a carrier tracking update by shipment id or tracking number."""
         return self.db.run(
             lambda conn: tracking.track(
-                conn, key, status, note_text=note, at=at or self.clock(), now=self.clock()
+                conn, key, status, note_text=note, at=at or self.clock(),
+                now=self.clock(), scope=scope,
             )
-        )
+        )  # fmt: skip
 
-    def shipment(self, key: str) -> ShipmentView:
+    def shipment(self, key: str, *, scope: Scope = EVERYWHERE) -> ShipmentView:
         """A shipment by id or tracking number."""
         with self.db.read() as conn:
-            return load_shipment(conn, key)
+            return load_shipment(conn, key, scope=scope)
 
     # documents ---------------------------------------------------------------
-    def pick_list_pdf(self, wave_id: str) -> bytes:
+    def pick_list_pdf(self, wave_id: str, *, scope: Scope = EVERYWHERE) -> bytes:
         """The wave's pick list as a PDF, in walking order."""
-        return pick_list_pdf(pick_list_doc(self.wave(wave_id)))
+        return pick_list_pdf(pick_list_doc(self.wave(wave_id, scope=scope)))
 
-    def packing_slip_pdf(self, shipment_id: str) -> bytes:
+    def packing_slip_pdf(self, shipment_id: str, *, scope: Scope = EVERYWHERE) -> bytes:
         """The shipment's packing slip as a PDF."""
         with self.db.read() as conn:
-            return packing_slip_pdf(packing_slip_doc(conn, load_shipment(conn, shipment_id)))
+            shipment = load_shipment(conn, shipment_id, scope=scope)
+            return packing_slip_pdf(packing_slip_doc(conn, shipment))
 
-    def label_pdf(self, shipment_id: str, package_no: int = 1) -> bytes:
+    def label_pdf(
+        self, shipment_id: str, package_no: int = 1, *, scope: Scope = EVERYWHERE
+    ) -> bytes:
         """One package's shipping label as a PDF, with the tracking number as Code 128."""
         with self.db.read() as conn:
-            return label_pdf(label_doc(conn, load_shipment(conn, shipment_id), package_no))
+            shipment = load_shipment(conn, shipment_id, scope=scope)
+            return label_pdf(label_doc(conn, shipment, package_no))

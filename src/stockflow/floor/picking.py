@@ -21,6 +21,7 @@ from stockflow.adapters.tables import (
     orders,
     pick_tasks,
     positions,
+    waves,
 )
 from stockflow.errors import Conflict, InvalidInput, NotFound
 from stockflow.floor.pick_tasks import finish_wave, open_wave, task_order
@@ -34,10 +35,12 @@ from stockflow.stock.losses import (
     orders_holding,
 )
 from stockflow.stock.order_lifecycle import lock_order, note, set_status
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.order_lifecycle import OrderEvent, OrderStatus, next_status
 from stockflow.stock.rules.places import BinRole
+from stockflow.stock.scoping import seen
 
 
 class UnknownWave(NotFound):
@@ -63,30 +66,37 @@ class WaveRequest:
 
 
 def release_orders(
-    conn: Connection, order_ids: list[str], *, actor: str, now: datetime
-) -> list[str]:
-    """Release allocated orders to the floor (each must be fully allocated); their ids."""
+    conn: Connection, order_ids: list[str], *, actor: str, now: datetime,
+    scope: Scope = EVERYWHERE,
+) -> list[str]:  # fmt: skip
+    """Release allocated orders to the floor (each must be fully allocated); their ids.
+
+    An order ``scope`` does not see is refused as an unknown one.
+    """
     for oid in sorted(set(order_ids)):
-        status = lock_order(conn, oid)
+        status = lock_order(conn, oid, scope=scope)
         set_status(conn, oid, next_status(status, OrderEvent.RELEASE), now)
         note(conn, oid, "released to the warehouse floor", actor=actor, now=now)
     return sorted(set(order_ids))
 
 
 def build_wave(
-    conn: Connection, location_id: int, request: WaveRequest, *, actor: str, now: datetime
-) -> str | None:
+    conn: Connection, location_id: int, request: WaveRequest, *, actor: str, now: datetime,
+    scope: Scope = EVERYWHERE,
+) -> str | None:  # fmt: skip
     """Group released (or allocated) orders holding stock at a location into one wave.
 
     Highest channel priority first, then oldest; an explicit list of orders
     is taken as it is. Returns the wave id, or None when no order qualifies.
+    Only orders ``scope`` sees are taken; one it does not see, named in the
+    list, is refused as an unknown one.
     """
-    chosen = _candidates(conn, location_id, request)
+    chosen = _candidates(conn, location_id, request, scope)
     if not chosen:
         return None
     wave_id = open_wave(conn, location_id, actor=actor, now=now, cutoff=request.cutoff)
     for oid in sorted(chosen):
-        status = lock_order(conn, oid)
+        status = lock_order(conn, oid, scope=scope)
         if status == OrderStatus.ALLOCATED.value:
             status = next_status(status, OrderEvent.RELEASE).value
         if status not in (OrderStatus.RELEASED.value, OrderStatus.PICKING.value):
@@ -98,7 +108,9 @@ def build_wave(
     return wave_id
 
 
-def _candidates(conn: Connection, location_id: int, request: WaveRequest) -> list[str]:
+def _candidates(
+    conn: Connection, location_id: int, request: WaveRequest, scope: Scope
+) -> list[str]:
     if request.order_ids:
         return list(dict.fromkeys(request.order_ids))
     if request.max_orders < 1:
@@ -112,6 +124,7 @@ def _candidates(conn: Connection, location_id: int, request: WaveRequest) -> lis
             orders.c.status.in_([OrderStatus.ALLOCATED.value, OrderStatus.RELEASED.value]),
             positions.c.location_id == location_id,
             allocation_open_qty > 0,
+            *seen(scope, order=orders.c.id),
         )
         .group_by(orders.c.id, channels.c.priority, orders.c.created_at)
         .order_by(channels.c.priority.desc(), orders.c.created_at, orders.c.id)
@@ -134,14 +147,15 @@ class PickResult:
 
 def confirm_pick(
     conn: Connection, task_id: int, picked: int, *, actor: str, today: date,
-    now: datetime, left_in_bin: int = 0,
+    now: datetime, left_in_bin: int = 0, scope: Scope = EVERYWHERE,
 ) -> PickResult:  # fmt: skip
     """The picker took ``picked`` units for a task; fewer than asked is a short pick.
 
     On a short pick ``left_in_bin`` is what the picker sees left (usually 0):
-    the bin is corrected to it with a count-correction move.
+    the bin is corrected to it with a count-correction move. A task of a wave
+    outside ``scope`` is refused as an unknown one.
     """
-    task = _task(conn, task_id)
+    task = _task(conn, task_id, scope)
     held = {task.order_id}
     if picked < task.qty - task.picked_qty - task.short_qty:
         # A short pick may take units from every order holding this bin: lock them all
@@ -196,7 +210,7 @@ class _Task:
     status: str
 
 
-def _task(conn: Connection, task_id: int) -> _Task:
+def _task(conn: Connection, task_id: int, scope: Scope) -> _Task:
     row = conn.execute(
         select(
             pick_tasks.c.id, pick_tasks.c.wave_id, pick_tasks.c.order_id,
@@ -205,7 +219,8 @@ def _task(conn: Connection, task_id: int) -> _Task:
             pick_tasks.c.status,
         )
         .join(positions, positions.c.id == pick_tasks.c.position_id)
-        .where(pick_tasks.c.id == task_id)
+        .join(waves, waves.c.id == pick_tasks.c.wave_id)
+        .where(pick_tasks.c.id == task_id, *seen(scope, location=waves.c.location_id))
     ).first()  # fmt: skip
     if row is None:
         raise UnknownTask(f"no pick task {task_id}", field="task")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, case, func, or_, select
 
 from stockflow.adapters.tables import (
     bins,
@@ -33,6 +33,8 @@ from stockflow.floor.documents.model import (
     SlipLineDoc,
 )
 from stockflow.floor.rules import TaskStatus
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.scoping import seen
 
 
 class UnknownDocument(NotFound):
@@ -71,12 +73,12 @@ class WaveView:
     tasks: tuple[TaskView, ...]
 
 
-def load_wave(conn: Connection, wave_id: str) -> WaveView:
+def load_wave(conn: Connection, wave_id: str, *, scope: Scope = EVERYWHERE) -> WaveView:
     """A wave with every task, sorted by bin sequence (the walking order), then SKU."""
     head = conn.execute(
         select(waves, locations.c.code.label("location"))
         .join(locations, locations.c.id == waves.c.location_id)
-        .where(waves.c.id == wave_id)
+        .where(waves.c.id == wave_id, *seen(scope, location=waves.c.location_id))
     ).first()
     if head is None:
         raise UnknownDocument(f"no wave {wave_id!r}", field="wave")
@@ -119,9 +121,10 @@ class WaveSummary:
 
 
 def wave_summaries(
-    conn: Connection, *, location: str | None, status: str | None, limit: int
-) -> list[WaveSummary]:
-    """Waves, newest first, optionally of one location and status."""
+    conn: Connection, *, location: str | None, status: str | None, limit: int,
+    scope: Scope = EVERYWHERE,
+) -> list[WaveSummary]:  # fmt: skip
+    """Waves, newest first, optionally of one location and status; only those ``scope`` sees."""
     open_task = case((pick_tasks.c.status == TaskStatus.OPEN.value, 1), else_=0)
     query = (
         select(
@@ -131,6 +134,7 @@ def wave_summaries(
         )
         .join(locations, locations.c.id == waves.c.location_id)
         .outerjoin(pick_tasks, pick_tasks.c.wave_id == waves.c.id)
+        .where(*seen(scope, location=waves.c.location_id))
         .group_by(waves.c.id, locations.c.code, waves.c.status, waves.c.created_at)
         .order_by(waves.c.created_at.desc(), waves.c.id)
         .limit(limit)
@@ -174,12 +178,15 @@ class ShipmentView:
     shipped_at: datetime | None
 
 
-def load_shipment(conn: Connection, key: str) -> ShipmentView:
+def load_shipment(conn: Connection, key: str, *, scope: Scope = EVERYWHERE) -> ShipmentView:
     """A shipment by id or tracking number."""
     row = conn.execute(
         select(shipments, locations.c.code.label("location"))
         .join(locations, locations.c.id == shipments.c.location_id)
-        .where(or_(shipments.c.id == key, shipments.c.tracking_no == key))
+        .where(
+            or_(shipments.c.id == key, shipments.c.tracking_no == key),
+            *shipment_seen(scope),
+        )
     ).first()
     if row is None:
         raise UnknownDocument(f"no shipment or tracking number {key!r}", field="shipment")
@@ -205,6 +212,11 @@ def load_shipment(conn: Connection, key: str) -> ShipmentView:
         tuple((int(a), int(b), int(c), int(d)) for a, b, c, d in boxes),
         tuple((a, b, c) for a, b, c in events), row.created_at, row.shipped_at,
     )  # fmt: skip
+
+
+def shipment_seen(scope: Scope) -> list[ColumnElement[bool]]:
+    """Shipments ``scope`` sees: from its locations, of orders of its channels."""
+    return seen(scope, location=shipments.c.location_id, order=shipments.c.order_id)
 
 
 def _ship_from(conn: Connection, code: str) -> Address:

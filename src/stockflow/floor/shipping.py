@@ -38,11 +38,13 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import Conflict, InvalidInput, NotFound
+from stockflow.floor.queries import shipment_seen
 from stockflow.floor.rules import TaskStatus
 from stockflow.stock.bins import Staged, position_places, release_at, staged
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.order_lifecycle import lock_order, note, set_status
 from stockflow.stock.queries.orders import load_order
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import PostMove
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.order_lifecycle import (
@@ -54,6 +56,7 @@ from stockflow.stock.rules.order_lifecycle import (
 from stockflow.stock.rules.places import coords, distance_km
 from stockflow.stock.rules.quantities import positive_quantity
 from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
+from stockflow.stock.scoping import location_ids
 
 
 class UnknownShipment(NotFound):
@@ -103,14 +106,26 @@ def _packed(conn: Connection, shipment_ids: list[str]) -> dict[tuple[int, int], 
     return out
 
 
-def pack_scan(conn: Connection, order_id: str, barcode: str, *, qty: int = 1, now: datetime) -> str:
-    """Check a scanned SKU against what was picked for the order and pack it; the shipment id."""
+def pack_scan(
+    conn: Connection, order_id: str, barcode: str, *, qty: int = 1, now: datetime,
+    scope: Scope = EVERYWHERE,
+) -> str:  # fmt: skip
+    """Check a scanned SKU against what was picked for the order and pack it; the shipment id.
+
+    Only units staged at the locations of ``scope`` are packed; an order it
+    does not see is refused as an unknown one.
+    """
     qty = positive_quantity(qty, field="qty")
-    status = lock_order(conn, order_id)
+    status = lock_order(conn, order_id, scope=scope)
     if status != OrderStatus.PICKING.value:
         raise Conflict(f"order {order_id} is {status}, not being picked", field="order")
     code = barcode.strip()
-    here = [s for s in staged(conn, order_id) if s.sku == code]
+    sites = location_ids(conn, scope)
+    here = [
+        s
+        for s in staged(conn, order_id)
+        if s.sku == code and (sites is None or s.location_id in sites)
+    ]
     if not here:
         raise WrongScan(_not_here(conn, order_id, code), field="barcode")
     location_id = here[0].location_id
@@ -162,9 +177,12 @@ def _add_item(conn: Connection, shipment_id: str, key: tuple[int, int], qty: int
         )
 
 
-def add_package(conn: Connection, shipment_id: str, parcel: Parcel, *, now: datetime) -> int:
+def add_package(
+    conn: Connection, shipment_id: str, parcel: Parcel, *, now: datetime,
+    scope: Scope = EVERYWHERE,
+) -> int:  # fmt: skip
     """Record a closed box with its weight and size; its id."""
-    row = shipment_row(conn, shipment_id)
+    row = shipment_row(conn, shipment_id, scope=scope)
     lock_order(conn, row.order_id)
     if row.status != ShipmentStatus.PACKING.value:
         raise Conflict(f"shipment {shipment_id} is {row.status}", field="shipment")
@@ -180,10 +198,12 @@ def add_package(conn: Connection, shipment_id: str, parcel: Parcel, *, now: date
     )  # fmt: skip
 
 
-def shipment_row(conn: Connection, key: str) -> Row[Any]:
-    """A shipment by id or by tracking number."""
+def shipment_row(conn: Connection, key: str, *, scope: Scope = EVERYWHERE) -> Row[Any]:
+    """A shipment by id or by tracking number; one outside ``scope`` is not found."""
     row = conn.execute(
-        select(shipments).where(or_(shipments.c.id == key, shipments.c.tracking_no == key))
+        select(shipments).where(
+            or_(shipments.c.id == key, shipments.c.tracking_no == key), *shipment_seen(scope)
+        )
     ).first()
     if row is None:
         raise UnknownShipment(f"no shipment or tracking number {key!r}", field="shipment")
@@ -202,10 +222,10 @@ class Dispatch:
 
 def ship(
     conn: Connection, shipment_id: str, how: Dispatch, *, actor: str,
-    now: datetime,
+    now: datetime, scope: Scope = EVERYWHERE,
 ) -> str:  # fmt: skip
     """Book the parcels, consume the staged units and write the ship moves; the tracking no."""
-    row = shipment_row(conn, shipment_id)
+    row = shipment_row(conn, shipment_id, scope=scope)
     lock_order(conn, row.order_id)
     if row.status != ShipmentStatus.PACKING.value:
         raise Conflict(f"shipment {shipment_id} is already {row.status}", field="shipment")

@@ -11,6 +11,7 @@ from stockflow.floor.rules import next_tracking_status
 from stockflow.floor.shipping import shipment_row
 from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.order_lifecycle import lock_order, note, set_status
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.order_lifecycle import (
     OrderEvent,
@@ -22,14 +23,14 @@ from stockflow.stock.rules.order_lifecycle import (
 
 def track(
     conn: Connection, key: str, status: str, *, note_text: str | None, at: datetime,
-    now: datetime,
+    now: datetime, scope: Scope = EVERYWHERE,
 ) -> ShipmentStatus:  # fmt: skip
     """Record a tracking event for a shipment (by id or tracking number); its new status.
 
     Delivered shipments deliver the order once all of its shipments are
     delivered; a carrier exception goes to the exceptions queue.
     """
-    row = shipment_row(conn, key)
+    row = shipment_row(conn, key, scope=scope)
     order_status = lock_order(conn, row.order_id)
     new = next_tracking_status(row.status, status)
     values: dict[str, object] = {"status": new.value, "updated_at": now}

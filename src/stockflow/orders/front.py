@@ -4,6 +4,10 @@ Each method is one command in one transaction. Whenever stock comes free (a
 receipt, a release, a cancellation) waiting orders get their chance in a
 transaction of their own, right after the one that freed it commits: the
 composition root's handler table runs this front door's reactions for that.
+
+Methods that read or change orders and exceptions take the caller's
+``scope``: what it does not see is unknown to it, and a change it may make
+answers with the order as it stands afterwards, seen or not.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.stock.exceptions import set_exception_state
 from stockflow.stock.lookup import skus_by_code
 from stockflow.stock.queries.exceptions import ExceptionView, exception_page
-from stockflow.stock.queries.orders import OrderView, load_order, load_orders
+from stockflow.stock.queries.orders import OrderView, load_order, load_orders, order_page
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_channel, require_location
 from stockflow.stock.rules.commands import CaptureOrder
 from stockflow.stock.rules.events import (
     FreesStock,
@@ -47,9 +52,19 @@ class Orders:
         return self.clock().date()
 
     # set-up ------------------------------------------------------------------
-    def add_channel(self, channel: NewChannel) -> None:
-        """Add a sales channel with its rules."""
+    def add_channel(self, channel: NewChannel, *, scope: Scope = EVERYWHERE) -> None:
+        """Add a sales channel with its rules.
+
+        A caller limited to channels may add none (a new one is not among
+        them); one limited to sites only a channel shipping from its sites.
+        """
         checked = channel.checked()
+        if not scope.unlimited:
+            require_channel(scope, checked.code, field="code")
+            if not checked.ship_from:
+                require_location(scope, None, field="ship_from")
+            for i, code in enumerate(checked.ship_from):
+                require_location(scope, code, field=f"ship_from[{i}]")
         self.db.run(lambda conn: parties.add_channel(conn, checked, now=self.clock()))
 
     def add_customer(self, customer: NewCustomer) -> None:
@@ -62,18 +77,22 @@ class Orders:
         checked = recipe.checked()
         self.db.run(lambda conn: parties.set_kit(conn, checked))
 
-    def set_ring_fence(self, *, channel: str, sku: str, location: str, qty: int) -> None:
+    def set_ring_fence(
+        self, *, channel: str, sku: str, location: str, qty: int, scope: Scope = EVERYWHERE
+    ) -> None:
         """Keep units of a SKU at a location for one channel only."""
         self.db.run(
             lambda conn: parties.set_ring_fence(
-                conn, channel=channel, sku=sku, location=location, qty=qty
+                conn, channel=channel, sku=sku, location=location, qty=qty, scope=scope
             )
         )
 
     def add_supply(
-        self, *, kind: str, reference: str, sku: str, location: str, qty: int, expected_on: date
-    ) -> int:
-        """Record stock expected to arrive (feeds promise dates)."""
+        self, *, kind: str, reference: str, sku: str, location: str, qty: int, expected_on: date,
+        scope: Scope = EVERYWHERE,
+    ) -> int:  # fmt: skip
+        """Record stock expected to arrive at a location the scope reaches (feeds promise dates)."""
+        require_location(scope, location, field="location")
         return self.db.run(
             lambda conn: parties.add_supply(
                 conn,
@@ -88,16 +107,21 @@ class Orders:
         )
 
     # orders ------------------------------------------------------------------
-    def capture(self, cmd: CaptureOrder) -> OrderView:
+    def capture(self, cmd: CaptureOrder, *, scope: Scope = EVERYWHERE) -> OrderView:
         """Capture one order: allocated, held, backordered, or refused (and nothing written).
 
-        Concurrent captures are group-committed by the order desk.
+        Concurrent captures are group-committed by the order desk. A channel
+        the scope does not reach is refused before anything is looked up.
         """
+        if not scope.unlimited:
+            require_channel(scope, cmd.channel, field="channel")
         view = self.desk.call(cmd)
         return self.order(view.id) if _new_and_waiting(view) else view
 
-    async def capture_async(self, cmd: CaptureOrder) -> OrderView:
+    async def capture_async(self, cmd: CaptureOrder, *, scope: Scope = EVERYWHERE) -> OrderView:
         """``capture`` for an event loop."""
+        if not scope.unlimited:
+            require_channel(scope, cmd.channel, field="channel")
         view = await self.desk.call_async(cmd)
         if not _new_and_waiting(view):
             return view  # the usual case: nothing to look at again, so no thread to wait on
@@ -117,45 +141,72 @@ class Orders:
             fresh = load_orders(conn, waiting)
         return [fresh.get(o.id, o) if isinstance(o, OrderView) else o for o in outcomes]
 
-    def order(self, order_id: str) -> OrderView:
+    def order(self, order_id: str, *, scope: Scope = EVERYWHERE) -> OrderView:
         """One order with its lines and decisions."""
         with self.db.read() as conn:
-            return load_order(conn, order_id)
+            return load_order(conn, order_id, scope=scope)
+
+    def orders(
+        self,
+        *,
+        status: str | None = None,
+        channel: str | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+        scope: Scope = EVERYWHERE,
+    ) -> list[OrderView]:
+        """Orders the scope sees, newest first, after ``before`` (created at, id)."""
+        with self.db.read() as conn:
+            return order_page(
+                conn, status=status, channel=channel, before=before, limit=limit, scope=scope
+            )
 
     def cancel(
-        self, order_id: str, *, reason: str, actor: str = "system", line_no: int | None = None
-    ) -> OrderView:
+        self, order_id: str, *, reason: str, actor: str = "system", line_no: int | None = None,
+        scope: Scope = EVERYWHERE,
+    ) -> OrderView:  # fmt: skip
         """Cancel an order (or one line); its stock is free at once and goes to waiting orders."""
         self.db.run(
             lambda conn: order_flow.cancel_order(
-                conn, order_id, reason=reason, actor=actor, now=self.clock(), line_no=line_no
+                conn, order_id, reason=reason, actor=actor, now=self.clock(), line_no=line_no,
+                scope=scope,
+            )
+        )  # fmt: skip
+        return self.order(order_id)
+
+    def reallocate(
+        self, order_id: str, *, actor: str = "system", scope: Scope = EVERYWHERE
+    ) -> OrderView:
+        """Release what the order holds and allocate it again by the current rules."""
+        self.db.run(
+            lambda conn: order_flow.reallocate_order(
+                conn, order_id, actor=actor, now=self.clock(), scope=scope
             )
         )
         return self.order(order_id)
 
-    def reallocate(self, order_id: str, *, actor: str = "system") -> OrderView:
-        """Release what the order holds and allocate it again by the current rules."""
-        self.db.run(
-            lambda conn: order_flow.reallocate_order(conn, order_id, actor=actor, now=self.clock())
-        )
-        return self.order(order_id)
-
-    def release_hold(self, order_id: str, *, actor: str = "system") -> OrderView:
+    def release_hold(
+        self, order_id: str, *, actor: str = "system", scope: Scope = EVERYWHERE
+    ) -> OrderView:
         """Let a held order go on; stock that came in while it was held is offered to it now.
 
         A held order is passed over by backorder fills, so a receipt during the
         hold may have left free stock that it (or an order ahead of it) wants.
         """
         self.db.run(
-            lambda conn: order_flow.release_hold(conn, order_id, actor=actor, now=self.clock())
+            lambda conn: order_flow.release_hold(
+                conn, order_id, actor=actor, now=self.clock(), scope=scope
+            )
         )
         return self.order(order_id)
 
-    def reject(self, order_id: str, *, reason: str, actor: str = "system") -> OrderView:
+    def reject(
+        self, order_id: str, *, reason: str, actor: str = "system", scope: Scope = EVERYWHERE
+    ) -> OrderView:
         """Turn a held order down: it is cancelled and its stock goes to waiting orders."""
         self.db.run(
             lambda conn: order_flow.reject_order(
-                conn, order_id, reason=reason, actor=actor, now=self.clock()
+                conn, order_id, reason=reason, actor=actor, now=self.clock(), scope=scope
             )
         )
         return self.order(order_id)
@@ -213,16 +264,30 @@ class Orders:
 
     # exceptions ----------------------------------------------------------------
     def exceptions(
-        self, *, state: str | None = None, kind: str | None = None, limit: int = 100
+        self,
+        *,
+        state: str | None = None,
+        kind: str | None = None,
+        limit: int = 100,
+        before: int | None = None,
+        reference: str | None = None,
+        scope: Scope = EVERYWHERE,
     ) -> list[ExceptionView]:
-        """The exceptions queue, newest first."""
+        """The exceptions queue as the scope sees it, newest first, older than ``before``."""
         with self.db.read() as conn:
-            return exception_page(conn, state=state, kind=kind, limit=limit)
+            return exception_page(
+                conn, state=state, kind=kind, limit=limit, before=before, reference=reference,
+                scope=scope,
+            )  # fmt: skip
 
-    def set_exception_state(self, exception_id: int, state: str) -> ExceptionView:
+    def set_exception_state(
+        self, exception_id: int, state: str, *, scope: Scope = EVERYWHERE
+    ) -> ExceptionView:
         """Acknowledge or resolve an exception."""
         return self.db.run(
-            lambda conn: set_exception_state(conn, exception_id, state, now=self.clock())
+            lambda conn: set_exception_state(
+                conn, exception_id, state, now=self.clock(), scope=scope
+            )
         )
 
     def flag_late_and_stuck(self, *, stuck_hours: int = 24) -> int:

@@ -20,6 +20,7 @@ from stockflow.stock.closing import Closing, close_lines
 from stockflow.stock.exceptions import raise_exception, resolve_exceptions
 from stockflow.stock.order_lifecycle import lock_order, note, set_status, settle_status
 from stockflow.stock.queries.orders import OrderView, load_order
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import CloseLines
 from stockflow.stock.rules.events import HoldReleased, OrderCancelled, OrderReallocated
 from stockflow.stock.rules.exceptions import ExceptionKind
@@ -35,15 +36,16 @@ from stockflow.stock.rules.order_lifecycle import (
 
 def cancel_order(
     conn: Connection, order_id: str, *, reason: str, actor: str, now: datetime,
-    line_no: int | None = None,
+    line_no: int | None = None, scope: Scope = EVERYWHERE,
 ) -> OrderView:  # fmt: skip
     """Cancel a whole order (or one line); every unit it held is released in this transaction.
 
     The units that came free go to waiting orders once this commits. Cancelling
     the line an all-or-nothing order was waiting for may let the rest of it go
-    now, so a still-waiting order gets its chance too.
+    now, so a still-waiting order gets its chance too. An order the scope does
+    not see is unknown (as it is for every change below).
     """
-    status = lock_order(conn, order_id)
+    status = lock_order(conn, order_id, scope=scope)
     view = load_order(conn, order_id)
     lines = [ln for ln in view.lines if line_no is None or ln.line_no == line_no]
     if line_no is not None and not lines:
@@ -95,9 +97,11 @@ def cancel_order(
     return after
 
 
-def release_hold(conn: Connection, order_id: str, *, actor: str, now: datetime) -> OrderView:
+def release_hold(
+    conn: Connection, order_id: str, *, actor: str, now: datetime, scope: Scope = EVERYWHERE
+) -> OrderView:
     """A person has looked at a held order and lets it go on."""
-    status = lock_order(conn, order_id)
+    status = lock_order(conn, order_id, scope=scope)
     if status != OrderStatus.ON_HOLD.value:
         raise IllegalTransition(f"order {order_id} is not on hold", field="status")
     view = load_order(conn, order_id)
@@ -115,14 +119,16 @@ def release_hold(conn: Connection, order_id: str, *, actor: str, now: datetime) 
     return after
 
 
-def reallocate_order(conn: Connection, order_id: str, *, actor: str, now: datetime) -> OrderView:
+def reallocate_order(
+    conn: Connection, order_id: str, *, actor: str, now: datetime, scope: Scope = EVERYWHERE
+) -> OrderView:
     """Give an order back what it holds and allocate it afresh under today's rules.
 
     The units go back into the queue first, so waiting orders of higher priority
     (or older) get their turn before this one, exactly as for any freed stock:
     the fill runs once this has committed.
     """
-    status = lock_order(conn, order_id)
+    status = lock_order(conn, order_id, scope=scope)
     event_status = next_status(status, OrderEvent.BACKORDER)  # refuses shipped, cancelled...
     view = load_order(conn, order_id)
     freed: set[str] = set()
@@ -142,10 +148,11 @@ def reallocate_order(conn: Connection, order_id: str, *, actor: str, now: dateti
 
 
 def reject_order(
-    conn: Connection, order_id: str, *, reason: str, actor: str, now: datetime
-) -> OrderView:
+    conn: Connection, order_id: str, *, reason: str, actor: str, now: datetime,
+    scope: Scope = EVERYWHERE,
+) -> OrderView:  # fmt: skip
     """A person has looked at a held order and turns it down: it is cancelled."""
-    status = lock_order(conn, order_id)
+    status = lock_order(conn, order_id, scope=scope)
     if status != OrderStatus.ON_HOLD.value:
         raise IllegalTransition(f"order {order_id} is not on hold", field="status")
     return cancel_order(conn, order_id, reason=f"rejected: {reason}", actor=actor, now=now)

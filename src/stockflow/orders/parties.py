@@ -19,6 +19,7 @@ from stockflow.errors import AlreadyExists, InvalidInput, UnknownLocation, Unkno
 from stockflow.orders.order_refs import UnknownChannel, load_channels
 from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.stock import lookup
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.quantities import non_negative_quantity, positive_quantity
 
 
@@ -92,20 +93,31 @@ def set_kit(conn: Connection, recipe: KitRecipe) -> None:
     )
 
 
-def set_ring_fence(conn: Connection, *, channel: str, sku: str, location: str, qty: int) -> None:
-    """Keep ``qty`` units of a SKU at a location for one channel only."""
+def set_ring_fence(
+    conn: Connection, *, channel: str, sku: str, location: str, qty: int,
+    scope: Scope = EVERYWHERE,
+) -> None:  # fmt: skip
+    """Keep ``qty`` units of a SKU at a location for one channel only.
+
+    A channel or a location the scope does not see is unknown.
+    """
     qty = non_negative_quantity(qty, field="qty")
-    rules = load_channels(conn, [channel]).get(channel)
+    rules = load_channels(conn, [channel]).get(channel) if _sees(scope, channel) else None
     if rules is None:
         raise UnknownChannel(f"no channel with code {channel!r}", field="channel")
     sku_ref = lookup.sku_by_code(conn, sku)
-    place = lookup.location_by_code(conn, location)
+    place = lookup.location_by_code(conn, location, scope=scope)
     key = {"channel_id": rules.id, "sku_id": sku_ref.id, "location_id": place.id}
     conn.execute(
         upsert(conn, ring_fences)
         .values(**key, qty=qty)
         .on_conflict_do_update(index_elements=list(key), set_={"qty": qty})
     )
+
+
+def _sees(scope: Scope, channel: str) -> bool:
+    """Whether the scope sees the channel (as ``visibility.channel_condition`` says)."""
+    return scope.suppliers is None and scope.sees_channel(channel)
 
 
 def add_supply(

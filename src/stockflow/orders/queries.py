@@ -20,6 +20,8 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import NotFound
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.visibility import channel_condition, customer_condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +79,16 @@ class SupplyView:
     expected_on: date
 
 
-def channel_views(conn: Connection, *, code: str | None = None) -> list[ChannelView]:
-    """Every channel by priority (highest first), then code; or only the one with ``code``."""
+def channel_views(
+    conn: Connection, *, code: str | None = None, scope: Scope = EVERYWHERE
+) -> list[ChannelView]:
+    """Channels the scope sees by priority (highest first), then code; or the one with ``code``."""
     query = select(channels).order_by(channels.c.priority.desc(), channels.c.code)
     if code is not None:
         query = query.where(channels.c.code == code)
+    seen = channel_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
     rows = conn.execute(query).all()
     ids = [r.id for r in rows]
     ship_from: dict[int, list[str]] = defaultdict(list)
@@ -127,10 +134,18 @@ def channel_views(conn: Connection, *, code: str | None = None) -> list[ChannelV
 
 
 def customer_page(
-    conn: Connection, *, after: str | None = None, code: str | None = None, limit: int = 100
+    conn: Connection,
+    *,
+    after: str | None = None,
+    code: str | None = None,
+    limit: int = 100,
+    scope: Scope = EVERYWHERE,
 ) -> list[CustomerView]:
-    """Up to ``limit`` customers in code order after ``after``; or only the one with ``code``."""
+    """Customers the scope sees: ``limit`` by code after ``after``, or the one with ``code``."""
     query = select(customers).order_by(customers.c.code).limit(limit)
+    seen = customer_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
     if after is not None:
         query = query.where(customers.c.code > after)
     if code is not None:

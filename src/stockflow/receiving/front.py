@@ -26,6 +26,8 @@ from stockflow.receiving.rules.purchasing import (
 )
 from stockflow.receiving.rules.putaway import ConfirmPutaway, PutawaySuggestion, QuarantineDecision
 from stockflow.stock.ledger import MoveRecord
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.scoping import require_supplier
 
 
 class Receiving:
@@ -39,33 +41,37 @@ class Receiving:
         return self.clock().date()
 
     # suppliers -----------------------------------------------------------------
-    def add_supplier(self, supplier: NewSupplier) -> q.SupplierView:
+    def add_supplier(self, supplier: NewSupplier, *, scope: Scope = EVERYWHERE) -> q.SupplierView:
         """Add a supplier; adding the same one again changes nothing."""
         checked = supplier.checked()
+        require_supplier(scope, checked.code, field="code")
         # Two requests adding one supplier race on its code; the loser's retry finds it.
         added = self.db.run(
             lambda conn: purchasing.add_supplier(conn, checked, now=self.clock()), idempotent=True
         )
         return replace(self.supplier(checked.code), replayed=not added)
 
-    def supplier(self, code: str) -> q.SupplierView:
+    def supplier(self, code: str, *, scope: Scope = EVERYWHERE) -> q.SupplierView:
         """One supplier."""
         with self.db.read() as conn:
-            return q.supplier_views(conn, code=code)[0]
+            return q.supplier_views(conn, code=code, scope=scope)[0]
 
-    def suppliers(self) -> list[q.SupplierView]:
+    def suppliers(self, *, scope: Scope = EVERYWHERE) -> list[q.SupplierView]:
         """Every supplier, in code order."""
         with self.db.read() as conn:
-            return q.supplier_views(conn)
+            return q.supplier_views(conn, scope=scope)
 
     # purchase orders -------------------------------------------------------------
-    def place_order(self, cmd: NewPurchaseOrder) -> q.PurchaseOrderView:
+    def place_order(
+        self, cmd: NewPurchaseOrder, *, scope: Scope = EVERYWHERE
+    ) -> q.PurchaseOrderView:
         """Place a purchase order; its lines count as supply from now on."""
-        return self.place_orders([cmd])[0]
+        return self.place_orders([cmd], scope=scope)[0]
 
     def place_orders(
-        self, cmds: Sequence[NewPurchaseOrder], *, rows: Sequence[Sequence[int]] | None = None
-    ) -> list[q.PurchaseOrderView]:
+        self, cmds: Sequence[NewPurchaseOrder], *, rows: Sequence[Sequence[int]] | None = None,
+        scope: Scope = EVERYWHERE,
+    ) -> list[q.PurchaseOrderView]:  # fmt: skip
         """Place purchase orders, every one or none (a known idempotency key replays its PO).
 
         ``rows``: the file rows each order's lines came from, for errors that name them.
@@ -76,7 +82,7 @@ class Receiving:
                 checked.append(cmd.checked(today=self._today()))
         placed = self.db.run(
             lambda conn: purchasing.place_orders(
-                conn, checked, today=self._today(), now=self.clock(), rows=rows
+                conn, checked, today=self._today(), now=self.clock(), rows=rows, scope=scope
             ),
             idempotent=any(c.idempotency_key for c in checked),
         )
@@ -84,10 +90,10 @@ class Receiving:
             found = q.purchase_orders_by_id(conn, [p.id for p in placed])
         return [_replayed(found[p.id], p.replayed) for p in placed]
 
-    def purchase_order(self, po_id: str) -> q.PurchaseOrderView:
+    def purchase_order(self, po_id: str, *, scope: Scope = EVERYWHERE) -> q.PurchaseOrderView:
         """One purchase order with its lines."""
         with self.db.read() as conn:
-            return q.purchase_order_view(conn, po_id)
+            return q.purchase_order_view(conn, po_id, scope=scope)
 
     def purchase_orders(
         self,
@@ -96,43 +102,48 @@ class Receiving:
         supplier: str | None = None,
         before: tuple[datetime, str] | None = None,
         limit: int = 100,
+        scope: Scope = EVERYWHERE,
     ) -> list[q.PurchaseOrderView]:
         """Purchase orders, newest first, optionally of one status or supplier."""
         with self.db.read() as conn:
             return q.purchase_order_page(
-                conn, status=status, supplier=supplier, before=before, limit=limit
+                conn, status=status, supplier=supplier, before=before, limit=limit, scope=scope
             )
 
-    def close_order(self, po_id: str) -> q.PurchaseOrderView:
+    def close_order(self, po_id: str, *, scope: Scope = EVERYWHERE) -> q.PurchaseOrderView:
         """Close a purchase order: what it has not delivered is no longer expected."""
-        return self._end(po_id, POEvent.CLOSE)
+        return self._end(po_id, POEvent.CLOSE, scope)
 
-    def cancel_order(self, po_id: str) -> q.PurchaseOrderView:
+    def cancel_order(self, po_id: str, *, scope: Scope = EVERYWHERE) -> q.PurchaseOrderView:
         """Cancel a purchase order that has not been fully received."""
-        return self._end(po_id, POEvent.CANCEL)
+        return self._end(po_id, POEvent.CANCEL, scope)
 
-    def _end(self, po_id: str, event: POEvent) -> q.PurchaseOrderView:
-        self.db.run(lambda conn: purchasing.end_order(conn, po_id, event, now=self.clock()))
-        return self.purchase_order(po_id)
+    def _end(self, po_id: str, event: POEvent, scope: Scope) -> q.PurchaseOrderView:
+        self.db.run(
+            lambda conn: purchasing.end_order(conn, po_id, event, now=self.clock(), scope=scope)
+        )
+        return self.purchase_order(po_id, scope=scope)
 
     # ASNs -------------------------------------------------------------------------
-    def add_asn(self, cmd: NewAsn) -> q.AsnView:
+    def add_asn(self, cmd: NewAsn, *, scope: Scope = EVERYWHERE) -> q.AsnView:
         """Record an advance shipping notice against an open purchase order."""
         checked = cmd.checked()
         asn_id, replayed = self.db.run(
-            lambda conn: purchasing.add_asn(conn, checked, now=self.clock()),
+            lambda conn: purchasing.add_asn(conn, checked, now=self.clock(), scope=scope),
             idempotent=checked.idempotency_key is not None,
         )
         with self.db.read() as conn:
-            return _replayed(q.asn_view(conn, asn_id), replayed)
+            return _replayed(q.asn_view(conn, asn_id, scope=scope), replayed)
 
-    def asn(self, asn_id: str) -> q.AsnView:
+    def asn(self, asn_id: str, *, scope: Scope = EVERYWHERE) -> q.AsnView:
         """One ASN with its lines."""
         with self.db.read() as conn:
-            return q.asn_view(conn, asn_id)
+            return q.asn_view(conn, asn_id, scope=scope)
 
     # receipts -----------------------------------------------------------------------
-    def receive(self, cmd: Receive, *, rows: Sequence[int] | None = None) -> q.ReceiptView:
+    def receive(
+        self, cmd: Receive, *, rows: Sequence[int] | None = None, scope: Scope = EVERYWHERE
+    ) -> q.ReceiptView:
         """Book a delivery in, all or nothing; then waiting orders get the good units.
 
         ``rows``: the file rows the lines came from, for errors that name them.
@@ -140,54 +151,69 @@ class Receiving:
         with purchasing.about_lines(rows):
             checked = cmd.checked()
             done = self.db.run(
-                lambda conn: receiving.receive(conn, checked, now=self.clock()),
+                lambda conn: receiving.receive(conn, checked, now=self.clock(), scope=scope),
                 idempotent=checked.idempotency_key is not None,
             )
         with self.db.read() as conn:
-            return _replayed(q.receipt_view(conn, done.id), done.replayed)
+            return _replayed(q.receipt_view(conn, done.id, scope=scope), done.replayed)
 
-    def receipt(self, receipt_id: str) -> q.ReceiptView:
+    def receipt(self, receipt_id: str, *, scope: Scope = EVERYWHERE) -> q.ReceiptView:
         """One receipt with its lines and the discrepancies it raised."""
         with self.db.read() as conn:
-            return q.receipt_view(conn, receipt_id)
+            return q.receipt_view(conn, receipt_id, scope=scope)
 
     # putaway ------------------------------------------------------------------------
-    def set_home_bin(self, *, location: str, sku: str, bin_code: str) -> None:
+    def set_home_bin(
+        self, *, location: str, sku: str, bin_code: str, scope: Scope = EVERYWHERE
+    ) -> None:
         """Make a storage bin the SKU's home at a location: putaway suggests it first."""
         self.db.run(
-            lambda conn: putaway.set_home_bin(conn, location=location, sku=sku, bin_code=bin_code)
+            lambda conn: putaway.set_home_bin(
+                conn, location=location, sku=sku, bin_code=bin_code, scope=scope
+            )
         )
 
     def suggest_putaway(
-        self, *, location: str, sku: str, qty: int, lot: str | None = None
-    ) -> PutawaySuggestion:
+        self, *, location: str, sku: str, qty: int, lot: str | None = None,
+        scope: Scope = EVERYWHERE,
+    ) -> PutawaySuggestion:  # fmt: skip
         """Where ``qty`` units of a SKU should be put away, and why there."""
         with self.db.read() as conn:
-            return putaway.suggest_putaway(conn, location=location, sku=sku, lot=lot, qty=qty)
+            return putaway.suggest_putaway(
+                conn, location=location, sku=sku, lot=lot, qty=qty, scope=scope
+            )
 
-    def confirm_putaway(self, cmd: ConfirmPutaway) -> q.PutawayView:
+    def confirm_putaway(self, cmd: ConfirmPutaway, *, scope: Scope = EVERYWHERE) -> q.PutawayView:
         """Move units into the scanned storage bin, their allocations with them."""
         checked = cmd.checked()
         reference, replayed = self.db.run(
-            lambda conn: putaway.confirm_putaway(conn, checked, now=self.clock())
+            lambda conn: putaway.confirm_putaway(conn, checked, now=self.clock(), scope=scope)
         )
         with self.db.read() as conn:
             return _replayed(q.putaway_view(conn, reference), replayed)
 
     # quarantine ---------------------------------------------------------------------
-    def release_from_quarantine(self, cmd: QuarantineDecision) -> MoveRecord:
+    def release_from_quarantine(
+        self, cmd: QuarantineDecision, *, scope: Scope = EVERYWHERE
+    ) -> MoveRecord:
         """Release quarantined units to a storage bin; waiting orders may take them at once."""
         checked = cmd.checked(release=True)
         return self.db.run(
-            lambda conn: quarantine.decide(conn, checked, release=True, now=self.clock()),
+            lambda conn: quarantine.decide(
+                conn, checked, release=True, now=self.clock(), scope=scope
+            ),
             idempotent=checked.idempotency_key is not None,
         )
 
-    def scrap_from_quarantine(self, cmd: QuarantineDecision) -> MoveRecord:
+    def scrap_from_quarantine(
+        self, cmd: QuarantineDecision, *, scope: Scope = EVERYWHERE
+    ) -> MoveRecord:
         """Write quarantined units off."""
         checked = cmd.checked(release=False)
         return self.db.run(
-            lambda conn: quarantine.decide(conn, checked, release=False, now=self.clock()),
+            lambda conn: quarantine.decide(
+                conn, checked, release=False, now=self.clock(), scope=scope
+            ),
             idempotent=checked.idempotency_key is not None,
         )
 

@@ -25,6 +25,7 @@ from stockflow.errors import (
     StockflowError,
     UnknownSku,
 )
+from stockflow.receiving.queries import po_seen
 from stockflow.receiving.rules.purchasing import (
     IllegalPOTransition,
     NewAsn,
@@ -39,8 +40,10 @@ from stockflow.receiving.rules.purchasing import (
 )
 from stockflow.stock import lookup
 from stockflow.stock.ids import keyed_id, new_id
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.places import SELLABLE_KINDS
+from stockflow.stock.scoping import require_supplier
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,15 +114,17 @@ def place_orders(
     today: date,
     now: datetime,
     rows: Sequence[Sequence[int]] | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> list[Placed]:
     """Write purchase orders (checked), every one or none; a known key replays its order.
 
     ``rows`` are the file rows each order's lines came from; an error then names its row.
+    A supplier or location outside ``scope`` is refused by name.
     """
     placed = []
     for n, cmd in enumerate(cmds):
         with about_lines(rows[n] if rows else None):
-            placed.append(_place(conn, cmd, today=today, now=now))
+            placed.append(_place(conn, cmd, today=today, now=now, scope=scope))
     added = {s for p in placed if not p.replayed for s in p.sku_ids}
     if added:
         record(conn, SupplyChanged.of(lookup.sku_codes(conn, added), "purchase order"), now=now)
@@ -151,7 +156,11 @@ def receiving_location(place: lookup.LocationRef) -> lookup.LocationRef:
     return place
 
 
-def _place(conn: Connection, cmd: NewPurchaseOrder, *, today: date, now: datetime) -> Placed:
+def _place(
+    conn: Connection, cmd: NewPurchaseOrder, *, today: date, now: datetime, scope: Scope
+) -> Placed:
+    require_supplier(scope, cmd.supplier, field="supplier")
+    require_location(scope, cmd.location, field="location")
     supplier = supplier_row(conn, cmd.supplier)
     place = receiving_location(lookup.location_by_code(conn, cmd.location))
     sku_ids = [s.id for s in line_skus(conn, [ln.sku for ln in cmd.lines])]
@@ -221,23 +230,32 @@ def _earlier(
     return Placed(po.id, True, frozenset(sku_ids))
 
 
-def lock_po(conn: Connection, po_id: str, *, field: str = "po_id") -> Row[Any]:
-    """Lock the purchase order row (receipts and closings of one PO queue here)."""
+def lock_po(
+    conn: Connection, po_id: str, *, field: str = "po_id", scope: Scope = EVERYWHERE
+) -> Row[Any]:
+    """Lock the purchase order row (receipts and closings of one PO queue here).
+
+    A purchase order outside ``scope`` is not found, like one that does not exist.
+    """
     found = conn.execute(
-        select(purchase_orders).where(purchase_orders.c.id == po_id).with_for_update()
+        select(purchase_orders)
+        .where(purchase_orders.c.id == po_id, *po_seen(scope))
+        .with_for_update()
     ).first()
     if found is None:
         raise UnknownPurchaseOrder(f"no purchase order {po_id!r}", field=field)
     return found
 
 
-def end_order(conn: Connection, po_id: str, event: POEvent, *, now: datetime) -> set[int]:
+def end_order(
+    conn: Connection, po_id: str, event: POEvent, *, now: datetime, scope: Scope = EVERYWHERE
+) -> set[int]:
     """Close or cancel a purchase order; the ids of the SKUs whose supply it takes away.
 
     Ending an order that already ended the same way changes nothing: a retried
     close is not an error.
     """
-    po = lock_po(conn, po_id, field="id")
+    po = lock_po(conn, po_id, field="id", scope=scope)
     target = POStatus.CLOSED if event is POEvent.CLOSE else POStatus.CANCELLED
     if po.status == target.value:
         return set()
@@ -256,9 +274,14 @@ def end_order(conn: Connection, po_id: str, event: POEvent, *, now: datetime) ->
     return ended
 
 
-def add_asn(conn: Connection, cmd: NewAsn, *, now: datetime) -> tuple[str, bool]:
-    """Record what a delivery against an open PO will hold; its id and whether it is a replay."""
-    po = lock_po(conn, cmd.po_id)
+def add_asn(
+    conn: Connection, cmd: NewAsn, *, now: datetime, scope: Scope = EVERYWHERE
+) -> tuple[str, bool]:
+    """Record what a delivery against an open PO will hold; its id and whether it is a replay.
+
+    A purchase order outside ``scope`` is refused as an unknown one.
+    """
+    po = lock_po(conn, cmd.po_id, scope=scope)
     asn_id = keyed_id("ASN", f"{cmd.po_id}|{cmd.idempotency_key}") if cmd.idempotency_key else None
     if asn_id is not None and _asn_exists(conn, asn_id, cmd):
         return asn_id, True

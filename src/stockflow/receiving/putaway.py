@@ -37,6 +37,7 @@ from stockflow.stock.bins import Carry, carry, ensure_position, work_bin
 from stockflow.stock.ids import keyed_id, new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import AllocationsCarried
 from stockflow.stock.rules.places import BinRole
@@ -79,9 +80,11 @@ def checked_lot(sku: lookup.SkuRef, lot: str | None) -> str:
     return lot or ""
 
 
-def set_home_bin(conn: Connection, *, location: str, sku: str, bin_code: str) -> None:
-    """Make a storage bin the place a SKU is put away at this location."""
-    place = lookup.location_by_code(conn, location)
+def set_home_bin(
+    conn: Connection, *, location: str, sku: str, bin_code: str, scope: Scope = EVERYWHERE
+) -> None:
+    """Make a storage bin the place a SKU is put away at this location (one of ``scope``'s)."""
+    place = lookup.location_by_code(conn, location, scope=scope)
     item = lookup.sku_by_code(conn, sku)
     home = bin_row(conn, place, bin_code, field="bin", role=BinRole.STORAGE)
     conn.execute(
@@ -95,10 +98,12 @@ def set_home_bin(conn: Connection, *, location: str, sku: str, bin_code: str) ->
 
 
 def suggest_putaway(
-    conn: Connection, *, location: str, sku: str, lot: str | None, qty: int
-) -> PutawaySuggestion:
+    conn: Connection, *, location: str, sku: str, lot: str | None, qty: int,
+    scope: Scope = EVERYWHERE,
+) -> PutawaySuggestion:  # fmt: skip
     """The storage bin ``qty`` units of a SKU should go to at a location, and why."""
     positive_quantity(qty, field="qty")
+    require_location(scope, location, field="location")
     place = lookup.location_by_code(conn, location)
     item = lookup.sku_by_code(conn, sku)
     checked_lot(item, lot)
@@ -174,11 +179,14 @@ class _Route:
         return Place(self.place.code, bin_ref.code, self.lot or None)
 
 
-def confirm_putaway(conn: Connection, cmd: ConfirmPutaway, *, now: datetime) -> tuple[str, bool]:
+def confirm_putaway(
+    conn: Connection, cmd: ConfirmPutaway, *, now: datetime, scope: Scope = EVERYWHERE
+) -> tuple[str, bool]:
     """Move units (checked) into the scanned storage bin; the putaway's reference and whether
     it is a replay. A scan that differs from the suggestion is allowed and noted on the move.
+    A location outside ``scope`` is refused by name.
     """
-    route = _route(conn, cmd)
+    route = _route(conn, cmd, scope)
     # Locked before the replay check: a retry of the same key waits here for the first.
     ids = {route.target_id} | ({route.source_id} if route.source_id else set())
     locked = lock_positions(conn, ids)
@@ -217,8 +225,9 @@ def confirm_putaway(conn: Connection, cmd: ConfirmPutaway, *, now: datetime) -> 
     return reference, False
 
 
-def _route(conn: Connection, cmd: ConfirmPutaway) -> _Route:
+def _route(conn: Connection, cmd: ConfirmPutaway, scope: Scope) -> _Route:
     """The checked ends of a putaway; the target position is created if it is new."""
+    require_location(scope, cmd.location, field="location")
     place = lookup.location_by_code(conn, cmd.location)
     sku = lookup.sku_by_code(conn, cmd.sku)
     lot = checked_lot(sku, cmd.lot)

@@ -18,6 +18,7 @@ from stockflow.receiving.rules.putaway import QuarantineDecision
 from stockflow.stock import lookup
 from stockflow.stock.bins import work_bin
 from stockflow.stock.ledger import MoveRecord, post_move
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.places import BinRole
@@ -27,9 +28,14 @@ _FIELDS = {"from.lot": "lot", "to.lot": "lot", "from.bin": "from_bin", "to.bin":
 
 
 def decide(
-    conn: Connection, cmd: QuarantineDecision, *, release: bool, now: datetime
-) -> MoveRecord:
-    """Release quarantined units (checked) to a storage bin, or scrap them; the ledger move."""
+    conn: Connection, cmd: QuarantineDecision, *, release: bool, now: datetime,
+    scope: Scope = EVERYWHERE,
+) -> MoveRecord:  # fmt: skip
+    """Release quarantined units (checked) to a storage bin, or scrap them; the ledger move.
+
+    A location outside ``scope`` is refused by name.
+    """
+    require_location(scope, cmd.location, field="location")
     place = lookup.location_by_code(conn, cmd.location)
     if cmd.from_bin is not None:
         source = bin_row(conn, place, cmd.from_bin, field="from_bin", role=BinRole.QUARANTINE).code

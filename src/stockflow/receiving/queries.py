@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, or_, select
 
 from stockflow.adapters.tables import (
     asn_lines,
@@ -34,7 +34,9 @@ from stockflow.receiving.rules.purchasing import (
     outstanding,
 )
 from stockflow.stock.queries.ledger import ledger_rows
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.exceptions import ExceptionKind
+from stockflow.stock.scoping import seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +167,13 @@ class PutawayView:
     replayed: bool = False
 
 
-def supplier_views(conn: Connection, *, code: str | None = None) -> list[SupplierView]:
+def supplier_views(
+    conn: Connection, *, code: str | None = None, scope: Scope = EVERYWHERE
+) -> list[SupplierView]:
     """Suppliers in code order (or the one with ``code``, else ``UnknownSupplier``)."""
-    query = select(suppliers).order_by(suppliers.c.code)
+    query = (
+        select(suppliers).where(*seen(scope, supplier=suppliers.c.id)).order_by(suppliers.c.code)
+    )
     if code is not None:
         query = query.where(suppliers.c.code == code)
     found = [
@@ -178,7 +184,20 @@ def supplier_views(conn: Connection, *, code: str | None = None) -> list[Supplie
     return found
 
 
-def _po_query() -> Select[Any]:
+def po_seen(scope: Scope) -> list[ColumnElement[bool]]:
+    """Purchase orders ``scope`` sees: delivering to its locations, from its suppliers."""
+    return seen(
+        scope, location=purchase_orders.c.location_id, supplier=purchase_orders.c.supplier_id
+    )
+
+
+def asn_seen(scope: Scope) -> list[ColumnElement[bool]]:
+    """ASNs ``scope`` sees: those of the purchase orders it sees."""
+    where = po_seen(scope)
+    return [asns.c.po_id.in_(select(purchase_orders.c.id).where(*where))] if where else []
+
+
+def _po_query(scope: Scope) -> Select[Any]:
     return (
         select(
             purchase_orders,
@@ -187,20 +206,24 @@ def _po_query() -> Select[Any]:
         )
         .join(suppliers, suppliers.c.id == purchase_orders.c.supplier_id)
         .join(locations, locations.c.id == purchase_orders.c.location_id)
+        .where(*po_seen(scope))
     )
 
 
-def purchase_orders_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, PurchaseOrderView]:
-    """Purchase orders with their lines, by id (unknown ids left out)."""
+def purchase_orders_by_id(
+    conn: Connection, ids: Iterable[str], *, scope: Scope = EVERYWHERE
+) -> dict[str, PurchaseOrderView]:
+    """Purchase orders with their lines, by id (unknown ones and unseen ones left out)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    heads = conn.execute(_po_query().where(purchase_orders.c.id.in_(wanted))).all()
+    heads = conn.execute(_po_query(scope).where(purchase_orders.c.id.in_(wanted))).all()
     lines: dict[str, list[POLineView]] = defaultdict(list)
+    found = [h.id for h in heads]
     for r in conn.execute(
         select(incoming_supply, skus.c.code.label("sku"))
         .join(skus, skus.c.id == incoming_supply.c.sku_id)
-        .where(incoming_supply.c.document_id.in_(wanted), incoming_supply.c.kind == "purchase")
+        .where(incoming_supply.c.document_id.in_(found), incoming_supply.c.kind == "purchase")
         .order_by(incoming_supply.c.document_id, incoming_supply.c.line_no)
     ):
         lines[r.document_id].append(
@@ -229,9 +252,11 @@ def purchase_orders_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Pur
     }
 
 
-def purchase_order_view(conn: Connection, po_id: str) -> PurchaseOrderView:
-    """One purchase order, or ``UnknownPurchaseOrder``."""
-    found = purchase_orders_by_id(conn, [po_id]).get(po_id)
+def purchase_order_view(
+    conn: Connection, po_id: str, *, scope: Scope = EVERYWHERE
+) -> PurchaseOrderView:
+    """One purchase order, or ``UnknownPurchaseOrder`` (for one outside ``scope`` too)."""
+    found = purchase_orders_by_id(conn, [po_id], scope=scope).get(po_id)
     if found is None:
         raise UnknownPurchaseOrder(f"no purchase order {po_id!r}", field="id")
     return found
@@ -244,9 +269,12 @@ def purchase_order_page(
     supplier: str | None = None,
     before: tuple[datetime, str] | None = None,
     limit: int = 100,
+    scope: Scope = EVERYWHERE,
 ) -> list[PurchaseOrderView]:
     """Purchase orders, newest first, optionally of one status or supplier, before a cursor."""
-    query = _po_query().order_by(purchase_orders.c.created_at.desc(), purchase_orders.c.id.desc())
+    query = _po_query(scope).order_by(
+        purchase_orders.c.created_at.desc(), purchase_orders.c.id.desc()
+    )
     if status is not None:
         if status not in {s.value for s in POStatus}:
             choices = ", ".join(s.value for s in POStatus)
@@ -263,13 +291,13 @@ def purchase_order_page(
             )
         )
     ids = [r.id for r in conn.execute(query.limit(limit))]
-    found = purchase_orders_by_id(conn, ids)
+    found = purchase_orders_by_id(conn, ids, scope=scope)
     return [found[i] for i in ids]
 
 
-def asn_view(conn: Connection, asn_id: str) -> AsnView:
-    """One ASN with its lines, or ``UnknownAsn``."""
-    head = conn.execute(select(asns).where(asns.c.id == asn_id)).first()
+def asn_view(conn: Connection, asn_id: str, *, scope: Scope = EVERYWHERE) -> AsnView:
+    """One ASN with its lines, or ``UnknownAsn`` (for one outside ``scope`` too)."""
+    head = conn.execute(select(asns).where(asns.c.id == asn_id, *asn_seen(scope))).first()
     if head is None:
         raise UnknownAsn(f"no ASN {asn_id!r}", field="id")
     lines = conn.execute(
@@ -291,12 +319,21 @@ def asn_view(conn: Connection, asn_id: str) -> AsnView:
     )
 
 
-def receipt_view(conn: Connection, receipt_id: str) -> ReceiptView:
-    """One receipt with its lines and discrepancies, or ``UnknownReceipt``."""
+def receipt_seen(scope: Scope) -> list[ColumnElement[bool]]:
+    """Receipts ``scope`` sees: at its locations, and against its suppliers' purchase orders."""
+    where = seen(scope, location=receipts.c.location_id)
+    if scope.suppliers is not None:
+        theirs = select(purchase_orders.c.id).where(*po_seen(scope))
+        where.append(receipts.c.po_id.in_(theirs))
+    return where
+
+
+def receipt_view(conn: Connection, receipt_id: str, *, scope: Scope = EVERYWHERE) -> ReceiptView:
+    """One receipt with its lines and discrepancies, or ``UnknownReceipt`` (outside ``scope``)."""
     head = conn.execute(
         select(receipts, locations.c.code.label("location"))
         .join(locations, locations.c.id == receipts.c.location_id)
-        .where(receipts.c.id == receipt_id)
+        .where(receipts.c.id == receipt_id, *receipt_seen(scope))
     ).first()
     if head is None:
         raise UnknownReceipt(f"no receipt {receipt_id!r}", field="id")

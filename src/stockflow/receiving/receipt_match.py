@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Row, select
 from stockflow.adapters.tables import asn_lines, asns, incoming_supply, locations, skus
 from stockflow.errors import InvalidInput
 from stockflow.receiving.purchasing import line_skus, lock_po, receiving_location
+from stockflow.receiving.queries import asn_seen
 from stockflow.receiving.rules.purchasing import (
     Expectation,
     ReceiptLineIn,
@@ -26,6 +27,7 @@ from stockflow.receiving.rules.purchasing import (
     receipt_event,
 )
 from stockflow.stock import lookup
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +93,15 @@ class Group:
         )
 
 
-def document(conn: Connection, cmd: Receive) -> Document:
-    """The PO (locked) and ASN the receipt is against, or the place of a blind receipt."""
+def document(conn: Connection, cmd: Receive, *, scope: Scope = EVERYWHERE) -> Document:
+    """The PO (locked) and ASN the receipt is against, or the place of a blind receipt.
+
+    A PO or ASN outside ``scope`` is not found; a blind receipt at a location
+    outside it is refused by name.
+    """
     po_id, announced = cmd.po_id, None
     if cmd.asn_id is not None:
-        asn = conn.execute(select(asns).where(asns.c.id == cmd.asn_id)).first()
+        asn = conn.execute(select(asns).where(asns.c.id == cmd.asn_id, *asn_seen(scope))).first()
         if asn is None:
             raise UnknownAsn(f"no ASN {cmd.asn_id!r}", field="asn_id")
         if po_id is not None and po_id != asn.po_id:
@@ -105,9 +111,10 @@ def document(conn: Connection, cmd: Receive) -> Document:
             counted[int(r.po_line_no)] += int(r.qty)
         po_id, announced = asn.po_id, dict(counted)
     if po_id is None:
+        require_location(scope, cmd.location, field="location")
         place = receiving_location(lookup.location_by_code(conn, cmd.location or ""))
         return Document(place, None, None, {}, None)
-    po = lock_po(conn, po_id)
+    po = lock_po(conn, po_id, scope=scope)
     found = conn.execute(
         select(
             locations.c.id, locations.c.code, locations.c.kind, locations.c.allow_negative

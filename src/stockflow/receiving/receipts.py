@@ -23,12 +23,14 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import IdempotencyKeyReused, StockflowError
+from stockflow.receiving.queries import receipt_seen
 from stockflow.receiving.receipt_match import Document, Group, document, groups, po_status_after
 from stockflow.receiving.rules.purchasing import Receive
 from stockflow.stock.bins import work_bin
 from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ids import new_id
 from stockflow.stock.ledger import post_moves
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed, SupplyChanged
 from stockflow.stock.rules.exceptions import ExceptionKind
@@ -48,13 +50,18 @@ class Received:
     supply_skus: frozenset[int] = frozenset()  # SKU ids whose supply or stock changed
 
 
-def receive(conn: Connection, cmd: Receive, *, now: datetime) -> Received:
-    """Book a delivery (checked) in, or nothing if any line is wrong; a known key replays it."""
+def receive(
+    conn: Connection, cmd: Receive, *, now: datetime, scope: Scope = EVERYWHERE
+) -> Received:
+    """Book a delivery (checked) in, or nothing if any line is wrong; a known key replays it.
+
+    Only against a PO (or ASN) ``scope`` sees, or blind at one of its locations.
+    """
     if cmd.idempotency_key is not None:
-        earlier = _earlier(conn, cmd)
+        earlier = _earlier(conn, cmd, scope)
         if earlier is not None:
             return earlier
-    doc = document(conn, cmd)
+    doc = document(conn, cmd, scope=scope)
     found = groups(conn, cmd, doc)
     new_status = po_status_after(doc, found)  # the guard, before anything is written
     receipt_id = new_id("R")
@@ -195,8 +202,11 @@ def _update_supply(conn: Connection, po_id: str, found: list[Group]) -> None:
         )
 
 
-def _earlier(conn: Connection, cmd: Receive) -> Received | None:
-    """The receipt written before under this key; ``IdempotencyKeyReused`` if it differs."""
+def _earlier(conn: Connection, cmd: Receive, scope: Scope) -> Received | None:
+    """The receipt written before under this key; ``IdempotencyKeyReused`` if it differs.
+
+    A receipt outside ``scope`` is never answered: its key counts as used for another.
+    """
     key = cmd.idempotency_key
     found = conn.execute(
         select(receipts, locations.c.code.label("location"))
@@ -205,6 +215,11 @@ def _earlier(conn: Connection, cmd: Receive) -> Received | None:
     ).first()
     if found is None or key is None:
         return None
+    mine = conn.execute(
+        select(receipts.c.id).where(receipts.c.id == found.id, *receipt_seen(scope))
+    ).first()
+    if mine is None:
+        raise IdempotencyKeyReused(key)
     stored = conn.execute(
         select(
             skus.c.code,

@@ -50,6 +50,7 @@ from stockflow.returns.rules import (
 from stockflow.stock.bins import work_bin
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.order_lifecycle import note
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.moves import Reason
@@ -139,10 +140,12 @@ def _location_code(conn: Connection, location_id: int) -> str:
 # --- receiving ------------------------------------------------------------------
 
 
-def receive_return(conn: Connection, cmd: ReceiveReturn, *, now: datetime) -> bool:
+def receive_return(
+    conn: Connection, cmd: ReceiveReturn, *, now: datetime, scope: Scope = EVERYWHERE
+) -> bool:
     """Book arrived units into the returns bin, all lines or none; whether it is a replay."""
     checked_lines(cmd.lines)
-    head = lock_rma(conn, cmd.rma_id)
+    head = lock_rma(conn, cmd.rma_id, scope=scope)
     expected = [(_reference(cmd.rma_id, w.line_no), w.qty, Reason.RETURN.value) for w in cmd.lines]
     if _replayed(conn, cmd.idempotency_key, expected):
         return True
@@ -231,7 +234,9 @@ class Inspected:
     replayed: bool
 
 
-def inspect_return(conn: Connection, cmd: InspectReturn, *, now: datetime) -> Inspected:
+def inspect_return(
+    conn: Connection, cmd: InspectReturn, *, now: datetime, scope: Scope = EVERYWHERE
+) -> Inspected:
     """Give arrived units of one RMA line their disposition and move them accordingly.
 
     The RMA closes itself once everything authorised has arrived and been inspected.
@@ -241,7 +246,7 @@ def inspect_return(conn: Connection, cmd: InspectReturn, *, now: datetime) -> In
     why = (cmd.note or "").strip() or None
     if kind is Disposition.SCRAP and why is None:
         raise InvalidInput("scrap needs a note saying why the units are written off", field="note")
-    head = lock_rma(conn, cmd.rma_id)
+    head = lock_rma(conn, cmd.rma_id, scope=scope)
     line = _rma_lines(conn, cmd.rma_id).get(cmd.line_no)
     if line is None:
         raise InvalidInput(f"RMA {cmd.rma_id} has no line {cmd.line_no}", field="line_no")

@@ -29,7 +29,7 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import Conflict, IdempotencyKeyReused, InvalidInput
-from stockflow.returns.queries import UnknownReturn
+from stockflow.returns.queries import UnknownReturn, rma_seen
 from stockflow.returns.rules import (
     AuthoriseReturn,
     LinePart,
@@ -47,6 +47,7 @@ from stockflow.stock.ids import new_id
 from stockflow.stock.lookup import location_by_code
 from stockflow.stock.order_lifecycle import lock_order, note
 from stockflow.stock.queries.orders import kit_recipes
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.events import (
     ReturnAuthorised,
     ReturnCancelled,
@@ -81,9 +82,14 @@ def checked_lines(lines: Sequence[_Line]) -> None:
         seen.add(ln.line_no)
 
 
-def lock_rma(conn: Connection, rma_id: str) -> Row[Any]:
-    """Lock the RMA row (every change to an RMA queues here); the row."""
-    row = conn.execute(select(rmas).where(rmas.c.id == rma_id).with_for_update()).first()
+def lock_rma(conn: Connection, rma_id: str, *, scope: Scope = EVERYWHERE) -> Row[Any]:
+    """Lock the RMA row (every change to an RMA queues here); the row.
+
+    An RMA ``scope`` does not see is not found, like one that does not exist.
+    """
+    row = conn.execute(
+        select(rmas).where(rmas.c.id == rma_id, *rma_seen(scope)).with_for_update()
+    ).first()
     if row is None:
         raise UnknownReturn(f"no RMA {rma_id!r}", field="rma_id")
     return row
@@ -148,27 +154,30 @@ class _OrderLine:
         }
 
 
-def authorise_return(conn: Connection, cmd: AuthoriseReturn, *, now: datetime) -> tuple[str, bool]:
+def authorise_return(
+    conn: Connection, cmd: AuthoriseReturn, *, now: datetime, scope: Scope = EVERYWHERE
+) -> tuple[str, bool]:
     """Authorise shipped units of an order to come back; the RMA id and whether it is a replay.
 
     The order row is locked first, so two RMAs for one order cannot both take
-    the last returnable units.
+    the last returnable units. An order ``scope`` does not see is refused as
+    an unknown one; the units come back only to one of its locations.
     """
     checked_lines(cmd.lines)
     reason = (cmd.reason or "").strip()
     if not reason:
         raise InvalidInput("say why the units come back", field="reason")
-    lock_order(conn, cmd.order_id)
+    lock_order(conn, cmd.order_id, scope=scope)
     lines = _order_lines(conn, cmd.order_id)
     if cmd.idempotency_key is not None:
-        earlier = _authorised_before(conn, cmd, lines)
+        earlier = _authorised_before(conn, cmd, lines, scope)
         if earlier is not None:
             return earlier, True
     if not any(sum(ln.shipped.values()) for ln in lines.values()):
         raise Conflict(f"order {cmd.order_id} has shipped nothing to return", field="order_id")
     for i, want in enumerate(cmd.lines):
         _check_returnable(cmd.order_id, lines, i, want.line_no, want.qty)
-    location_id = _return_location(conn, cmd, [lines[w.line_no] for w in cmd.lines])
+    location_id = _return_location(conn, cmd, [lines[w.line_no] for w in cmd.lines], scope)
     rma_id, refund = _write_rma(conn, cmd, lines, location_id=location_id, reason=reason, now=now)
     units = sum(w.qty for w in cmd.lines)
     note(conn, cmd.order_id, f"return {rma_id} authorised for {units} unit(s): {reason}",
@@ -291,9 +300,15 @@ def _count_authorised(conn: Connection, order_id: str, lines: dict[int, _OrderLi
         lines[int(a.order_line_no)].authorised[int(a.sku_id)] += int(a.units)
 
 
-def _return_location(conn: Connection, cmd: AuthoriseReturn, wanted: list[_OrderLine]) -> int:
-    """Where the units come back: the location named, else the one they shipped from."""
+def _return_location(
+    conn: Connection, cmd: AuthoriseReturn, wanted: list[_OrderLine], scope: Scope
+) -> int:
+    """Where the units come back: the location named, else the one they shipped from.
+
+    Either must be a location of ``scope``.
+    """
     if cmd.location is not None:
+        require_location(scope, cmd.location, field="location")
         place = location_by_code(conn, cmd.location, field="location")
         if place.kind not in SELLABLE_KINDS:
             raise InvalidInput(
@@ -304,7 +319,11 @@ def _return_location(conn: Connection, cmd: AuthoriseReturn, wanted: list[_Order
         return place.id
     sources = set().union(*(ln.shipped_from for ln in wanted))
     if len(sources) == 1:
-        return sources.pop()
+        source = sources.pop()
+        if scope.locations is not None:
+            code = conn.execute(select(locations.c.code).where(locations.c.id == source))
+            require_location(scope, code.scalar_one(), field="location")
+        return source
     codes = conn.execute(
         select(locations.c.code)
         .where(locations.c.id.in_(sorted(sources)))
@@ -317,14 +336,19 @@ def _return_location(conn: Connection, cmd: AuthoriseReturn, wanted: list[_Order
 
 
 def _authorised_before(
-    conn: Connection, cmd: AuthoriseReturn, lines: dict[int, _OrderLine]
+    conn: Connection, cmd: AuthoriseReturn, lines: dict[int, _OrderLine], scope: Scope
 ) -> str | None:
-    """The RMA this key authorised before, or None; ``IdempotencyKeyReused`` if it differs."""
+    """The RMA this key authorised before, or None; ``IdempotencyKeyReused`` if it differs
+    (or if ``scope`` does not see it).
+    """
     found = conn.execute(
         select(rmas.c.id, rmas.c.order_id).where(rmas.c.idempotency_key == cmd.idempotency_key)
     ).first()
     if found is None:
         return None
+    mine = conn.execute(select(rmas.c.id).where(rmas.c.id == found.id, *rma_seen(scope)))
+    if mine.first() is None:
+        raise IdempotencyKeyReused(cmd.idempotency_key or "")
     stored = conn.execute(
         select(rma_lines.c.order_line_no, rma_lines.c.sku_id, rma_lines.c.qty)
         .where(rma_lines.c.rma_id == found.id)
@@ -345,14 +369,16 @@ def _authorised_before(
 # --- closing and cancelling -----------------------------------------------------
 
 
-def close_return(conn: Connection, rma_id: str, *, actor: str, now: datetime) -> None:
+def close_return(
+    conn: Connection, rma_id: str, *, actor: str, now: datetime, scope: Scope = EVERYWHERE
+) -> None:
     """Close a received RMA by hand: units not yet back are no longer expected.
 
     Every unit that did arrive must have its disposition first, or it would sit
     in the returns bin with no RMA to inspect it. Closing a closed RMA again
     changes nothing, so a retry is harmless.
     """
-    head = lock_rma(conn, rma_id)
+    head = lock_rma(conn, rma_id, scope=scope)
     if head.status == ReturnStatus.CLOSED.value:
         return
     status = next_return_status(head.status, ReturnEvent.CLOSE)
@@ -371,9 +397,11 @@ def close_return(conn: Connection, rma_id: str, *, actor: str, now: datetime) ->
     announce(conn, "closed", rma_id=rma_id, order_id=head.order_id, now=now, units=back)
 
 
-def cancel_return(conn: Connection, rma_id: str, *, actor: str, now: datetime) -> None:
+def cancel_return(
+    conn: Connection, rma_id: str, *, actor: str, now: datetime, scope: Scope = EVERYWHERE
+) -> None:
     """Cancel an RMA nothing has arrived for; its units may be authorised again elsewhere."""
-    head = lock_rma(conn, rma_id)
+    head = lock_rma(conn, rma_id, scope=scope)
     if head.status == ReturnStatus.CANCELLED.value:
         return
     set_return_status(conn, rma_id, next_return_status(head.status, ReturnEvent.CANCEL), now)

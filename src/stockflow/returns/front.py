@@ -20,6 +20,7 @@ from stockflow.returns.rules import (
     InspectReturn,
     ReceiveReturn,
 )
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 
 
 class Returns:
@@ -29,44 +30,54 @@ class Returns:
         self.db = db
         self.clock = clock
 
-    def authorise(self, cmd: AuthoriseReturn) -> ReturnView:
+    def authorise(self, cmd: AuthoriseReturn, *, scope: Scope = EVERYWHERE) -> ReturnView:
         """Authorise shipped units of an order to come back; a repeated key gives the first RMA."""
         rma_id, replayed = self.db.run(
-            lambda conn: returns.authorise_return(conn, cmd, now=self.clock()),
+            lambda conn: returns.authorise_return(conn, cmd, now=self.clock(), scope=scope),
             idempotent=cmd.idempotency_key is not None,
         )
-        return self._view(rma_id, replayed=replayed)
+        return self._view(rma_id, replayed=replayed, scope=scope)
 
-    def receive(self, cmd: ReceiveReturn) -> ReturnView:
+    def receive(self, cmd: ReceiveReturn, *, scope: Scope = EVERYWHERE) -> ReturnView:
         """Book arrived units into the returns bin: on hand, not available until inspected."""
         replayed = self.db.run(
-            lambda conn: return_arrivals.receive_return(conn, cmd, now=self.clock()),
+            lambda conn: return_arrivals.receive_return(conn, cmd, now=self.clock(), scope=scope),
             idempotent=cmd.idempotency_key is not None,
         )
-        return self._view(cmd.rma_id, replayed=replayed)
+        return self._view(cmd.rma_id, replayed=replayed, scope=scope)
 
-    def inspect(self, cmd: InspectReturn) -> ReturnView:
+    def inspect(self, cmd: InspectReturn, *, scope: Scope = EVERYWHERE) -> ReturnView:
         """Give arrived units a disposition; restocked units go to waiting orders next."""
         done = self.db.run(
-            lambda conn: return_arrivals.inspect_return(conn, cmd, now=self.clock()),
+            lambda conn: return_arrivals.inspect_return(conn, cmd, now=self.clock(), scope=scope),
             idempotent=cmd.idempotency_key is not None,
         )
-        return self._view(cmd.rma_id, replayed=done.replayed)
+        return self._view(cmd.rma_id, replayed=done.replayed, scope=scope)
 
-    def close(self, rma_id: str, *, actor: str = "system") -> ReturnView:
+    def close(self, rma_id: str, *, actor: str = "system", scope: Scope = EVERYWHERE) -> ReturnView:
         """Close a received RMA by hand once every arrived unit is inspected."""
-        self.db.run(lambda conn: returns.close_return(conn, rma_id, actor=actor, now=self.clock()))
-        return self.rma(rma_id)
+        self.db.run(
+            lambda conn: returns.close_return(
+                conn, rma_id, actor=actor, now=self.clock(), scope=scope
+            )
+        )
+        return self.rma(rma_id, scope=scope)
 
-    def cancel(self, rma_id: str, *, actor: str = "system") -> ReturnView:
+    def cancel(
+        self, rma_id: str, *, actor: str = "system", scope: Scope = EVERYWHERE
+    ) -> ReturnView:
         """Cancel an RMA nothing has arrived for."""
-        self.db.run(lambda conn: returns.cancel_return(conn, rma_id, actor=actor, now=self.clock()))
-        return self.rma(rma_id)
+        self.db.run(
+            lambda conn: returns.cancel_return(
+                conn, rma_id, actor=actor, now=self.clock(), scope=scope
+            )
+        )
+        return self.rma(rma_id, scope=scope)
 
-    def rma(self, rma_id: str) -> ReturnView:
+    def rma(self, rma_id: str, *, scope: Scope = EVERYWHERE) -> ReturnView:
         """One RMA with its lines, dispositions and refund suggestion."""
         with self.db.read() as conn:
-            return load_return(conn, rma_id)
+            return load_return(conn, rma_id, scope=scope)
 
     def page(
         self,
@@ -75,11 +86,14 @@ class Returns:
         order_id: str | None = None,
         before: tuple[datetime, str] | None = None,
         limit: int = 100,
+        scope: Scope = EVERYWHERE,
     ) -> list[ReturnView]:
         """RMAs, newest first, optionally of one status or order, after ``before``."""
         with self.db.read() as conn:
-            return return_page(conn, status=status, order_id=order_id, before=before, limit=limit)
+            return return_page(
+                conn, status=status, order_id=order_id, before=before, limit=limit, scope=scope
+            )
 
-    def _view(self, rma_id: str, *, replayed: bool) -> ReturnView:
-        view = self.rma(rma_id)
+    def _view(self, rma_id: str, *, replayed: bool, scope: Scope) -> ReturnView:
+        view = self.rma(rma_id, scope=scope)
         return replace(view, replayed=True) if replayed else view

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, or_, select
 
 from stockflow.adapters.tables import locations, rma_dispositions, rma_lines, rmas, skus
 from stockflow.errors import NotFound
 from stockflow.returns.rules import return_status
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.scoping import seen
 
 
 class UnknownReturn(NotFound):
@@ -68,15 +70,22 @@ class ReturnView:
     replayed: bool = False
 
 
-def load_returns(conn: Connection, ids: Iterable[str]) -> dict[str, ReturnView]:
-    """The RMAs with these ids (missing ones left out)."""
+def rma_seen(scope: Scope) -> list[ColumnElement[bool]]:
+    """RMAs ``scope`` sees: coming back to its locations, of orders of its channels."""
+    return seen(scope, location=rmas.c.location_id, order=rmas.c.order_id)
+
+
+def load_returns(
+    conn: Connection, ids: Iterable[str], *, scope: Scope = EVERYWHERE
+) -> dict[str, ReturnView]:
+    """The RMAs with these ids (missing ones, and those ``scope`` does not see, left out)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     heads = conn.execute(
         select(rmas, locations.c.code.label("location"))
         .join(locations, locations.c.id == rmas.c.location_id)
-        .where(rmas.c.id.in_(wanted))
+        .where(rmas.c.id.in_(wanted), *rma_seen(scope))
     ).all()
     lines, decided = _lines_of(conn, wanted), _dispositions_of(conn, wanted)
     return {
@@ -128,9 +137,9 @@ def _dispositions_of(conn: Connection, ids: list[str]) -> dict[str, list[Disposi
     return decided
 
 
-def load_return(conn: Connection, rma_id: str) -> ReturnView:
-    """One RMA, or ``UnknownReturn``."""
-    found = load_returns(conn, [rma_id]).get(rma_id)
+def load_return(conn: Connection, rma_id: str, *, scope: Scope = EVERYWHERE) -> ReturnView:
+    """One RMA, or ``UnknownReturn`` (for one ``scope`` does not see too)."""
+    found = load_returns(conn, [rma_id], scope=scope).get(rma_id)
     if found is None:
         raise UnknownReturn(f"no RMA {rma_id!r}", field="rma_id")
     return found
@@ -143,9 +152,15 @@ def return_page(
     order_id: str | None = None,
     before: tuple[datetime, str] | None = None,
     limit: int = 100,
+    scope: Scope = EVERYWHERE,
 ) -> list[ReturnView]:
     """Up to ``limit`` RMAs, newest first, that come after ``before`` (created at, id)."""
-    query = select(rmas.c.id).order_by(rmas.c.created_at.desc(), rmas.c.id.desc()).limit(limit)
+    query = (
+        select(rmas.c.id)
+        .where(*rma_seen(scope))
+        .order_by(rmas.c.created_at.desc(), rmas.c.id.desc())
+        .limit(limit)
+    )
     if status is not None:
         query = query.where(rmas.c.status == return_status(status).value)
     if order_id is not None:
@@ -156,5 +171,5 @@ def return_page(
             or_(rmas.c.created_at < at, (rmas.c.created_at == at) & (rmas.c.id < rma_id))
         )
     ids = list(conn.execute(query).scalars())
-    views = load_returns(conn, ids)
+    views = load_returns(conn, ids, scope=scope)
     return [views[i] for i in ids]

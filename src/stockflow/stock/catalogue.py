@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import Connection, select, update
 
@@ -10,6 +11,7 @@ from stockflow.adapters.tables import bins, locations, skus, stock_buffers
 from stockflow.adapters.upsert import upsert
 from stockflow.errors import AlreadyExists, UnknownLocation
 from stockflow.stock import lookup
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 from stockflow.stock.rules.places import DEFAULT_BIN
 from stockflow.stock.rules.quantities import non_negative_quantity
@@ -46,8 +48,21 @@ def add_skus(conn: Connection, items: list[NewSku], *, now: datetime) -> None:
 
 def set_sku_active(conn: Connection, code: str, active: bool) -> None:
     """Switch a SKU on or off; an inactive SKU takes no receipts or reservations."""
+    update_sku(conn, code, active=active)
+
+
+def update_sku(
+    conn: Connection, code: str, *, active: bool | None = None, unit_price: Decimal | None = None
+) -> None:
+    """Switch a SKU on or off and/or give it a new list price; None leaves a field as it is."""
     sku = lookup.sku_by_code(conn, code)
-    conn.execute(update(skus).where(skus.c.id == sku.id).values(active=active))
+    values: dict[str, object] = {}
+    if active is not None:
+        values["active"] = active
+    if unit_price is not None:
+        values["unit_price"] = unit_price
+    if values:
+        conn.execute(update(skus).where(skus.c.id == sku.id).values(values))
 
 
 def add_locations(conn: Connection, items: list[NewLocation], *, now: datetime) -> None:
@@ -85,9 +100,9 @@ def add_locations(conn: Connection, items: list[NewLocation], *, now: datetime) 
     )
 
 
-def add_bins(conn: Connection, items: list[NewBin]) -> None:
-    """Add bins (already checked) to existing locations."""
-    places = lookup.locations_by_code(conn, [b.location for b in items])
+def add_bins(conn: Connection, items: list[NewBin], *, scope: Scope = EVERYWHERE) -> None:
+    """Add bins (already checked) to existing locations the scope sees."""
+    places = lookup.locations_by_code(conn, [b.location for b in items], scope=scope)
     rows = []
     seen: set[tuple[str, str]] = set()
     for n, b in enumerate(items, start=1):
@@ -123,11 +138,13 @@ def add_bins(conn: Connection, items: list[NewBin]) -> None:
     conn.execute(bins.insert(), rows)
 
 
-def set_buffer(conn: Connection, *, sku: str, location: str, qty: int) -> None:
-    """Keep ``qty`` units of a SKU at a location out of available-to-promise."""
+def set_buffer(
+    conn: Connection, *, sku: str, location: str, qty: int, scope: Scope = EVERYWHERE
+) -> None:
+    """Keep ``qty`` units of a SKU at a location the scope sees out of available-to-promise."""
     qty = non_negative_quantity(qty, field="qty")
     sku_ref = lookup.sku_by_code(conn, sku)
-    loc_ref = lookup.location_by_code(conn, location)
+    loc_ref = lookup.location_by_code(conn, location, scope=scope)
     conn.execute(
         upsert(conn, stock_buffers)
         .values(sku_id=sku_ref.id, location_id=loc_ref.id, qty=qty)

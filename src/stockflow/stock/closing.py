@@ -21,11 +21,13 @@ from stockflow.adapters.tables import (
 from stockflow.errors import InvalidInput, ReservationClosed, UnknownReservation
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.queries.reservations import ReservationView, load_reservation
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import CloseLines
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.quantities import positive_quantity
 from stockflow.stock.rules.reservation_lifecycle import ReservationStatus, check_open
+from stockflow.stock.visibility import reservation_condition, sites_condition
 
 
 class Closing(StrEnum):
@@ -44,9 +46,11 @@ class _Open:
     open: int
 
 
-def release_reservation(conn: Connection, cmd: CloseLines, *, now: datetime) -> ReservationView:
+def release_reservation(
+    conn: Connection, cmd: CloseLines, *, now: datetime, scope: Scope = EVERYWHERE
+) -> ReservationView:
     """Give reserved units back to free stock; waiting orders get their chance after commit."""
-    view = close_lines(conn, cmd, Closing.RELEASE, now=now)
+    view = close_lines(conn, cmd, Closing.RELEASE, now=now, scope=scope)
     freed = {a.sku for a in view.allocations if a.released}
     if freed:
         record(conn, StockFreed.of(freed, "release"), now=now)
@@ -54,11 +58,15 @@ def release_reservation(conn: Connection, cmd: CloseLines, *, now: datetime) -> 
 
 
 def close_lines(
-    conn: Connection, cmd: CloseLines, how: Closing, *, now: datetime
+    conn: Connection, cmd: CloseLines, how: Closing, *, now: datetime, scope: Scope = EVERYWHERE
 ) -> ReservationView:
-    """Release or consume units of a reservation inside the caller's transaction."""
-    _lock_reservation(conn, cmd.reservation_id)
-    open_rows = _open_allocations(conn, cmd.reservation_id, cmd.line_no)
+    """Release or consume units of a reservation inside the caller's transaction.
+
+    A reservation the scope does not see is unknown; a caller limited to
+    sites closes only what is held at its sites.
+    """
+    _lock_reservation(conn, cmd.reservation_id, scope)
+    open_rows = _open_allocations(conn, cmd.reservation_id, cmd.line_no, scope)
     if not open_rows:
         raise ReservationClosed(
             f"reservation {cmd.reservation_id} has nothing open", field="reservation_id"
@@ -103,29 +111,35 @@ def close_lines(
         )
     everything = sum(row.open for row in open_rows) == sum(q for _, q in taking)
     if everything and (
-        cmd.line_no is None or not _open_allocations(conn, cmd.reservation_id, None)
+        (cmd.line_no is None and scope.locations is None)
+        or not _open_allocations(conn, cmd.reservation_id, None, EVERYWHERE)
     ):
         conn.execute(
             update(reservations)
             .where(reservations.c.id == cmd.reservation_id)
             .values(status=ReservationStatus.CLOSED.value, closed_at=now)
         )
-    return load_reservation(conn, cmd.reservation_id)
+    # Read back unscoped: what was just closed may leave nothing the scope still sees.
+    return load_reservation(conn, cmd.reservation_id).seen_from(scope)
 
 
-def _lock_reservation(conn: Connection, reservation_id: str) -> None:
+def _lock_reservation(conn: Connection, reservation_id: str, scope: Scope) -> None:
     """Lock the reservation row first: two closings of one reservation queue here."""
-    status = conn.execute(
-        select(reservations.c.status).where(reservations.c.id == reservation_id).with_for_update()
-    ).scalar()
+    query = select(reservations.c.status).where(reservations.c.id == reservation_id)
+    seen = reservation_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
+    status = conn.execute(query.with_for_update()).scalar()
     if status is None:
         raise UnknownReservation(f"no reservation {reservation_id!r}", field="reservation_id")
     check_open(reservation_id, status)
 
 
-def _open_allocations(conn: Connection, reservation_id: str, line_no: int | None) -> list[_Open]:
+def _open_allocations(
+    conn: Connection, reservation_id: str, line_no: int | None, scope: Scope
+) -> list[_Open]:
     open_qty = allocation_open_qty
-    rows = conn.execute(
+    query = (
         select(
             allocations.c.id,
             allocations.c.position_id,
@@ -142,6 +156,8 @@ def _open_allocations(conn: Connection, reservation_id: str, line_no: int | None
         )
         .order_by(allocations.c.line_no, allocations.c.id)
     )
+    at_sites = sites_condition(scope, positions.c.location_id)
+    rows = conn.execute(query if at_sites is None else query.where(at_sites))
     return [_Open(r.id, r.position_id, r.sku_id, r.code, int(r.open)) for r in rows]
 
 

@@ -10,8 +10,10 @@ from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import exceptions
 from stockflow.errors import NotFound
 from stockflow.stock.queries.exceptions import ExceptionView, exception_page
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.events import ExceptionRaised
 from stockflow.stock.rules.exceptions import ExceptionKind, ExceptionState, next_exception_state
+from stockflow.stock.visibility import exception_condition
 
 
 def raise_exception(
@@ -53,12 +55,17 @@ def resolve_exceptions(
 
 
 def set_exception_state(
-    conn: Connection, exception_id: int, state: str, *, now: datetime
+    conn: Connection, exception_id: int, state: str, *, now: datetime, scope: Scope = EVERYWHERE
 ) -> ExceptionView:
-    """Move an exception to ``acknowledged`` or ``resolved``; a resolved one stays resolved."""
-    found = conn.execute(
-        select(exceptions.c.state).where(exceptions.c.id == exception_id).with_for_update()
-    ).first()
+    """Move an exception to ``acknowledged`` or ``resolved``; a resolved one stays resolved.
+
+    One the scope does not see is unknown, word for word.
+    """
+    query = select(exceptions.c.state).where(exceptions.c.id == exception_id)
+    seen = exception_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
+    found = conn.execute(query.with_for_update()).first()
     if found is None:
         raise NotFound(f"no exception {exception_id}", field="exception_id")
     target = next_exception_state(exception_id, found.state, state)

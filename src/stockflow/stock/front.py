@@ -3,14 +3,19 @@
 Each method is one command run in one transaction; reservations are
 group-committed by the reservation desk. The composition root (``Stockflow``)
 is this front door plus every feature's.
+
+Methods take the caller's ``scope``: what it does not see is unknown to it, a
+location it may not use is refused, and an unlimited scope costs nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 
 from stockflow.adapters.database import Database
+from stockflow.errors import Forbidden, InvalidInput
 from stockflow.stock import catalogue
 from stockflow.stock.closing import Closing, close_lines, release_reservation
 from stockflow.stock.ledger import MoveRecord, book_move
@@ -18,6 +23,7 @@ from stockflow.stock.queries import atp as atp_queries
 from stockflow.stock.queries.reservations import ReservationView, load_reservation
 from stockflow.stock.queries.verify import Drift, verify
 from stockflow.stock.reservation_desk import ReservationDesk
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 from stockflow.stock.rules.commands import CloseLines, PostMove, Reserve
 
@@ -56,65 +62,110 @@ class Stock:
         checked = [x.checked(row=_row(n, items)) for n, x in enumerate(items, start=1)]
         self.db.run(lambda conn: catalogue.add_locations(conn, checked, now=self.clock()))
 
-    def add_bins(self, items: list[NewBin]) -> None:
+    def add_bins(self, items: list[NewBin], *, scope: Scope = EVERYWHERE) -> None:
         """Add bins to existing locations, all or none."""
         checked = [b.checked(row=_row(n, items)) for n, b in enumerate(items, start=1)]
-        self.db.run(lambda conn: catalogue.add_bins(conn, checked))
+        self.db.run(lambda conn: catalogue.add_bins(conn, checked, scope=scope))
 
     def set_sku_active(self, code: str, active: bool) -> None:
         """Switch a SKU on or off."""
         self.db.run(lambda conn: catalogue.set_sku_active(conn, code, active))
 
-    def set_buffer(self, *, sku: str, location: str, qty: int) -> None:
+    def update_sku(
+        self, code: str, *, active: bool | None = None, unit_price: Decimal | None = None
+    ) -> None:
+        """Switch a SKU on or off and/or give it a new list price (None leaves a field be)."""
+        if unit_price is not None and unit_price < 0:
+            raise InvalidInput("must not be negative", field="unit_price")
+        self.db.run(
+            lambda conn: catalogue.update_sku(conn, code, active=active, unit_price=unit_price)
+        )
+
+    def set_buffer(self, *, sku: str, location: str, qty: int, scope: Scope = EVERYWHERE) -> None:
         """Hold ``qty`` units of a SKU at a location back from ATP."""
-        self.db.run(lambda conn: catalogue.set_buffer(conn, sku=sku, location=location, qty=qty))
+        self.db.run(
+            lambda conn: catalogue.set_buffer(
+                conn, sku=sku, location=location, qty=qty, scope=scope
+            )
+        )
 
     # stock -----------------------------------------------------------------
-    def post_move(self, cmd: PostMove) -> MoveRecord:
+    def post_move(self, cmd: PostMove, *, scope: Scope = EVERYWHERE) -> MoveRecord:
         """Post one ledger move and update the positions it touches.
 
-        Stock that lands in a position gives waiting orders their chance.
+        Stock that lands in a position gives waiting orders their chance. A
+        caller limited to sites moves stock only from and to its sites.
         """
+        if scope.locations is not None:
+            if cmd.source is not None:
+                require_location(scope, cmd.source.location, field="from.location")
+            if cmd.target is not None:
+                require_location(scope, cmd.target.location, field="to.location")
         return self.db.run(
             lambda conn: book_move(conn, cmd, now=self.clock()),
             idempotent=cmd.idempotency_key is not None,
         )
 
-    def reserve(self, cmd: Reserve) -> ReservationView:
+    def reserve(self, cmd: Reserve, *, scope: Scope = EVERYWHERE) -> ReservationView:
         """Reserve every line or none (group-committed with concurrent requests)."""
+        if not scope.unlimited:
+            _reserve_within(scope, cmd)
         return self.desk.call(cmd)
 
-    async def reserve_async(self, cmd: Reserve) -> ReservationView:
+    async def reserve_async(self, cmd: Reserve, *, scope: Scope = EVERYWHERE) -> ReservationView:
         """``reserve`` for an event loop."""
+        if not scope.unlimited:
+            _reserve_within(scope, cmd)
         return await self.desk.call_async(cmd)
 
-    def release(self, cmd: CloseLines) -> ReservationView:
+    def release(self, cmd: CloseLines, *, scope: Scope = EVERYWHERE) -> ReservationView:
         """Give reserved units back to free stock (and to waiting orders)."""
-        return self.db.run(lambda conn: release_reservation(conn, cmd, now=self.clock()))
+        return self.db.run(
+            lambda conn: release_reservation(conn, cmd, now=self.clock(), scope=scope)
+        )
 
-    def consume(self, cmd: CloseLines) -> ReservationView:
+    def consume(self, cmd: CloseLines, *, scope: Scope = EVERYWHERE) -> ReservationView:
         """Ship reserved units: allocated and on hand go down, a ship move is written."""
-        return self.db.run(lambda conn: close_lines(conn, cmd, Closing.CONSUME, now=self.clock()))
+        return self.db.run(
+            lambda conn: close_lines(conn, cmd, Closing.CONSUME, now=self.clock(), scope=scope)
+        )
 
     # reading ---------------------------------------------------------------
-    def reservation(self, reservation_id: str) -> ReservationView:
+    def reservation(self, reservation_id: str, *, scope: Scope = EVERYWHERE) -> ReservationView:
         """One reservation with its allocations."""
         with self.db.read() as conn:
-            return load_reservation(conn, reservation_id)
+            return load_reservation(conn, reservation_id, scope=scope)
 
-    def atp(self, codes: list[str] | None = None) -> list[atp_queries.SkuAtp]:
+    def atp(
+        self, codes: list[str] | None = None, *, scope: Scope = EVERYWHERE
+    ) -> list[atp_queries.SkuAtp]:
         """Available-to-promise per SKU and location (every SKU when ``codes`` is None)."""
         with self.db.read() as conn:
-            return atp_queries.atp_for_skus(conn, codes, today=self.today())
+            return atp_queries.atp_for_skus(conn, codes, today=self.today(), scope=scope)
 
     def positions(
-        self, *, sku: str | None = None, location: str | None = None
+        self, *, sku: str | None = None, location: str | None = None, scope: Scope = EVERYWHERE
     ) -> list[atp_queries.PositionView]:
         """Positions, optionally filtered by SKU and location."""
         with self.db.read() as conn:
-            return atp_queries.position_views(conn, today=self.today(), sku=sku, location=location)
+            return atp_queries.position_views(
+                conn, today=self.today(), sku=sku, location=location, scope=scope
+            )
 
-    def verify(self) -> list[Drift]:
+    def verify(self, *, scope: Scope = EVERYWHERE) -> list[Drift]:
         """Drift between stored totals and the ledger / allocations (empty when all is well)."""
         with self.db.read() as conn:
-            return verify(conn)
+            return verify(conn, scope=scope)
+
+
+def _reserve_within(scope: Scope, cmd: Reserve) -> None:
+    """Refuse a reservation the scope could not see once made.
+
+    A reservation belongs to no channel or supplier, so a caller limited to
+    those may make none (it captures orders instead); one limited to sites
+    reserves at its sites, naming one on every line.
+    """
+    if scope.partner:
+        raise Forbidden("a caller limited to channels or suppliers may not reserve stock")
+    for i, line in enumerate(cmd.lines):
+        require_location(scope, line.location, field=f"lines[{i}].location")

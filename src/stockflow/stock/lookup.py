@@ -10,7 +10,9 @@ from sqlalchemy import ColumnElement, Connection, select
 
 from stockflow.adapters.tables import bins, locations, positions, skus
 from stockflow.errors import InactiveSku, UnknownBin, UnknownLocation, UnknownSku
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.places import DEFAULT_BIN
+from stockflow.stock.visibility import location_condition
 
 T = TypeVar("T")
 
@@ -65,12 +67,18 @@ def sku_codes(conn: Connection, ids: Iterable[int]) -> list[str]:
     return sorted(found)
 
 
-def locations_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, LocationRef]:
-    """Every known location among ``codes``, by code."""
+def locations_by_code(
+    conn: Connection, codes: Iterable[str], *, scope: Scope = EVERYWHERE
+) -> dict[str, LocationRef]:
+    """Every known location among ``codes`` that the scope sees, by code."""
     found: dict[str, LocationRef] = {}
     columns = (locations.c.id, locations.c.code, locations.c.kind, locations.c.allow_negative)
+    query = select(*columns)
+    seen = location_condition(scope, locations.c.id)
+    if seen is not None:
+        query = query.where(seen)
     for chunk in chunks(codes):
-        for r in conn.execute(select(*columns).where(locations.c.code.in_(chunk))):
+        for r in conn.execute(query.where(locations.c.code.in_(chunk))):
             found[r.code] = LocationRef(r.id, r.code, r.kind, bool(r.allow_negative))
     return found
 
@@ -85,9 +93,11 @@ def sku_by_code(conn: Connection, code: str, *, field: str = "sku", active: bool
     return found
 
 
-def location_by_code(conn: Connection, code: str, *, field: str = "location") -> LocationRef:
-    """The location with ``code``."""
-    found = locations_by_code(conn, [code]).get(code)
+def location_by_code(
+    conn: Connection, code: str, *, field: str = "location", scope: Scope = EVERYWHERE
+) -> LocationRef:
+    """The location with ``code``; one the scope does not see is answered as unknown."""
+    found = locations_by_code(conn, [code], scope=scope).get(code)
     if found is None:
         raise UnknownLocation(f"no location with code {code!r}", field=field)
     return found

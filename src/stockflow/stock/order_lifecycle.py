@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select, update
 from stockflow.adapters.tables import order_decisions, orders
 from stockflow.stock.exceptions import resolve_exceptions
 from stockflow.stock.queries.orders import UnknownOrder, load_order
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.order_lifecycle import (
     WAITING,
@@ -16,13 +17,19 @@ from stockflow.stock.rules.order_lifecycle import (
     next_status,
     status_after_allocation,
 )
+from stockflow.stock.visibility import order_condition
 
 
-def lock_order(conn: Connection, order_id: str) -> str:
-    """Lock the order row (every change to an order queues here); its status."""
-    status = conn.execute(
-        select(orders.c.status).where(orders.c.id == order_id).with_for_update()
-    ).scalar()
+def lock_order(conn: Connection, order_id: str, *, scope: Scope = EVERYWHERE) -> str:
+    """Lock the order row (every change to an order queues here); its status.
+
+    An order the scope does not see is unknown, word for word.
+    """
+    query = select(orders.c.status).where(orders.c.id == order_id)
+    seen = order_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
+    status = conn.execute(query.with_for_update()).scalar()
     if status is None:
         raise UnknownOrder(f"no order {order_id!r}", field="order_id")
     return str(status)

@@ -19,11 +19,13 @@ from stockflow.stock import lookup
 from stockflow.stock.bins import work_bin
 from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ledger import post_moves
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, BinRole
+from stockflow.stock.scoping import seen
 from stockflow.transfers.dispatch import transit_code
 from stockflow.transfers.queries import TransferView, UnknownTransfer, load_transfer
 from stockflow.transfers.rules import (
@@ -56,15 +58,18 @@ class _Line:
     shipped: int
 
 
-def receive_transfer(conn: Connection, cmd: ReceiveTransfer, *, now: datetime) -> TransferView:
+def receive_transfer(
+    conn: Connection, cmd: ReceiveTransfer, *, now: datetime, scope: Scope = EVERYWHERE
+) -> TransferView:
     """Book a transfer in at its destination, all lines at once; a second receipt is refused.
 
     The transfer row is locked first, so two receipts of one transfer queue
-    and the second finds it received.
+    and the second finds it received. Only a transfer arriving at a location
+    of ``scope`` is received; any other is not found.
     """
     head = conn.execute(
         select(transfers.c.status, transfers.c.to_location_id)
-        .where(transfers.c.id == cmd.transfer_id)
+        .where(transfers.c.id == cmd.transfer_id, *seen(scope, location=transfers.c.to_location_id))
         .with_for_update()
     ).first()
     if head is None:

@@ -36,6 +36,7 @@ from stockflow.stock import lookup
 from stockflow.stock.ids import new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import in_lock_order
+from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.commands import Place, PostMove
 from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.moves import Reason
@@ -80,9 +81,13 @@ def in_transit_location(conn: Connection, destination: lookup.LocationRef, *, no
 
 
 def ship_transfer(
-    conn: Connection, cmd: ShipTransfer, *, today: date, now: datetime
+    conn: Connection, cmd: ShipTransfer, *, today: date, now: datetime, scope: Scope = EVERYWHERE
 ) -> TransferView:
-    """Ship every line or none; a retry with the same idempotency key answers the first shipment."""
+    """Ship every line or none; a retry with the same idempotency key answers the first shipment.
+
+    Units leave only from a location of ``scope``; any other is refused by name.
+    """
+    require_location(scope, cmd.from_location, field="from")
     earlier = _replay(conn, cmd)
     if earlier is not None:
         return earlier

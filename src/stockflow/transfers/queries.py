@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from stockflow.adapters.tables import incoming_supply, locations, skus, transfers
 from stockflow.errors import InvalidInput, NotFound
 from stockflow.stock import lookup
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.scoping import seen
 from stockflow.transfers.rules import TransferStatus
 
 
@@ -61,19 +63,27 @@ _HEAD = (
 )  # fmt: skip
 
 
-def load_transfer(conn: Connection, transfer_id: str) -> TransferView:
-    """One transfer, or ``UnknownTransfer``."""
-    found = load_transfers(conn, [transfer_id]).get(transfer_id)
+def transfer_seen(scope: Scope) -> list[ColumnElement[bool]]:
+    """Transfers ``scope`` sees: leaving from or arriving at one of its locations."""
+    return seen(scope, location=(transfers.c.from_location_id, transfers.c.to_location_id))
+
+
+def load_transfer(conn: Connection, transfer_id: str, *, scope: Scope = EVERYWHERE) -> TransferView:
+    """One transfer, or ``UnknownTransfer`` (for one ``scope`` does not see too)."""
+    found = load_transfers(conn, [transfer_id], scope=scope).get(transfer_id)
     if found is None:
         raise UnknownTransfer(f"no transfer {transfer_id!r}", field="transfer_id")
     return found
 
 
-def load_transfers(conn: Connection, ids: list[str]) -> dict[str, TransferView]:
-    """Transfers by id (unknown ids left out)."""
+def load_transfers(
+    conn: Connection, ids: list[str], *, scope: Scope = EVERYWHERE
+) -> dict[str, TransferView]:
+    """Transfers by id (unknown ones, and those ``scope`` does not see, left out)."""
     if not ids:
         return {}
-    heads = conn.execute(_HEAD.where(transfers.c.id.in_(sorted(set(ids))))).all()
+    wanted = transfers.c.id.in_(sorted(set(ids)))
+    heads = conn.execute(_HEAD.where(wanted, *transfer_seen(scope))).all()
     lines = _lines(conn, [h.id for h in heads])
     return {
         h.id: TransferView(
@@ -135,9 +145,14 @@ def transfer_page(
     location: str | None,
     limit: int,
     before: tuple[datetime, str] | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> list[TransferView]:
     """Transfers newest first, optionally of one status or touching one location."""
-    query = _HEAD.order_by(transfers.c.created_at.desc(), transfers.c.id.desc()).limit(limit)
+    query = (
+        _HEAD.where(*transfer_seen(scope))
+        .order_by(transfers.c.created_at.desc(), transfers.c.id.desc())
+        .limit(limit)
+    )
     if status is not None:
         if status not in {s.value for s in TransferStatus}:
             choices = ", ".join(s.value for s in TransferStatus)

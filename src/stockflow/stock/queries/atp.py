@@ -2,6 +2,11 @@
 
 Expired lots count as on hand but never as available; only sellable kinds of
 location (warehouse, store, DC) count towards ATP.
+
+A caller limited to sites sees the positions and ATP of its sites. A caller
+limited to sales channels sees them as its channels would be allocated:
+at the sites they ship from, less what other channels' ring fences keep
+back there (its own fences are its to take), just as the stock book plans.
 """
 
 from __future__ import annotations
@@ -14,10 +19,21 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, case, func, select
 
-from stockflow.adapters.tables import bins, locations, lots, positions, skus, stock_buffers
+from stockflow.adapters.tables import (
+    bins,
+    channels,
+    locations,
+    lots,
+    positions,
+    ring_fences,
+    skus,
+    stock_buffers,
+)
 from stockflow.errors import UnknownSku
 from stockflow.stock import lookup
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
+from stockflow.stock.visibility import location_condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +79,14 @@ class SkuAtp:
 
 
 def position_views(
-    conn: Connection, *, today: date, sku: str | None = None, location: str | None = None
+    conn: Connection,
+    *,
+    today: date,
+    sku: str | None = None,
+    location: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> list[PositionView]:
-    """Positions, optionally of one SKU and/or one location, in key order."""
+    """Positions the scope sees, optionally of one SKU and/or one location, in key order."""
     query = (
         select(
             skus.c.code.label("sku"),
@@ -87,7 +108,11 @@ def position_views(
     if sku is not None:
         query = query.where(positions.c.sku_id == lookup.sku_by_code(conn, sku).id)
     if location is not None:
-        query = query.where(positions.c.location_id == lookup.location_by_code(conn, location).id)
+        place = lookup.location_by_code(conn, location, scope=scope)
+        query = query.where(positions.c.location_id == place.id)
+    seen = location_condition(scope, positions.c.location_id)
+    if seen is not None:
+        query = query.where(seen)
     return [
         PositionView(
             sku=r.sku,
@@ -103,9 +128,11 @@ def position_views(
     ]
 
 
-def atp_for_skus(conn: Connection, codes: Iterable[str] | None, *, today: date) -> list[SkuAtp]:
+def atp_for_skus(
+    conn: Connection, codes: Iterable[str] | None, *, today: date, scope: Scope = EVERYWHERE
+) -> list[SkuAtp]:
     """ATP of the given SKUs (every SKU when ``codes`` is None), per location and in total."""
-    query = _atp_query(today)
+    query = _atp_query(today, scope)
     wanted: list[str] | None = None
     if codes is not None:
         wanted = sorted(set(codes))
@@ -118,6 +145,8 @@ def atp_for_skus(conn: Connection, codes: Iterable[str] | None, *, today: date) 
     for r in conn.execute(query):
         on_hand, allocated = int(r.on_hand), int(r.allocated)
         buffer = int(r.buffer)
+        # What other channels' ring fences keep back is out of reach, as a buffer is.
+        kept = buffer + int(r._mapping.get("fenced", 0))
         per_sku[r.sku].append(
             LocationAtp(
                 location=r.location,
@@ -125,7 +154,7 @@ def atp_for_skus(conn: Connection, codes: Iterable[str] | None, *, today: date) 
                 allocated=allocated,
                 expired=int(r.expired),
                 buffer=buffer,
-                available=max(0, int(r.fresh_free) - buffer),
+                available=max(0, int(r.fresh_free) - kept),
             )
         )
     order = wanted if wanted is not None else sorted(per_sku)
@@ -141,11 +170,11 @@ def atp_for_skus(conn: Connection, codes: Iterable[str] | None, *, today: date) 
     ]
 
 
-def _atp_query(today: date) -> Select[Any]:
+def _atp_query(today: date, scope: Scope) -> Select[Any]:
     """Sellable stock per SKU and location: on hand, allocated, expired, fresh and free, buffer."""
     expired = func.coalesce(lots.c.expires_on <= today, False)
     free = positions.c.on_hand - positions.c.allocated
-    return (
+    query = (
         select(
             skus.c.code.label("sku"),
             locations.c.code.label("location"),
@@ -173,3 +202,27 @@ def _atp_query(today: date) -> Select[Any]:
         .group_by(skus.c.code, locations.c.code)
         .order_by(skus.c.code, locations.c.code)
     )
+    if scope.channels is not None:
+        query = _fenced_from(scope, query)
+    seen = location_condition(scope, positions.c.location_id)
+    return query if seen is None else query.where(seen)
+
+
+def _fenced_from(scope: Scope, query: Select[Any]) -> Select[Any]:
+    """``query`` with a ``fenced`` column: units other channels' ring fences keep back."""
+    mine = sorted(scope.channels or ())
+    others = (
+        select(
+            ring_fences.c.sku_id,
+            ring_fences.c.location_id,
+            func.sum(ring_fences.c.qty).label("qty"),
+        )
+        .join(channels, channels.c.id == ring_fences.c.channel_id)
+        .where(channels.c.code.not_in(mine))
+        .group_by(ring_fences.c.sku_id, ring_fences.c.location_id)
+        .subquery()
+    )
+    return query.outerjoin(
+        others,
+        (others.c.sku_id == positions.c.sku_id) & (others.c.location_id == positions.c.location_id),
+    ).add_columns(func.coalesce(func.max(others.c.qty), 0).label("fenced"))

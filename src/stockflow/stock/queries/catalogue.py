@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +10,8 @@ from sqlalchemy import Connection, Row, select
 
 from stockflow.adapters.tables import bins, locations, skus
 from stockflow.stock import lookup
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.visibility import location_condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,10 @@ class SkuView:
     lot_tracked: bool
     unit_price: Decimal | None
     attributes: dict[str, str]
+
+    def without_prices(self) -> SkuView:
+        """This SKU as a caller who may not see prices reads it."""
+        return replace(self, unit_price=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +82,10 @@ def _sku(r: Row[Any]) -> SkuView:
     )
 
 
-def location_views(conn: Connection) -> list[LocationView]:
-    """Every location, by code."""
+def location_views(conn: Connection, *, scope: Scope = EVERYWHERE) -> list[LocationView]:
+    """Every location the scope sees, by code."""
+    query = select(locations).order_by(locations.c.code)
+    seen = location_condition(scope, locations.c.id)
     return [
         LocationView(
             code=r.code,
@@ -88,13 +96,13 @@ def location_views(conn: Connection) -> list[LocationView]:
             longitude=r.longitude,
             allow_negative=bool(r.allow_negative),
         )
-        for r in conn.execute(select(locations).order_by(locations.c.code))
+        for r in conn.execute(query if seen is None else query.where(seen))
     ]
 
 
-def bin_views(conn: Connection, location: str) -> list[BinView]:
-    """The bins of one location in walking order."""
-    ref = lookup.location_by_code(conn, location)
+def bin_views(conn: Connection, location: str, *, scope: Scope = EVERYWHERE) -> list[BinView]:
+    """The bins of one location in walking order; a location the scope does not see is unknown."""
+    ref = lookup.location_by_code(conn, location, scope=scope)
     rows = conn.execute(
         select(bins).where(bins.c.location_id == ref.id).order_by(bins.c.sequence, bins.c.code)
     )

@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from stockflow.adapters.tables import exceptions, skus
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.exceptions import exception_state
+from stockflow.stock.visibility import exception_condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,9 @@ def exception_page(
     before: int | None = None,
     exception_id: int | None = None,
     reference: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> list[ExceptionView]:
-    """Exceptions, newest first, optionally of one state and kind, older than ``before``."""
+    """Exceptions the scope sees, newest first, maybe of one state and kind, before ``before``."""
     query = (
         select(exceptions, skus.c.code.label("sku"))
         .outerjoin(skus, skus.c.id == exceptions.c.sku_id)
@@ -53,6 +56,9 @@ def exception_page(
         query = query.where(exceptions.c.id < before)
     if exception_id is not None:
         query = query.where(exceptions.c.id == exception_id)
+    seen = exception_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
     return [
         ExceptionView(
             r.id,

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, or_, select
 from sqlalchemy.orm import aliased
 
 from stockflow.adapters.tables import bins, locations, positions, skus, stock_moves
 from stockflow.stock import lookup
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.visibility import location_condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +48,13 @@ def ledger_rows(conn: Connection, ids: list[int]) -> list[LedgerRow]:
 
 
 def ledger_page(
-    conn: Connection, *, sku: str | None, before: int | None, limit: int
+    conn: Connection, *, sku: str | None, before: int | None, limit: int, scope: Scope = EVERYWHERE
 ) -> list[LedgerRow]:
-    """Up to ``limit`` moves (of one SKU, or all) with an id below ``before``, newest first."""
-    query = _query().limit(limit)
+    """Up to ``limit`` moves (of one SKU, or all) with an id below ``before``, newest first.
+
+    A move is the scope's when it left or reached a location the scope sees.
+    """
+    query = _query(scope).limit(limit)
     if sku is not None:
         query = query.where(stock_moves.c.sku_id == lookup.sku_by_code(conn, sku).id)
     if before is not None:
@@ -57,7 +62,7 @@ def ledger_page(
     return _rows(conn, query)
 
 
-def _query() -> Select[Any]:
+def _query(scope: Scope = EVERYWHERE) -> Select[Any]:
     ends = []
     for _ in range(2):
         p, loc, b = aliased(positions), aliased(locations), aliased(bins)
@@ -83,6 +88,10 @@ def _query() -> Select[Any]:
         .outerjoin(tb, tb.c.id == tp.c.bin_id)
         .order_by(stock_moves.c.id.desc())
     )
+    left = location_condition(scope, fp.c.location_id)
+    reached = location_condition(scope, tp.c.location_id)
+    if left is not None and reached is not None:
+        query = query.where(or_(left, reached))
     return query
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -23,7 +23,9 @@ from stockflow.adapters.tables import (
     skus,
 )
 from stockflow.errors import InvalidInput, NotFound
+from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.order_lifecycle import WAITING, OrderStatus
+from stockflow.stock.visibility import order_condition
 
 
 class UnknownOrder(NotFound):
@@ -62,7 +64,7 @@ class OrderView:
     status: str
     hold_reason: str | None
     promise_date: date | None
-    value: Decimal
+    value: Decimal | None  # None only for a caller who may not see prices
     reservation_id: str
     created_at: datetime
     updated_at: datetime
@@ -70,18 +72,33 @@ class OrderView:
     decisions: tuple[str, ...]
     replayed: bool = False
 
+    def without_prices(self) -> OrderView:
+        """This order as a caller who may not see prices reads it: no line prices, no value."""
+        lines = tuple(replace(ln, unit_price=None) for ln in self.lines)
+        return replace(self, lines=lines, value=None)
 
-def load_orders(conn: Connection, ids: Iterable[str]) -> dict[str, OrderView]:
-    """The orders with these ids (missing ones left out)."""
+
+def load_orders(
+    conn: Connection, ids: Iterable[str], *, scope: Scope = EVERYWHERE
+) -> dict[str, OrderView]:
+    """The orders with these ids that the scope sees (others left out)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    heads = conn.execute(
+    query = (
         select(orders, channels.c.code.label("channel"), customers.c.code.label("customer"))
         .join(channels, channels.c.id == orders.c.channel_id)
         .outerjoin(customers, customers.c.id == orders.c.customer_id)
         .where(orders.c.id.in_(wanted))
-    ).all()
+    )
+    seen = order_condition(scope)
+    if seen is not None:
+        heads = conn.execute(query.where(seen)).all()
+        wanted = [h.id for h in heads]
+        if not wanted:
+            return {}
+    else:
+        heads = conn.execute(query).all()
     lines = _line_views(conn, wanted, {h.id: h.reservation_id for h in heads})
     notes: dict[str, list[str]] = defaultdict(list)
     for d in conn.execute(
@@ -141,9 +158,9 @@ def _line_views(
     return lines
 
 
-def load_order(conn: Connection, order_id: str) -> OrderView:
-    """One order, or ``UnknownOrder``."""
-    found = load_orders(conn, [order_id]).get(order_id)
+def load_order(conn: Connection, order_id: str, *, scope: Scope = EVERYWHERE) -> OrderView:
+    """One order the scope sees, or ``UnknownOrder``."""
+    found = load_orders(conn, [order_id], scope=scope).get(order_id)
     if found is None:
         raise UnknownOrder(f"no order {order_id!r}", field="order_id")
     return found
@@ -156,8 +173,9 @@ def order_page(
     channel: str | None = None,
     before: tuple[datetime, str] | None = None,
     limit: int = 100,
+    scope: Scope = EVERYWHERE,
 ) -> list[OrderView]:
-    """Up to ``limit`` orders, newest first, that come after ``before`` (created at, id)."""
+    """Up to ``limit`` orders the scope sees, newest first, after ``before`` (created at, id)."""
     query = (
         select(orders.c.id).order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
     )
@@ -178,6 +196,9 @@ def order_page(
                 (orders.c.created_at == at) & (orders.c.id < order_id),
             )
         )
+    seen = order_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
     ids = list(conn.execute(query).scalars())
     views = load_orders(conn, ids)
     return [views[i] for i in ids]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, select
 
 from stockflow.adapters.tables import allocations, bins, locations, positions, reservations, skus
 from stockflow.errors import UnknownReservation
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.visibility import reservation_condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +51,33 @@ class ReservationView:
         """Units still held over all lines."""
         return sum(a.open for a in self.allocations)
 
+    def seen_from(self, scope: Scope) -> ReservationView:
+        """This reservation as a caller limited to sites sees it: its allocations there only."""
+        if scope.locations is None:
+            return self
+        mine = tuple(a for a in self.allocations if scope.sees_location(a.location))
+        return replace(self, allocations=mine)
 
-def load_reservations(conn: Connection, ids: Iterable[str]) -> dict[str, ReservationView]:
-    """The reservations with these ids, by id (missing ones are left out)."""
+
+def load_reservations(
+    conn: Connection, ids: Iterable[str], *, scope: Scope = EVERYWHERE
+) -> dict[str, ReservationView]:
+    """The reservations with these ids that the scope sees, by id (others are left out).
+
+    A caller limited to sites sees only the allocations at its sites.
+    """
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    heads = conn.execute(select(reservations).where(reservations.c.id.in_(wanted))).all()
+    query = select(reservations).where(reservations.c.id.in_(wanted))
+    seen = reservation_condition(scope)
+    if seen is not None:
+        heads = conn.execute(query.where(seen)).all()
+        wanted = [h.id for h in heads]
+        if not wanted:
+            return {}
+    else:
+        heads = conn.execute(query).all()
     rows = conn.execute(
         select(
             allocations.c.reservation_id,
@@ -91,7 +113,7 @@ def load_reservations(conn: Connection, ids: Iterable[str]) -> dict[str, Reserva
                 moved=int(r.moved_qty),
             )
         )
-    return {
+    views = {
         h.id: ReservationView(
             id=h.id,
             owner_ref=h.owner_ref,
@@ -102,11 +124,16 @@ def load_reservations(conn: Connection, ids: Iterable[str]) -> dict[str, Reserva
         )
         for h in heads
     }
+    if scope.locations is None:
+        return views
+    return {k: v.seen_from(scope) for k, v in views.items()}
 
 
-def load_reservation(conn: Connection, reservation_id: str) -> ReservationView:
-    """One reservation, or ``UnknownReservation``."""
-    found = load_reservations(conn, [reservation_id]).get(reservation_id)
+def load_reservation(
+    conn: Connection, reservation_id: str, *, scope: Scope = EVERYWHERE
+) -> ReservationView:
+    """One reservation the scope sees, or ``UnknownReservation``."""
+    found = load_reservations(conn, [reservation_id], scope=scope).get(reservation_id)
     if found is None:
         raise UnknownReservation(f"no reservation {reservation_id!r}", field="reservation_id")
     return found

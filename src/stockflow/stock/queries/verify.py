@@ -18,6 +18,12 @@ from stockflow.adapters.tables import (
     skus,
     stock_moves,
 )
+from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.visibility import (
+    location_condition,
+    order_condition,
+    reservation_condition,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +37,18 @@ class Drift:
     message: str
 
 
-def verify(conn: Connection) -> list[Drift]:
-    """Every place where stored totals disagree with the ledger or the open allocations."""
+def verify(conn: Connection, *, scope: Scope = EVERYWHERE) -> list[Drift]:
+    """Every place where stored totals disagree with the ledger or the open allocations.
+
+    A caller limited to sites hears of the positions at its sites and of the
+    reservations and orders it sees.
+    """
     return [
-        *_ledger_drift(conn),
-        *_oversold(conn),
-        *_allocation_drift(conn),
-        *_closed_but_open(conn),
-        *_finished_orders_holding(conn),
+        *_ledger_drift(conn, scope),
+        *_oversold(conn, scope),
+        *_allocation_drift(conn, scope),
+        *_closed_but_open(conn, scope),
+        *_finished_orders_holding(conn, scope),
     ]
 
 
@@ -47,8 +57,8 @@ def _label(row: object) -> str:
     return f"{sku} @ {location}/{bin_code}" + (f" lot {lot}" if lot else "")
 
 
-def _positions_with(*columns: ColumnElement[Any]) -> Select[Any]:
-    return (
+def _positions_with(scope: Scope, *columns: ColumnElement[Any]) -> Select[Any]:
+    query = (
         select(
             positions.c.id,
             skus.c.code.label("sku"),
@@ -61,9 +71,14 @@ def _positions_with(*columns: ColumnElement[Any]) -> Select[Any]:
         .join(locations, locations.c.id == positions.c.location_id)
         .join(bins, bins.c.id == positions.c.bin_id)
     )
+    return _within(query, location_condition(scope, positions.c.location_id))
 
 
-def _ledger_drift(conn: Connection) -> list[Drift]:
+def _within(query: Select[Any], seen: ColumnElement[bool] | None) -> Select[Any]:
+    return query if seen is None else query.where(seen)
+
+
+def _ledger_drift(conn: Connection, scope: Scope) -> list[Drift]:
     """I1: on hand equals moves in less moves out."""
     flows = union_all(
         select(stock_moves.c.to_position_id.label("pid"), stock_moves.c.qty.label("q")).where(
@@ -77,7 +92,7 @@ def _ledger_drift(conn: Connection) -> list[Drift]:
         select(flows.c.pid, func.sum(flows.c.q).label("ledger")).group_by(flows.c.pid).subquery()
     )
     ledger = func.coalesce(totals.c.ledger, 0)
-    query = _positions_with(positions.c.on_hand, ledger.label("ledger"))
+    query = _positions_with(scope, positions.c.on_hand, ledger.label("ledger"))
     query = query.outerjoin(totals, totals.c.pid == positions.c.id).where(
         positions.c.on_hand != ledger
     )
@@ -93,9 +108,9 @@ def _ledger_drift(conn: Connection) -> list[Drift]:
     ]
 
 
-def _oversold(conn: Connection) -> list[Drift]:
+def _oversold(conn: Connection, scope: Scope) -> list[Drift]:
     """I2: allocated never exceeds on hand, unless the location allows negative stock."""
-    query = _positions_with(positions.c.on_hand, positions.c.allocated).where(
+    query = _positions_with(scope, positions.c.on_hand, positions.c.allocated).where(
         positions.c.allocated > positions.c.on_hand, locations.c.allow_negative.is_(False)
     )
     return [
@@ -110,7 +125,7 @@ def _oversold(conn: Connection) -> list[Drift]:
     ]
 
 
-def _allocation_drift(conn: Connection) -> list[Drift]:
+def _allocation_drift(conn: Connection, scope: Scope) -> list[Drift]:
     """I3: allocated equals the sum of open allocations at that position."""
     open_qty = allocation_open_qty
     held = (
@@ -119,7 +134,7 @@ def _allocation_drift(conn: Connection) -> list[Drift]:
         .subquery()
     )
     expected = func.coalesce(held.c.held, 0)
-    query = _positions_with(positions.c.allocated, expected.label("held"))
+    query = _positions_with(scope, positions.c.allocated, expected.label("held"))
     query = query.outerjoin(held, held.c.pid == positions.c.id).where(
         positions.c.allocated != expected
     )
@@ -135,7 +150,7 @@ def _allocation_drift(conn: Connection) -> list[Drift]:
     ]
 
 
-def _closed_but_open(conn: Connection) -> list[Drift]:
+def _closed_but_open(conn: Connection, scope: Scope) -> list[Drift]:
     """I3: a closed reservation holds nothing."""
     open_qty = allocation_open_qty
     query = (
@@ -145,6 +160,7 @@ def _closed_but_open(conn: Connection) -> list[Drift]:
         .group_by(reservations.c.id)
         .having(func.sum(open_qty) != 0)
     )
+    query = _within(query, reservation_condition(scope))
     return [
         Drift(
             "I3",
@@ -160,7 +176,7 @@ def _closed_but_open(conn: Connection) -> list[Drift]:
 FINISHED_ORDER_STATES = ("cancelled", "closed", "shipped", "delivered")
 
 
-def _finished_orders_holding(conn: Connection) -> list[Drift]:
+def _finished_orders_holding(conn: Connection, scope: Scope) -> list[Drift]:
     """I3: a cancelled, closed or fully shipped order holds no stock (no ghost reservations)."""
     open_qty = allocation_open_qty
     query = (
@@ -170,6 +186,7 @@ def _finished_orders_holding(conn: Connection) -> list[Drift]:
         .group_by(orders.c.id, orders.c.status)
         .having(func.sum(open_qty) != 0)
     )
+    query = _within(query, order_condition(scope))
     return [
         Drift(
             "I3",

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from stockflow.errors import Forbidden
+
 
 class Role(StrEnum):
     """What kind of work a caller does."""
@@ -186,6 +188,15 @@ class Scope:
         """True for a caller limited to some channels or suppliers (not just to sites)."""
         return self.channels is not None or self.suppliers is not None
 
+    @property
+    def reads_ledger(self) -> bool:
+        """Whether ledger rows and drift may be read: they name other parties' orders and people.
+
+        Staff limited to sites read those of their sites; a channel or a
+        supplier reads none.
+        """
+        return not self.partner
+
     def sees_location(self, code: str) -> bool:
         """Whether objects at location ``code`` are visible."""
         return self.locations is None or code in self.locations
@@ -219,6 +230,7 @@ EVERYWHERE = Scope()
 COST_FIELDS_SEEN_BY = frozenset({Role.ADMIN, Role.MANAGER, Role.PURCHASING, Role.SUPPLIER})
 COST_FIELDS_SET_BY = frozenset({Role.ADMIN, Role.MANAGER, Role.PURCHASING})
 PRICE_FIELDS_HIDDEN_FROM = frozenset({Role.THREE_PL, Role.SUPPLIER})
+PRICE_FIELDS_SET_BY = frozenset({Role.ADMIN, Role.MANAGER, Role.PURCHASING, Role.SALES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,5 +260,41 @@ class Principal:
 
     @property
     def sees_prices(self) -> bool:
-        """Whether order prices are shown."""
+        """Whether prices (of SKUs, of order lines, an order's value) are shown."""
         return self.role not in PRICE_FIELDS_HIDDEN_FROM
+
+    @property
+    def sets_prices(self) -> bool:
+        """Whether a SKU's list price may be sent."""
+        return self.role in PRICE_FIELDS_SET_BY
+
+    def refuse_field(self, field: str, allowed: bool) -> None:
+        """Refuse (never ignore) a field this caller sent but may not set."""
+        if not allowed:
+            raise Forbidden(f"the {self.role} role may not set {field}", field=field)
+
+
+# A code a request body names (a channel to capture for, a location to reserve
+# at) that the caller's scope does not reach is refused as a field it may not
+# set. It is judged on the scope alone, so the answer is the same whether or
+# not such a thing exists.
+
+
+def require_channel(scope: Scope, code: str, *, field: str) -> None:
+    """Refuse ``code`` unless the scope reaches that channel."""
+    if not scope.sees_channel(code) or scope.suppliers is not None:
+        raise Forbidden(f"{code!r} is not a channel this caller may use", field=field)
+
+
+def require_location(scope: Scope, code: str | None, *, field: str) -> None:
+    """Refuse ``code`` unless the scope reaches that location; sites-limited callers must name one.
+
+    A caller limited to sites that names no location would leave the choice
+    to rules that range over every site, so it is refused too.
+    """
+    if scope.locations is None:
+        return
+    if code is None:
+        raise Forbidden("name one of this caller's locations", field=field)
+    if code not in scope.locations:
+        raise Forbidden(f"{code!r} is not a location this caller may use", field=field)
