@@ -38,6 +38,9 @@ from stockflow.errors import Forbidden, NotSignedIn, TooManyRequests
 from stockflow.stock.rules.access import Action, Permission, Principal, Resource
 
 PERMISSION_KEY = "x-stockflow-permission"  # on every operation in the OpenAPI document
+_LIMITED = "Over the caller's rate limit; Retry-After says when to try again"
+_CHALLENGE = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "How to sign in"}}
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
 _ANY_SIGNED_IN = "signed-in"
 _PUBLIC = "public"
 
@@ -186,16 +189,22 @@ def routes(app: FastAPI, routers: Iterable[APIRouter]) -> Iterator[tuple[str, AP
                 yield PREFIX + route.path_format, route
 
 
+def declaration(path: str, route: APIRoute) -> Needs:
+    """The one permission a route declares; a RuntimeError naming it if it declares none or more."""
+    found = list(declared(route.dependant))
+    if len(found) != 1:
+        methods = ",".join(sorted(route.methods or ()))
+        raise RuntimeError(
+            f"{methods} {path} declares {len(found)} permissions; "
+            "every route declares exactly one (api.guard.may, SIGNED_IN or PUBLIC)"
+        )
+    return found[0]
+
+
 def require_declarations(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     """Refuse to start unless every route declares exactly one permission."""
     for path, route in routes(app, routers):
-        found = list(declared(route.dependant))
-        if len(found) != 1:
-            methods = ",".join(sorted(route.methods or ()))
-            raise RuntimeError(
-                f"{methods} {path} declares {len(found)} permissions; "
-                "every route declares exactly one (api.guard.may, SIGNED_IN or PUBLIC)"
-            )
+        declaration(path, route)
 
 
 def document(app: FastAPI, routers: Iterable[APIRouter], schema: dict[str, Any]) -> None:
@@ -215,30 +224,26 @@ def document(app: FastAPI, routers: Iterable[APIRouter], schema: dict[str, Any])
     for path, route in routes(app, routers):
         if not route.include_in_schema:
             continue
-        needs = next(declared(route.dependant))
+        needs = declaration(path, route)  # a route added after the start is checked here
         for method in route.methods or ():
             operation = schema["paths"][path][method.lower()]
             operation[PERMISSION_KEY] = needs.label
-            if needs.public:
-                continue
-            operation["security"] = [{"apiToken": []}, {"session": []}]
             responses = operation.setdefault("responses", {})
-            responses.setdefault("401", _problem("Not signed in, or the credential is dead"))
-            responses.setdefault(
-                "403", _problem("The caller's role may not do this, or a session lacks its CSRF")
-            )
+            if not needs.public:
+                operation["security"] = [{"apiToken": []}, {"session": []}]
+                responses.setdefault("401", _problem("Not signed in, or the credential is dead"))
+                responses.setdefault(
+                    "403",
+                    _problem("The caller's role may not do this, or a session lacks its CSRF"),
+                )
             if needs.limited:
-                responses.setdefault("429", _limited())
+                responses.setdefault("429", _problem(_LIMITED))
+            # Whoever lists them, a 401 says how to sign in and a 429 when to try again.
+            for status, header in (("401", _CHALLENGE), ("429", _RETRY_AFTER)):
+                if status in responses:
+                    responses[status].setdefault("headers", {}).update(header)
 
 
 def _problem(description: str) -> dict[str, Any]:
     schema = {"$ref": "#/components/schemas/Problem"}
     return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
-
-
-def _limited() -> dict[str, Any]:
-    answer = _problem("Over the caller's rate limit; Retry-After says when to try again")
-    answer["headers"] = {
-        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}
-    }
-    return answer
