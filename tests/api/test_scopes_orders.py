@@ -192,6 +192,8 @@ def test_capture_for_another_channel_is_refused_naming_it_and_writes_nothing(sho
         assert refused["field"] == "channel"
         assert channel in refused["detail"]
     assert snapshot(shop.sf) == before
+    trail = shop.sf.access.audit(actor="shop1")
+    assert [(e.command, e.outcome) for e in trail] == [("POST /api/v1/orders", "denied")] * 3
     body = {"channel": "M1", "ship_to": "2 Side Street, York", "lines": lines}
     own = created(shop.post("shop1", "/orders", body))
     assert orders_of(shop, "shop1") == {shop.north_order, own["id"]}

@@ -188,6 +188,7 @@ def create_app(
     app.lane = FastLane(sf, max_body=max_body_bytes, limiter=limiter)
     app.front = identity.IdentifyCaller(app.identified, sf.access.authenticator)
     problems.install(app)
+    guard.install(app)
     for router in _ROUTERS:
         app.include_router(router, prefix=PREFIX)
     app.paths = screening.path_patterns(_ROUTERS, prefix=PREFIX)

@@ -9,7 +9,10 @@ what a valid request would be.
 
 The same dependency opens the audit record of a write: the principal, how it
 signed in, from where, the route and its path parameters (``adapters.audit``).
-A refusal is recorded too, in a transaction of its own, as ``denied``.
+Every 403 a signed-in caller gets (its role lacks the permission, it sent a
+field it may not set, it named a place outside its scope) is recorded too, in
+a transaction of its own, as ``denied`` (``install``). An object outside the
+scope answers 404, as an unknown one does, and is not recorded.
 
 Order capture and reservations are also limited in rate per caller (OWASP
 API6: a flow that a script could drain). Each token, or each signed-in user,
@@ -29,10 +32,12 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import Response
 from fastapi.routing import APIRoute, APIRouter
 
 from stockflow.adapters import audit
 from stockflow.api.identity import PREFIX, SAFE_METHODS, caller_of
+from stockflow.api.problems import domain_problem
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import Forbidden, NotSignedIn, TooManyRequests
 from stockflow.stock.rules.access import Action, Permission, Principal, Resource
@@ -67,7 +72,6 @@ class Needs:
         if who is None:
             raise NotSignedIn("sign in first")
         if self.permission is not None and not who.may(self.permission):
-            await _denied(request, who)
             raise Forbidden(
                 f"the {who.role} role may not {self.permission.action} {self.permission.resource}"
             )
@@ -120,6 +124,17 @@ def acting(request: Request, who: Principal) -> audit.Acting:
         token_id=who.token_id,
         remote=client.host if client is not None else None,
     )
+
+
+def install(app: FastAPI) -> None:
+    """Answer every 403 of a route with its problem document, and record it as ``denied``."""
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        who = caller_of(request.scope)
+        if who is not None:
+            await _denied(request, who)
+        return domain_problem(exc)
 
 
 async def _denied(request: Request, who: Principal) -> None:
@@ -234,7 +249,10 @@ def document(app: FastAPI, routers: Iterable[APIRouter], schema: dict[str, Any])
                 responses.setdefault("401", _problem("Not signed in, or the credential is dead"))
                 responses.setdefault(
                     "403",
-                    _problem("The caller's role may not do this, or a session lacks its CSRF"),
+                    _problem(
+                        "The caller's role may not do this, it sent a field it may not set "
+                        "or named a place outside its scope, or a session lacks its CSRF token"
+                    ),
                 )
             if needs.limited:
                 responses.setdefault("429", _problem(_LIMITED))
