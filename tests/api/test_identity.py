@@ -8,18 +8,19 @@ user, whatever headers the client sends about itself.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from starlette.exceptions import StarletteDeprecationWarning
 
 from helpers import api_client, bearer, created, problem, stock_shop_over_http, token_for
 from stockflow.access.front import Access
-from stockflow.adapters.tables import reservations, stock_moves, users
+from stockflow.adapters.tables import api_tokens, reservations, stock_moves, users
 from stockflow.api.app import Api, create_app
 from stockflow.bootstrap import Stockflow
 from stockflow.stock.rules.access import Role
@@ -139,12 +140,13 @@ def test_a_revoked_token_stops_at_once_and_only_its_owner_or_an_admin_revokes_it
 def test_revocation_in_another_process_takes_effect_when_the_cache_rechecks(
     admin: TestClient, sf: Stockflow, app: Api
 ) -> None:
+    sf.access.authenticator.recheck_after = 1.0  # ten seconds in service; one is enough here
     ola = token_for(sf, "ola", Role.SALES)
     assert admin.get(f"{API}/skus", headers=bearer(ola)).status_code == 200
     elsewhere = Access(sf.db, sf.clock)  # as the command line would, in a process of its own
     elsewhere.revoke_token(elsewhere.tokens("ola")[0].id)
     assert admin.get(f"{API}/skus", headers=bearer(ola)).status_code == 200  # still remembered
-    sf.access.authenticator.recheck_after = 0  # the recheck period has passed
+    time.sleep(1.1)  # the recheck period has passed
     problem(admin.get(f"{API}/skus", headers=bearer(ola)), 401)
 
 
@@ -180,6 +182,9 @@ def test_a_known_token_is_checked_without_a_database_round_trip(
 def test_an_expired_token_and_a_stopped_user_are_refused(db_url: str) -> None:
     now = [datetime(2031, 3, 3, 9, 0, tzinfo=UTC)]
     sf = Stockflow.open(db_url, migrate_schema=False, clock=lambda: now[0])
+    # This clock jumps a day while the monotonic one the memory keeps time by does
+    # not: ask the database every time.
+    sf.access.authenticator.recheck_after = 0
     try:
         with TestClient(create_app(sf)) as client:
             sf.access.add_user("ola", Role.SALES)
@@ -195,6 +200,17 @@ def test_an_expired_token_and_a_stopped_user_are_refused(db_url: str) -> None:
             assert client.get(f"{API}/skus", headers=long).status_code == 200
     finally:
         sf.close()
+
+
+def test_a_token_remembered_as_good_is_not_served_past_its_expiry(
+    admin: TestClient, sf: Stockflow
+) -> None:
+    ola = token_for(sf, "ola", Role.SALES)
+    with sf.db.write() as conn:
+        conn.execute(update(api_tokens).values(expires_at=datetime.now(UTC) + timedelta(seconds=1)))
+    assert admin.get(f"{API}/skus", headers=bearer(ola)).status_code == 200  # remembered now
+    time.sleep(1.1)
+    problem(admin.get(f"{API}/skus", headers=bearer(ola)), 401)
 
 
 def test_only_a_user_administrator_sets_a_tokens_rate_limit(

@@ -1,13 +1,16 @@
 """Checking a token or session on every request without asking the database every time.
 
 What the database said about a secret (who it belongs to, or that it is
-unknown) is kept in memory for ``recheck_after`` seconds. A request within
-that time is checked with one dictionary lookup and a clock read, so the
+unknown) is kept in memory for ``recheck_after`` seconds, or until the secret
+expires if that is sooner. A request within that time is checked with one
+dictionary lookup and a clock read, so the
 reservation fast lane pays no round trip for authentication. Revoking a token,
 ending a session or stopping a user through this process forgets its entries
 at once; through another process (the command line, a second server) it
 takes effect here within ``recheck_after`` seconds. A token's expiry is
-checked on every request. Each recheck also notes the token's last use, so
+never overlooked: an entry lasts no longer than its secret. (The memory is
+keyed by the secret as sent, so a hit costs no hashing; only its hash is ever
+stored in the database.) Each recheck also notes the token's last use, so
 ``last_used_at`` is exact to within that period.
 """
 
@@ -37,8 +40,8 @@ class Kind(Enum):
 @dataclass(frozen=True, slots=True)
 class _Entry:
     signed: queries.Signed | None
-    checked_at: float  # monotonic
-    expires: float  # epoch seconds by the clock; 0 when unknown
+    digest: str  # the secret's hash, as stored
+    good_until: float  # monotonic: the next recheck, or the secret's expiry if that is sooner
 
 
 class Authenticator:
@@ -59,11 +62,9 @@ class Authenticator:
 
     def cached(self, kind: Kind, secret: str) -> queries.Signed | bool | None:
         """From memory only: who the secret is, ``None`` if known bad, ``False`` if not cached."""
-        entry = self._known.get((kind, rules.hashed(secret)))
-        if entry is None or time.monotonic() - entry.checked_at >= self.recheck_after:
+        entry = self._known.get((kind, secret))
+        if entry is None or time.monotonic() >= entry.good_until:
             return False
-        if entry.signed is not None and self.clock().timestamp() >= entry.expires:
-            return None
         return entry.signed
 
     def check(self, kind: Kind, secret: str) -> queries.Signed | None:
@@ -85,17 +86,21 @@ class Authenticator:
                     credentials.touch_token(conn, digest, now)
             else:
                 signed = queries.by_session(conn, digest, now)
-        expires = signed.expires_at.timestamp() if signed is not None else 0.0
+        good_for = self.recheck_after
+        if signed is not None:
+            good_for = min(good_for, (signed.expires_at - now).total_seconds())
         with self._lock:
             if len(self._known) >= MAX_ENTRIES:
                 self._known.clear()
-            self._known[(kind, digest)] = _Entry(signed, time.monotonic(), expires)
+            self._known[(kind, secret)] = _Entry(signed, digest, time.monotonic() + good_for)
         return signed
 
     def forget(self, kind: Kind, digest: str) -> None:
         """Drop what is known of one secret (by its hash): a revoked token, an ended session."""
         with self._lock:
-            self._known.pop((kind, digest), None)
+            for key, entry in list(self._known.items()):
+                if key[0] is kind and entry.digest == digest:
+                    del self._known[key]
 
     def forget_user(self, user_id: int) -> None:
         """Drop every secret of one user (stopped, let back in, a new password), and every refusal.

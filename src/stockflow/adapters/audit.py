@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -92,6 +92,16 @@ def acting_as(acting: Acting | None) -> Iterator[Acting | None]:
         yield acting
     finally:
         _CURRENT.reset(token)
+
+
+def start(acting: Acting | None) -> Token[Acting | None]:
+    """``acting_as`` without a block, for a hot path: pass what it answers to ``end``."""
+    return _CURRENT.set(acting)
+
+
+def end(token: Token[Acting | None]) -> None:
+    """Undo ``start``."""
+    _CURRENT.reset(token)
 
 
 def begin(acting: Acting) -> None:

@@ -166,23 +166,33 @@ class RateLimiter:
     def take(self, who: Principal) -> None:
         """Spend one request of ``who``'s allowance, or refuse with how long to wait."""
         rate = who.rate_limit or self.rate
-        key = ("token", who.token_id) if who.token_id is not None else ("user", who.user_id)
-        limit = f"at most {rate:g} of these a second (bursts of {2 * rate:g})"
-        self.spend(key, rate=rate, burst=2 * rate, limit=limit)
+        key = who.token_id if who.token_id is not None else ("user", who.user_id)
+        self.spend(key, rate=rate, burst=2 * rate, limit=_PER_SECOND)
 
     def spend(self, key: object, *, rate: float, burst: float, limit: str) -> None:
-        """Take one from ``key``'s bucket (``burst`` deep, refilled at ``rate`` a second)."""
+        """Take one from ``key``'s bucket (``burst`` deep, refilled at ``rate`` a second).
+
+        ``limit`` words the limit for the refusal; ``{rate}`` and ``{burst}`` are filled in.
+        """
         now = time.monotonic()
         with self._lock:
-            if len(self._buckets) >= self.MAX_BUCKETS and key not in self._buckets:
-                self._buckets.clear()
-            level, then = self._buckets.get(key, (burst, now))
-            level = min(burst, level + (now - then) * rate)
-            if level < 1:
-                self._buckets[key] = (level, now)
-                wait = max(1, math.ceil((1 - level) / rate))
-                raise TooManyRequests(f"{limit}; try again in {wait} s", retry_after=wait)
-            self._buckets[key] = (level - 1, now)
+            found = self._buckets.get(key)
+            if found is None:
+                if len(self._buckets) >= self.MAX_BUCKETS:
+                    self._buckets.clear()
+                level = burst
+            else:
+                level = min(burst, found[0] + (now - found[1]) * rate)
+            if level >= 1:
+                self._buckets[key] = (level - 1, now)
+                return
+            self._buckets[key] = (level, now)
+        wait = max(1, math.ceil((1 - level) / rate))
+        worded = limit.format(rate=f"{rate:g}", burst=f"{burst:g}")
+        raise TooManyRequests(f"{worded}; try again in {wait} s", retry_after=wait)
+
+
+_PER_SECOND = "at most {rate} of these a second (bursts of {burst})"
 
 
 def declared(dependant: Dependant) -> Iterator[Needs]:

@@ -68,8 +68,11 @@ class IdentifyCaller:
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
-        with audit.acting_as(None):  # each request starts with nobody acting
+        nobody = audit.start(None)  # each request starts with nobody acting
+        try:
             await self.app(scope, receive, send)
+        finally:
+            audit.end(nobody)
 
     async def _establish(self, scope: Scope) -> Principal | None:
         token, cookie, csrf = _credentials(scope["headers"])
