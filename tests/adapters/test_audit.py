@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
-from helpers import add_sku, receive, setup_places
+from helpers import add_sku, receive, run_in_threads, setup_places
 from stockflow.adapters import audit
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InsufficientStock
@@ -42,3 +44,23 @@ def test_a_refused_command_leaves_no_row_and_the_next_one_is_recorded(sf: Stockf
     assert sf.access.audit() == []
     receive(sf, "A", 1, "WH1")  # nobody is acting: no row
     assert sf.access.audit() == []
+
+
+def test_each_caller_of_a_reservation_batch_gets_its_own_row_and_refusals_none(
+    sf: Stockflow,
+) -> None:
+    setup_places(sf, "WH1")
+    add_sku(sf, "A")
+    receive(sf, "A", 10, "WH1")
+
+    def caller(n: int) -> None:
+        with audit.acting_as(audit.Acting(actor=f"c{n}", role="sales", via="token", command="r")):
+            with contextlib.suppress(InsufficientStock):
+                sf.reserve(Reserve((ReserveLine("A", 1),)))
+
+    run_in_threads(24, caller)
+    trail = sf.access.audit(limit=1000)
+    assert len(trail) == 10
+    assert len({e.actor for e in trail}) == 10
+    assert {(e.outcome, e.command, e.via) for e in trail} == {("done", "r", "token")}
+    assert sf.verify() == []

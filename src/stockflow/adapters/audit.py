@@ -9,14 +9,18 @@ trail never claims a change that did not happen nor misses one that did. A
 request that writes in several transactions (a change and then the
 reactions to it) is recorded once, by its first.
 
-The reservation desk runs its callers' commands on its own threads, so it
-takes each caller's ``current()`` along with the command and writes the rows
-for a whole batch in that batch's transaction.
+The desks run their callers' commands on their own threads, so a desk takes
+each caller's ``current()`` along with the command and writes the rows for a
+whole batch in that batch's transaction. It first ``stage``s them on the
+connection, one per command of the batch; a batch writer that already sends
+one statement for everything it writes (``stock.reservations``) takes the rows
+of the commands it accepted with ``staged_rows`` and sends them in that same
+statement, and the desk writes whatever was not taken afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -125,3 +129,42 @@ def record(conn: Connection, events: Sequence[Subject], *, now: datetime) -> Act
         return None
     write(conn, [acting.row(events, now=now, outcome="done")])
     return acting
+
+
+_STAGED = "stockflow.audit_staged"
+
+
+@dataclass(slots=True)
+class Staged:
+    """A batch's audit records, one per command (None: nobody acting), and those written."""
+
+    actings: list[Acting | None]
+    written: list[Acting] = field(default_factory=list)
+
+
+def stage(conn: Connection, actings: Sequence[Acting | None]) -> Staged:
+    """Put a batch's audit records on the connection for its transaction."""
+    staged = Staged(list(actings))
+    conn.info[_STAGED] = staged
+    return staged
+
+
+def staged_rows(
+    conn: Connection, indexes: Iterable[int], *, now: datetime
+) -> list[dict[str, object]]:
+    """The rows of the staged commands at ``indexes`` (those that took effect), taken for writing.
+
+    A command already recorded, or named twice, gets no second row.
+    """
+    staged: Staged | None = conn.info.get(_STAGED)
+    if staged is None:
+        return []
+    rows = []
+    for i in indexes:
+        acting = staged.actings[i]
+        if acting is None or acting.recorded or any(w is acting for w in staged.written):
+            continue
+        staged.actings[i] = None  # taken
+        staged.written.append(acting)
+        rows.append(acting.row((), now=now, outcome="done"))
+    return rows

@@ -183,12 +183,12 @@ class Desk(Generic[C, R]):
         cmds = [call.cmd for call in batch]
         outcomes: Sequence[R | BaseException] | None
         line.recorded = ()
-        written: list[audit.Acting] = []  # whose rows the batch's transaction holds
+        staged: list[audit.Staged] = []  # the audit records of the transaction that committed
         try:
             outcomes = self.shortcut(line, cmds)
             if outcomes is None:
                 outcomes = line.run(
-                    lambda conn: _audited(conn, batch, self.run_batch(conn, cmds), written),
+                    lambda conn: _audited(conn, batch, self.run_batch, staged),
                     idempotent=any(self.keyed(cmd) for cmd in cmds),
                 )
         except Exception as exc:
@@ -200,7 +200,7 @@ class Desk(Generic[C, R]):
                 return
             outcomes = [exc]
         else:
-            for acting in written:  # committed: their commands have their rows
+            for acting in staged[-1].written if staged else ():  # committed: rows are in
                 acting.recorded = True
             try:
                 self.settled(cmds, outcomes)
@@ -228,25 +228,19 @@ class Desk(Generic[C, R]):
 def _audited(
     conn: Connection,
     batch: Sequence[_Call[C, R]],
-    outcomes: list[R | StockflowError],
-    written: list[audit.Acting],
+    run_batch: Callable[[Connection, list[C]], list[R | StockflowError]],
+    staged: list[audit.Staged],
 ) -> list[R | StockflowError]:
-    """Write the audit rows of the batch's callers whose command took effect, in its transaction.
+    """Run the batch with its callers' audit records staged; write those it did not take.
 
-    A command (one request, one CLI run) that already has its row, or that
-    several calls of this batch act for, gets one row, as ``Database.run`` does.
+    Every caller whose command took effect gets its row in the batch's
+    transaction: from the batch function's own statement when it takes them
+    (``audit.staged_rows``), else here, after it.
     """
-    now = datetime.now(UTC)
-    rows: dict[int, dict[str, object]] = {}
-    written.clear()  # a retried transaction starts again
-    for call, outcome in zip(batch, outcomes, strict=True):
-        acting = call.acting
-        if acting is None or acting.recorded or isinstance(outcome, StockflowError):
-            continue
-        if id(acting) not in rows:
-            rows[id(acting)] = acting.row((), now=now, outcome="done")
-            written.append(acting)
-    audit.write(conn, list(rows.values()))
+    staged.append(audit.stage(conn, [call.acting for call in batch]))
+    outcomes = run_batch(conn, [call.cmd for call in batch])
+    done = (i for i, outcome in enumerate(outcomes) if not isinstance(outcome, StockflowError))
+    audit.write(conn, audit.staged_rows(conn, done, now=datetime.now(UTC)))
     return outcomes
 
 
