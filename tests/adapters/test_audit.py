@@ -54,9 +54,9 @@ def test_each_caller_of_a_reservation_batch_gets_its_own_row_and_refusals_none(
     receive(sf, "A", 10, "WH1")
 
     def caller(n: int) -> None:
-        with audit.acting_as(audit.Acting(actor=f"c{n}", role="sales", via="token", command="r")):
-            with contextlib.suppress(InsufficientStock):
-                sf.reserve(Reserve((ReserveLine("A", 1),)))
+        who = audit.Acting(actor=f"c{n}", role="sales", via="token", command="r")
+        with audit.acting_as(who), contextlib.suppress(InsufficientStock):
+            sf.reserve(Reserve((ReserveLine("A", 1),)))
 
     run_in_threads(24, caller)
     trail = sf.access.audit(limit=1000)
