@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from sqlalchemy import func, select
 
 from helpers import add_sku, receive, run_in_threads, setup_places
 from stockflow.adapters import audit
+from stockflow.adapters.tables import orders
 from stockflow.bootstrap import Stockflow
 from stockflow.errors import InsufficientStock
-from stockflow.stock.rules.commands import Reserve, ReserveLine
+from stockflow.orders.rules.parties import NewChannel
+from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn, Reserve, ReserveLine
 
 
 def acting(command: str) -> audit.Acting:
@@ -64,3 +67,23 @@ def test_each_caller_of_a_reservation_batch_gets_its_own_row_and_refusals_none(
     assert len({e.actor for e in trail}) == 10
     assert {(e.outcome, e.command, e.via) for e in trail} == {("done", "r", "token")}
     assert sf.verify() == []
+
+
+def test_each_captured_order_of_a_batch_is_recorded_once_with_its_caller(sf: Stockflow) -> None:
+    setup_places(sf, "WH1")
+    add_sku(sf, "A")
+    receive(sf, "A", 5, "WH1")
+    sf.orders.add_channel(NewChannel("WEB", "Web", ship_from=("WH1",)))
+
+    def caller(n: int) -> None:
+        who = audit.Acting(actor=f"c{n % 4}", role="sales", via="token", command=f"o{n}")
+        order = CaptureOrder("WEB", (OrderLineIn("A", 1),), "1 Dock Rd", external_id=f"E{n % 8}")
+        with audit.acting_as(who):
+            sf.orders.capture(order)
+
+    run_in_threads(16, caller)  # 8 orders, each sent twice: the second is a replay
+    trail = sf.access.audit(limit=1000)
+    with sf.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == 8
+    assert len(trail) == 16  # one row per request, replays included
+    assert {e.command for e in trail} == {f"o{n}" for n in range(16)}

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Connection, or_, select
 
+from stockflow.adapters import audit
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import orders
 from stockflow.errors import (
@@ -115,7 +116,9 @@ def capture_many(
             outcomes[item.index] = _capture_one(conn, item, book, batch, today=today)
         except StockflowError as exc:
             outcomes[item.index] = exc
-    batch.write(conn, book)
+    taken = (i for i, o in enumerate(outcomes) if isinstance(o, OrderView) and not o.replayed)
+    # Who captured each order, when a desk staged it: in the batch's one statement.
+    batch.write(conn, book, audit.staged_rows(conn, taken, now=now))
     written = load_orders(conn, batch.order_ids) if batch.order_ids else {}
     if written:
         # JSON does not travel in the bulk arrays: one batch insert for the batch's events.

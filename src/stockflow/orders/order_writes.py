@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, bindparam
 from stockflow.adapters import bulk
 from stockflow.adapters.tables import (
     allocations,
+    audit_log,
     exceptions,
     order_decisions,
     order_lines,
@@ -141,8 +143,10 @@ class Batch:
             }
         )
 
-    def write(self, conn: Connection, book: StockBook) -> None:
-        """Write every gathered row; parents before children."""
+    def write(
+        self, conn: Connection, book: StockBook, audited: Sequence[Mapping[str, object]] = ()
+    ) -> None:
+        """Write every gathered row, parents before children, and the ``audited`` rows."""
         if not self.order_ids:
             return
         bulk.write(
@@ -154,6 +158,7 @@ class Batch:
             bulk.Insert(order_decisions, self.rows["order_decisions"]),
             bulk.Insert(exceptions, self.rows["exceptions"]),
             bulk.Increment(positions, {p: {"allocated": q} for p, q in self.allocated.items()}),
+            bulk.Insert(audit_log, audited),
         )
         draw_fences(conn, book)
 
