@@ -44,7 +44,7 @@ _OUT_OF_REACH: dict[int | str, dict[str, Any]] = {
 _NO_LEDGER: dict[int | str, dict[str, Any]] = {
     403: {
         "model": Problem,
-        "description": "The caller's role may not read stock, or its scope keeps the ledger closed",
+        "description": "The role may not read the ledger, or a channel scope keeps it closed",
     }
 }
 
@@ -126,7 +126,7 @@ def post_adjustment(
 
 @router.get(
     "/moves",
-    dependencies=[may(Resource.STOCK, Action.READ)],
+    dependencies=[may(Resource.LEDGER, Action.READ)],
     response_model_by_alias=True,
     responses=_NO_LEDGER,
 )
@@ -196,7 +196,7 @@ def sku_atp(sf: Sf, sku: str, who: Who) -> AtpOut:
     return AtpOut.model_validate(sf.atp([sku], scope=who.scope)[0])
 
 
-@router.get("/verify", dependencies=[may(Resource.STOCK, Action.READ)], responses=_NO_LEDGER)
+@router.get("/verify", dependencies=[may(Resource.LEDGER, Action.READ)], responses=_NO_LEDGER)
 def run_verify(sf: Sf, who: Who) -> VerifyOut:
     """Recompute I1-I3 from the ledger and allocations; ``ok`` is false when anything drifted.
 

@@ -40,7 +40,8 @@ class Resource(StrEnum):
     """What a permission is about."""
 
     CATALOGUE = "catalogue"  # SKUs, kits, locations, bins, buffers, home bins
-    STOCK = "stock"  # positions, moves, ATP, verify
+    STOCK = "stock"  # positions, ATP
+    LEDGER = "ledger"  # the moves themselves, and verify: they name orders, references, people
     ADJUSTMENTS = "adjustments"  # booking stock in or out by hand
     RESERVATIONS = "reservations"
     ORDERS = "orders"
@@ -87,7 +88,7 @@ def _grants(*cells: str) -> frozenset[Permission]:
 
 
 _EVERYTHING = frozenset(Permission(r, a) for r in Resource for a in Action)
-_READ_ALL_STOCK = ("catalogue:read", "stock:read")
+_READ_ALL_STOCK = ("catalogue:read", "stock:read", "ledger:read")
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _EVERYTHING,
@@ -143,6 +144,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "counts:*",
         "returns:*",
     ),
+    # Ledger rows name other parties' orders, references and people: not for a marketplace.
     Role.MARKETPLACE: _grants("catalogue:read", "stock:read", "orders:*", "channels:read"),
     Role.SUPPLIER: _grants("catalogue:read", "purchasing:read", "asns:*"),
 }
