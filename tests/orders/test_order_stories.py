@@ -283,6 +283,28 @@ def test_promise_dates_come_from_incoming_supply_and_queue_behind_earlier_backor
     assert_books_balance(sf)
 
 
+def test_supply_recorded_after_a_backorder_gives_it_a_promise_date(
+    shop: Stockflow, clock: Clock
+) -> None:
+    sf = shop
+    add_skus(sf, "LAMP")
+    add_channel(sf, "web")
+    today = clock.today()
+    waiting = sf.orders.capture(order("web", ("LAMP", 3)))
+    assert (waiting.status, waiting.promise_date) == ("backordered", None)
+    sf.orders.add_supply(
+        kind="purchase", reference="PO-9", sku="LAMP", location="HAM", qty=5,
+        expected_on=today + timedelta(days=6),
+    )  # fmt: skip
+    assert sf.orders.order(waiting.id).promise_date == today + timedelta(days=6)
+    sf.orders.add_supply(
+        kind="transfer", reference="TR-2", sku="LAMP", location="HAM", qty=3,
+        expected_on=today + timedelta(days=2),
+    )  # fmt: skip
+    assert sf.orders.order(waiting.id).promise_date == today + timedelta(days=2)
+    assert_books_balance(sf)
+
+
 def test_orders_in_one_sheet_queue_for_supply_like_orders_one_by_one(
     shop: Stockflow, clock: Clock
 ) -> None:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, delete, select
 
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     channel_locations,
     channels,
@@ -20,6 +21,7 @@ from stockflow.orders.order_refs import UnknownChannel, load_channels
 from stockflow.orders.rules.parties import KitRecipe, NewChannel, NewCustomer
 from stockflow.stock import lookup
 from stockflow.stock.rules.access import EVERYWHERE, Scope
+from stockflow.stock.rules.events import SupplyChanged
 from stockflow.stock.rules.quantities import non_negative_quantity, positive_quantity
 
 
@@ -139,18 +141,19 @@ def add_supply(
     qty = positive_quantity(qty, field="qty")
     sku_ref = lookup.sku_by_code(conn, sku)
     place = lookup.location_by_code(conn, location)
-    return int(
-        conn.execute(
-            incoming_supply.insert()
-            .values(
-                kind=kind,
-                reference=reference,
-                sku_id=sku_ref.id,
-                location_id=place.id,
-                qty=qty,
-                expected_on=expected_on,
-                created_at=now,
-            )
-            .returning(incoming_supply.c.id)
-        ).scalar_one()
-    )
+    supply_id = conn.execute(
+        incoming_supply.insert()
+        .values(
+            kind=kind,
+            reference=reference,
+            sku_id=sku_ref.id,
+            location_id=place.id,
+            qty=qty,
+            expected_on=expected_on,
+            created_at=now,
+        )
+        .returning(incoming_supply.c.id)
+    ).scalar_one()
+    # Orders already waiting for the SKU may now have a promise date, or an earlier one.
+    record(conn, SupplyChanged.of([sku_ref.code], kind), now=now)
+    return int(supply_id)

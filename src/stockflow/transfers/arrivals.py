@@ -21,7 +21,7 @@ from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import Place, PostMove
-from stockflow.stock.rules.events import StockFreed
+from stockflow.stock.rules.events import StockFreed, SupplyChanged
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, BinRole
@@ -100,6 +100,8 @@ def receive_transfer(
     good = {ln.sku for ln in view.lines if ln.received > ln.damaged}
     if good:
         record(conn, StockFreed.of(good, "transfer"), now=now)
+    # What was on its way is no longer expected: promises made on it are looked at again.
+    record(conn, SupplyChanged.of((ln.sku for ln in view.lines), "transfer received"), now=now)
     return view
 
 
