@@ -158,7 +158,7 @@ def _me(who: Principal) -> dict[str, Any]:
     return {
         "name": who.name,
         "role": str(who.role),
-        "via": "token" if who.token_id is not None else "session",
+        "via": who.via,
         "scope": ScopeOut(
             locations=sorted(scope.locations) if scope.locations is not None else None,
             channels=sorted(scope.channels) if scope.channels is not None else None,

@@ -33,7 +33,7 @@ import logging
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stockflow.adapters import audit
-from stockflow.api.guard import RateLimiter
+from stockflow.api.guard import RateLimiter, acting_for
 from stockflow.api.identity import caller_of
 from stockflow.api.problems import (
     PROBLEM_JSON,
@@ -129,7 +129,8 @@ class FastLane:
     ) -> None:
         try:
             self.limiter.take(caller)
-            audit.begin(_acting(caller, scope))  # the desk takes it along with the command
+            # The desk takes the caller's audit record along with the command.
+            audit.begin(acting_for(caller, _COMMAND, scope))
             view = await self.sf.reserve_async(reserve_command(body, key))
         except TooManyRequests as exc:  # with its Retry-After header
             await domain_problem(exc)(scope, receive, send)
@@ -143,18 +144,6 @@ class FastLane:
             return
         answer = reservation_out(view).model_dump_json().encode()
         await _respond(send, 200 if view.replayed else 201, _JSON, answer)
-
-
-def _acting(caller: Principal, scope: Scope) -> audit.Acting:
-    client = scope.get("client")
-    return audit.Acting(
-        actor=caller.name,
-        role=str(caller.role),
-        via="token" if caller.token_id is not None else "session",
-        command=_COMMAND,
-        token_id=caller.token_id,
-        remote=client[0] if client else None,
-    )
 
 
 async def _respond(send: Send, status: int, content_type: bytes, body: bytes) -> None:

@@ -34,6 +34,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, APIRouter
+from starlette.types import Scope
 
 from stockflow.adapters import audit
 from stockflow.api.identity import PREFIX, SAFE_METHODS, caller_of
@@ -114,15 +115,23 @@ def acting(request: Request, who: Principal) -> audit.Acting:
     template = route.path_format if isinstance(route, APIRoute) else request.url.path
     if not template.startswith(PREFIX):  # a router's route, included under the prefix
         template = PREFIX + template
-    client = request.client
+    target = {k: str(v) for k, v in request.path_params.items()}
+    return acting_for(who, f"{request.method} {template}", request.scope, target)
+
+
+def acting_for(
+    who: Principal, command: str, scope: Scope, target: dict[str, str] | None = None
+) -> audit.Acting:
+    """The audit record of ``command`` made by ``who`` in the ASGI request ``scope``."""
+    client = scope.get("client")
     return audit.Acting(
         actor=who.name,
         role=str(who.role),
-        via="token" if who.token_id is not None else "session",
-        command=f"{request.method} {template}",
-        target={k: str(v) for k, v in request.path_params.items()},
+        via=who.via,
+        command=command,
+        target=target or {},
         token_id=who.token_id,
-        remote=client.host if client is not None else None,
+        remote=client[0] if client else None,
     )
 
 

@@ -246,6 +246,11 @@ class Principal:
     token_id: int | None = None  # None when signed in through a session
     rate_limit: float | None = None  # capture/reserve requests a second; None: the default
 
+    @property
+    def via(self) -> str:
+        """How it signed in: ``token`` or ``session``."""
+        return "token" if self.token_id is not None else "session"
+
     def may(self, permission: Permission) -> bool:
         """Whether the role grants ``permission``."""
         return permission in PERMISSIONS[self.role]
