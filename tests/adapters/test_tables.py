@@ -17,6 +17,7 @@ from stockflow.adapters.database import Database
 from stockflow.adapters.tables import exceptions, metadata, orders
 from stockflow.adapters.tables.base import one_of
 from stockflow.counts.rules import CountStatus, LineStatus
+from stockflow.events.rules import DeliveryStatus, SubscriptionStatus
 from stockflow.floor.rules import TaskStatus, WaveStatus
 from stockflow.orders.rules.channels import BackorderPolicy
 from stockflow.orders.rules.parties import CHANNEL_KINDS
@@ -61,6 +62,8 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("users", "role"): words(Role),
     ("audit_log", "role"): words(Role),
     ("user_scopes", "kind"): words(ScopeKind),
+    ("webhook_subscriptions", "status"): words(SubscriptionStatus),
+    ("webhook_deliveries", "status"): words(DeliveryStatus),
 }
 # Lists no rule module names: the table is where they are written down.
 TABLE_ONLY = {("incoming_supply", "kind"), ("audit_log", "via"), ("audit_log", "outcome")}

@@ -33,8 +33,23 @@ class Event(Protocol):
         ...
 
     @property
+    def published(self) -> bool:
+        """False for an event only reactions inside stockflow follow: it is not written out."""
+        ...
+
+    @property
+    def aggregate(self) -> str | None:
+        """What kind of thing it belongs to ("order", "position"...), if any."""
+        ...
+
+    @property
     def key(self) -> str | None:
-        """The aggregate it belongs to, if any."""
+        """The id of the aggregate it belongs to, if any."""
+        ...
+
+    @property
+    def scope(self) -> dict[str, list[str]] | None:
+        """The locations, channels and suppliers it concerns: who may be told of it."""
         ...
 
     def payload(self) -> dict[str, object]:
@@ -47,7 +62,9 @@ def event_row(event: Event, *, now: datetime) -> dict[str, object]:
     return {
         "topic": str(event.topic),
         "version": event.version,
+        "aggregate": event.aggregate,
         "key": event.key,
+        "scope": event.scope,
         "payload": event.payload(),
         "created_at": now,
     }
@@ -60,8 +77,9 @@ def record(conn: Connection, *events: Event, now: datetime, publish: bool = True
     nothing this time, so it announces nothing, yet reacting again is harmless
     (an earlier attempt may have committed and died before its reactions ran).
     """
-    if publish and events:
-        conn.execute(outbox.insert(), [event_row(e, now=now) for e in events])
+    rows = [event_row(e, now=now) for e in events if e.published] if publish else []
+    if rows:
+        conn.execute(outbox.insert(), rows)
     recorded_so_far(conn).extend(events)
 
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 from stockflow.adapters.tables.access import api_tokens, audit_log, sessions, user_scopes, users
 from stockflow.adapters.tables.base import Id, UtcDateTime, metadata
 from stockflow.adapters.tables.counts import count_lines, cycle_counts
-from stockflow.adapters.tables.events import outbox
+from stockflow.adapters.tables.events import (
+    event_aggregates,
+    outbox,
+    relay_leases,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_secrets,
+    webhook_subscriptions,
+)
 from stockflow.adapters.tables.floor import (
     packages,
     pick_tasks,
@@ -69,6 +77,7 @@ __all__ = [
     "count_lines",
     "customers",
     "cycle_counts",
+    "event_aggregates",
     "exceptions",
     "home_bins",
     "incoming_supply",
@@ -86,6 +95,7 @@ __all__ = [
     "purchase_orders",
     "receipt_lines",
     "receipts",
+    "relay_leases",
     "reservations",
     "ring_fences",
     "rma_dispositions",
@@ -103,4 +113,8 @@ __all__ = [
     "user_scopes",
     "users",
     "waves",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_secrets",
+    "webhook_subscriptions",
 ]

@@ -48,10 +48,23 @@ class Event:
 
     topic: ClassVar[Topic]
     version: ClassVar[int] = 1
+    # False: only reactions inside stockflow follow it; it is not written to the outbox.
+    published: ClassVar[bool] = True
+    # What kind of thing ``key`` names: "order", "position", "exception"...
+    aggregate: ClassVar[str | None] = None
 
     @property
     def key(self) -> str | None:
-        """The aggregate the event belongs to (an order id, an RMA's order), if any."""
+        """The id of the aggregate the event belongs to (an order id, "SKU@LOC"), if any."""
+        return None
+
+    @property
+    def scope(self) -> dict[str, list[str]] | None:
+        """The ``locations``, ``channels`` and ``suppliers`` it concerns, for partner filters.
+
+        A subscriber limited to some locations (or channels, or suppliers) is told
+        of an event only when the event names one of them; None names none.
+        """
         return None
 
     def payload(self) -> dict[str, object]:

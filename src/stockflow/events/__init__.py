@@ -1,0 +1,1 @@
+"""Events out: the relay, webhook subscriptions and deliveries, and the live stream."""
