@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,24 @@ def api_client(
 
     token = token_for(app.state.stockflow, name, role, scope)
     return TestClient(app, headers=bearer(token))
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[int]:
+    """A real HTTP server around ``app`` on a free port, in a thread; yields the port."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    port: int = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -9,13 +9,16 @@ it, and nowhere else is a reaction of one feature called by another.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from stockflow.access.front import Access
 from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
 from stockflow.adapters.reactions import Handler, Reactions
+from stockflow.config import Settings
 from stockflow.counts.front import Counts
+from stockflow.events.front import Events
+from stockflow.events.relay import Relay, RelaySettings
 from stockflow.floor.front import Floor
 from stockflow.orders.front import Orders
 from stockflow.receiving.front import Receiving
@@ -57,6 +60,7 @@ class Stockflow(Stock):
         self.floor = Floor(db, clock)
         self.returns = Returns(db, clock)
         self.access = Access(db, clock)
+        self.events = Events(db, clock)
         self.reactions = Reactions(handler_table(self))
         db.on_commit(self.reactions)
 
@@ -73,6 +77,19 @@ class Stockflow(Stock):
         super().close()
         self.orders.close()
         self.db.dispose()
+
+
+def relay(sf: Stockflow, settings: Settings) -> Relay:
+    """The event relay for ``sf``, with every way out the settings turn on."""
+    return Relay(
+        sf.db,
+        sf.clock,
+        settings=RelaySettings(
+            batch=settings.relay_batch,
+            poll=settings.relay_poll_seconds,
+            retention=timedelta(hours=settings.event_retention_hours),
+        ),
+    )
 
 
 def handler_table(sf: Stockflow) -> dict[type, list[Handler]]:

@@ -17,3 +17,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576  # a request body may be at most this long (1 MiB)
     cookie_secure: bool = True  # session cookies only over HTTPS (browsers count localhost as such)
     rate_limit: float = 50.0  # order captures and reservations a second, per token or user
+    # Events out
+    relay: bool = True  # each server process stands by to run the relay (one runs it at a time)
+    event_retention_hours: float = 168.0  # published events are kept a week, then pruned
+    relay_batch: int = 500  # events sequenced and published per transaction
+    relay_poll_seconds: float = 0.05  # how often an idle relay looks for new events
+    stream_keepalive_seconds: float = 15.0  # a live stream's comment line when quiet
+    stream_poll_seconds: float = 0.25  # how often a live stream looks for new events

@@ -106,6 +106,13 @@ class UnknownReservation(NotFound):
     title = "Unknown reservation"
 
 
+class Gone(StockflowError):
+    """What was asked for existed once and is no longer kept (events past their retention)."""
+
+    status = 410
+    title = "Gone"
+
+
 class Conflict(StockflowError):
     """The request is valid but clashes with the current state."""
 

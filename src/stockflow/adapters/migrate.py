@@ -32,6 +32,15 @@ def migrate(db: Database, revision: str = "head") -> None:
         _refuse_broken_references(conn)
 
 
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema back to ``revision`` in one transaction (data of later revisions goes)."""
+    config = alembic_config(db)
+    with db.engine.connect() as conn, _references_checked_at_commit(conn), conn.begin():
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        _refuse_broken_references(conn)
+
+
 @contextmanager
 def _references_checked_at_commit(conn: Connection) -> Iterator[None]:
     """On SQLite, switch foreign keys off for the migration and back on afterwards.

@@ -15,6 +15,7 @@ from stockflow.api import (
     accounts,
     catalogue,
     counts,
+    events,
     floor,
     guard,
     identity,
@@ -30,8 +31,9 @@ from stockflow.api import (
 )
 from stockflow.api.fast_lane import FastLane, declared_length
 from stockflow.api.identity import PREFIX
-from stockflow.bootstrap import Stockflow
+from stockflow.bootstrap import Stockflow, relay
 from stockflow.config import Settings
+from stockflow.events.relay import RelayThread
 from stockflow.runtime import settle_heap
 
 _ROUTERS = (
@@ -46,6 +48,7 @@ _ROUTERS = (
     transfers.router,
     counts.router,
     returns.router,
+    events.router,
 )
 
 
@@ -58,10 +61,16 @@ def app_from_settings() -> Api:
         reservation_workers=settings.reservation_workers,
     )
 
+    relaying = RelayThread(relay(sf, settings)) if settings.relay else None
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if relaying is not None:
+            relaying.start()
         settle_heap()
         yield
+        if relaying is not None:
+            relaying.stop()
         sf.close()
 
     return create_app(

@@ -17,6 +17,7 @@ from stockflow.cli.imports import import_app
 from stockflow.cli.options import DbOption, database_url
 from stockflow.cli.orders import orders_app
 from stockflow.cli.receiving import receiving_app
+from stockflow.cli.relay import relay
 from stockflow.cli.returns import returns_app
 from stockflow.cli.tokens import tokens_app
 from stockflow.cli.transfers import transfers_app
@@ -173,6 +174,7 @@ def demo(
 
 
 app.command()(bench)
+app.command()(relay)
 app.add_typer(import_app, name="import", help="Bulk import from CSV or XLSX (all or nothing)")
 app.add_typer(orders_app, name="orders", help="Orders: import order sheets")
 app.add_typer(receiving_app, name="receiving", help="Purchasing, receiving and putaway")

@@ -30,23 +30,25 @@ class DeliveryStatus(StrEnum):
 
 # --- what leaves stockflow ------------------------------------------------------------
 
-# Which permission reading an event needs, by the first word of its topic.
-_RESOURCE_OF = {
-    "stock": Resource.STOCK,
-    "order": Resource.ORDERS,
-    "exception": Resource.EXCEPTIONS,
-    "receipt": Resource.RECEIVING,
-    "count": Resource.COUNTS,
-    "transfer": Resource.TRANSFERS,
-    "return": Resource.RETURNS,
-    "replenishment": Resource.PURCHASING,
+# Which permission reading an event needs, by the first word of its topic: any one of them.
+# A receipt is also part of its purchase order's story, which its supplier may read.
+_RESOURCES_OF = {
+    "stock": (Resource.STOCK,),
+    "order": (Resource.ORDERS,),
+    "exception": (Resource.EXCEPTIONS,),
+    "receipt": (Resource.RECEIVING, Resource.PURCHASING),
+    "purchase_order": (Resource.PURCHASING,),
+    "count": (Resource.COUNTS,),
+    "transfer": (Resource.TRANSFERS,),
+    "return": (Resource.RETURNS,),
+    "replenishment": (Resource.PURCHASING,),
 }
 _SCOPE_SIDES = ("locations", "channels", "suppliers")
 
 
-def resource_of(topic: str) -> Resource | None:
-    """The resource whose read permission an event of ``topic`` needs; None: nobody outside."""
-    return _RESOURCE_OF.get(topic.split(".", 1)[0])
+def resources_of(topic: str) -> tuple[Resource, ...]:
+    """The resources whose read permission (any one) an event of ``topic`` needs."""
+    return _RESOURCES_OF.get(topic.split(".", 1)[0], ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,8 @@ def visible_to(principal: Principal, envelope: Envelope) -> bool:
     only when the event names one of its codes on that side: an event that names
     none (or another partner's) is not for it.
     """
-    resource = resource_of(envelope.topic)
-    if resource is None or not principal.may(Permission(resource, Action.READ)):
+    readable = resources_of(envelope.topic)
+    if not any(principal.may(Permission(r, Action.READ)) for r in readable):
         return False
     scope = principal.scope
     if scope.unlimited:
