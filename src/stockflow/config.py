@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Where the database is and how the server listens."""
+    """Where the database is, how the server listens and where events go out."""
 
     model_config = SettingsConfigDict(env_prefix="STOCKFLOW_")
 
@@ -17,3 +18,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576  # a request body may be at most this long (1 MiB)
     cookie_secure: bool = True  # session cookies only over HTTPS (browsers count localhost as such)
     rate_limit: float = 50.0  # order captures and reservations a second, per token or user
+    # Events out to NATS JetStream
+    nats_url: str | None = None  # NATS server events go out to (nats://host:4222); None: off
+    nats_stream: str = "STOCKFLOW"  # JetStream stream of subjects stockflow.<topic>, made if needed
+    # seconds JetStream remembers a message id, so a batch published again is stored once
+    nats_duplicate_window: int = Field(default=7200, gt=0)
