@@ -1,5 +1,6 @@
 # Sourced by scripts/test: find a PostgreSQL server for the tests, or start a throw-away one.
 # Exports STOCKFLOW_TEST_POSTGRES_URL (a server URL whose user may create databases).
+# Needs on_exit (scripts/lib/cleanup.sh) and .venv.
 
 pg_answers() {
   .venv/bin/python - "$1" <<'PY' >/dev/null 2>&1
@@ -32,7 +33,7 @@ start_throwaway_cluster() {
   "${as[@]}" "$pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
     -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1" start >/dev/null || return 1
   PG_STOP=("${as[@]}" "$pg_ctl" -D "$PG_TMP/data" -m immediate stop)
-  trap 'echo "==> stopping throw-away PostgreSQL"; "${PG_STOP[@]}" >/dev/null 2>&1; rm -rf "$PG_TMP"' EXIT
+  on_exit 'echo "==> stopping throw-away PostgreSQL"; "${PG_STOP[@]}" >/dev/null 2>&1; rm -rf "$PG_TMP"'
   export STOCKFLOW_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 }
 

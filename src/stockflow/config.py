@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Where the database is and how the server listens."""
+    """Where the database is, how the server listens and where events go out."""
 
     model_config = SettingsConfigDict(env_prefix="STOCKFLOW_")
 
@@ -24,3 +25,8 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = 0.05  # how often an idle relay looks for new events
     stream_keepalive_seconds: float = 15.0  # a live stream's comment line when quiet
     stream_poll_seconds: float = 0.25  # how often a live stream looks for new events
+    # Events out to NATS JetStream
+    nats_url: str | None = None  # NATS server events go out to (nats://host:4222); None: off
+    nats_stream: str = "STOCKFLOW"  # JetStream stream of subjects stockflow.<topic>, made if needed
+    # seconds JetStream remembers a message id, so a batch published again is stored once
+    nats_duplicate_window: int = Field(default=7200, gt=0)
