@@ -9,13 +9,15 @@ it, and nowhere else is a reaction of one feature called by another.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from stockflow.access.front import Access
 from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
 from stockflow.adapters.reactions import Handler, Reactions
 from stockflow.counts.front import Counts
+from stockflow.events.front import Webhooks
+from stockflow.events.webhook_rules import DEFAULT_OVERLAP
 from stockflow.floor.front import Floor
 from stockflow.orders.front import Orders
 from stockflow.receiving.front import Receiving
@@ -48,6 +50,7 @@ class Stockflow(Stock):
         *,
         clock: Callable[[], datetime] = utc_now,
         reservation_workers: int = 0,
+        webhook_overlap: timedelta = DEFAULT_OVERLAP,
     ) -> None:
         super().__init__(db, clock, reservation_workers=reservation_workers)
         self.orders = Orders(db, clock)
@@ -57,6 +60,7 @@ class Stockflow(Stock):
         self.floor = Floor(db, clock)
         self.returns = Returns(db, clock)
         self.access = Access(db, clock)
+        self.webhooks = Webhooks(db, clock, overlap=webhook_overlap)
         self.reactions = Reactions(handler_table(self))
         db.on_commit(self.reactions)
 

@@ -56,6 +56,7 @@ def app_from_settings() -> Api:
         settings.database_url,
         migrate_schema=False,
         reservation_workers=settings.reservation_workers,
+        webhook_overlap=settings.webhook_overlap,
     )
 
     @asynccontextmanager

@@ -57,6 +57,7 @@ class Resource(StrEnum):
     RETURNS = "returns"
     AUDIT = "audit"
     USERS = "users"  # users, their tokens
+    WEBHOOKS = "webhooks"  # one's webhook subscriptions: they carry only what one may read
 
 
 class Action(StrEnum):
@@ -103,6 +104,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "returns:*",
         "floor:read",
         "transfers:read",
+        "webhooks:*",
     ),
     Role.WAREHOUSE: _grants(
         *_READ_ALL_STOCK,
@@ -117,6 +119,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "transfers:*",
         "counts:*",
         "returns:*",
+        "webhooks:*",
     ),
     Role.PURCHASING: _grants(
         *_READ_ALL_STOCK,
@@ -127,6 +130,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "transfers:read",
         "exceptions:read",
         "orders:read",
+        "webhooks:*",
     ),
     Role.READ_ONLY: frozenset(
         p
@@ -143,10 +147,13 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "transfers:*",
         "counts:*",
         "returns:*",
+        "webhooks:*",
     ),
     # Ledger rows name other parties' orders, references and people: not for a marketplace.
-    Role.MARKETPLACE: _grants("catalogue:read", "stock:read", "orders:*", "channels:read"),
-    Role.SUPPLIER: _grants("catalogue:read", "purchasing:read", "asns:*"),
+    Role.MARKETPLACE: _grants(
+        "catalogue:read", "stock:read", "orders:*", "channels:read", "webhooks:*"
+    ),
+    Role.SUPPLIER: _grants("catalogue:read", "purchasing:read", "asns:*", "webhooks:*"),
 }
 
 

@@ -61,13 +61,13 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=255), nullable=True),
         sa.Column("event_types", sa.JSON(), nullable=False),
         sa.Column("owner_id", _ID, nullable=False),
-        sa.Column("status", sa.String(length=16), server_default=sa.text("'active'"), nullable=False),
+        sa.Column(
+            "status", sa.String(length=16), server_default=sa.text("'active'"), nullable=False
+        ),
         sa.Column("disabled_reason", sa.String(length=255), nullable=True),
         sa.Column("created_at", _AT, nullable=False),
         sa.Column("updated_at", _AT, nullable=False),
-        sa.CheckConstraint(
-            "status IN ('active', 'paused', 'disabled')", name="status"
-        ),
+        sa.CheckConstraint("status IN ('active', 'paused', 'disabled')", name="status"),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name="fk_webhook_subscriptions_owner_id_users"
         ),
@@ -88,9 +88,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_secrets"),
     )
-    op.create_index(
-        "ix_webhook_secrets_subscription_id", "webhook_secrets", ["subscription_id"]
-    )
+    op.create_index("ix_webhook_secrets_subscription_id", "webhook_secrets", ["subscription_id"])
     op.create_table(
         "webhook_deliveries",
         sa.Column("id", _ID, nullable=False),
@@ -123,7 +121,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_pending",
         "webhook_deliveries",
-        ["subscription_id", "sequence"],
+        ["subscription_id", "aggregate", "sequence"],
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    )
+    op.create_index(
+        "ix_webhook_deliveries_due",
+        "webhook_deliveries",
+        ["next_attempt_at"],
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     )
