@@ -27,6 +27,7 @@ from stockflow.api import (
     screening,
     stock,
     transfers,
+    webhooks,
 )
 from stockflow.api.fast_lane import FastLane, declared_length
 from stockflow.api.identity import PREFIX
@@ -46,6 +47,7 @@ _ROUTERS = (
     transfers.router,
     counts.router,
     returns.router,
+    webhooks.router,
 )
 
 

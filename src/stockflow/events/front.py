@@ -85,13 +85,15 @@ class Webhooks:
     def change(
         self, sub_id: int, changes: Changes, *, viewer: Principal | None = None
     ) -> q.SubscriptionView:
-        """Change a subscription's URL, event types, description or status (active, paused)."""
-        checked = changes.checked()
+        """Change a subscription's URL, event types, description or status (active, paused).
+
+        The subscription is looked up first: another's is unknown, whatever the changes.
+        """
 
         def work(conn: Connection) -> q.SubscriptionView:
             now = self.clock()
             _visible(conn, sub_id, viewer, now)
-            webhooks.change(conn, sub_id, checked, now=now)
+            webhooks.change(conn, sub_id, changes.checked(), now=now)
             return q.subscription_view(conn, sub_id, now=now)
 
         return self.db.run(work)
@@ -134,12 +136,11 @@ class Webhooks:
         self, sub_id: int, wanted: Redelivery, *, viewer: Principal | None = None
     ) -> Redelivered:
         """Send events again, by hand: one event, or those first queued in a time range."""
-        checked = wanted.checked()
 
         def work(conn: Connection) -> Redelivered:
             now = self.clock()
             sub = _visible(conn, sub_id, viewer, now)
-            queued = webhooks.redeliver(conn, sub_id, sub.owner_id, checked, now=now)
+            queued = webhooks.redeliver(conn, sub_id, sub.owner_id, wanted.checked(), now=now)
             return Redelivered(sub_id, tuple(queued))
 
         return self.db.run(work)
