@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Select, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, or_, select, update
 
 from stockflow.adapters.database import Database
 from stockflow.adapters.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
@@ -91,7 +92,8 @@ class Dispatcher:
         self.concurrency = max(1, concurrency)
         self.poll = poll  # how long run_once waits for a try in flight to finish
         self.rng = rng or random.Random()
-        self._client: httpx.AsyncClient | None = None
+        self._lanes: list[httpx.AsyncClient] = []  # idle clients, one connection each
+        self._tls: ssl.SSLContext | None = None
         self._inflight: dict[asyncio.Task[Tried], int] = {}
 
     @property
@@ -128,21 +130,27 @@ class Dispatcher:
         self._inflight.clear()
         if finished:
             await asyncio.to_thread(self._record, finished)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        lanes, self._lanes = self._lanes, []
+        for lane in lanes:
+            await lane.aclose()
 
     # --- sending ----------------------------------------------------------------------------
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            limits = httpx.Limits(
-                max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-            )
-            self._client = httpx.AsyncClient(
-                timeout=self.timeout, limits=limits, follow_redirects=False
-            )
-        return self._client
+    def _lane(self) -> httpx.AsyncClient:
+        """A client of one connection, not in use; each request in flight has its own.
+
+        One pool of many connections would look over every connection it holds
+        (a system call each) for every request it hands out; a client per
+        lane keeps that to one connection, kept alive between requests.
+        """
+        if self._lanes:
+            return self._lanes.pop()
+        if self._tls is None:  # loading the trusted certificates takes a while: once
+            self._tls = httpx.create_ssl_context()
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        return httpx.AsyncClient(
+            timeout=self.timeout, limits=limits, follow_redirects=False, verify=self._tls
+        )
 
     async def _send(self, job: Job) -> Tried:
         at = self.clock()
@@ -158,15 +166,18 @@ class Dispatcher:
             job.secrets, str(job.event_id), int(at.timestamp()), body
         )
         headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
+        lane = self._lane()
         try:
             async with asyncio.timeout(self.timeout):
-                request = self._http().stream("POST", job.url, content=body, headers=headers)
+                request = lane.stream("POST", job.url, content=body, headers=headers)
                 async with request as answer:
                     await _drain(answer)
         except TimeoutError:
             return Outcome(None, f"no answer within {self.timeout:g} s")
         except httpx.HTTPError as exc:
             return Outcome(None, f"{type(exc).__name__}: {exc}"[:500])
+        finally:
+            self._lanes.append(lane)
         status = answer.status_code
         error = None if 200 <= status < 300 else f"HTTP {status}"
         wait = webhook_rules.retry_after(answer.headers.get("retry-after"), at)
@@ -251,18 +262,25 @@ async def _drain(answer: httpx.Response) -> None:
 
 
 def due_query(now: datetime, limit: int, busy: set[int]) -> Select[Any]:
-    """The deliveries to try now, oldest due first, at most ``limit``, none of ``busy``."""
+    """The deliveries to try now, oldest due first, at most ``limit``, none of ``busy``.
+
+    Of an aggregate's pending deliveries to a subscription only the first (in
+    stream order) may go: a lookup of one row in the pending index for each
+    candidate, whatever the planner knows of the table.
+    """
     d = webhook_deliveries.alias("d")
-    earlier = webhook_deliveries.alias("earlier")
+    head = webhook_deliveries.alias("head")
     s = webhook_subscriptions.c
-    held_back = exists().where(
-        earlier.c.subscription_id == d.c.subscription_id,
-        earlier.c.aggregate == d.c.aggregate,
-        earlier.c.status == _PENDING,
-        or_(
-            earlier.c.sequence < d.c.sequence,
-            and_(earlier.c.sequence == d.c.sequence, earlier.c.id < d.c.id),
-        ),
+    first_pending = (
+        select(head.c.id)
+        .where(
+            head.c.subscription_id == d.c.subscription_id,
+            head.c.aggregate == d.c.aggregate,
+            head.c.status == _PENDING,
+        )
+        .order_by(head.c.sequence, head.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
     query = (
         select(d.c.id, d.c.subscription_id, d.c.event_id, d.c.attempts, s.url)
@@ -271,7 +289,7 @@ def due_query(now: datetime, limit: int, busy: set[int]) -> Select[Any]:
             d.c.status == _PENDING,
             d.c.next_attempt_at <= now,
             s.status == str(SubscriptionStatus.ACTIVE),
-            ~held_back,
+            or_(d.c.aggregate.is_(None), d.c.id == first_pending),
         )
         .order_by(d.c.next_attempt_at, d.c.id)
         .limit(limit)

@@ -133,6 +133,7 @@ Index(
     webhook_deliveries.c.subscription_id,
     webhook_deliveries.c.aggregate,
     webhook_deliveries.c.sequence,
+    webhook_deliveries.c.id,
     postgresql_where=webhook_deliveries.c.status == "pending",
     sqlite_where=webhook_deliveries.c.status == "pending",
 )

@@ -121,7 +121,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_pending",
         "webhook_deliveries",
-        ["subscription_id", "aggregate", "sequence"],
+        ["subscription_id", "aggregate", "sequence", "id"],
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     )
