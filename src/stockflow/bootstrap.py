@@ -16,7 +16,7 @@ from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
 from stockflow.adapters.reactions import Handler, Reactions
 from stockflow.counts.front import Counts
-from stockflow.events.front import Webhooks
+from stockflow.events.webhook_front import Webhooks
 from stockflow.events.webhook_rules import DEFAULT_OVERLAP
 from stockflow.floor.front import Floor
 from stockflow.orders.front import Orders

@@ -20,8 +20,8 @@ from stockflow.api.problems import error_responses
 from stockflow.api.schemas import Body, Out, RowId
 from stockflow.errors import Forbidden, InvalidInput
 from stockflow.events import webhook_rules
-from stockflow.events.front import WithSecret
 from stockflow.events.rules import DeliveryStatus, SubscriptionStatus
+from stockflow.events.webhook_front import WithSecret
 from stockflow.events.webhooks import Changes, Redelivery
 from stockflow.stock.rules.access import Action, Resource
 

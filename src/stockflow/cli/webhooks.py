@@ -20,8 +20,8 @@ from stockflow.cli.acting import audited
 from stockflow.cli.options import DbOption, opened
 from stockflow.config import Settings
 from stockflow.errors import InvalidInput
-from stockflow.events.front import WithSecret
 from stockflow.events.rules import DeliveryStatus, SubscriptionStatus
+from stockflow.events.webhook_front import WithSecret
 from stockflow.events.webhook_queries import SubscriptionView
 from stockflow.events.webhooks import Changes, Redelivery
 
