@@ -91,6 +91,10 @@ def _grants(*cells: str) -> frozenset[Permission]:
 _EVERYTHING = frozenset(Permission(r, a) for r in Resource for a in Action)
 _READ_ALL_STOCK = ("catalogue:read", "stock:read", "ledger:read")
 
+# Every role may subscribe to webhooks (``webhooks:*``) but read_only, which only reads
+# its own (none): a subscription carries only what its owner may read through the API,
+# so owning one grants nothing more, and staff integrations (a warehouse system, a
+# purchasing tool) need them as much as partners do.
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _EVERYTHING,
     Role.MANAGER: _EVERYTHING - _grants("users:write"),
