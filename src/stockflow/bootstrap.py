@@ -14,11 +14,17 @@ from datetime import UTC, datetime, timedelta
 from stockflow.access.front import Access
 from stockflow.adapters.database import Database
 from stockflow.adapters.migrate import migrate
+from stockflow.adapters.nats import JetStream
 from stockflow.adapters.reactions import Handler, Reactions
 from stockflow.config import Settings
 from stockflow.counts.front import Counts
+from stockflow.events.broker import NatsBroker
+from stockflow.events.dispatch import Dispatcher
 from stockflow.events.front import Events
 from stockflow.events.relay import Relay, RelaySettings
+from stockflow.events.webhook_front import Webhooks
+from stockflow.events.webhook_rules import DEFAULT_OVERLAP
+from stockflow.events.webhooks import fan_out
 from stockflow.floor.front import Floor
 from stockflow.orders.front import Orders
 from stockflow.receiving.front import Receiving
@@ -51,6 +57,7 @@ class Stockflow(Stock):
         *,
         clock: Callable[[], datetime] = utc_now,
         reservation_workers: int = 0,
+        webhook_overlap: timedelta = DEFAULT_OVERLAP,
     ) -> None:
         super().__init__(db, clock, reservation_workers=reservation_workers)
         self.orders = Orders(db, clock)
@@ -61,6 +68,7 @@ class Stockflow(Stock):
         self.returns = Returns(db, clock)
         self.access = Access(db, clock)
         self.events = Events(db, clock)
+        self.webhooks = Webhooks(db, clock, overlap=webhook_overlap)
         self.reactions = Reactions(handler_table(self))
         db.on_commit(self.reactions)
 
@@ -81,6 +89,22 @@ class Stockflow(Stock):
 
 def relay(sf: Stockflow, settings: Settings) -> Relay:
     """The event relay for ``sf``, with every way out the settings turn on."""
+    broker = None
+    if settings.nats_url:
+        broker = NatsBroker(
+            JetStream(
+                settings.nats_url,
+                stream=settings.nats_stream,
+                duplicate_window=timedelta(seconds=settings.nats_duplicate_window),
+            )
+        )
+    dispatcher = Dispatcher(
+        sf.db,
+        sf.clock,
+        schedule=settings.webhook_waits(),
+        timeout=settings.webhook_timeout,
+        concurrency=settings.webhook_concurrency,
+    )
     return Relay(
         sf.db,
         sf.clock,
@@ -89,6 +113,9 @@ def relay(sf: Stockflow, settings: Settings) -> Relay:
             poll=settings.relay_poll_seconds,
             retention=timedelta(hours=settings.event_retention_hours),
         ),
+        fan_out=[fan_out],
+        broker=broker,
+        dispatcher=dispatcher,
     )
 
 

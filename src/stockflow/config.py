@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import timedelta
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stockflow.errors import InvalidInput
+from stockflow.events.webhook_rules import DEFAULT_SCHEDULE, parse_schedule
 
 
 class Settings(BaseSettings):
@@ -30,3 +35,27 @@ class Settings(BaseSettings):
     nats_stream: str = "STOCKFLOW"  # JetStream stream of subjects stockflow.<topic>, made if needed
     # seconds JetStream remembers a message id, so a batch published again is stored once
     nats_duplicate_window: int = Field(default=7200, gt=0)
+    # Webhooks: the wait before each try ("0,5s,5m,30m,2h,5h,10h,10h"), each try's time limit
+    # in seconds, requests in flight at once, and how long a rotated-out secret goes on signing.
+    webhook_schedule: str = DEFAULT_SCHEDULE
+    webhook_timeout: float = 10.0
+    webhook_concurrency: int = 32
+    webhook_rotation_hours: float = 24.0
+
+    @field_validator("webhook_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        try:
+            parse_schedule(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def webhook_waits(self) -> tuple[timedelta, ...]:
+        """The webhook schedule: the wait before each try."""
+        return parse_schedule(self.webhook_schedule)
+
+    @property
+    def webhook_overlap(self) -> timedelta:
+        """How long a rotated-out webhook secret goes on signing."""
+        return timedelta(hours=self.webhook_rotation_hours)

@@ -48,7 +48,7 @@ PARTNERS = {
     Role.SUPPLIER: ("acme", "bolt"),
 }
 # What each kind of scope limits, by the path parameter naming it (``object_named``).
-# Every caller's own API tokens are its own, whatever its scope.
+# Every caller's own API tokens and webhook subscriptions are its own, whatever its scope.
 LIMITS = {
     ScopeKind.LOCATIONS: {
         "order_id", "shipment_id", "key", "wave_id", "task_id", "receipt_id", "asn_id", "po_id",
@@ -58,6 +58,7 @@ LIMITS = {
     ScopeKind.SUPPLIER: {"po_id", "asn_id", "supplier"},
 }  # fmt: skip
 OWN_TOKENS = "token_id"
+OWN_SUBSCRIPTIONS = "subscription_id"  # one per partner: ``elsewhere["subscription_id@owner"]``
 NOT_LIMITED = {"catalogue", "sku", "line_no"}  # SKUs, locations' bins, a line of what is named
 
 
@@ -69,6 +70,10 @@ class World:
     sf: Stockflow
     tokens: dict[str, str]
     elsewhere: dict[str, str]  # object_named(...) -> the id of CGN's, SHOP's or BOLT's
+
+    def value(self, named: str, owner: str) -> str:
+        """The id of ``owner``'s object where each partner has its own, else the one elsewhere."""
+        return self.elsewhere.get(f"{named}@{owner}", self.elsewhere.get(named, ""))
 
 
 def object_named(op: Operation, parameter: str) -> str:
@@ -97,7 +102,13 @@ def _elsewhere(sf: Stockflow, tokens: dict[str, str]) -> dict[str, str]:
     count = sf.counts.create(location="CGN", scope=CountScope("bins", bins=("S-01",)))
     (token,) = sf.access.tokens("tpl-cgn")
     assert tokens["tpl-cgn"].startswith(token.prefix)
-    return {
+    subscriptions = {
+        f"{OWN_SUBSCRIPTIONS}@{owner}": str(
+            sf.webhooks.subscribe(owner, "https://partner.example/hook", ["*"]).subscription.id
+        )
+        for _, owner in PARTNERS.values()
+    }
+    return subscriptions | {
         "order_id": order_id, "shipment_id": shipment_id, "key": "T-CGN", "rma_id": rma_id,
         "wave_id": wave.id, "task_id": str(wave.tasks[0].id), "po_id": po_id, "asn_id": asn.id,
         "receipt_id": receipt.id, "transfer_id": transfer.id, "count_id": count.id,
@@ -120,7 +131,7 @@ def world(sf: Stockflow) -> Iterator[World]:
 
 def hidden_from(role: Role, op: Operation) -> list[str]:
     """The path parameters of ``op`` that name an object ``role``'s scope limits."""
-    limited = LIMITS[PARTNER_SCOPE[role]] | {OWN_TOKENS}
+    limited = LIMITS[PARTNER_SCOPE[role]] | {OWN_TOKENS, OWN_SUBSCRIPTIONS}
     return [p for p in op.path_types if object_named(op, p) in limited]
 
 
@@ -134,13 +145,13 @@ def test_a_partner_finds_nothing_of_another_partners(world: World) -> None:
             if not op.allows(role):
                 continue
             named = {object_named(op, p) for p in op.path_types}
-            unknown = named - NOT_LIMITED - {OWN_TOKENS}.union(*LIMITS.values())
+            unknown = named - NOT_LIMITED - {OWN_TOKENS, OWN_SUBSCRIPTIONS}.union(*LIMITS.values())
             assert not unknown, f"{op}: is {unknown} limited by a scope? Say so in LIMITS"
             hidden = hidden_from(role, op)
             if not hidden:
                 continue
             checked[role] = checked.get(role, 0) + 1
-            values = {p: world.elsewhere[object_named(op, p)] for p in op.path_types}
+            values = {p: world.value(object_named(op, p), owner) for p in op.path_types}
             before, last = snapshot(sf) if op.changes else None, last_audit_id(sf)
             resp = op.call(client, world.tokens[me], values, fit=True)
             ids = [values[p] for p in hidden]

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, and_, cast, or_, select
 
-from stockflow.adapters.tables import api_tokens, audit_log, sessions, user_scopes, users
+from stockflow.adapters.tables import api_tokens, audit_log, sessions, users
 from stockflow.errors import NotFound
+from stockflow.stock import principals
 from stockflow.stock.rules.access import Principal, Role, Scope, ScopeKind
 
 
@@ -67,24 +68,9 @@ class AuditEntry:
     outcome: str
 
 
-def _scopes(conn: Connection, user_ids: list[int]) -> dict[int, tuple[ScopeKind, list[str]]]:
-    found: dict[int, tuple[ScopeKind, list[str]]] = {}
-    if not user_ids:
-        return found
-    rows = conn.execute(
-        select(user_scopes.c.user_id, user_scopes.c.kind, user_scopes.c.code)
-        .where(user_scopes.c.user_id.in_(user_ids))
-        .order_by(user_scopes.c.user_id, user_scopes.c.code)
-    )
-    for user_id, kind, code in rows:
-        found.setdefault(user_id, (ScopeKind(kind), []))[1].append(code)
-    return found
-
-
 def scope_of(conn: Connection, user_id: int) -> Scope:
     """The scope a user is limited to."""
-    kind, codes = _scopes(conn, [user_id]).get(user_id, (None, []))
-    return Scope.of(kind, codes)
+    return principals.scope_of(conn, user_id)
 
 
 def user_views(conn: Connection, name: str | None = None) -> list[UserView]:
@@ -93,7 +79,7 @@ def user_views(conn: Connection, name: str | None = None) -> list[UserView]:
     if name is not None:
         query = query.where(users.c.name == name)
     rows = conn.execute(query).all()
-    scopes = _scopes(conn, [r.id for r in rows])
+    scopes = principals.scope_codes(conn, [r.id for r in rows])
     views = []
     for r in rows:
         kind, codes = scopes.get(r.id, (None, []))

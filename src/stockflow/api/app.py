@@ -28,6 +28,7 @@ from stockflow.api import (
     screening,
     stock,
     transfers,
+    webhooks,
 )
 from stockflow.api.fast_lane import FastLane, declared_length
 from stockflow.api.identity import PREFIX
@@ -49,6 +50,7 @@ _ROUTERS = (
     counts.router,
     returns.router,
     events.router,
+    webhooks.router,
 )
 
 
@@ -59,6 +61,7 @@ def app_from_settings() -> Api:
         settings.database_url,
         migrate_schema=False,
         reservation_workers=settings.reservation_workers,
+        webhook_overlap=settings.webhook_overlap,
     )
 
     relaying = RelayThread(relay(sf, settings)) if settings.relay else None

@@ -22,6 +22,7 @@ from stockflow.cli.returns import returns_app
 from stockflow.cli.tokens import tokens_app
 from stockflow.cli.transfers import transfers_app
 from stockflow.cli.users import users_app
+from stockflow.cli.webhooks import webhooks_app
 from stockflow.config import Settings
 
 app = typer.Typer(
@@ -184,6 +185,9 @@ app.add_typer(counts_app, name="counts", help="Cycle counts: blind sheets, accur
 app.add_typer(returns_app, name="returns", help="Returns (RMAs): show one, list them")
 app.add_typer(users_app, name="users", help="Users: add, list, passwords, disable, enable")
 app.add_typer(tokens_app, name="tokens", help="API tokens: issue, list, revoke")
+app.add_typer(
+    webhooks_app, name="webhooks", help="Webhooks: subscribe, pause, rotate, log, redeliver"
+)
 
 
 def main() -> None:

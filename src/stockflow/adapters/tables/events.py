@@ -127,10 +127,20 @@ webhook_deliveries = Table(
     Column("finished_at", UtcDateTime(), nullable=True),  # delivered, dead or cancelled
     one_of("status", DELIVERY_STATUSES),
 )
+# Pending deliveries only: an aggregate's earlier ones hold its later ones back...
 Index(
     "ix_webhook_deliveries_pending",
     webhook_deliveries.c.subscription_id,
+    webhook_deliveries.c.aggregate,
     webhook_deliveries.c.sequence,
+    webhook_deliveries.c.id,
+    postgresql_where=webhook_deliveries.c.status == "pending",
+    sqlite_where=webhook_deliveries.c.status == "pending",
+)
+# ...and the dispatcher looks for those whose time has come.
+Index(
+    "ix_webhook_deliveries_due",
+    webhook_deliveries.c.next_attempt_at,
     postgresql_where=webhook_deliveries.c.status == "pending",
     sqlite_where=webhook_deliveries.c.status == "pending",
 )

@@ -57,6 +57,7 @@ class Resource(StrEnum):
     RETURNS = "returns"
     AUDIT = "audit"
     USERS = "users"  # users, their tokens
+    WEBHOOKS = "webhooks"  # one's webhook subscriptions: they carry only what one may read
 
 
 class Action(StrEnum):
@@ -90,6 +91,10 @@ def _grants(*cells: str) -> frozenset[Permission]:
 _EVERYTHING = frozenset(Permission(r, a) for r in Resource for a in Action)
 _READ_ALL_STOCK = ("catalogue:read", "stock:read", "ledger:read")
 
+# Every role may subscribe to webhooks (``webhooks:*``) but read_only, which only reads
+# its own (none): a subscription carries only what its owner may read through the API,
+# so owning one grants nothing more, and staff integrations (a warehouse system, a
+# purchasing tool) need them as much as partners do.
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _EVERYTHING,
     Role.MANAGER: _EVERYTHING - _grants("users:write"),
@@ -103,6 +108,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "returns:*",
         "floor:read",
         "transfers:read",
+        "webhooks:*",
     ),
     Role.WAREHOUSE: _grants(
         *_READ_ALL_STOCK,
@@ -117,6 +123,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "transfers:*",
         "counts:*",
         "returns:*",
+        "webhooks:*",
     ),
     Role.PURCHASING: _grants(
         *_READ_ALL_STOCK,
@@ -127,6 +134,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "transfers:read",
         "exceptions:read",
         "orders:read",
+        "webhooks:*",
     ),
     Role.READ_ONLY: frozenset(
         p
@@ -143,10 +151,13 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         "transfers:*",
         "counts:*",
         "returns:*",
+        "webhooks:*",
     ),
     # Ledger rows name other parties' orders, references and people: not for a marketplace.
-    Role.MARKETPLACE: _grants("catalogue:read", "stock:read", "orders:*", "channels:read"),
-    Role.SUPPLIER: _grants("catalogue:read", "purchasing:read", "asns:*"),
+    Role.MARKETPLACE: _grants(
+        "catalogue:read", "stock:read", "orders:*", "channels:read", "webhooks:*"
+    ),
+    Role.SUPPLIER: _grants("catalogue:read", "purchasing:read", "asns:*", "webhooks:*"),
 }
 
 

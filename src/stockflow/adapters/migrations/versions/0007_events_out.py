@@ -121,7 +121,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_pending",
         "webhook_deliveries",
-        ["subscription_id", "sequence"],
+        ["subscription_id", "aggregate", "sequence", "id"],
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    )
+    op.create_index(
+        "ix_webhook_deliveries_due",
+        "webhook_deliveries",
+        ["next_attempt_at"],
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     )
