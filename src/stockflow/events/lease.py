@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Connection, select, update
@@ -43,6 +43,10 @@ class Lease(Protocol):
 
     def transaction(self) -> AbstractContextManager[Connection]:
         """A write transaction that commits only while the lease is held (else ``LeaseLost``)."""
+        ...
+
+    def keep(self) -> None:
+        """Between transactions: make sure the lease is still held (else ``LeaseLost``)."""
         ...
 
     def release(self) -> None:
@@ -106,6 +110,11 @@ class AdvisoryLease:
                     raise LeaseLost("the relay's connection (and so its lock) was lost") from exc
                 raise
 
+    def keep(self) -> None:
+        """Ask on the lock's connection: once that connection is gone, so is the lock."""
+        with self.transaction() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def release(self) -> None:
         """Unlock and give the connection back."""
         with self._using:
@@ -139,6 +148,7 @@ class RowLease:
         self._name = name
         self.holder = holder_name()
         self._held = False
+        self._renewed = datetime.min.replace(tzinfo=UTC)
 
     def acquire(self) -> bool:
         """Take the row if it is free, expired or already ours."""
@@ -162,6 +172,7 @@ class RowLease:
                 )
             )
         self._held = True
+        self._renewed = now
         return True
 
     @contextmanager
@@ -183,7 +194,16 @@ class RowLease:
             if renewed != 1:
                 self._held = False
                 raise LeaseLost("the relay's lease expired and may have been taken over")
+            self._renewed = now
             yield conn
+
+    def keep(self) -> None:
+        """Renew the lease once a third of it has run out (an idle relay writes rarely)."""
+        if not self._held:
+            raise LeaseLost("the relay's lease is not held")
+        if self._clock() >= self._renewed + self._ttl / 3:
+            with self.transaction():
+                pass
 
     def release(self) -> None:
         """Let the lease go at once, so a waiting relay need not wait for it to expire."""

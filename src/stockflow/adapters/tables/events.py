@@ -41,12 +41,18 @@ outbox = Table(
     Column("aggregate_sequence", BigInteger, nullable=True),
     Column("published_at", UtcDateTime(), nullable=True),
 )
-# Only rows still on their way are in it: it stays small however long the history.
+# Only rows still on their way are in these: they stay small however long the history.
 Index(
-    "ix_outbox_pending",
+    "ix_outbox_unnumbered",
     outbox.c.id,
-    postgresql_where=outbox.c.published_at.is_(None),
-    sqlite_where=outbox.c.published_at.is_(None),
+    postgresql_where=outbox.c.sequence.is_(None) & outbox.c.published_at.is_(None),
+    sqlite_where=outbox.c.sequence.is_(None) & outbox.c.published_at.is_(None),
+)
+Index(
+    "ix_outbox_unpublished",
+    outbox.c.sequence,
+    postgresql_where=outbox.c.sequence.is_not(None) & outbox.c.published_at.is_(None),
+    sqlite_where=outbox.c.sequence.is_not(None) & outbox.c.published_at.is_(None),
 )
 Index("ix_outbox_published_at", outbox.c.published_at)
 

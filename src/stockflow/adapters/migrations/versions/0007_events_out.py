@@ -33,11 +33,18 @@ def upgrade() -> None:
         batch_op.drop_index("ix_outbox_unpublished")
     op.execute("UPDATE outbox SET published_at = created_at WHERE published_at IS NULL")
     op.create_index(
-        "ix_outbox_pending",
+        "ix_outbox_unnumbered",
         "outbox",
         ["id"],
-        postgresql_where=sa.text("published_at IS NULL"),
-        sqlite_where=sa.text("published_at IS NULL"),
+        postgresql_where=sa.text("sequence IS NULL AND published_at IS NULL"),
+        sqlite_where=sa.text("sequence IS NULL AND published_at IS NULL"),
+    )
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["sequence"],
+        postgresql_where=sa.text("sequence IS NOT NULL AND published_at IS NULL"),
+        sqlite_where=sa.text("sequence IS NOT NULL AND published_at IS NULL"),
     )
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
     op.create_table(
@@ -165,7 +172,8 @@ def downgrade() -> None:
     op.drop_table("relay_leases")
     op.drop_table("event_aggregates")
     op.drop_index("ix_outbox_published_at", table_name="outbox")
-    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_index("ix_outbox_unnumbered", table_name="outbox")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_constraint("uq_outbox_sequence", type_="unique")
         batch_op.drop_column("aggregate_sequence")
