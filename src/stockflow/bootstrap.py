@@ -95,6 +95,7 @@ def relay(sf: Stockflow, settings: Settings) -> Relay:
             JetStream(
                 settings.nats_url,
                 stream=settings.nats_stream,
+                subjects_prefix=settings.nats_subject_prefix,
                 duplicate_window=timedelta(seconds=settings.nats_duplicate_window),
             )
         )

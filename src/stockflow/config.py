@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     stream_poll_seconds: float = 0.25  # how often a live stream looks for new events
     # Events out to NATS JetStream
     nats_url: str | None = None  # NATS server events go out to (nats://host:4222); None: off
-    nats_stream: str = "STOCKFLOW"  # JetStream stream of subjects stockflow.<topic>, made if needed
+    nats_stream: str = "STOCKFLOW"  # JetStream stream of subjects <prefix>.<topic>, made if needed
+    # the subjects' first part: stockflows sharing one NATS server each need their own
+    nats_subject_prefix: str = Field(default="stockflow", pattern=r"^[A-Za-z0-9_-]+$")
     # seconds JetStream remembers a message id, so a batch published again is stored once
     nats_duplicate_window: int = Field(default=7200, gt=0)
     # Webhooks: the wait before each try ("0,5s,5m,30m,2h,5h,10h,10h"), each try's time limit
