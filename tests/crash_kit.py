@@ -123,7 +123,10 @@ class Row:
 def outbox_rows(db: Database) -> list[Row]:
     with db.read() as conn:
         return [
-            Row(r.id, r.sequence, r.aggregate, r.key, r.aggregate_sequence, r.published_at is not None)
+            Row(
+                r.id, r.sequence, r.aggregate, r.key, r.aggregate_sequence,
+                r.published_at is not None,
+            )
             for r in conn.execute(
                 select(
                     outbox.c.id, outbox.c.sequence, outbox.c.aggregate, outbox.c.key,

@@ -28,6 +28,7 @@ import pytest
 
 from crash_kit import (
     Arrival,
+    NatsMessage,
     Process,
     Row,
     SignedReceiver,
@@ -257,7 +258,8 @@ def test_servers_killed_under_load_lose_and_double_no_event(
         receiver.stop()
     held, messages = nats_messages(place.url, place.stream, f"{place.prefix}.>")
     print(
-        f"\n{len(rows)} events, {kills} kills, load {load_seconds:.1f} s, drain {drain_seconds:.1f} s;"
+        f"\n{len(rows)} events, {kills} kills,"
+        f" load {load_seconds:.1f} s, drain {drain_seconds:.1f} s;"
         f" {len(load.captured)} orders, {load.cancelled} cancelled, {load.resent} requests resent;"
         f" webhooks {len(arrived)} requests, {len(delivered)} delivered,"
         f" {len(delivered) - len({r.event_id for r in delivered})} repeats,"
@@ -325,10 +327,108 @@ def check_webhooks(
     assert states == {"delivered": len(rows)}
 
 
-def check_nats(rows: list[Row], held: int, messages: list[object]) -> None:
+def check_nats(rows: list[Row], held: int, messages: list[NatsMessage]) -> None:
     """The stream holds every committed event once, in the stream's order."""
     in_order = [str(r.id) for r in sorted(rows, key=lambda r: r.sequence or 0)]
-    got = [m.msg_id for m in messages]  # type: ignore[attr-defined]
+    got = [m.msg_id for m in messages]
     assert held == len(rows)
     assert Counter(got) == Counter(in_order)
     assert got == in_order
+
+
+BACKLOG = 20_000
+
+
+def backlog(sf: Stockflow, count: int, *, tag: str) -> None:
+    """``count`` committed events over 400 orders, 2,000 to a transaction."""
+    for start in range(0, count, 2_000):
+        happen(
+            sf,
+            *(
+                Happened("order.captured", f"{tag}-{n % 400}", data={"n": n})
+                for n in range(start, min(count, start + 2_000))
+            ),
+        )
+
+
+def check_relayed_once(db: Database, place: Place, count: int) -> None:
+    """Every event published, numbered 1..N, and in the NATS stream once, in the stream's order."""
+    rows = outbox_rows(db)
+    assert len(rows) == count
+    assert all(r.published for r in rows)
+    assert_contiguous_sequences(rows)
+    held, messages = nats_messages(place.url, place.stream, f"{place.prefix}.>")
+    check_nats(rows, held, messages)
+
+
+def test_a_relay_killed_mid_batch_resumes_where_it_stopped(
+    pg_only_url: str, place: Place, tmp_path: Path
+) -> None:
+    sf = Stockflow.open(pg_only_url, migrate_schema=False)
+    db = Database(pg_only_url)
+    backlog(sf, BACKLOG, tag="R")
+    args = ["relay", "--db", pg_only_url]
+    first = Process(args, relay_env(place), tmp_path / "relay-1.log").start()
+    second = Process(args, relay_env(place), tmp_path / "relay-2.log")
+    try:
+        mark = random.randint(2_000, BACKLOG // 2)
+
+        def under_way() -> bool:
+            """the first relay has sequenced some of the backlog"""
+            return outbox_count(db, sequenced=True) >= mark
+
+        wait_for(under_way, within=60, step=0.02)
+        first.kill()
+        sequenced = outbox_count(db, sequenced=True)
+        published = BACKLOG - outbox_count(db, unpublished=True)
+        assert 0 < sequenced < BACKLOG, "killed after it had finished"
+        second.start()
+
+        def done() -> bool:
+            """the second relay has published everything"""
+            return outbox_count(db, unpublished=True) == 0
+
+        wait_for(done, within=60, step=0.1)
+    finally:
+        first.kill()
+        second.stop()
+    print(f"\nkilled after {sequenced} sequenced, {published} published of {BACKLOG}")
+    check_relayed_once(db, place, BACKLOG)
+    sf.close()
+    db.dispose()
+
+
+def test_of_two_relays_started_at_once_only_one_relays_until_it_dies(
+    pg_only_url: str, place: Place, tmp_path: Path
+) -> None:
+    sf = Stockflow.open(pg_only_url, migrate_schema=False)
+    db = Database(pg_only_url)
+    backlog(sf, BACKLOG // 4, tag="T")
+    args = ["relay", "--db", pg_only_url]
+    relays = [Process(args, relay_env(place), tmp_path / f"relay-{n}.log") for n in (1, 2)]
+    holding = "holding the lease"
+    try:
+        for r in relays:
+            r.start()
+
+        def done() -> bool:
+            """everything is published"""
+            return outbox_count(db, unpublished=True) == 0
+
+        wait_for(done, within=60, step=0.1)
+        time.sleep(1.5)  # longer than the stand-by's pause between tries for the lease
+        leaders = [r for r in relays if holding in r.output()]
+        assert len(leaders) == 1, [r.output() for r in relays]
+        [leader] = leaders
+        [standby] = [r for r in relays if r is not leader]
+        assert standby.alive
+        leader.kill()
+        backlog(sf, BACKLOG // 4, tag="U")  # only the stand-by is left to relay these
+        wait_for(done, within=60, step=0.1)
+        assert holding in standby.output()
+    finally:
+        for r in relays:
+            r.stop()
+    check_relayed_once(db, place, BACKLOG // 2)
+    sf.close()
+    db.dispose()
