@@ -47,6 +47,7 @@ class BenchConfig:
     server_workers: int = 1
     hot: bool = False
     threads: bool = False  # in-process callers as OS threads instead of event-loop tasks
+    nats: str | None = None  # events: the NATS server the relay publishes to (None: none)
 
 
 @dataclass(frozen=True, slots=True)

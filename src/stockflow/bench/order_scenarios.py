@@ -9,6 +9,7 @@ copies of the order tables; otherwise the transaction rolls back.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -30,8 +31,28 @@ from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 SHIP_TO = "1 Bench Street, Testville"
 
 
+@dataclass(frozen=True, slots=True)
+class OrderLoad:
+    """A stocked shop, the same-run ceiling, and the orders to capture (and a warm-up)."""
+
+    roof: ceiling.Ceiling
+    roof_accepted: int
+    work: Workload
+    warm_up: Workload
+
+
 def orders_scenario(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
     """Capture orders from many clients; the JSON report, with the same-run ceiling."""
+    load = prepare_orders(sf, url, c)
+    warmed, tally = drive(sf, url, c, load.work, warm_up=load.warm_up)
+    out = report(sf, c, tally, load.roof, load.roof_accepted, sku_prefix="S", warm_up=warmed)
+    out["scenario"] = "orders --hot" if c.hot else "orders"
+    out["orders_per_s"] = out["accepted_per_s"]
+    return out
+
+
+def prepare_orders(sf: Stockflow, url: str, c: BenchConfig) -> OrderLoad:
+    """Stock up, open the bench channel, measure the ceiling; the orders to send."""
     count = 1 if c.hot else c.skus
     lines = 1 if c.hot else c.lines
     codes = [f"S{n:05d}" for n in range(1, count + 1)]
@@ -78,11 +99,7 @@ def orders_scenario(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
         )
 
     work = orders("B", codes, c.attempts)
-    warmed, tally = drive(sf, url, c, work, warm_up=orders("W", warm_codes, warm_attempts))
-    out = report(sf, c, tally, roof, roof_accepted, sku_prefix="S", warm_up=warmed)
-    out["scenario"] = "orders --hot" if c.hot else "orders"
-    out["orders_per_s"] = out["accepted_per_s"]
-    return out
+    return OrderLoad(roof, roof_accepted, work, orders("W", warm_codes, warm_attempts))
 
 
 def _order_tables(sf: Stockflow) -> None:

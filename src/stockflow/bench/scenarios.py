@@ -8,6 +8,7 @@ from typing import Any
 
 from stockflow.bench import ceiling
 from stockflow.bench.databases import scratch_database
+from stockflow.bench.event_scenario import events_scenario
 from stockflow.bench.harness import (
     BenchConfig,
     Workload,
@@ -33,6 +34,8 @@ def run(config: BenchConfig) -> dict[str, Any]:
                 return _spread(sf, url, config)
             if config.scenario == "orders":
                 return orders_scenario(sf, url, config)
+            if config.scenario == "events":
+                return events_scenario(sf, url, config)
         finally:
             sf.close()
     raise ValueError(f"unknown scenario {config.scenario!r}")

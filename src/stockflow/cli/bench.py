@@ -12,7 +12,7 @@ from stockflow.bench.scenarios import run
 
 
 def bench(
-    scenario: Annotated[str, typer.Argument(help="hot-sku, spread or orders")] = "hot-sku",
+    scenario: Annotated[str, typer.Argument(help="hot-sku, spread, orders or events")] = "hot-sku",
     db: Annotated[
         str,
         typer.Option(
@@ -22,6 +22,13 @@ def bench(
     http: Annotated[
         bool, typer.Option("--http", help="Go through a real server on 127.0.0.1")
     ] = False,
+    nats: Annotated[
+        str | None,
+        typer.Option(
+            "--nats",
+            help="events: NATS server the relay publishes to (default: STOCKFLOW_NATS_URL)",
+        ),
+    ] = None,
     clients: Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients")] = 32,
     stock: Annotated[
         int, typer.Option(min=0, help="Units per position (0: 1,000 for hot-sku, 100 for spread)")
@@ -44,18 +51,23 @@ def bench(
         ),
     ] = False,
 ) -> None:
-    """Measure reservations per second with zero oversell, next to the same-run database ceiling."""
+    """Measure reservations per second with zero oversell, next to the same-run database ceiling.
+
+    ``events`` captures orders over HTTP with the relay on and measures the
+    events going out to NATS and a webhook endpoint.
+    """
     config = BenchConfig(
         scenario=scenario,
         db=db,
         http=http,
         clients=clients,
         stock=stock or (1000 if scenario == "hot-sku" or hot else 100),
-        attempts=attempts if attempts else (2000 if scenario == "orders" and not hot else 5000),
+        attempts=attempts or (2000 if scenario in ("orders", "events") and not hot else 5000),
         skus=skus,
         locations=locations,
         server_workers=server_workers,
         hot=hot,
         threads=threads,
+        nats=nats,
     )
     typer.echo(json.dumps(run(config)))
