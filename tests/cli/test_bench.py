@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from nats_server import nats_url
 from stockflow.bench.harness import BenchConfig
 from stockflow.bench.scenarios import run
 from stockflow.cli.app import app
@@ -128,3 +129,43 @@ def test_an_unknown_scenario_is_refused() -> None:
     config = BenchConfig(scenario="nope", db="sqlite", http=False, clients=1, stock=1, attempts=1)
     with pytest.raises(ValueError, match="unknown scenario 'nope'"):
         run(config)
+
+
+def assert_every_event_went_out(figures: dict[str, Any], *, nats: bool) -> None:
+    """Every order's events were committed, delivered to the endpoint (and NATS), none left."""
+    assert (figures["scenario"], figures["mode"]) == ("events", "http")
+    assert (figures["accepted"], figures["errors"]) == (60, 0)
+    assert figures["oversold"] == 0
+    events = figures["events"]
+    assert events["committed"] >= 60  # at least the captures' own
+    assert events["webhooks_received"] == events["committed"]
+    assert events["webhook_latency_ms"]["events"] == events["committed"]
+    assert 0 < events["webhook_latency_ms"]["p50"] <= events["webhook_latency_ms"]["p99"]
+    assert events["backlog"]["max"] >= events["backlog"]["at_end_of_load"] >= 0
+    assert events["drain_seconds"] >= 0
+    if nats:
+        assert events["nats_received"] == events["committed"]
+        assert events["to_nats_per_s"] > 0
+        assert 0 < events["nats_latency_ms"]["p50"] <= events["nats_latency_ms"]["p99"]
+    else:
+        assert events["nats"].startswith("skipped")
+        assert events["nats_received"] is None
+
+
+EVENTS = ["events", "--clients", "4", "--attempts", "60", "--skus", "50"]
+
+
+def test_events_on_sqlite_reach_the_webhook_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without NATS the bench says so and still measures the webhooks."""
+    monkeypatch.delenv("STOCKFLOW_NATS_URL", raising=False)
+    figures = bench(*EVENTS)
+    assert figures["db"] == "sqlite"
+    assert_every_event_went_out(figures, nats=False)
+
+
+@pytest.mark.postgres_only
+def test_events_on_postgresql_reach_nats_and_the_webhook_endpoint(pg_only_url: str) -> None:
+    """With NATS: every event published and seen by a subscriber, the stream deleted after."""
+    figures = bench(*EVENTS, "--db", pg_only_url, "--nats", nats_url())
+    assert figures["db"] == "postgresql"
+    assert_every_event_went_out(figures, nats=True)

@@ -199,7 +199,7 @@ def _event_figures(
         "webhook_latency_ms": _latencies(made, webhook_arrivals),
         "nats_latency_ms": _latencies(made, nats_arrivals) if nats else None,
         "backlog": {
-            "max": max(backlog.samples, default=0),
+            "max": max([*backlog.samples, backlog.at_end]),
             "mean_first_half": _mean(backlog.samples[:half]),
             "mean_second_half": _mean(backlog.samples[half:]),
             "at_end_of_load": backlog.at_end,
