@@ -29,6 +29,13 @@ def bench(
             help="events: NATS server the relay publishes to (default: STOCKFLOW_NATS_URL)",
         ),
     ] = None,
+    relay_process: Annotated[
+        bool,
+        typer.Option(
+            "--relay-process",
+            help="events: run the relay as its own `stockflow relay` process, not in the server",
+        ),
+    ] = False,
     clients: Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients")] = 32,
     stock: Annotated[
         int, typer.Option(min=0, help="Units per position (0: 1,000 for hot-sku, 100 for spread)")
@@ -69,5 +76,6 @@ def bench(
         hot=hot,
         threads=threads,
         nats=nats,
+        relay_process=relay_process,
     )
     typer.echo(json.dumps(run(config)))
