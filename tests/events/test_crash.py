@@ -218,6 +218,7 @@ def test_servers_killed_under_load_lose_and_double_no_event(
     load: Load | None = None
     side = SideWriter(sf)
     kills = 0
+    downtime: list[float] = []
     try:
         wait_healthy(base_url, server)
         load = Load(base_url, token).start()
@@ -233,12 +234,15 @@ def test_servers_killed_under_load_lose_and_double_no_event(
                 time.sleep(rng.uniform(0, 0.3))
                 server.kill()
                 kills += 1
+                down = time.monotonic()
                 server = Process(args, env, tmp_path / "serve.log").start()
                 wait_healthy(base_url, server)
+                downtime.append(time.monotonic() - down)
             time.sleep(0.05)
         load_seconds = time.monotonic() - started
         load.finish()
         side.finish()
+        left = (outbox_count(db, unpublished=True), pending_deliveries(db))
 
         def drained() -> bool:
             """nothing left unpublished or pending"""
@@ -259,7 +263,9 @@ def test_servers_killed_under_load_lose_and_double_no_event(
     held, messages = nats_messages(place.url, place.stream, f"{place.prefix}.>")
     print(
         f"\n{len(rows)} events, {kills} kills,"
-        f" load {load_seconds:.1f} s, drain {drain_seconds:.1f} s;"
+        f" down {', '.join(f'{d:.1f}' for d in downtime)} s;"
+        f" load {load_seconds:.1f} s, then {left[0]} unpublished, {left[1]} pending,"
+        f" drained in {drain_seconds:.1f} s;"
         f" {len(load.captured)} orders, {load.cancelled} cancelled, {load.resent} requests resent;"
         f" webhooks {len(arrived)} requests, {len(delivered)} delivered,"
         f" {len(delivered) - len({r.event_id for r in delivered})} repeats,"
