@@ -10,6 +10,20 @@ import typer
 from stockflow.bench.harness import BenchConfig
 from stockflow.bench.scenarios import run
 
+NatsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--nats", help="events: NATS server the relay publishes to (default: STOCKFLOW_NATS_URL)"
+    ),
+]
+RelayProcessOption = Annotated[
+    bool,
+    typer.Option(
+        "--relay-process",
+        help="events: run the relay as its own `stockflow relay` process, not in the server",
+    ),
+]
+
 
 def bench(
     scenario: Annotated[str, typer.Argument(help="hot-sku, spread, orders or events")] = "hot-sku",
@@ -22,20 +36,8 @@ def bench(
     http: Annotated[
         bool, typer.Option("--http", help="Go through a real server on 127.0.0.1")
     ] = False,
-    nats: Annotated[
-        str | None,
-        typer.Option(
-            "--nats",
-            help="events: NATS server the relay publishes to (default: STOCKFLOW_NATS_URL)",
-        ),
-    ] = None,
-    relay_process: Annotated[
-        bool,
-        typer.Option(
-            "--relay-process",
-            help="events: run the relay as its own `stockflow relay` process, not in the server",
-        ),
-    ] = False,
+    nats: NatsOption = None,
+    relay_process: RelayProcessOption = False,
     clients: Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients")] = 32,
     stock: Annotated[
         int, typer.Option(min=0, help="Units per position (0: 1,000 for hot-sku, 100 for spread)")
