@@ -19,6 +19,7 @@ from stockflow.adapters.tables import (
     stock_moves,
 )
 from stockflow.errors import InvalidInput, ReservationClosed, UnknownReservation
+from stockflow.stock.changes import touched
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.queries.reservations import ReservationView, load_reservation
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -90,6 +91,7 @@ def close_lines(
         update(positions).where(positions.c.id == bindparam("pid")).values(values),
         [{"pid": pid, "q": q} for pid, q in sorted(per_position.items())],
     )
+    touched(conn, per_position, now=now)
     if how is Closing.CONSUME:
         conn.execute(
             stock_moves.insert(),

@@ -34,6 +34,7 @@ from stockflow.errors import (
 )
 from stockflow.stock import lookup
 from stockflow.stock.book import load_book
+from stockflow.stock.changes import touched
 from stockflow.stock.queries.reservations import AllocationView, ReservationView, load_reservations
 from stockflow.stock.rules.allocation import LineRequest, PlannedAllocation, StockBook
 from stockflow.stock.rules.commands import Reserve, ReserveLine
@@ -298,6 +299,7 @@ def _write(
         # Who asked, when a desk staged it: in the same statement, no extra round trip.
         bulk.Insert(audit_log, audit.staged_rows(conn, accepted.keys(), now=now)),
     )
+    touched(conn, delta, now=now)
     return {
         i: ReservationView(
             id=rid,
