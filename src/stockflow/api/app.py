@@ -15,6 +15,7 @@ from stockflow.api import (
     accounts,
     catalogue,
     counts,
+    event_schemas,
     floor,
     guard,
     identity,
@@ -206,6 +207,7 @@ def create_app(
     def openapi() -> dict[str, Any]:
         schema = build()
         guard.document(app, _ROUTERS, schema)
+        event_schemas.document(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
