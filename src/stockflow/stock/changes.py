@@ -5,9 +5,18 @@ shipment) marks it here with ``touched``. Nothing is read or written then: at
 the end of the transaction's work one statement sums the touched SKUs'
 positions at the touched locations (every bin and lot) and writes one outbox
 row per (SKU, location). A group-committed batch of 500 reservations of one
-SKU is one row, and the totals are those the transaction commits, read under
-the locks it holds. The statement builds the rows' JSON in the database, so it
-costs one round trip however many positions were touched.
+SKU is one row, and the totals are those the transaction commits. The
+statement builds the rows' JSON in the database, so it costs one round trip
+however many positions were touched.
+
+Two transactions may change different bins of one SKU and location at once,
+without waiting for each other's row locks; each would then sum before the
+other commits, and neither total would ever be true. So on PostgreSQL each
+first takes a transaction lock per (SKU, location), in one order and after
+every row lock it takes (so it cannot deadlock): the second sums once the
+first has committed, and the last event told is the truth. The locks travel
+with the statement that sums, in the same round trip. SQLite runs one writer
+at a time.
 
 ``available`` is on hand less allocated: what the positions hold free.
 Safety buffers, ring fences and expiry, which ATP also takes off, change
@@ -28,6 +37,9 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Insert,
+    Select,
+    String,
+    Subquery,
     any_,
     bindparam,
     cast,
@@ -37,11 +49,14 @@ from sqlalchemy import (
     select,
 )
 
+from stockflow.adapters import driver
 from stockflow.adapters.outbox import before_commit
 from stockflow.adapters.tables import UtcDateTime, locations, outbox, positions, skus
 from stockflow.stock.rules.events import StockChanged
 
 _HOOK = "stock.changed"
+_LOCKS = "stockflow:stock.changed"
+"""The first half of the key of every such lock: no other lock of stockflow's has it."""
 
 
 class _Touched:
@@ -56,11 +71,13 @@ class _Touched:
     def __call__(self, conn: Connection) -> None:
         if not self.ids or self.now is None:
             return
-        dialect = conn.dialect.name
-        ids: object = sorted(self.ids)
-        if dialect != "postgresql":
-            ids = json.dumps(ids)
-        conn.execute(_statement(dialect), {"ids": ids, "now": self.now})
+        ids = sorted(self.ids)
+        if conn.dialect.name != "postgresql":
+            conn.execute(_rows("sqlite"), {"ids": json.dumps(ids), "now": self.now})
+            return
+        locks = driver.prepare(_locks, "postgresql", lists=["ids"])
+        rows = driver.prepare(_rows, "postgresql", lists=["ids"], params=["now"])
+        driver.execute_all(conn, (locks, {"ids": ids}), (rows, {"ids": ids, "now": self.now}))
 
 
 def touched(conn: Connection, position_ids: Iterable[int], *, now: datetime) -> None:
@@ -70,19 +87,36 @@ def touched(conn: Connection, position_ids: Iterable[int], *, now: datetime) -> 
     hook.now = now
 
 
+def _pairs(dialect: str) -> Subquery:
+    """The (SKU id, location id) pairs of the positions in list parameter ``ids``."""
+    if dialect == "postgresql":
+        wanted: Any = positions.c.id == any_(bindparam("ids", [], type_=ARRAY(BigInteger)))
+    else:
+        listed: Any = select(literal_column("value"))
+        listed = listed.select_from(func.json_each(bindparam("ids", "[]")))
+        wanted = positions.c.id.in_(listed)
+    query = select(positions.c.sku_id, positions.c.location_id).where(wanted).distinct()
+    return query.subquery("w")
+
+
+def _locks(dialect: str) -> Select[Any]:
+    """A transaction lock per touched (SKU, location), taken in the order of their keys."""
+    pairs = _pairs(dialect)
+    key = func.hashtext(
+        cast(pairs.c.sku_id, String) + literal("@") + cast(pairs.c.location_id, String)
+    )
+    lock = func.pg_advisory_xact_lock(func.hashtext(literal(_LOCKS)), key)
+    return select(lock).select_from(pairs).order_by(key)
+
+
 @cache
-def _statement(dialect: str) -> Insert:
+def _rows(dialect: str) -> Insert:
     """INSERT INTO outbox ... SELECT the touched SKUs' totals per location, as JSON rows."""
     if dialect == "postgresql":
-        wanted: Any = positions.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
         obj, array = func.json_build_object, func.json_build_array
     else:
-        listed: Any = select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
-        wanted = positions.c.id.in_(listed)
         obj, array = func.json_object, func.json_array
-    pairs = (
-        select(positions.c.sku_id, positions.c.location_id).where(wanted).distinct().subquery("w")
-    )
+    pairs = _pairs(dialect)
     totals = (
         select(
             positions.c.sku_id,
@@ -113,7 +147,7 @@ def _statement(dialect: str) -> Insert:
             sku + literal("@") + location,
             obj("locations", array(location)),
             payload,
-            bindparam("now", type_=UtcDateTime()),
+            bindparam("now", None, type_=UtcDateTime()),
         )
         .select_from(
             totals.join(skus, skus.c.id == totals.c.sku_id).join(
