@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import ClassVar, Protocol
 
@@ -105,11 +105,13 @@ def payload_of(item: object) -> dict[str, object]:
 
 
 def plain(value: object) -> object:
-    """``value`` as JSON-ready data: lists, dicts, ISO dates, dataclasses as their fields."""
+    """``value`` as JSON-ready data: lists, dicts, ISO dates and UTC times, dataclasses' fields."""
     if isinstance(value, tuple | list):
         return [plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, datetime):  # in UTC, as the envelope's timestamp
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     if is_dataclass(value) and not isinstance(value, type):
