@@ -23,7 +23,7 @@ from outbox_log import told
 from receiving_shop import buy, stock_the_floor
 from stockflow.adapters.parcels import Parcel
 from stockflow.api.app import create_app
-from stockflow.api.event_schemas import BY_TOPIC, CATALOGUE
+from stockflow.api.event_catalogue import BY_TOPIC, CATALOGUE
 from stockflow.bootstrap import Stockflow
 from stockflow.counts.rules import CountScope
 from stockflow.floor.picking import WaveRequest

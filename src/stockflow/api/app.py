@@ -15,7 +15,7 @@ from stockflow.api import (
     accounts,
     catalogue,
     counts,
-    event_schemas,
+    event_catalogue,
     floor,
     guard,
     identity,
@@ -207,7 +207,7 @@ def create_app(
     def openapi() -> dict[str, Any]:
         schema = build()
         guard.document(app, _ROUTERS, schema)
-        event_schemas.document(schema)
+        event_catalogue.document(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

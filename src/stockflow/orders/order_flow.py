@@ -18,7 +18,7 @@ from stockflow.orders.backorders import holdings
 from stockflow.stock.bins import staged
 from stockflow.stock.closing import Closing, close_lines
 from stockflow.stock.exceptions import raise_exception, resolve_exceptions
-from stockflow.stock.order_events import order_scope
+from stockflow.stock.order_events import OrderScope, order_scope
 from stockflow.stock.order_lifecycle import lock_order, note, set_status, settle_status
 from stockflow.stock.queries.orders import OrderView, load_order
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -80,20 +80,26 @@ def cancel_order(
     note(conn, order_id, f"{what} cancelled: {reason}", actor=actor, now=now)
     if whole:
         set_status(conn, order_id, new_status, now)
-        resolve_exceptions(
-            conn,
-            order_id,
-            (
-                ExceptionKind.ATP_FAILURE,
-                ExceptionKind.ORDER_ON_HOLD,
-                ExceptionKind.STUCK_ORDER,
-                ExceptionKind.LATE_BACKORDER,
-            ),
-            now,
-            resolution="the order was cancelled",
-        )
+        resolve_exceptions(conn, order_id, _MOOT, now, resolution="the order was cancelled")
     else:
         settle_status(conn, order_id, now)
+    return _cancelled(conn, order_id, line_no, freed, told, now=now)
+
+
+_MOOT = (
+    ExceptionKind.ATP_FAILURE,
+    ExceptionKind.ORDER_ON_HOLD,
+    ExceptionKind.STUCK_ORDER,
+    ExceptionKind.LATE_BACKORDER,
+)
+"""What nobody need look at once the whole order is cancelled."""
+
+
+def _cancelled(
+    conn: Connection, order_id: str, line_no: int | None, freed: set[str], told: OrderScope,
+    *, now: datetime,
+) -> OrderView:  # fmt: skip
+    """Record ``order.cancelled`` (naming the sites that held its units); the order now."""
     after = load_order(conn, order_id)
     waiting = tuple(sorted(ln.sku for ln in after.lines if ln.waiting))
     cancelled = OrderCancelled(
