@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 
 class Topic(StrEnum):
@@ -96,16 +96,29 @@ class Event:
 
 def payload_of(item: object) -> dict[str, object]:
     """A dataclass's fields as JSON-ready data: hidden ones left out, renamed ones renamed."""
-    out: dict[str, object] = {}
-    for f in fields(item):  # type: ignore[arg-type]
-        name = f.metadata.get("as", f.name)
-        if name is not None:
-            out[name] = plain(getattr(item, f.name))
-    return out
+    return {out: plain(getattr(item, name)) for name, out in _shape(type(item))}
+
+
+_SHAPES: dict[type[Any], tuple[tuple[str, str], ...]] = {}
+
+
+def _shape(kind: type[Any]) -> tuple[tuple[str, str], ...]:
+    """(attribute, name in the payload) of a dataclass's told fields: read once per class.
+
+    Capture writes several events per order in its hot batch; reading the
+    fields' metadata again for each would cost more than the rest of the row.
+    """
+    found = _SHAPES.get(kind)
+    if found is None:
+        told = ((f.name, f.metadata.get("as", f.name)) for f in fields(kind))
+        found = _SHAPES[kind] = tuple((name, out) for name, out in told if out is not None)
+    return found
 
 
 def plain(value: object) -> object:
     """``value`` as JSON-ready data: lists, dicts, ISO dates and UTC times, dataclasses' fields."""
+    if value is None or isinstance(value, str | int):
+        return value
     if isinstance(value, tuple | list):
         return [plain(v) for v in value]
     if isinstance(value, Mapping):
