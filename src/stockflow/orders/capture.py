@@ -164,7 +164,7 @@ def _announced(
         if view.promise_date is not None:
             events.append(promised(oid, view.promise_date, None, scope))
     if batch.raised:
-        events.extend(_opened(conn, scopes))
+        events.extend(_opened(conn, {oid: scopes[oid] for oid in batch.raised}))
     return events
 
 
@@ -182,7 +182,7 @@ def _captured(view: OrderView, scope: OrderScope) -> OrderCaptured:
 
 
 def _opened(conn: Connection, scopes: dict[str, OrderScope]) -> list[ExceptionOpened]:
-    """The exceptions just raised for these new orders, with their ids."""
+    """The exceptions just raised for these new orders (the only ones they have), with ids."""
     rows = conn.execute(
         select(exceptions.c.id, exceptions.c.kind, exceptions.c.order_id, exceptions.c.message)
         .where(exceptions.c.order_id.in_(sorted(scopes)))
