@@ -13,6 +13,7 @@ still leave the last event equal to the totals.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -211,6 +212,24 @@ def test_a_group_committed_batch_of_500_reservations_is_one_event(shop: Stockflo
     assert event.payload == {
         "sku": "BOLT", "location": "HAM", "on_hand": 600, "allocated": 500, "available": 100,
     }  # fmt: skip
+
+
+def test_the_reservation_desk_tells_each_batch_once_not_each_reservation(shop: Stockflow) -> None:
+    """500 callers at once: the desk commits them in a few batches, each told as one event."""
+    shop.post_move(PostMove("BOLT", 600, "receipt", target=Place("HAM", "A-01")))
+    before = told(shop)[-1].id
+    ask = Reserve((ReserveLine("BOLT", 1, location="HAM"),), owner_ref="crowd")
+
+    async def crowd() -> list[object]:
+        return list(await asyncio.gather(*(shop.reserve_async(ask) for _ in range(500))))
+
+    assert len(asyncio.run(crowd())) == 500
+    rows = told(shop, after=before, topic="stock.changed")
+    assert 1 <= len(rows) <= 50  # one per committed batch, a batch holds up to 256
+    held = [r.payload["allocated"] for r in rows]
+    assert held == sorted(set(held))  # in commit order, each batch on top of the last
+    assert held[-1] == 500
+    assert_last_told_is_now(shop)
 
 
 def test_a_transaction_that_fails_tells_nothing(shop: Stockflow) -> None:
