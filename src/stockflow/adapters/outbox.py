@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection
 
+from stockflow.adapters import bulk
 from stockflow.adapters.tables import outbox
 
 _RECORDED = "stockflow.recorded_events"
@@ -86,7 +87,8 @@ def record(conn: Connection, *events: Event, now: datetime, publish: bool = True
     """
     rows = [event_row(e, now=now) for e in events if e.published] if publish else []
     if rows:
-        conn.execute(outbox.insert(), rows)
+        # One statement whatever the count (a capture batch writes a few per order).
+        bulk.write(conn, bulk.Insert(outbox, rows))
     recorded_so_far(conn).extend(events)
 
 
