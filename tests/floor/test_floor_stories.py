@@ -107,7 +107,10 @@ def test_order_to_doorstep_with_a_short_pick_re_allocated_and_a_wrong_scan_refus
     with shop.db.read() as conn:
         events = conn.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)).all()
     assert any(
-        topic == "exception.raised" and key == first.id and payload["kind"] == "short_pick"
+        topic == "exception.opened"
+        and payload["order_id"] == first.id
+        and payload["kind"] == "short_pick"
+        and key == str(payload["exception_id"])
         for topic, key, payload in events
     )
     bin_after = [p for p in shop.positions(sku="APPLE") if p.bin == apple_bin]

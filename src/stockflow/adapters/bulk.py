@@ -37,13 +37,26 @@ class Increment:
 
 def write(conn: Connection, *steps: Insert | Increment) -> None:
     """Apply every step, in one statement on PostgreSQL."""
-    steps = tuple(s for s in steps if (s.rows if isinstance(s, Insert) else s.deltas))
-    if not steps:
-        return
     if conn.dialect.name != "postgresql":
         for step in steps:
-            _write_portable(conn, step)
+            if step.rows if isinstance(step, Insert) else step.deltas:
+                _write_portable(conn, step)
         return
+    found = statement(conn, *steps)
+    if found is not None:
+        driver.execute(conn, found[0].sql, found[1])
+
+
+def statement(
+    conn: Connection, *steps: Insert | Increment
+) -> tuple[driver.Statement, dict[str, Any]] | None:
+    """PostgreSQL: every step with rows as one statement and its parameters (None: no rows).
+
+    For a caller that sends it together with others in one round trip.
+    """
+    steps = tuple(s for s in steps if (s.rows if isinstance(s, Insert) else s.deltas))
+    if not steps:
+        return None
     parts: list[str] = []
     params: dict[str, Any] = {}
     for n, step in enumerate(steps):
@@ -54,7 +67,7 @@ def write(conn: Connection, *steps: Insert | Increment) -> None:
         )
         parts.append(f"w{n} AS ({sql})")
         params.update(values)
-    driver.execute(conn, f"WITH {', '.join(parts)} SELECT 1", params)
+    return driver.Statement(f"WITH {', '.join(parts)} SELECT 1", frozenset()), params
 
 
 def _write_portable(conn: Connection, step: Insert | Increment) -> None:

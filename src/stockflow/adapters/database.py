@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from stockflow.adapters import audit
-from stockflow.adapters.outbox import Event, start_recording, take_recorded
+from stockflow.adapters.outbox import Event, run_before_commit, start_recording, take_recorded
 
 T = TypeVar("T")
 
@@ -182,11 +182,14 @@ class Database:
 def recording(conn: Connection, work: Callable[[Connection], T]) -> tuple[T, Sequence[Event]]:
     """Run ``work`` in the connection's open transaction; its result and the events it recorded.
 
-    When ``work`` fails its events are left behind (a connection the server
-    dropped cannot even be asked for them); the next transaction forgets them.
+    The hooks its writers registered (``outbox.before_commit``) run after it,
+    in the same transaction. When ``work`` fails its events and hooks are left
+    behind (a connection the server dropped cannot even be asked for them); the
+    next transaction forgets them.
     """
     start_recording(conn)
     result = work(conn)
+    run_before_commit(conn)
     return result, take_recorded(conn)
 
 

@@ -39,10 +39,10 @@ from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.expression import Select
+from sqlalchemy.sql.expression import ClauseElement, Select
 
 Row = tuple[Any, ...]
-Build = Callable[[str], Select[Any]]
+Build = Callable[[str], ClauseElement]
 
 # Hot statements are prepared on the server the first time a connection runs them
 # (psycopg would otherwise wait for the fifth run, parsing and planning each time).
@@ -69,13 +69,21 @@ def in_list(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElemen
     return column.in_(values)
 
 
-def prepare(build: Build, dialect: str, *, lists: Sequence[str]) -> Statement:
-    """Compile ``build(dialect)`` for ``dialect``; ``lists`` name its list parameters."""
-    return _compile(build, dialect, tuple(lists))
+def prepare(
+    build: Build, dialect: str, *, lists: Sequence[str], params: Sequence[str] = ()
+) -> Statement:
+    """Compile ``build(dialect)`` for ``dialect``; ``lists`` name its list parameters.
+
+    ``params`` name its other parameters (a timestamp): every other value is a
+    constant written into the text.
+    """
+    return _compile(build, dialect, tuple(lists), tuple(params))
 
 
 @cache
-def _compile(build: Build, dialect: str, lists: tuple[str, ...]) -> Statement:
+def _compile(
+    build: Build, dialect: str, lists: tuple[str, ...], params: tuple[str, ...]
+) -> Statement:
     target: Dialect = (
         psycopg.dialect()  # type: ignore[no-untyped-call]
         if dialect == "postgresql"
@@ -83,7 +91,7 @@ def _compile(build: Build, dialect: str, lists: tuple[str, ...]) -> Statement:
     )
 
     def inline(bind: BindParameter[Any]) -> None:
-        if bind.key not in lists:
+        if bind.key not in lists and bind.key not in params:
             bind.literal_execute = True  # a constant: written into the text, never sent
 
     statement = visitors.cloned_traverse(build(dialect), {}, {"bindparam": inline})
@@ -104,6 +112,23 @@ def fetch(conn: Connection, *runs: tuple[Statement, dict[str, Any]]) -> list[lis
                 bound = _params(statement, params, postgres)
                 cursor.execute(statement.sql, bound, **_PREPARED if postgres else {})
         return [list(cursor.fetchall()) for cursor in cursors]
+
+
+def execute_all(conn: Connection, *runs: tuple[Statement, dict[str, Any]]) -> None:
+    """Run each statement with its parameters, in order, keeping no rows.
+
+    On PostgreSQL all of them travel together (one round trip), and each
+    still starts once the one before it has finished: a statement that waits
+    for a lock holds back the ones after it, which then read what committed
+    meanwhile.
+    """
+    postgres = conn.dialect.name == "postgresql"
+    with _cursors(conn, runs[0][0].sql, len(runs)) as (dbapi, cursors):
+        pipeline = dbapi.pipeline() if postgres and len(runs) > 1 else contextlib.nullcontext()
+        with pipeline:
+            for cursor, (statement, params) in zip(cursors, runs, strict=True):
+                bound = _params(statement, params, postgres)
+                cursor.execute(statement.sql, bound, **_PREPARED if postgres else {})
 
 
 def execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:

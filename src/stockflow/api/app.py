@@ -15,6 +15,7 @@ from stockflow.api import (
     accounts,
     catalogue,
     counts,
+    event_catalogue,
     events,
     floor,
     guard,
@@ -218,6 +219,7 @@ def create_app(
     def openapi() -> dict[str, Any]:
         schema = build()
         guard.document(app, _ROUTERS, schema)
+        event_catalogue.document(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -203,7 +203,9 @@ def list_exceptions(
 )
 def acknowledge_exception(sf: Sf, exception_id: IdPath, who: Who) -> ExceptionOut:
     """Someone is on it (409 when it is resolved already)."""
-    view = sf.orders.set_exception_state(exception_id, "acknowledged", scope=who.scope)
+    view = sf.orders.set_exception_state(
+        exception_id, "acknowledged", scope=who.scope, actor=who.name
+    )
     return ExceptionOut.model_validate(view)
 
 
@@ -212,5 +214,5 @@ def acknowledge_exception(sf: Sf, exception_id: IdPath, who: Who) -> ExceptionOu
 )
 def resolve_exception(sf: Sf, exception_id: IdPath, who: Who) -> ExceptionOut:
     """It is dealt with (resolving twice changes nothing)."""
-    view = sf.orders.set_exception_state(exception_id, "resolved", scope=who.scope)
+    view = sf.orders.set_exception_state(exception_id, "resolved", scope=who.scope, actor=who.name)
     return ExceptionOut.model_validate(view)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, select, update
 
 from stockflow.adapters.outbox import record
-from stockflow.adapters.tables import bins, count_lines, cycle_counts, exceptions, locations, skus
+from stockflow.adapters.tables import bins, count_lines, cycle_counts, locations, skus
 from stockflow.counts.queries import UnknownCount, count_seen
 from stockflow.counts.rules import (
     CountStatus,
@@ -36,7 +36,7 @@ from stockflow.counts.rules import (
 from stockflow.errors import Conflict, InvalidInput, NotFound
 from stockflow.stock import lookup
 from stockflow.stock.bins import ensure_position
-from stockflow.stock.exceptions import raise_exception
+from stockflow.stock.exceptions import raise_exception, resolve_about
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.losses import (
     Lost,
@@ -46,7 +46,7 @@ from stockflow.stock.losses import (
     orders_holding,
 )
 from stockflow.stock.rules.access import EVERYWHERE, Scope
-from stockflow.stock.rules.events import StockFreed
+from stockflow.stock.rules.events import CountVariance, StockFreed
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.quantities import non_negative_quantity
 
@@ -180,15 +180,8 @@ def _settle(conn: Connection, count: _Count, now: datetime) -> None:
         .values(status=status.value, updated_at=now)
     )
     if status is CountStatus.CLOSED:
-        conn.execute(
-            update(exceptions)
-            .where(
-                exceptions.c.kind == ExceptionKind.COUNT_VARIANCE.value,
-                exceptions.c.reference == count.id,
-                exceptions.c.order_id.is_(None),
-                exceptions.c.state != "resolved",
-            )
-            .values(state="resolved", updated_at=now)
+        resolve_about(
+            conn, ExceptionKind.COUNT_VARIANCE, count.id, now, resolution="the count was closed"
         )
 
 
@@ -248,7 +241,10 @@ def _record(
             now=now,
             sku_id=line.sku_id,
             reference=count.id,
+            location_id=count.location_id,
         )
+    if counted != on_hand:
+        _announce(conn, count, line, expected=on_hand, counted=counted, status=status, now=now)
     conn.execute(
         update(count_lines)
         .where(count_lines.c.count_id == count.id, count_lines.c.line_no == line.line_no)
@@ -257,6 +253,18 @@ def _record(
     )  # fmt: skip
     _settle(conn, count, now)
     return Decision(count.id, line.line_no, line.sku, status.value, added, lost)
+
+
+def _announce(
+    conn: Connection, count: _Count, line: _Line, *, expected: int, counted: int,
+    status: LineStatus, now: datetime,
+) -> None:  # fmt: skip
+    """``count.variance``: a counted line differs from the books, and what became of it."""
+    variance = CountVariance(
+        count.id, line.line_no, count.location, line.bin, line.sku, line.lot or None,
+        expected, counted, counted - expected, status.value,
+    )  # fmt: skip
+    record(conn, variance, now=now)
 
 
 def _variance_message(count: _Count, line: _Line, *, expected: int, counted: int) -> str:
@@ -355,6 +363,7 @@ def approve_line(
         why=why, today=today, now=now,
     )  # fmt: skip
     _decided(conn, count, line=line, status=status, actor=cmd.actor, now=now)
+    _announce_decided(conn, count, line, status, now=now)
     return Decision(count.id, line.line_no, line.sku, status.value, added, lost)
 
 
@@ -367,7 +376,17 @@ def reject_line(
         return replay
     status = next_line_status(line.status, LineEvent.REJECT, line_no=line.line_no)
     _decided(conn, count, line=line, status=status, actor=cmd.actor, now=now)
+    _announce_decided(conn, count, line, status, now=now)
     return Decision(count.id, line.line_no, line.sku, status.value)
+
+
+def _announce_decided(
+    conn: Connection, count: _Count, line: _Line, status: LineStatus, *, now: datetime
+) -> None:
+    """A person decided on a variance held for approval: ``count.variance`` says how."""
+    expected, counted = line.expected or 0, line.counted or 0
+    if expected != counted:
+        _announce(conn, count, line, expected=expected, counted=counted, status=status, now=now)
 
 
 def _to_decide(

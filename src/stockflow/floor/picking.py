@@ -246,7 +246,7 @@ def _short(
     held: set[str], actor: str, today: date, now: datetime,
 ) -> Lost:  # fmt: skip
     """Give back the units that were not there, correct the bin, tell who lost units."""
-    release_at(conn, task.allocation_id, short)
+    release_at(conn, task.allocation_id, short, now=now)
     reference = f"short-pick:{task.id}"
     why = f"short pick by {actor} in wave {task.wave_id}"
     fix = correct_position(

@@ -24,6 +24,7 @@ from stockflow.adapters.carriers import (
     carrier_for,
     zone_for,
 )
+from stockflow.adapters.outbox import record
 from stockflow.adapters.parcels import Parcel
 from stockflow.adapters.tables import (
     allocation_open_qty,
@@ -40,12 +41,14 @@ from stockflow.adapters.tables import (
 from stockflow.errors import Conflict, InvalidInput, NotFound
 from stockflow.floor.queries import shipment_seen
 from stockflow.floor.rules import TaskStatus
-from stockflow.stock.bins import Staged, position_places, release_at, staged
+from stockflow.stock.bins import PositionPlace, Staged, position_places, release_at, staged
 from stockflow.stock.ledger import post_moves
+from stockflow.stock.order_events import order_scope
 from stockflow.stock.order_lifecycle import lock_order, note, set_status
-from stockflow.stock.queries.orders import load_order
+from stockflow.stock.queries.orders import load_order, order_statuses
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import PostMove
+from stockflow.stock.rules.events import OrderLine, OrderShipped
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.order_lifecycle import (
     OrderEvent,
@@ -234,7 +237,7 @@ def ship(
     booking = _book(conn, row, how)
     places = position_places(conn, {s.position_id for s in here})
     for s in here:
-        release_at(conn, s.allocation_id, s.held, into=allocations.c.consumed_qty)
+        release_at(conn, s.allocation_id, s.held, into=allocations.c.consumed_qty, now=now)
     moves = [
         PostMove(
             sku=s.sku, qty=s.held, reason=Reason.SHIP.value, source=places[s.position_id].place(),
@@ -256,7 +259,27 @@ def ship(
         conn, row.order_id, f"shipped {units} units as {booking.tracking_no}", actor=actor, now=now
     )
     _settle_after_ship(conn, row.order_id, now)
+    _announce(conn, row, booking, here, places, now=now)
     return booking.tracking_no
+
+
+def _announce(
+    conn: Connection, row: Row[Any], booking: Booking, here: list[Staged],
+    places: dict[int, PositionPlace], *, now: datetime,
+) -> None:  # fmt: skip
+    """``order.shipped`` for this shipment: what left, from where, with whom."""
+    units: dict[tuple[int, str], int] = defaultdict(int)
+    for s in here:
+        units[(s.line_no, s.sku)] += s.held
+    told = order_scope(conn, row.order_id)
+    shipped = OrderShipped(
+        row.order_id, row.id, places[here[0].position_id].location, booking.carrier,
+        booking.service, booking.tracking_no,
+        tuple(OrderLine(n, sku, q) for (n, sku), q in sorted(units.items())),
+        order_statuses(conn, [row.order_id])[row.order_id],
+        channel=told.channel, sites=told.sites,
+    )  # fmt: skip
+    record(conn, shipped, now=now)
 
 
 def _check_all_packed(conn: Connection, shipment_id: str, here: list[Staged]) -> None:

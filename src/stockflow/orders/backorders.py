@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, func, or_, select, update
 
 from stockflow.adapters import bulk
+from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -29,12 +30,19 @@ from stockflow.orders.order_refs import OrderRefs
 from stockflow.orders.rules.channels import ChannelRules
 from stockflow.orders.rules.fulfilment import Need, OrderPlan, Site, plan_order
 from stockflow.stock.book import load_book
+from stockflow.stock.changes import touched
 from stockflow.stock.exceptions import resolve_exceptions
+from stockflow.stock.order_events import OrderScope, order_scopes, promised, record_waiting
 from stockflow.stock.order_lifecycle import lock_order, note, settle_status
 from stockflow.stock.queries.orders import OrderView, load_order, load_orders, orders_waiting_for
 from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
-from stockflow.stock.rules.events import StockTakenBack
+from stockflow.stock.rules.events import (
+    AllocatedLine,
+    OrderAllocated,
+    OrderPromised,
+    StockTakenBack,
+)
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.order_lifecycle import WAITING, OrderStatus
 from stockflow.stock.rules.places import SELLABLE_BIN_ROLES, SELLABLE_KINDS
@@ -76,11 +84,24 @@ def fill_backorders(
     if not changed:
         return []
     _write_fill(conn, batch, book, changed, views)
+    scopes = order_scopes(conn, changed)
     for oid in changed:
         settle_status(conn, oid, now)
-        if load_order(conn, oid).status == OrderStatus.ALLOCATED.value:
-            resolve_exceptions(conn, oid, _FILLED, now)
+        after = load_order(conn, oid)
+        if after.status == OrderStatus.ALLOCATED.value:
+            resolve_exceptions(conn, oid, _FILLED, now, resolution="the order got its stock")
+        _announce_fill(conn, after, batch.allocated_lines(oid, book), scopes[oid], now=now)
     return changed
+
+
+def _announce_fill(
+    conn: Connection, view: OrderView, placed: tuple[AllocatedLine, ...], scope: OrderScope,
+    *, now: datetime,
+) -> None:  # fmt: skip
+    """``order.allocated`` for what the fill gave the order, ``order.backordered`` if it waits."""
+    got = OrderAllocated(view.id, view.status, placed, channel=scope.channel, sites=scope.sites)
+    record(conn, got, now=now)
+    record_waiting(conn, view, scope, now=now)
 
 
 _FILLED = (ExceptionKind.ATP_FAILURE, ExceptionKind.LATE_BACKORDER)
@@ -102,6 +123,7 @@ def _gather(
             }
         )
         batch.allocated[a.position_id] += a.qty
+        batch.placed[order_id][(line_nos[need.line_no], need.sku, a.position_id)] += a.qty
     for message in plan.decisions:
         batch.rows["order_decisions"].append(
             {
@@ -126,6 +148,7 @@ def _write_fill(
         bulk.Insert(order_decisions, batch.rows["order_decisions"]),
         bulk.Increment(positions, {p: {"allocated": q} for p, q in batch.allocated.items()}),
     )
+    touched(conn, batch.allocated, now=batch.now)
     conn.execute(
         update(reservations)
         .where(reservations.c.id.in_([views[o].reservation_id for o in changed]))
@@ -277,14 +300,18 @@ def has_free_stock(conn: Connection, skus: set[str]) -> bool:
     return conn.execute(query).first() is not None
 
 
-def repromise(conn: Connection, order_ids: list[str], *, today: date) -> dict[str, date | None]:
+def repromise(
+    conn: Connection, order_ids: list[str], *, today: date, now: datetime
+) -> dict[str, date | None]:
     """Work out again when each waiting order's missing units will be there, and store it.
 
     Called when the ground moved under a promise: a short pick, a count, new supply.
+    An order whose date moves says so (``order.promised``).
     """
     views = load_orders(conn, order_ids)
     points = _ship_to_points(conn, order_ids)
     out: dict[str, date | None] = {}
+    moved: list[OrderPromised] = []
     for oid in order_ids:
         view = views.get(oid)
         if view is None or view.status not in WAITING:
@@ -302,14 +329,25 @@ def repromise(conn: Connection, order_ids: list[str], *, today: date) -> dict[st
         promise = refs.promise_date(conn, needs, missing, today=today, ahead=own)
         if promise != view.promise_date:
             conn.execute(update(orders).where(orders.c.id == oid).values(promise_date=promise))
+            moved.append(promised(oid, promise, view.promise_date, OrderScope(view.channel)))
         out[oid] = promise
+    if moved:
+        _record_promises(conn, moved, now=now)
     return out
 
 
-def repromise_waiting(conn: Connection, sku_ids: set[int], *, today: date) -> list[str]:
+def _record_promises(conn: Connection, moved: list[OrderPromised], *, now: datetime) -> None:
+    """Record the moved promises, each naming its order's sites."""
+    scopes = order_scopes(conn, (e.order_id for e in moved))
+    record(conn, *(replace(e, sites=scopes[e.order_id].sites) for e in moved), now=now)
+
+
+def repromise_waiting(
+    conn: Connection, sku_ids: set[int], *, today: date, now: datetime
+) -> list[str]:
     """New promise dates for every order waiting for these SKUs (or kits of them): supply moved."""
     waiting = orders_waiting_for(conn, sku_ids)
-    repromise(conn, waiting, today=today)
+    repromise(conn, waiting, today=today, now=now)
     return waiting
 
 
@@ -323,8 +361,8 @@ def promise_after_loss(
     for oid, _ in taken.on_floor:
         status = lock_order(conn, oid)
         if status in WAITING:
-            promised = repromise(conn, [oid], today=today).get(oid)
-            outcome = f"waits for {taken.sku}, promised for {promised or 'no date yet'}"
+            promised_on = repromise(conn, [oid], today=today, now=now).get(oid)
+            outcome = f"waits for {taken.sku}, promised for {promised_on or 'no date yet'}"
         else:
             outcome = f"{taken.sku} re-allocated by the usual rules"
         note(conn, oid, outcome, actor=taken.actor, now=now)

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, or_, select
 
 from stockflow.adapters import audit
 from stockflow.adapters.outbox import record
-from stockflow.adapters.tables import orders
+from stockflow.adapters.tables import exceptions, orders
 from stockflow.errors import (
     ExternalIdReused,
     IdempotencyKeyReused,
@@ -32,10 +32,17 @@ from stockflow.orders.order_refs import OrderRefs
 from stockflow.orders.rules.channels import BackorderPolicy
 from stockflow.orders.rules.fulfilment import Need, Site, plan_order
 from stockflow.stock.book import load_book
+from stockflow.stock.order_events import OrderScope, backordered, promised
 from stockflow.stock.queries.orders import OrderView, load_orders
 from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder
-from stockflow.stock.rules.events import OrderCaptured
+from stockflow.stock.rules.events import (
+    Event,
+    ExceptionOpened,
+    OrderAllocated,
+    OrderCaptured,
+    OrderLine,
+)
 from stockflow.stock.rules.order_lifecycle import (
     OrderEvent,
     OrderStatus,
@@ -122,7 +129,7 @@ def capture_many(
     written = load_orders(conn, batch.order_ids) if batch.order_ids else {}
     if written:
         # JSON does not travel in the bulk arrays: one batch insert for the batch's events.
-        record(conn, *map(_captured, written.values()), *batch.events, now=now)
+        record(conn, *_announced(conn, batch, book, written), now=now)
 
     def settled(outcome: OrderOutcome | _TwinOf | None) -> OrderOutcome:
         if isinstance(outcome, _TwinOf):
@@ -135,9 +142,60 @@ def capture_many(
     return [settled(o) for o in outcomes]
 
 
-def _captured(view: OrderView) -> OrderCaptured:
-    waiting = tuple(sorted(ln.sku for ln in view.lines if ln.waiting))
-    return OrderCaptured(view.id, view.channel, view.status, waiting)
+def _announced(
+    conn: Connection, batch: order_writes.Batch, book: StockBook, written: dict[str, OrderView]
+) -> list[Event]:
+    """Each captured order's events, in capture order, then the exceptions the batch raised."""
+    events: list[Event] = []
+    scopes: dict[str, OrderScope] = {}
+    for oid in batch.order_ids:
+        view = written[oid]
+        placed = batch.allocated_lines(oid, book)
+        scope = scopes[oid] = OrderScope(view.channel).at(*(ln.location for ln in placed))
+        events.append(_captured(view, scope))
+        if placed:
+            allocated = OrderAllocated(
+                oid, view.status, placed, channel=scope.channel, sites=scope.sites
+            )
+            events.append(allocated)
+        waits = backordered(view, scope)
+        if waits is not None:
+            events.append(waits)
+        if view.promise_date is not None:
+            events.append(promised(oid, view.promise_date, None, scope))
+    if batch.raised:
+        events.extend(_opened(conn, {oid: scopes[oid] for oid in batch.raised}))
+    return events
+
+
+def _captured(view: OrderView, scope: OrderScope) -> OrderCaptured:
+    return OrderCaptured(
+        view.id,
+        view.status,
+        view.external_id,
+        tuple(OrderLine(ln.line_no, ln.sku, ln.qty) for ln in view.lines),
+        view.promise_date,
+        waiting=tuple(sorted(ln.sku for ln in view.lines if ln.waiting)),
+        channel=scope.channel,
+        sites=scope.sites,
+    )
+
+
+def _opened(conn: Connection, scopes: dict[str, OrderScope]) -> list[ExceptionOpened]:
+    """The exceptions just raised for these new orders (the only ones they have), with ids."""
+    rows = conn.execute(
+        select(exceptions.c.id, exceptions.c.kind, exceptions.c.order_id, exceptions.c.message)
+        .where(exceptions.c.order_id.in_(sorted(scopes)))
+        .order_by(exceptions.c.id)
+    )
+    opened: list[ExceptionOpened] = []
+    for r in rows:
+        of = scopes[r.order_id]
+        about = (int(r.id), r.kind, r.order_id, None, None)
+        opened.append(
+            ExceptionOpened(*about, message=r.message, channel=of.channel, sites=of.sites)
+        )
+    return opened
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,7 +246,10 @@ class Orders:
         if wanted:
             self.db.run(
                 lambda conn: backorders.repromise_waiting(
-                    conn, {s.id for s in skus_by_code(conn, wanted).values()}, today=self._today()
+                    conn,
+                    {s.id for s in skus_by_code(conn, wanted).values()},
+                    today=self._today(),
+                    now=self.clock(),
                 )
             )
 
@@ -281,12 +284,12 @@ class Orders:
             )  # fmt: skip
 
     def set_exception_state(
-        self, exception_id: int, state: str, *, scope: Scope = EVERYWHERE
+        self, exception_id: int, state: str, *, scope: Scope = EVERYWHERE, actor: str = "system"
     ) -> ExceptionView:
-        """Acknowledge or resolve an exception."""
+        """Acknowledge or resolve an exception; ``actor`` is who did it."""
         return self.db.run(
             lambda conn: set_exception_state(
-                conn, exception_id, state, now=self.clock(), scope=scope
+                conn, exception_id, state, now=self.clock(), scope=scope, actor=actor
             )
         )
 

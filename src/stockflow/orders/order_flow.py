@@ -18,6 +18,7 @@ from stockflow.orders.backorders import holdings
 from stockflow.stock.bins import staged
 from stockflow.stock.closing import Closing, close_lines
 from stockflow.stock.exceptions import raise_exception, resolve_exceptions
+from stockflow.stock.order_events import OrderScope, order_scope
 from stockflow.stock.order_lifecycle import lock_order, note, set_status, settle_status
 from stockflow.stock.queries.orders import OrderView, load_order
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -47,6 +48,7 @@ def cancel_order(
     """
     status = lock_order(conn, order_id, scope=scope)
     view = load_order(conn, order_id)
+    told = order_scope(conn, order_id)  # before its units go: who held them hears of it
     lines = [ln for ln in view.lines if line_no is None or ln.line_no == line_no]
     if line_no is not None and not lines:
         raise InvalidInput(f"order {order_id} has no line {line_no}", field="line_no")
@@ -78,22 +80,33 @@ def cancel_order(
     note(conn, order_id, f"{what} cancelled: {reason}", actor=actor, now=now)
     if whole:
         set_status(conn, order_id, new_status, now)
-        resolve_exceptions(
-            conn,
-            order_id,
-            (
-                ExceptionKind.ATP_FAILURE,
-                ExceptionKind.ORDER_ON_HOLD,
-                ExceptionKind.STUCK_ORDER,
-                ExceptionKind.LATE_BACKORDER,
-            ),
-            now,
-        )
+        resolve_exceptions(conn, order_id, _MOOT, now, resolution="the order was cancelled")
     else:
         settle_status(conn, order_id, now)
+    return _cancelled(conn, order_id, line_no, freed, told, now=now)
+
+
+_MOOT = (
+    ExceptionKind.ATP_FAILURE,
+    ExceptionKind.ORDER_ON_HOLD,
+    ExceptionKind.STUCK_ORDER,
+    ExceptionKind.LATE_BACKORDER,
+)
+"""What nobody need look at once the whole order is cancelled."""
+
+
+def _cancelled(
+    conn: Connection, order_id: str, line_no: int | None, freed: set[str], told: OrderScope,
+    *, now: datetime,
+) -> OrderView:  # fmt: skip
+    """Record ``order.cancelled`` (naming the sites that held its units); the order now."""
     after = load_order(conn, order_id)
     waiting = tuple(sorted(ln.sku for ln in after.lines if ln.waiting))
-    record(conn, OrderCancelled(order_id, line_no, tuple(sorted(freed)), waiting), now=now)
+    cancelled = OrderCancelled(
+        order_id, line_no, tuple(sorted(freed)), waiting, after.status,
+        channel=told.channel, sites=told.sites,
+    )  # fmt: skip
+    record(conn, cancelled, now=now)
     return after
 
 
@@ -111,11 +124,14 @@ def release_hold(
     conn.execute(update(orders).where(orders.c.id == order_id).values(hold_reason=None))
     set_status(conn, order_id, new, now)
     note(conn, order_id, "hold released", actor=actor, now=now)
-    resolve_exceptions(conn, order_id, (ExceptionKind.ORDER_ON_HOLD,), now)
+    resolve_exceptions(
+        conn, order_id, (ExceptionKind.ORDER_ON_HOLD,), now, resolution="the hold was released"
+    )
     after = load_order(conn, order_id)
     waiting = tuple(sorted(ln.sku for ln in after.lines if ln.waiting))
-    if waiting:
-        record(conn, HoldReleased(order_id, waiting), now=now)
+    told = order_scope(conn, order_id)
+    released = HoldReleased(order_id, waiting, after.status, channel=told.channel, sites=told.sites)
+    record(conn, released, now=now)
     return after
 
 
@@ -131,6 +147,7 @@ def reallocate_order(
     status = lock_order(conn, order_id, scope=scope)
     event_status = next_status(status, OrderEvent.BACKORDER)  # refuses shipped, cancelled...
     view = load_order(conn, order_id)
+    told = order_scope(conn, order_id)  # before its units go: who held them hears of it
     freed: set[str] = set()
     if any(ln.allocated for ln in view.lines):
         released = close_lines(
@@ -143,7 +160,10 @@ def reallocate_order(
     set_status(conn, order_id, event_status, now)
     note(conn, order_id, "re-allocation requested", actor=actor, now=now)
     wanted = freed | {ln.sku for ln in view.lines if ln.qty > ln.cancelled + ln.shipped}
-    record(conn, OrderReallocated(order_id, tuple(sorted(wanted))), now=now)
+    again = OrderReallocated(
+        order_id, tuple(sorted(wanted)), channel=told.channel, sites=told.sites
+    )
+    record(conn, again, now=now)
     return load_order(conn, order_id)
 
 
@@ -217,9 +237,9 @@ def _ask_to_put_back(conn: Connection, order_id: str, line_no: int | None, now: 
     for s in staged(conn, order_id):
         if line_no is None or s.line_no == line_no:
             picked[(s.sku, s.location_id)] += s.held
-    for (sku, _), qty in sorted(picked.items()):
+    for (sku, location_id), qty in sorted(picked.items()):
         raise_exception(
             conn, ExceptionKind.PUT_BACK,
             f"{qty} x {sku} picked for cancelled order {order_id} wait in staging: put them away",
-            now=now, order_id=order_id, reference=f"cancel:{order_id}",
+            now=now, order_id=order_id, reference=f"cancel:{order_id}", location_id=location_id,
         )  # fmt: skip

@@ -24,9 +24,10 @@ from stockflow.adapters.tables import (
 )
 from stockflow.orders.order_refs import OrderRefs
 from stockflow.orders.rules.fulfilment import OrderPlan
+from stockflow.stock.changes import touched
 from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder
-from stockflow.stock.rules.events import Event, ExceptionRaised
+from stockflow.stock.rules.events import AllocatedLine
 from stockflow.stock.rules.exceptions import ExceptionKind, ExceptionState
 from stockflow.stock.rules.order_lifecycle import OrderStatus
 from stockflow.stock.rules.reservation_lifecycle import ReservationStatus
@@ -44,7 +45,11 @@ class Batch:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     allocated: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     waiting: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # sku id -> units
-    events: list[Event] = field(default_factory=list)  # recorded once the orders are written
+    # Per order: (line, SKU, position) -> units this batch allocates, for its events.
+    placed: dict[str, dict[tuple[int, str, int], int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    raised: set[str] = field(default_factory=set)  # orders this batch raised exceptions for
 
     def add_order(
         self,
@@ -127,10 +132,18 @@ class Batch:
                 }
             )
             self.allocated[a.position_id] += a.qty
+            self.placed[order_id][(need.line_no, need.sku, a.position_id)] += a.qty
+
+    def allocated_lines(self, order_id: str, book: StockBook) -> tuple[AllocatedLine, ...]:
+        """What this batch allocated to an order, per line, SKU and location."""
+        per: dict[tuple[int, str, str], int] = defaultdict(int)
+        for (line_no, sku, pid), qty in self.placed.get(order_id, {}).items():
+            per[(line_no, sku, book.candidate(pid).location_code)] += qty
+        return tuple(AllocatedLine(n, s, q, loc) for (n, s, loc), q in sorted(per.items()))
 
     def exception(self, order_id: str, kind: ExceptionKind, message: str) -> None:
-        """Raise an exception both sides see, linked to the order, and its event."""
-        self.events.append(ExceptionRaised(kind.value, message, order_id, None))
+        """Raise an exception both sides see, linked to the order (its event once written)."""
+        self.raised.add(order_id)
         self.rows["exceptions"].append(
             {
                 "kind": kind.value,
@@ -160,6 +173,7 @@ class Batch:
             bulk.Increment(positions, {p: {"allocated": q} for p, q in self.allocated.items()}),
             bulk.Insert(audit_log, audited),
         )
+        touched(conn, self.allocated, now=self.now)
         draw_fences(conn, book)
 
 

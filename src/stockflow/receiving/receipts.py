@@ -21,6 +21,7 @@ from stockflow.adapters.tables import (
     receipt_lines,
     receipts,
     skus,
+    suppliers,
 )
 from stockflow.errors import IdempotencyKeyReused, StockflowError
 from stockflow.receiving.queries import receipt_seen
@@ -32,7 +33,7 @@ from stockflow.stock.ids import new_id
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import Place, PostMove
-from stockflow.stock.rules.events import StockFreed, SupplyChanged
+from stockflow.stock.rules.events import ReceiptLine, ReceiptPosted, StockFreed, SupplyChanged
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.places import BinRole
 
@@ -96,12 +97,28 @@ def receive(
                 now=now,
                 sku_id=g.sku_id,
                 reference=receipt_id,
+                location_id=doc.location.id,
             )
+    record(conn, _posted(conn, cmd, doc, receipt_id), now=now)
     stocked = frozenset(g.sku for g in found if g.received > g.damaged)
     if stocked:
         record(conn, StockFreed.of(stocked, "receipt"), now=now)
     record(conn, SupplyChanged.of((g.sku for g in found), "receipt"), now=now)
     return Received(receipt_id, False, stocked, frozenset(g.sku_id for g in found))
+
+
+def _posted(conn: Connection, cmd: Receive, doc: Document, receipt_id: str) -> ReceiptPosted:
+    """``receipt.posted``: what arrived where, against which document of which supplier."""
+    supplier = None
+    if doc.po is not None:
+        supplier = conn.execute(
+            select(suppliers.c.code).where(suppliers.c.id == doc.po.supplier_id)
+        ).scalar_one()
+    lines = tuple(
+        ReceiptLine(ln.sku, ln.received_qty, ln.damaged_qty, ln.lot or None) for ln in cmd.lines
+    )
+    po = doc.po.id if doc.po is not None else None
+    return ReceiptPosted(receipt_id, doc.location.code, po, doc.asn_id, supplier, lines)
 
 
 def _post(

@@ -270,7 +270,8 @@ def inspect_return(
     ], now=now)  # fmt: skip
     _record_disposition(conn, cmd, kind, qty=qty, note_text=why, now=now)
     announce(conn, "inspected", rma_id=cmd.rma_id, order_id=head.order_id, now=now,
-             line_no=line.line_no, sku=line.sku, disposition=kind.value, qty=qty)  # fmt: skip
+             line_no=line.line_no, sku=line.sku, lot=lot, disposition=kind.value, qty=qty,
+             location=_location_code(conn, int(head.location_id)))  # fmt: skip
     _close_when_done(conn, head.order_id, cmd, now=now)
     if kind is Disposition.RESTOCK:
         record(conn, StockFreed.of([line.sku], "return"), now=now)

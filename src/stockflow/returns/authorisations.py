@@ -20,8 +20,10 @@ from sqlalchemy import Connection, Row, case, func, select, update
 
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import (
+    channels,
     locations,
     order_lines,
+    orders,
     rma_lines,
     rmas,
     shipment_items,
@@ -125,8 +127,21 @@ def announce(
     conn: Connection, event: str, *, rma_id: str, order_id: str, now: datetime,
     **details: object,
 ) -> None:  # fmt: skip
-    """Record a ``return.<event>`` event in the same transaction as the change."""
-    record(conn, _ANNOUNCED[event](rma_id, order_id, details), now=now)
+    """Record a ``return.<event>`` event in the same transaction as the change.
+
+    It names the order's channel and the location the units come back to.
+    """
+    where = conn.execute(
+        select(locations.c.code, channels.c.code)
+        .select_from(rmas)
+        .join(locations, locations.c.id == rmas.c.location_id)
+        .join(orders, orders.c.id == rmas.c.order_id)
+        .join(channels, channels.c.id == orders.c.channel_id)
+        .where(rmas.c.id == rma_id)
+    ).one()
+    kind = _ANNOUNCED[event]
+    told = kind(order_id, rma_id=rma_id, details=details, channel=where[1], sites=(where[0],))
+    record(conn, told, now=now)
 
 
 # --- authorising ----------------------------------------------------------------
@@ -178,20 +193,19 @@ def authorise_return(
     for i, want in enumerate(cmd.lines):
         _check_returnable(cmd.order_id, lines, i, want.line_no, want.qty)
     location_id = _return_location(conn, cmd, [lines[w.line_no] for w in cmd.lines], scope)
-    rma_id, refund = _write_rma(conn, cmd, lines, location_id=location_id, reason=reason, now=now)
+    rma_id = _write_rma(conn, cmd, lines, location_id=location_id, reason=reason, now=now)
     units = sum(w.qty for w in cmd.lines)
     note(conn, cmd.order_id, f"return {rma_id} authorised for {units} unit(s): {reason}",
          actor=cmd.actor, now=now)  # fmt: skip
-    announce(conn, "authorised", rma_id=rma_id, order_id=cmd.order_id, now=now, units=units,
-             refund_suggested=str(refund))  # fmt: skip
+    announce(conn, "authorised", rma_id=rma_id, order_id=cmd.order_id, now=now, units=units)
     return rma_id, False
 
 
 def _write_rma(
     conn: Connection, cmd: AuthoriseReturn, lines: dict[int, _OrderLine], *, location_id: int,
     reason: str, now: datetime,
-) -> tuple[str, Decimal]:  # fmt: skip
-    """Insert the RMA with its lines and the refund it suggests; its id and that refund."""
+) -> str:  # fmt: skip
+    """Insert the RMA with its lines and the refund it suggests; its id."""
     refund = suggest_refund(
         RefundLine(w.qty, lines[w.line_no].unit_price, lines[w.line_no].list_price)
         for w in cmd.lines
@@ -205,7 +219,7 @@ def _write_rma(
         )
     )  # fmt: skip
     conn.execute(rma_lines.insert(), _rma_line_rows(rma_id, cmd, lines))
-    return rma_id, refund
+    return rma_id
 
 
 def _rma_line_rows(

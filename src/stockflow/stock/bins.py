@@ -24,6 +24,7 @@ from stockflow.adapters.tables import (
 )
 from stockflow.adapters.upsert import upsert
 from stockflow.errors import Conflict, NotFound
+from stockflow.stock.changes import touched
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.lookup import PositionKey
@@ -157,7 +158,7 @@ def carry(conn: Connection, cmd: Carry, *, now: datetime) -> int:
     target_key = PositionKey(source.sku_id, source.location_id, cmd.to_bin_id, source.lot)
     target_id = ensure_position(conn, target_key)
     lock_positions(conn, {source.id, target_id})
-    release_at(conn, cmd.allocation_id, cmd.qty, into=allocations.c.moved_qty)
+    release_at(conn, cmd.allocation_id, cmd.qty, into=allocations.c.moved_qty, now=now)
     target_bin = conn.execute(select(bins.c.code).where(bins.c.id == cmd.to_bin_id)).scalar_one()
     post_moves(
         conn,
@@ -190,12 +191,14 @@ def carry(conn: Connection, cmd: Carry, *, now: datetime) -> int:
         .where(positions.c.id == target_id)
         .values(allocated=positions.c.allocated + cmd.qty)
     )
+    touched(conn, [target_id], now=now)
     return int(new_id)
 
 
 def release_at(
-    conn: Connection, allocation_id: int, qty: int, *, into: Column[int] | None = None
-) -> None:
+    conn: Connection, allocation_id: int, qty: int, *, now: datetime,
+    into: Column[int] | None = None,
+) -> None:  # fmt: skip
     """Take ``qty`` units off one allocation and its position's allocated count.
 
     ``into`` says where they go: released (the default), moved or consumed. One
@@ -218,6 +221,7 @@ def release_at(
         .where(positions.c.id == done.position_id)
         .values(allocated=positions.c.allocated - qty)
     )
+    touched(conn, [int(done.position_id)], now=now)
 
 
 @dataclass(frozen=True, slots=True)

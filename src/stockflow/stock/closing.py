@@ -19,6 +19,7 @@ from stockflow.adapters.tables import (
     stock_moves,
 )
 from stockflow.errors import InvalidInput, ReservationClosed, UnknownReservation
+from stockflow.stock.changes import touched
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.queries.reservations import ReservationView, load_reservation
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -80,16 +81,7 @@ def close_lines(
         .values({column: column + bindparam("q")}),
         [{"aid": row.allocation_id, "q": q} for row, q in taking],
     )
-    per_position: dict[int, int] = defaultdict(int)
-    for row, q in taking:
-        per_position[row.position_id] += q
-    values = {"allocated": positions.c.allocated - bindparam("q")}
-    if how is Closing.CONSUME:
-        values["on_hand"] = positions.c.on_hand - bindparam("q")
-    conn.execute(
-        update(positions).where(positions.c.id == bindparam("pid")).values(values),
-        [{"pid": pid, "q": q} for pid, q in sorted(per_position.items())],
-    )
+    _take_off(conn, taking, how, now=now)
     if how is Closing.CONSUME:
         conn.execute(
             stock_moves.insert(),
@@ -121,6 +113,23 @@ def close_lines(
         )
     # Read back unscoped: what was just closed may leave nothing the scope still sees.
     return load_reservation(conn, cmd.reservation_id).seen_from(scope)
+
+
+def _take_off(
+    conn: Connection, taking: list[tuple[_Open, int]], how: Closing, *, now: datetime
+) -> None:
+    """Lower the positions' allocated (and, for a shipment, on hand) by what was taken."""
+    per_position: dict[int, int] = defaultdict(int)
+    for row, q in taking:
+        per_position[row.position_id] += q
+    values = {"allocated": positions.c.allocated - bindparam("q")}
+    if how is Closing.CONSUME:
+        values["on_hand"] = positions.c.on_hand - bindparam("q")
+    conn.execute(
+        update(positions).where(positions.c.id == bindparam("pid")).values(values),
+        [{"pid": pid, "q": q} for pid, q in sorted(per_position.items())],
+    )
+    touched(conn, per_position, now=now)
 
 
 def _lock_reservation(conn: Connection, reservation_id: str, scope: Scope) -> None:

@@ -21,6 +21,7 @@ from stockflow.adapters import bulk
 from stockflow.adapters.outbox import record
 from stockflow.adapters.tables import positions, stock_moves
 from stockflow.errors import IdempotencyKeyReused, InsufficientStock
+from stockflow.stock.changes import touched
 from stockflow.stock.locks import lock_positions
 from stockflow.stock.move_ends import End, Resolver, about_row
 from stockflow.stock.queries.ledger import LedgerEnd, LedgerRow, ledger_rows
@@ -164,9 +165,9 @@ def _post(
             pid = move.target.position_id
             free[pid] = free.get(pid, 0) + move.qty
             delta[pid] += move.qty
-    bulk.write(
-        conn, bulk.Increment(positions, {pid: {"on_hand": d} for pid, d in delta.items() if d})
-    )
+    changed = {pid: {"on_hand": d} for pid, d in delta.items() if d}
+    bulk.write(conn, bulk.Increment(positions, changed))
+    touched(conn, changed, now=now)
     result = conn.execute(
         insert(stock_moves).returning(stock_moves.c.id, sort_by_parameter_order=True),
         [

@@ -26,7 +26,9 @@ from stockflow.stock.bins import PositionPlace, position_place, release_at
 from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import lock_positions
+from stockflow.stock.order_events import order_scopes, record_waiting
 from stockflow.stock.order_lifecycle import lock_order, note, set_status, settle_status
+from stockflow.stock.queries.orders import load_order
 from stockflow.stock.rules.commands import PostMove
 from stockflow.stock.rules.events import StockTakenBack
 from stockflow.stock.rules.exceptions import ExceptionKind
@@ -90,7 +92,7 @@ def correct_position(
     place = position_place(conn, position_id)
     on_hand, allocated = lock_positions(conn, {position_id})[position_id]
     lock_orders(conn, orders_holding(conn, position_id), held)  # arrived meanwhile
-    taken = _take_back(conn, position_id, allocated - counted) if allocated > counted else {}
+    taken = _take_back(conn, position_id, allocated - counted, now) if allocated > counted else {}
     if counted != on_hand:
         found_more = counted > on_hand
         move = PostMove(
@@ -103,7 +105,7 @@ def correct_position(
     return Correction(place, on_hand, counted, taken)
 
 
-def _take_back(conn: Connection, position_id: int, units: int) -> dict[str, int]:
+def _take_back(conn: Connection, position_id: int, units: int, now: datetime) -> dict[str, int]:
     """Release ``units`` held at a position: lowest channel priority, then newest order, first."""
     rows = conn.execute(
         select(allocations.c.id, orders.c.id.label("order_id"), allocation_open_qty.label("held"))
@@ -117,7 +119,7 @@ def _take_back(conn: Connection, position_id: int, units: int) -> dict[str, int]
         if units <= 0:
             break
         qty = min(units, int(r.held))
-        release_at(conn, int(r.id), qty)
+        release_at(conn, int(r.id), qty, now=now)
         taken[r.order_id] += qty
         units -= qty
     return dict(taken)
@@ -145,6 +147,7 @@ def after_loss(
     exactly like any backorder fill after a receipt.
     """
     out = Lost(sku.sku)
+    scopes = order_scopes(conn, lost)
     for oid in sorted(lost):
         status = lock_order(conn, oid)
         out.on_floor[oid] = status in ON_THE_FLOOR
@@ -154,8 +157,11 @@ def after_loss(
         note(conn, oid, f"{lost[oid]} x {sku.sku} taken back: {why}", actor=actor, now=now)
         message = f"{lost[oid]} x {sku.sku} at {sku.location}/{sku.bin}: {why}"
         raise_exception(
-            conn, kind, message, now=now, order_id=oid, sku_id=sku.sku_id, reference=reference
-        )
+            conn, kind, message, now=now, order_id=oid, sku_id=sku.sku_id, reference=reference,
+            location_id=sku.location_id,
+        )  # fmt: skip
+        # Told at the site it lost units at too, though it may hold none there now.
+        record_waiting(conn, load_order(conn, oid), scopes[oid].at(sku.location), now=now)
     if out.on_floor:
         taken = StockTakenBack(sku.sku, kind.value, actor, tuple(sorted(out.on_floor.items())))
         record(conn, taken, now=now)

@@ -34,6 +34,7 @@ from stockflow.errors import (
 )
 from stockflow.stock import lookup
 from stockflow.stock.book import load_book
+from stockflow.stock.changes import write_and_tell
 from stockflow.stock.queries.reservations import AllocationView, ReservationView, load_reservations
 from stockflow.stock.rules.allocation import LineRequest, PlannedAllocation, StockBook
 from stockflow.stock.rules.commands import Reserve, ReserveLine
@@ -266,7 +267,8 @@ def _write(
     for _, plan in accepted.values():
         for a in plan:
             delta[a.position_id] += a.qty
-    bulk.write(
+    # The batch's last change to stock: its totals are told in the same round trip.
+    write_and_tell(
         conn,
         bulk.Insert(
             reservations,
@@ -297,6 +299,8 @@ def _write(
         bulk.Increment(positions, {pid: {"allocated": q} for pid, q in delta.items()}),
         # Who asked, when a desk staged it: in the same statement, no extra round trip.
         bulk.Insert(audit_log, audit.staged_rows(conn, accepted.keys(), now=now)),
+        position_ids=delta,
+        now=now,
     )
     return {
         i: ReservationView(

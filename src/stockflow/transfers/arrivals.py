@@ -21,7 +21,12 @@ from stockflow.stock.exceptions import raise_exception
 from stockflow.stock.ledger import post_moves
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.commands import Place, PostMove
-from stockflow.stock.rules.events import StockFreed, SupplyChanged
+from stockflow.stock.rules.events import (
+    ArrivedLine,
+    StockFreed,
+    SupplyChanged,
+    TransferReceived,
+)
 from stockflow.stock.rules.exceptions import ExceptionKind
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, BinRole
@@ -95,14 +100,26 @@ def receive_transfer(
         .where(transfers.c.id == cmd.transfer_id)
         .values(status=status.value, received_at=now, updated_at=now)
     )
-    _raise_discrepancies(conn, cmd.transfer_id, lines=lines, arrived=arrived, now=now)
+    _raise_discrepancies(
+        conn, cmd.transfer_id, lines=lines, arrived=arrived, at=destination, now=now
+    )
     view = load_transfer(conn, cmd.transfer_id)
+    record(conn, _received(view), now=now)
     good = {ln.sku for ln in view.lines if ln.received > ln.damaged}
     if good:
         record(conn, StockFreed.of(good, "transfer"), now=now)
     # What was on its way is no longer expected: promises made on it are looked at again.
     record(conn, SupplyChanged.of((ln.sku for ln in view.lines), "transfer received"), now=now)
     return view
+
+
+def _received(view: TransferView) -> TransferReceived:
+    """``transfer.received``: what arrived of each line."""
+    lines = tuple(
+        ArrivedLine(ln.line_no, ln.sku, ln.lot, ln.shipped, ln.received, ln.damaged, ln.lost)
+        for ln in view.lines
+    )
+    return TransferReceived(view.id, view.from_location, view.to_location, lines)
 
 
 def _received_as(view: TransferView, lines: tuple[ReceiveLine, ...]) -> bool:
@@ -199,7 +216,7 @@ def _line_moves(
 
 def _raise_discrepancies(
     conn: Connection, transfer_id: str, *, lines: dict[int, _Line],
-    arrived: dict[int, ReceiveLine], now: datetime,
+    arrived: dict[int, ReceiveLine], at: lookup.LocationRef, now: datetime,
 ) -> None:  # fmt: skip
     """One exception per line that did not arrive as shipped: lost, damaged or over."""
     for line_no, line in lines.items():
@@ -226,4 +243,5 @@ def _raise_discrepancies(
             now=now,
             sku_id=line.sku_id,
             reference=transfer_id,
+            location_id=at.id,
         )

@@ -38,7 +38,7 @@ from stockflow.stock.ledger import post_moves
 from stockflow.stock.locks import in_lock_order
 from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
 from stockflow.stock.rules.commands import Place, PostMove
-from stockflow.stock.rules.events import SupplyChanged
+from stockflow.stock.rules.events import SupplyChanged, TransferLine, TransferShipped
 from stockflow.stock.rules.moves import Reason
 from stockflow.stock.rules.places import DEFAULT_BIN, SELLABLE_KINDS, BinRole, LocationKind
 from stockflow.transfers.queries import TransferView, load_transfer
@@ -123,7 +123,11 @@ def ship_transfer(
         expected_on=cmd.expected_on, now=now,
     )  # fmt: skip
     view = load_transfer(conn, transfer_id)
-    record(conn, SupplyChanged.of((ln.sku for ln in view.lines), "transfer"), now=now)
+    lines = tuple(TransferLine(ln.line_no, ln.sku, ln.lot, ln.shipped) for ln in view.lines)
+    shipped = TransferShipped(
+        view.id, view.from_location, view.to_location, view.expected_on, lines
+    )
+    record(conn, shipped, SupplyChanged.of((ln.sku for ln in view.lines), "transfer"), now=now)
     return view
 
 

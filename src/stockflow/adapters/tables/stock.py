@@ -213,6 +213,8 @@ exceptions = Table(
     Column("reference", String(128), nullable=True),  # the receipt, wave, count... it is about
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Where it happened (a count, a receipt, a short pick); its events name it.
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=True),
     one_of(
         "kind",
         (

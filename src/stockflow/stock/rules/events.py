@@ -8,97 +8,118 @@ reactions to it (fill backorders, re-promise, retire stale pick tasks). A
 feature never calls another feature's reaction itself.
 
 Names are past tense; topics are ``<aggregate>.<what happened>``. A payload
-changes shape only with a new version.
+changes shape only with a new version. The public ones are the catalogue
+(docs/events.md); the others only reactions inside stockflow follow. The
+stock core's and orders' events are here; those of the exceptions queue,
+receiving, counts, transfers and returns are in ``site_events`` and named
+here too, so this module is the whole vocabulary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
-from enum import StrEnum
-from typing import ClassVar, Protocol
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
+from stockflow.stock.rules.event_base import (
+    HIDDEN,
+    Event,
+    FreesStock,
+    OrderChanged,
+    ShrinksHoldings,
+    Topic,
+    named_scope,
+    payload_of,
+    sku_codes,
+)
+from stockflow.stock.rules.site_events import (
+    ArrivedLine,
+    CountVariance,
+    ExceptionAcknowledged,
+    ExceptionChanged,
+    ExceptionOpened,
+    ExceptionResolved,
+    ReceiptLine,
+    ReceiptPosted,
+    ReturnAuthorised,
+    ReturnCancelled,
+    ReturnChanged,
+    ReturnClosed,
+    ReturnInspected,
+    ReturnReceived,
+    TransferChanged,
+    TransferLine,
+    TransferReceived,
+    TransferShipped,
+)
 
-class Topic(StrEnum):
-    """Every topic an event is published under."""
-
-    STOCK_FREED = "stock.freed"
-    STOCK_TAKEN_BACK = "stock.taken_back"
-    ALLOCATIONS_CARRIED = "allocations.carried"
-    SUPPLY_CHANGED = "supply.changed"
-    ORDER_CAPTURED = "order.captured"
-    ORDER_CANCELLED = "order.cancelled"
-    ORDER_HOLD_RELEASED = "order.hold_released"
-    ORDER_REALLOCATED = "order.reallocated"
-    EXCEPTION_RAISED = "exception.raised"
-    RETURN_AUTHORISED = "return.authorised"
-    RETURN_RECEIVED = "return.received"
-    RETURN_INSPECTED = "return.inspected"
-    RETURN_CLOSED = "return.closed"
-    RETURN_CANCELLED = "return.cancelled"
-
-
-def _skus(codes: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(codes)))
+__all__ = [
+    "AllocatedLine",
+    "AllocationsCarried",
+    "ArrivedLine",
+    "CountVariance",
+    "Event",
+    "ExceptionAcknowledged",
+    "ExceptionChanged",
+    "ExceptionOpened",
+    "ExceptionResolved",
+    "FreesStock",
+    "HoldReleased",
+    "OrderAllocated",
+    "OrderBackordered",
+    "OrderCancelled",
+    "OrderCaptured",
+    "OrderChanged",
+    "OrderDelivered",
+    "OrderLine",
+    "OrderPromised",
+    "OrderReallocated",
+    "OrderShipped",
+    "ReceiptLine",
+    "ReceiptPosted",
+    "ReturnAuthorised",
+    "ReturnCancelled",
+    "ReturnChanged",
+    "ReturnClosed",
+    "ReturnInspected",
+    "ReturnReceived",
+    "ShrinksHoldings",
+    "StockChanged",
+    "StockFreed",
+    "StockTakenBack",
+    "SupplyChanged",
+    "Topic",
+    "TransferChanged",
+    "TransferLine",
+    "TransferReceived",
+    "TransferShipped",
+    "WaitingLine",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """Something that happened; subclasses name it and say what it carries."""
+class StockChanged(Event):
+    """A SKU's totals at a location after a transaction changed them (every bin and lot).
 
-    topic: ClassVar[Topic]
-    version: ClassVar[int] = 1
-    # False: only reactions inside stockflow follow it; it is not written to the outbox.
-    published: ClassVar[bool] = True
-    # What kind of thing ``key`` names: "order", "position", "exception"...
-    aggregate: ClassVar[str | None] = None
+    Written by ``stock.changes`` in one statement per transaction; the class
+    says what that statement writes.
+    """
+
+    topic = Topic.STOCK_CHANGED
+    aggregate = "position"
+    sku: str
+    location: str
+    on_hand: int
+    allocated: int
+    available: int  # on hand less allocated
 
     @property
     def key(self) -> str | None:
-        """The id of the aggregate the event belongs to (an order id, "SKU@LOC"), if any."""
-        return None
+        return f"{self.sku}@{self.location}"
 
     @property
     def scope(self) -> dict[str, list[str]] | None:
-        """The ``locations``, ``channels`` and ``suppliers`` it concerns, for partner filters.
-
-        A subscriber limited to some locations (or channels, or suppliers) is told
-        of an event only when the event names one of them; None names none.
-        """
-        return None
-
-    def payload(self) -> dict[str, object]:
-        """The event as JSON-ready data."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-class FreesStock(Protocol):
-    """An event after which waiting orders may get stock."""
-
-    @property
-    def wanted(self) -> tuple[str, ...]:
-        """The SKUs whose waiting orders get their chance."""
-        ...
-
-
-class ShrinksHoldings(Protocol):
-    """An event after which orders hold fewer units than before."""
-
-    @property
-    def holders(self) -> tuple[str, ...]:
-        """The orders that hold less now: pick tasks for units they lost are stale."""
-        ...
-
-
-# --- stock ----------------------------------------------------------------------
+        return named_scope(locations=[self.location])
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +127,14 @@ class StockFreed(Event):
     """Units of these SKUs became free to promise: a receipt, a release, a return to stock..."""
 
     topic = Topic.STOCK_FREED
+    published = False
     skus: tuple[str, ...]
     cause: str  # receipt, move, release, return, count, transfer, quarantine, import
 
     @classmethod
     def of(cls, skus: Iterable[str], cause: str) -> StockFreed:
         """The event for these SKU codes (repeats dropped, in code order)."""
-        return cls(_skus(skus), cause)
+        return cls(sku_codes(skus), cause)
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -125,13 +147,14 @@ class SupplyChanged(Event):
     """Stock expected to arrive for these SKUs changed: promise dates may move."""
 
     topic = Topic.SUPPLY_CHANGED
+    published = False
     skus: tuple[str, ...]
     cause: str  # purchase order placed, closed or cancelled; receipt; transfer shipped
 
     @classmethod
     def of(cls, skus: Iterable[str], cause: str) -> SupplyChanged:
         """The event for these SKU codes (repeats dropped, in code order)."""
-        return cls(_skus(skus), cause)
+        return cls(sku_codes(skus), cause)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +165,7 @@ class StockTakenBack(Event):
     """
 
     topic = Topic.STOCK_TAKEN_BACK
+    published = False
     sku: str
     cause: str  # short_pick or count_variance
     actor: str
@@ -168,46 +192,106 @@ class AllocationsCarried(Event):
     """Promised units were carried to another bin (a put-away), their allocations with them."""
 
     topic = Topic.ALLOCATIONS_CARRIED
+    published = False
     allocation_ids: tuple[int, ...]
     reference: str
 
 
-# --- orders ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """An order line as captured."""
+
+    line_no: int
+    sku: str
+    qty: int
 
 
 @dataclass(frozen=True, slots=True)
-class OrderCaptured(Event):
+class AllocatedLine:
+    """Units of a line allocated at a location (a kit line: each of its components)."""
+
+    line_no: int
+    sku: str
+    allocated: int
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingLine:
+    """Units of a line that wait for stock."""
+
+    line_no: int
+    sku: str
+    waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCaptured(OrderChanged):
     """An order came in; ``waiting`` are the SKUs it still waits for (none when allocated)."""
 
     topic = Topic.ORDER_CAPTURED
-    order_id: str
-    channel: str
-    status: str
-    waiting: tuple[str, ...] = ()
+    version = 2  # 2: lines and promise date; the channel in the payload, waiting SKUs not
+    status: str = ""
+    external_id: str | None = None
+    lines: tuple[OrderLine, ...] = ()
+    promised_on: date | None = None
+    waiting: tuple[str, ...] = field(default=(), kw_only=True, metadata=HIDDEN)
 
-    @property
-    def key(self) -> str | None:
-        return self.order_id
+    def payload(self) -> dict[str, object]:
+        out = payload_of(self)
+        return {"order_id": out.pop("order_id"), "channel": self.channel, **out}
 
 
 @dataclass(frozen=True, slots=True)
-class OrderCancelled(Event):
+class OrderAllocated(OrderChanged):
+    """Units were allocated to an order: at capture, by a backorder fill or a re-allocation.
+
+    ``lines`` are the units this step allocated, per line, SKU and location.
+    """
+
+    topic = Topic.ORDER_ALLOCATED
+    status: str
+    lines: tuple[AllocatedLine, ...]
+
+    @property
+    def scope(self) -> dict[str, list[str]] | None:
+        here = (ln.location for ln in self.lines)
+        return named_scope(channels=[self.channel], locations=(*self.sites, *here))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBackordered(OrderChanged):
+    """An order ended a capture, a fill or a loss with lines waiting for stock."""
+
+    topic = Topic.ORDER_BACKORDERED
+    status: str
+    lines: tuple[WaitingLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPromised(OrderChanged):
+    """A waiting order's promise date was set or moved (None: no supply known)."""
+
+    topic = Topic.ORDER_PROMISED
+    promised_on: date | None
+    previous: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled(OrderChanged):
     """An order (or one line of it) was cancelled or rejected; ``freed`` came free with it."""
 
     topic = Topic.ORDER_CANCELLED
-    order_id: str
+    version = 2  # 2: the order's status after it
     line_no: int | None
     freed: tuple[str, ...]
     waiting: tuple[str, ...]  # what a partly cancelled order still waits for
-
-    @property
-    def key(self) -> str | None:
-        return self.order_id
+    status: str = ""
 
     @property
     def wanted(self) -> tuple[str, ...]:
         """What came free, and what the order itself may now get (an all-or-nothing rest)."""
-        return _skus((*self.freed, *self.waiting))
+        return sku_codes((*self.freed, *self.waiting))
 
     @property
     def holders(self) -> tuple[str, ...]:
@@ -216,16 +300,12 @@ class OrderCancelled(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class HoldReleased(Event):
+class HoldReleased(OrderChanged):
     """A person let a held order go on; ``waiting`` are the SKUs it still waits for."""
 
-    topic = Topic.ORDER_HOLD_RELEASED
-    order_id: str
+    topic = Topic.ORDER_RELEASED
     waiting: tuple[str, ...]
-
-    @property
-    def key(self) -> str | None:
-        return self.order_id
+    status: str = ""
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -234,16 +314,11 @@ class HoldReleased(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class OrderReallocated(Event):
+class OrderReallocated(OrderChanged):
     """An order gave back what it held, to be allocated afresh by today's rules."""
 
     topic = Topic.ORDER_REALLOCATED
-    order_id: str
     skus: tuple[str, ...]
-
-    @property
-    def key(self) -> str | None:
-        return self.order_id
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -256,76 +331,29 @@ class OrderReallocated(Event):
         return (self.order_id,)
 
 
-# --- the exceptions queue ---------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
-class ExceptionRaised(Event):
-    """Something a person must look at was put in the exceptions queue."""
+class OrderShipped(OrderChanged):
+    """One shipment of an order left a location with a carrier."""
 
-    topic = Topic.EXCEPTION_RAISED
-    kind: str
-    message: str
-    order_id: str | None
-    reference: str | None
+    topic = Topic.ORDER_SHIPPED
+    shipment_id: str
+    location: str
+    carrier: str
+    service: str
+    tracking: str
+    lines: tuple[OrderLine, ...]
+    status: str  # the order's, after it: shipped once nothing is left to go
 
     @property
-    def key(self) -> str | None:
-        return self.order_id
-
-
-# --- returns ----------------------------------------------------------------------
+    def scope(self) -> dict[str, list[str]] | None:
+        return named_scope(channels=[self.channel], locations=(*self.sites, self.location))
 
 
 @dataclass(frozen=True, slots=True)
-class ReturnChanged(Event):
-    """An RMA moved on; ``details`` say how (units, disposition, refund...)."""
+class OrderDelivered(OrderChanged):
+    """The carrier delivered one shipment of an order."""
 
-    topic = Topic.RETURN_AUTHORISED
-    rma_id: str
-    order_id: str
-    details: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str | None:
-        # Keyed by order: a consumer sees an order's returns in step with its other events.
-        return self.order_id
-
-    def payload(self) -> dict[str, object]:
-        details = {str(k): _plain(v) for k, v in self.details.items()}
-        return {"rma_id": self.rma_id, "order_id": self.order_id, **details}
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnAuthorised(ReturnChanged):
-    """Shipped units of an order may come back."""
-
-    topic = Topic.RETURN_AUTHORISED
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnReceived(ReturnChanged):
-    """Returned units arrived and wait for inspection."""
-
-    topic = Topic.RETURN_RECEIVED
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnInspected(ReturnChanged):
-    """Arrived units were given a disposition."""
-
-    topic = Topic.RETURN_INSPECTED
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnClosed(ReturnChanged):
-    """An RMA is done."""
-
-    topic = Topic.RETURN_CLOSED
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnCancelled(ReturnChanged):
-    """An RMA nothing arrived for was called off."""
-
-    topic = Topic.RETURN_CANCELLED
+    topic = Topic.ORDER_DELIVERED
+    shipment_id: str
+    delivered_at: datetime
+    status: str  # the order's: delivered once every shipment is
