@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
-from helpers import api_client, problem, stock_shop_over_http, token_for
+from helpers import api_client, problem, serving, stock_shop_over_http, token_for
 from stockflow.adapters.tables import reservations
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
@@ -185,18 +182,8 @@ def exchange(sock: socket.socket, request: bytes) -> tuple[int, dict[str, str], 
 @pytest.fixture
 def served(sf: Stockflow) -> Iterator[int]:
     """A real HTTP server on a free port around the app, in a thread; yields the port."""
-    config = uvicorn.Config(create_app(sf), host="127.0.0.1", port=0, log_level="critical")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    port: int = server.servers[0].sockets[0].getsockname()[1]
-    yield port
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(sf)) as port:
+        yield port
 
 
 def test_a_500_is_answered_and_the_connection_stays_usable(

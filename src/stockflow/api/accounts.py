@@ -11,11 +11,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from stockflow.access import rules
 from stockflow.access.queries import AuditEntry, TokenView, UserView
-from stockflow.api.deps import IdPath, Limit, Sf, created_cursor, encode_cursor
+from stockflow.api.deps import IdPath, Limit, Sf, created_id_cursor, encode_cursor
 from stockflow.api.guard import PUBLIC, SIGNED_IN, RateLimiter, Who, may
 from stockflow.api.identity import SESSION_COOKIE
 from stockflow.api.problems import error_responses
-from stockflow.errors import Forbidden, InvalidInput
+from stockflow.errors import Forbidden
 from stockflow.stock.rules.access import (
     PERMISSIONS,
     Action,
@@ -316,20 +316,10 @@ def audit_trail(
     """Who changed what, newest first; filter by actor, command, object, time."""
     entries: list[AuditEntry] = sf.access.audit(
         actor=actor, command=command, target=target, since=since, until=until,
-        after=_audit_cursor(cursor), limit=limit,
+        after=created_id_cursor(cursor), limit=limit,
     )  # fmt: skip
     last = entries[-1] if len(entries) == limit else None
     return AuditPage(
         items=[AuditOut(**asdict(e)) for e in entries],
         next=encode_cursor(f"{last.at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def _audit_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    found = created_cursor(cursor)
-    if found is None:
-        return None
-    at, last = found
-    if not last.isdigit():
-        raise InvalidInput("is not a cursor this API gave out", field="cursor")
-    return at, int(last)

@@ -65,3 +65,14 @@ def created_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     if created.tzinfo is None or not last_id:
         raise InvalidInput("is not a cursor this API gave out", field="cursor")
     return created, last_id
+
+
+def created_id_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (created at, numeric id) a cursor of a page ordered newest first stands for."""
+    found = created_cursor(cursor)
+    if found is None:
+        return None
+    at, last = found
+    if not last.isdigit():
+        raise InvalidInput("is not a cursor this API gave out", field="cursor")
+    return at, int(last)

@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime, Field
 
-from stockflow.api.deps import IdPath, Limit, Sf, created_cursor, encode_cursor
+from stockflow.api.deps import IdPath, Limit, Sf, created_id_cursor, encode_cursor
 from stockflow.api.guard import Who, may
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import Body, Out, RowId
-from stockflow.errors import Forbidden, InvalidInput
+from stockflow.errors import Forbidden
 from stockflow.events import webhook_rules
 from stockflow.events.rules import DeliveryStatus, SubscriptionStatus
 from stockflow.events.webhook_front import WithSecret
@@ -220,7 +220,7 @@ def delivery_log(
     found = sf.webhooks.deliveries(
         subscription_id,
         status=delivery_status,
-        before=_cursor(cursor),
+        before=created_id_cursor(cursor),
         limit=limit,
         viewer=who,
     )
@@ -229,16 +229,6 @@ def delivery_log(
         items=[DeliveryOut.model_validate(d) for d in found],
         next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
     )
-
-
-def _cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    found = created_cursor(cursor)
-    if found is None:
-        return None
-    at, last = found
-    if not last.isdigit():
-        raise InvalidInput("is not a cursor this API gave out", field="cursor")
-    return at, int(last)
 
 
 _REDELIVER: dict[int | str, dict[str, Any]] = error_responses(409)
