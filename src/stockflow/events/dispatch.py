@@ -36,14 +36,20 @@ import aiohttp
 from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 from stockflow.adapters.database import Database
-from stockflow.adapters.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
+from stockflow.adapters.tables import (
+    outbox,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_subscriptions,
+)
 from stockflow.events import webhook_rules, webhooks
 from stockflow.events.rules import DeliveryStatus, SubscriptionStatus
-from stockflow.events.webhook_queries import envelopes, signing_secrets
+from stockflow.events.webhook_queries import envelope_of, signing_secrets
 from stockflow.events.webhook_rules import Outcome
 
 MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer read; the rest is not waited for
 USER_AGENT = "stockflow-webhooks"
+GATHER = 0.003  # seconds run_once waits, once one try finished, for others to finish too
 _PENDING = str(DeliveryStatus.PENDING)
 
 
@@ -108,9 +114,12 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Record the tries that finished, start what is due; how many of both (0: idle)."""
         if self._inflight:
-            await asyncio.wait(
+            done, _ = await asyncio.wait(
                 self._inflight, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED
             )
+            if done and len(done) < len(self._inflight):
+                # Answers come in bunches: a moment more records several in one trip.
+                await asyncio.wait(self._inflight, timeout=GATHER)
         finished = self._harvest()
         sweep = time.monotonic() - self._swept >= self.sweep
         if sweep:
@@ -202,17 +211,16 @@ class Dispatcher:
         now = self.clock()
         with self.db.read() as conn:
             rows = conn.execute(due_query(now, limit, busy)).all()
-            kept = envelopes(conn, [r.event_id for r in rows])
             secrets = signing_secrets(conn, [r.subscription_id for r in rows], now)
         return [
             Job(
-                delivery_id=r.id,
+                delivery_id=r.delivery_id,
                 subscription_id=r.subscription_id,
                 event_id=r.event_id,
-                aggregate=r.aggregate,
+                aggregate=r.delivery_aggregate,
                 tries=r.attempts,
                 url=r.url,
-                body=kept[r.event_id].body() if r.event_id in kept else None,
+                body=None if r.topic is None else envelope_of(r).body(),  # None: pruned
                 secrets=tuple(secrets.get(r.subscription_id, ())),
             )
             for r in rows
@@ -281,12 +289,22 @@ def due_query(now: datetime, limit: int, busy: set[int]) -> Select[Any]:
 
     Only an aggregate's first pending delivery has a time, so this is a walk
     along the due index that stops after ``limit`` rows (plus those in flight).
+    Each comes with its event as the outbox keeps it (none once pruned).
     """
     d = webhook_deliveries.c
     s = webhook_subscriptions.c
     query = (
-        select(d.id, d.subscription_id, d.event_id, d.aggregate, d.attempts, s.url)
+        select(
+            d.id.label("delivery_id"),
+            d.subscription_id,
+            d.event_id,
+            d.aggregate.label("delivery_aggregate"),
+            d.attempts,
+            s.url,
+            *outbox.c,
+        )
         .join(webhook_subscriptions, s.id == d.subscription_id)
+        .outerjoin(outbox, outbox.c.id == d.event_id)
         .where(
             d.status == _PENDING,
             d.next_attempt_at <= now,
