@@ -12,7 +12,7 @@ too; when the checkpoint is all that disagrees, the full sum replaces it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -39,10 +39,16 @@ class Verification:
 
     drift: list[Drift]
     full: bool
-    since: int  # the checkpoint the ledger was read from (0: from the first move)
+    since: int  # the move the ledger was read after (0: from the first move)
     moves_read: int
-    checkpoint: int  # the checkpoint afterwards
+    previous: int  # the checkpoint before this run
+    checkpoint: int  # the checkpoint after it
     rebuilt: bool = False  # the checkpoint disagreed with the ledger and was replaced
+
+    @property
+    def moved(self) -> bool:
+        """Whether this run wrote a new checkpoint."""
+        return self.rebuilt or self.checkpoint != self.previous
 
 
 def verify_books(
@@ -66,14 +72,14 @@ def verify_books(
         kept = checkpoint_drift(conn, through=since, scope=scope) if full and since else []
         moves_read = moves_after(conn, start)
         through = _newest_move(conn, settled) if settled is not None else since
-    found = Verification(drift + kept, full, start, moves_read, since)
+    found = Verification(drift + kept, full, start, moves_read, since, since)
     if settled is None or drift:
         return found
     if kept:
         db.retrying(lambda: _rebuild(db, through, now()))
-        return Verification(found.drift, full, start, moves_read, through, rebuilt=True)
+        return replace(found, checkpoint=through, rebuilt=True)
     if through > since and db.retrying(lambda: _advance(db, since, through, now())):
-        return Verification(found.drift, full, start, moves_read, through)
+        return replace(found, checkpoint=through)
     return found
 
 
