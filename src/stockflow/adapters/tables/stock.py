@@ -257,6 +257,7 @@ exceptions = Table(
 )
 Index("ix_exceptions_state_kind", exceptions.c.state, exceptions.c.kind)
 Index("ix_exceptions_order", exceptions.c.order_id)
+Index("ix_exceptions_reference", exceptions.c.reference)
 
 
 incoming_supply = Table(

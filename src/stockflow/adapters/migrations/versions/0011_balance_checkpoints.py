@@ -1,4 +1,4 @@
-"""balance checkpoints: the ledger summed up to a move id, so verify reads only what came after
+"""balance checkpoints, and the indexes that let lists read a page rather than a table
 
 Revision ID: 0011
 Revises: 0008
@@ -7,6 +7,11 @@ Revises: 0008
 through; ``balance_checkpoints`` each position's balance over the moves up to
 it. The first ``verify`` after this revision reads the whole ledger and writes
 the first checkpoint.
+
+The indexes serve lists newest first (orders, counts, purchase orders,
+returns, transfers), with their filters, and two lookups (exceptions by
+reference, a shipment's packages); ``tests/api/test_query_plans.py`` shows
+which plan needs which.
 """
 
 from __future__ import annotations
@@ -20,6 +25,24 @@ branch_labels = None
 depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# (name, table, columns)
+_INDEXES = [
+    ("ix_orders_created", "orders", ["created_at", "id"]),
+    ("ix_cycle_counts_created", "cycle_counts", ["created_at", "id"]),
+    ("ix_cycle_counts_location_created", "cycle_counts", ["location_id", "created_at", "id"]),
+    ("ix_purchase_orders_created", "purchase_orders", ["created_at", "id"]),
+    ("ix_purchase_orders_status_created", "purchase_orders", ["status", "created_at", "id"]),
+    ("ix_purchase_orders_supplier_created", "purchase_orders", ["supplier_id", "created_at", "id"]),
+    ("ix_rmas_created", "rmas", ["created_at", "id"]),
+    ("ix_rmas_status_created", "rmas", ["status", "created_at", "id"]),
+    ("ix_transfers_created", "transfers", ["created_at", "id"]),
+    ("ix_transfers_status_created", "transfers", ["status", "created_at", "id"]),
+    ("ix_transfers_from_created", "transfers", ["from_location_id", "created_at", "id"]),
+    ("ix_transfers_to_created", "transfers", ["to_location_id", "created_at", "id"]),
+    ("ix_exceptions_reference", "exceptions", ["reference"]),
+    ("ix_packages_shipment", "packages", ["shipment_id"]),
+]
 
 
 def upgrade() -> None:
@@ -45,8 +68,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("position_id", name=op.f("pk_balance_checkpoints")),
     )
+    for name, table, columns in _INDEXES:
+        op.create_index(name, table, columns)
 
 
 def downgrade() -> None:
+    for name, table, _ in reversed(_INDEXES):
+        op.drop_index(name, table_name=table)
     op.drop_table("balance_checkpoints")
     op.drop_table("ledger_checkpoints")
