@@ -21,13 +21,7 @@ from stockflow.adapters.database import Database
 from stockflow.adapters.settled import settled_through
 from stockflow.adapters.tables import balance_checkpoints, ledger_checkpoints, stock_moves
 from stockflow.adapters.upsert import upsert
-from stockflow.stock.queries.verify import (
-    Drift,
-    checkpoint_drift,
-    ledger_balances,
-    moves_after,
-    verify,
-)
+from stockflow.stock.queries.verify import Drift, ledger_balances, moves_after, verify
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 
 _THE_ROW = 1
@@ -68,11 +62,12 @@ def verify_books(
     with db.read(repeatable=True) as conn:
         since = last_checkpoint(conn)
         start = 0 if full else since
-        drift = verify(conn, scope=scope, since=start)
-        kept = checkpoint_drift(conn, through=since, scope=scope) if full and since else []
+        found_all = verify(conn, scope=scope, since=start, checkpoint=since if full else 0)
+        kept = [d for d in found_all if d.invariant == "checkpoint"]
+        drift = [d for d in found_all if d.invariant != "checkpoint"]
         moves_read = moves_after(conn, start)
         through = _newest_move(conn, settled) if settled is not None else since
-    found = Verification(drift + kept, full, start, moves_read, since, since)
+    found = Verification(found_all, full, start, moves_read, since, since)
     if settled is None or drift:
         return found
     if kept:

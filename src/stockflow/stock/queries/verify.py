@@ -3,7 +3,7 @@
 I1 sums the ledger from a checkpoint on: each position's balance over the
 moves up to the checkpoint is stored (``balance_checkpoints``), so the daily
 check reads only the moves after it. From the checkpoint 0 it sums the whole
-ledger, and ``checkpoint_drift`` checks the stored balances against it.
+ledger, and can check the stored balances against it in the same pass.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from sqlalchemy import (
     Connection,
     Select,
     Subquery,
+    case,
     cast,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -55,16 +57,22 @@ class Drift:
     message: str
 
 
-def verify(conn: Connection, *, scope: Scope = EVERYWHERE, since: int = 0) -> list[Drift]:
+def verify(
+    conn: Connection, *, scope: Scope = EVERYWHERE, since: int = 0, checkpoint: int = 0
+) -> list[Drift]:
     """Every place where stored totals disagree with the ledger or the open allocations.
 
     ``since``: the checkpoint's move id. On hand is then checked against the
     checkpoint's balance plus the moves after it; 0 sums the whole ledger.
-    A caller limited to sites hears of the positions at its sites and of the
-    reservations and orders it sees.
+    ``checkpoint`` (with ``since`` 0): also check the checkpoint's balances,
+    summed through that move, against the ledger, in the same pass over it
+    (drift ``checkpoint``). A caller limited to sites hears of the positions
+    at its sites and of the reservations and orders it sees.
     """
+    if since and checkpoint:
+        raise ValueError("the checkpoint is checked against the whole ledger only")
     return [
-        *_ledger_drift(conn, scope, since),
+        *_ledger_drift(conn, scope, since, checkpoint),
         *_oversold(conn, scope),
         *_allocation_drift(conn, scope),
         *_closed_but_open(conn, scope),
@@ -72,27 +80,32 @@ def verify(conn: Connection, *, scope: Scope = EVERYWHERE, since: int = 0) -> li
     ]
 
 
-def ledger_balances(*, after: int = 0, through: int | None = None) -> Subquery:
+def ledger_balances(*, after: int = 0, through: int | None = None, split: int = 0) -> Subquery:
     """Per position, moves in less moves out over the moves after ``after`` up to ``through``.
 
-    Columns ``pid`` and ``ledger``; a position without such moves has no row.
+    Columns ``pid`` and ``ledger`` (and ``upto``, the same over the moves up to
+    ``split``, when ``split`` is given); a position without such moves has no row.
     """
     window: list[ColumnElement[bool]] = []
     if after:
         window.append(stock_moves.c.id > after)
     if through is not None:
         window.append(stock_moves.c.id <= through)
+    moves = stock_moves.c
     flows = union_all(
-        select(stock_moves.c.to_position_id.label("pid"), stock_moves.c.qty.label("q")).where(
-            stock_moves.c.to_position_id.is_not(None), *window
+        select(moves.id, moves.to_position_id.label("pid"), moves.qty.label("q")).where(
+            moves.to_position_id.is_not(None), *window
         ),
-        select(
-            stock_moves.c.from_position_id.label("pid"), (literal(0) - stock_moves.c.qty).label("q")
-        ).where(stock_moves.c.from_position_id.is_not(None), *window),
+        select(moves.id, moves.from_position_id, literal(0) - moves.qty).where(
+            moves.from_position_id.is_not(None), *window
+        ),
     ).subquery()
     # Summed as BIGINT: PostgreSQL widens sum(bigint) to NUMERIC, slow to compare row by row.
-    ledger = cast(func.sum(flows.c.q), BigInteger).label("ledger")
-    return select(flows.c.pid, ledger).group_by(flows.c.pid).subquery()
+    sums = [cast(func.sum(flows.c.q), BigInteger).label("ledger")]
+    if split:
+        early = case((flows.c.id <= split, flows.c.q), else_=0)
+        sums.append(cast(func.sum(early), BigInteger).label("upto"))
+    return select(flows.c.pid, *sums).group_by(flows.c.pid).subquery()
 
 
 def moves_after(conn: Connection, since: int) -> int:
@@ -101,29 +114,6 @@ def moves_after(conn: Connection, since: int) -> int:
     if since:
         query = query.where(stock_moves.c.id > since)
     return int(conn.execute(query).scalar_one())
-
-
-def checkpoint_drift(conn: Connection, *, through: int, scope: Scope = EVERYWHERE) -> list[Drift]:
-    """Positions whose checkpointed balance is not the sum of their moves up to move ``through``."""
-    totals = ledger_balances(through=through)
-    kept = func.coalesce(balance_checkpoints.c.on_hand, 0)
-    ledger = func.coalesce(totals.c.ledger, 0)
-    query = (
-        _positions_with(scope, kept.label("kept"), ledger.label("ledger"))
-        .outerjoin(balance_checkpoints, balance_checkpoints.c.position_id == positions.c.id)
-        .outerjoin(totals, totals.c.pid == positions.c.id)
-        .where(kept != ledger)
-    )
-    return [
-        Drift(
-            "checkpoint",
-            _label(r),
-            int(r.ledger),
-            int(r.kept),
-            f"{_label(r)}: checkpoint through move {through} says {r.kept}, ledger says {r.ledger}",
-        )
-        for r in conn.execute(query)
-    ]
 
 
 def _label(row: object) -> str:
@@ -152,30 +142,36 @@ def _within(query: Select[Any], seen: ColumnElement[bool] | None) -> Select[Any]
     return query if seen is None else query.where(seen)
 
 
-def _ledger_drift(conn: Connection, scope: Scope, since: int) -> list[Drift]:
+def _ledger_drift(conn: Connection, scope: Scope, since: int, checkpoint: int) -> list[Drift]:
     """I1: on hand equals moves in less moves out (the checkpoint's balance plus moves since)."""
-    totals = ledger_balances(after=since)
+    totals = ledger_balances(after=since, split=checkpoint)
+    kept = func.coalesce(balance_checkpoints.c.on_hand, 0)
     ledger: ColumnElement[Any] = func.coalesce(totals.c.ledger, 0)
     if since:
-        ledger = func.coalesce(balance_checkpoints.c.on_hand, 0) + ledger
-    query = _positions_with(scope, positions.c.on_hand, ledger.label("ledger"))
-    if since:
+        ledger = kept + ledger
+    columns = [positions.c.on_hand, ledger.label("ledger")]
+    wrong = positions.c.on_hand != ledger
+    if checkpoint:
+        upto = func.coalesce(totals.c.upto, 0)
+        columns += [kept.label("kept"), upto.label("upto")]
+        wrong = or_(wrong, kept != upto)
+    query = _positions_with(scope, *columns)
+    if since or checkpoint:
         query = query.outerjoin(
             balance_checkpoints, balance_checkpoints.c.position_id == positions.c.id
         )
-    query = query.outerjoin(totals, totals.c.pid == positions.c.id).where(
-        positions.c.on_hand != ledger
-    )
-    return [
-        Drift(
-            "I1",
-            _label(r),
-            int(r.ledger),
-            int(r.on_hand),
-            f"{_label(r)}: on hand {r.on_hand}, ledger says {r.ledger}",
-        )
-        for r in conn.execute(query)
-    ]
+    query = query.outerjoin(totals, totals.c.pid == positions.c.id).where(wrong)
+    found = []
+    for r in conn.execute(query):
+        label = _label(r)
+        if r.on_hand != r.ledger:
+            message = f"{label}: on hand {r.on_hand}, ledger says {r.ledger}"
+            found.append(Drift("I1", label, int(r.ledger), int(r.on_hand), message))
+        if checkpoint and r.kept != r.upto:
+            kept_as = f"checkpoint through move {checkpoint} says {r.kept}"
+            message = f"{label}: {kept_as}, ledger says {r.upto}"
+            found.append(Drift("checkpoint", label, int(r.upto), int(r.kept), message))
+    return found
 
 
 def _oversold(conn: Connection, scope: Scope) -> list[Drift]:
