@@ -106,7 +106,7 @@ def verify(
         found = sf.verify_books(full=full)
     finally:
         sf.close()
-    console.print(_what_was_read(found), highlight=False)
+    console.print(_what_was_read(found), highlight=False, soft_wrap=True)
     if not found.drift:
         console.print("[green]verify: ledger, positions and allocations agree[/green]")
         return
