@@ -64,6 +64,7 @@ def serve(
 
     from stockflow.adapters.database import Database
     from stockflow.adapters.migrate import migrate as run_migrations
+    from stockflow.cli.relay import beside, stop_beside
 
     settings = Settings()
     url = database_url(db)
@@ -73,15 +74,22 @@ def serve(
     os.environ["STOCKFLOW_DATABASE_URL"] = url
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"stockflow serving on http://{bind_host}:{bind_port}", highlight=False)
-    uvicorn.run(
-        "stockflow.api.app:app_from_settings",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,  # not shown at this level; skip building the lines
-    )
+    # The relay is a process of its own beside the workers: its rounds never
+    # wait behind requests, and the workers never wait behind it.
+    relaying = beside(url) if settings.relay else None
+    try:
+        uvicorn.run(
+            "stockflow.api.app:app_from_settings",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,  # not shown at this level; skip building the lines
+        )
+    finally:
+        if relaying is not None:
+            stop_beside(relaying)
 
 
 @app.command()
