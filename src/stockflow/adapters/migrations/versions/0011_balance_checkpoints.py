@@ -1,7 +1,7 @@
 """balance checkpoints, and the indexes that let lists read a page rather than a table
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 
 ``ledger_checkpoints`` holds one row, the move id the balances are summed
 through; ``balance_checkpoints`` each position's balance over the moves up to
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
