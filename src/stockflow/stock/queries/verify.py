@@ -21,6 +21,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
     union_all,
@@ -199,10 +200,15 @@ def _allocation_drift(conn: Connection, scope: Scope) -> list[Drift]:
     before anything is grouped or joined. The two checks below do the same.
     """
     open_qty = allocation_open_qty
+    by_position: ColumnElement[Any] = allocations.c.position_id
+    if conn.dialect.name == "sqlite":
+        # Else SQLite walks the position index and fetches every row by it: ten
+        # times slower than one scan. A unary plus keeps the index out of it.
+        by_position = literal_column("+allocations.position_id")
     held = (
         select(allocations.c.position_id.label("pid"), func.sum(open_qty).label("held"))
         .where(open_qty > 0)
-        .group_by(allocations.c.position_id)
+        .group_by(by_position)
         .subquery()
     )
     expected = func.coalesce(held.c.held, 0)
