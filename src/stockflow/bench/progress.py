@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -44,6 +45,7 @@ class Steps:
         def advance(done: int, of: int) -> None:
             self._progress.update(task, completed=done, total=of)
 
+        started = time.perf_counter()
         try:
             yield advance
         finally:
@@ -51,6 +53,9 @@ class Steps:
             self._progress.update(task, total=t.total or t.completed or 1)
             self._progress.update(task, completed=t.total)
             self._progress.stop_task(task)
+            if not self._progress.console.is_terminal:  # a log file: one line a step
+                done = f"{t.completed:,.0f} in " if t.completed > 1 else ""
+                self.note(f"{description}: {done}{time.perf_counter() - started:.1f} s")
 
     def note(self, message: str) -> None:
         """A line above the bars."""
@@ -69,5 +74,6 @@ def steps(*, quiet: bool = False) -> Iterator[Steps]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console) as progress:
+    # On a terminal, live bars; in a log file, one line a step (see ``Steps.step``).
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
         yield Steps(progress)

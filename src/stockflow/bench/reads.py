@@ -144,8 +144,15 @@ class Reader:
 
     # planning ----------------------------------------------------------------
     def _required(self, ep: Endpoint) -> dict[str, str] | None:
-        """The route's required query parameters filled in, or None (and why) if they cannot be."""
+        """The route's required query parameters filled in, or None (and why) if they cannot be.
+
+        A list whose pointer is a number (``after``: a place in a stream) is read
+        from the start of the stream, not from "now".
+        """
         query: dict[str, str] = {}
+        pointer = ep.query(ep.cursor_param or "")
+        if pointer is not None and pointer.schema.get("type") == "integer":
+            query[pointer.name] = str(pointer.schema.get("minimum", 0))
         for param in ep.required_query():
             value = self.samples.fill(param)
             if value is None:
@@ -208,7 +215,12 @@ class Reader:
             ep.path.replace(f"{{{name}}}", quote(v, safe="")) + suffix
             for v in self.samples.values(name, parent)[:TRIED]
         ]
-        good = [p for p in candidates if self.http.get(p).status_code == 200][:KEPT]
+        good: list[str] = []
+        for path in candidates:
+            if self.http.get(path).status_code == 200:
+                good.append(path)
+            if len(good) == KEPT:
+                break
         if not good:
             self.skipped[ep.path] = (
                 "nothing to look up in the data set" if not candidates
@@ -295,7 +307,7 @@ def _list_plans(
         return [*plans, _Plan(name, first, part="deep_page", skip=f"one page ({walk.rows} rows)")]
     deepest = walk.pointers[-DEEP_POINTERS:]
     path, _, query_text = first[0].partition("?")
-    fixed = parse_qsl(query_text)
+    fixed = [(k, v) for k, v in parse_qsl(query_text) if k != ep.cursor_param]
     deep = [f"{path}?{urlencode([*fixed, (ep.cursor_param, p)])}" for _, p in deepest]
     return [*plans, _Plan(name, deep, part="deep_page", extra={"rows_before": deepest[0][0]})]
 
