@@ -7,13 +7,18 @@ the database's size, the server's memory and the ceilings came back as numbers.
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from stockflow.bench.scale_data import parse_size
+from stockflow.api.app import create_app
+from stockflow.bench.api_map import read_map
+from stockflow.bench.scale_data import generate, parse_size
+from stockflow.bootstrap import Stockflow
 from stockflow.cli.app import app
 from stockflow.errors import InvalidInput
 
@@ -149,3 +154,62 @@ def test_the_command_refuses_a_size_it_cannot_read() -> None:
     result = CliRunner().invoke(app, ["bench", "scale", "--size", "lots"])
     assert result.exit_code == 2
     assert "multiple of a year" in result.output
+
+
+def test_the_bench_finds_lists_and_lookups_in_the_openapi_document(tmp_path: Path) -> None:
+    """Lists page or not, lookups take a path parameter; what is neither is named with why."""
+    sf = Stockflow.open(f"sqlite:///{tmp_path / 'spec.db'}")
+    try:
+        api = read_map(create_app(sf).openapi())
+    finally:
+        sf.close()
+    lists = {e.path: e for e in api.lists}
+    lookups = {e.path for e in api.lookups}
+    orders = lists["/api/v1/orders"]
+    assert (orders.items_key, orders.next_key, orders.cursor_param) == ("items", "next", "cursor")
+    assert (orders.limit_default, orders.limit_max) == (100, 1000)
+    events = lists["/api/v1/events"]
+    assert (events.items_key, events.cursor_param) == ("events", "after")
+    bins = lists["/api/v1/locations/{code}/bins"]
+    assert bins.path_params == ("code",)
+    for path in ("/api/v1/skus", "/api/v1/moves", "/api/v1/positions", "/api/v1/atp"):
+        assert path in lists
+    assert {"/api/v1/orders/{order_id}", "/api/v1/atp/{sku}", "/api/v1/skus/{code}"} <= lookups
+    assert "/api/v1/orders/{order_id}" not in lists  # an order has lines, but is one order
+    assert api.ignored["/api/v1/events/stream"] == "answers no JSON"
+    assert api.ignored["/api/v1/health"] == "neither a list nor a lookup by path parameter"
+
+
+def test_a_seed_always_gives_the_same_files_holding_what_they_claim(tmp_path: Path) -> None:
+    size = parse_size("0.002x")
+    first = generate(tmp_path / "a", size, seed=7)
+    second = generate(tmp_path / "b", size, seed=7)
+    files = sorted(p.name for p in first.folder.iterdir())
+    assert files == sorted(p.name for p in second.folder.iterdir())
+    for name in files:
+        assert (first.folder / name).read_bytes() == (second.folder / name).read_bytes(), name
+
+    def rows(*paths: Path) -> list[dict[str, str]]:
+        out: list[dict[str, str]] = []
+        for path in paths:
+            with path.open(newline="", encoding="utf-8") as f:
+                out += list(csv.DictReader(f))
+        return out
+
+    counts = first.counts()
+    assert len(rows(first.skus)) == counts["skus"] == 20
+    assert len(rows(first.locations)) == counts["locations"] == 10
+    assert len(rows(first.bins)) == counts["bins"]
+    assert len(rows(first.stock)) == counts["positions"] == 200
+    assert len(rows(first.stock)) + len(rows(*first.move_files)) == counts["moves"] == 2000
+    lines = rows(*first.order_files)
+    assert len(lines) == counts["order_lines"]
+    assert len({line["external_id"] for line in lines}) == counts["orders"] == 200
+    # Never more taken out of a position than it holds, before any order could hold it.
+    held: dict[tuple[str, str], int] = {}
+    for row in rows(first.stock):
+        held[row["sku"], row["location"]] = int(row["qty"])
+    for row in rows(*first.move_files):
+        sign = -1 if row["kind"] == "adjustment out" else 1
+        held[row["sku"], row["location"]] += sign * int(row["qty"])
+        assert held[row["sku"], row["location"]] >= 0

@@ -150,7 +150,8 @@ def bin_code(n: int) -> str:
 
 
 def generate(folder: Path, size: Size, *, seed: int = 1) -> DataSet:
-    """Write the data set of ``size`` into ``folder``."""
+    """Write the data set of ``size`` into ``folder`` (made if need be)."""
+    folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     world = _World(size, rng)
     world.write_catalogue(folder)
