@@ -72,6 +72,7 @@ def assert_complete(figures: dict[str, Any], db: str) -> None:
     assert imports["orders"]["orders"] == 100
     assert sum(imports["orders"]["by_status"].values()) == 100
     assert imports["orders"]["files"] == imports["moves"]["files"] == 12
+    assert imports["stock"]["files"] == 10  # a file per location
 
     for name in LISTS:
         entry = figures["lists"][name]
@@ -200,14 +201,14 @@ def test_a_seed_always_gives_the_same_files_holding_what_they_claim(tmp_path: Pa
     assert len(rows(first.skus)) == counts["skus"] == 20
     assert len(rows(first.locations)) == counts["locations"] == 10
     assert len(rows(first.bins)) == counts["bins"]
-    assert len(rows(first.stock)) == counts["positions"] == 200
-    assert len(rows(first.stock)) + len(rows(*first.move_files)) == counts["moves"] == 2000
+    assert len(rows(*first.stock_files)) == counts["positions"] == 200
+    assert len(rows(*first.stock_files)) + len(rows(*first.move_files)) == counts["moves"] == 2000
     lines = rows(*first.order_files)
     assert len(lines) == counts["order_lines"]
     assert len({line["external_id"] for line in lines}) == counts["orders"] == 200
     # Never more taken out of a position than it holds, before any order could hold it.
     held: dict[tuple[str, str], int] = {}
-    for row in rows(first.stock):
+    for row in rows(*first.stock_files):
         held[row["sku"], row["location"]] = int(row["qty"])
     for row in rows(*first.move_files):
         sign = -1 if row["kind"] == "adjustment out" else 1

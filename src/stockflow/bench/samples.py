@@ -5,7 +5,8 @@ A parameter named like a table (``/orders/{order_id}``: the ``orders`` table;
 else ``code``, else ``id``), spread over the whole table rather than the
 first rows. Otherwise it takes values from the items the lists answered: the
 parent list's (``/webhooks/{subscription_id}``: ``id`` of ``/webhooks``), or
-any list item with a field of the parameter's name.
+any list item with a field of the parameter's name (unless that name is as
+general as ``code`` or ``id``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from stockflow.bench.api_map import Param
 
 KEEP = 200  # items kept per list, sampled evenly from every page read
 DRAW = 50  # keys drawn per table
+_GENERIC = frozenset({"code", "id", "key"})
 
 
 class Samples:
@@ -59,6 +61,8 @@ class Samples:
                 found = self._field(self._items.get(parent, []), field)
                 if found:
                     return found
+        if name in _GENERIC:  # a code of what? only the parent could say
+            return []
         return self._field([i for items in self._items.values() for i in items], name)
 
     def fill(self, param: Param) -> str | None:

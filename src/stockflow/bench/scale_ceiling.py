@@ -38,7 +38,7 @@ def import_files(data: DataSet) -> dict[str, Sequence[Path]]:
         "skus": [data.skus],
         "locations": [data.locations],
         "bins": [data.bins],
-        "stock": [data.stock],
+        "stock": data.stock_files,
         "moves": data.move_files,
         "orders": data.order_files,
     }

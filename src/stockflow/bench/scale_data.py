@@ -5,8 +5,9 @@ orders of one to four lines and 1,000,000 ledger moves. ``--size`` scales SKUs,
 bins, orders and moves; the ten locations stay ten. The files are written by
 a seeded generator, so a size always gives the same files:
 
-- ``skus.csv``, ``locations.csv``, ``bins.csv``, ``stock.csv`` (opening stock,
-  one row per SKU and location) in the import formats of ``stockflow import``;
+- ``skus.csv``, ``locations.csv``, ``bins.csv`` and ``stock-<location>.csv``
+  (opening stock, a file per location with a row per SKU) in the import
+  formats of ``stockflow import``;
 - ``moves-MM.csv``: the rest of the year's moves, month by month: receipts
   and adjustments in and out (not an import format; the loader posts them);
 - ``orders-MM.csv``: the year's orders, month by month, in the format of
@@ -115,8 +116,11 @@ class DataSet:
         return self.folder / "bins.csv"
 
     @property
-    def stock(self) -> Path:
-        return self.folder / "stock.csv"
+    def stock_files(self) -> tuple[Path, ...]:
+        """Opening stock, a file per location."""
+        return tuple(
+            self.folder / f"stock-{location_code(n + 1)}.csv" for n in range(self.size.locations)
+        )
 
     @property
     def later_moves(self) -> int:
@@ -207,15 +211,16 @@ class _World:
         ))  # fmt: skip
         rank = {sku: r for r, sku in enumerate(self.popular)}
 
-        def opening() -> Iterator[tuple[object, ...]]:
+        def opening(loc: int) -> Iterator[tuple[object, ...]]:
             for sku in range(s.skus):
                 share = self.expected[rank[sku]] / s.locations
-                for loc in range(s.locations):
-                    qty = max(2, round(share * rng.uniform(0.6, 1.4)))
-                    self.on_hand[sku * s.locations + loc] = qty
-                    yield sku_code(sku + 1), location_code(loc + 1), qty, self.bin_of(sku, loc)
+                qty = max(2, round(share * rng.uniform(0.6, 1.4)))
+                self.on_hand[sku * s.locations + loc] = qty
+                yield sku_code(sku + 1), location_code(loc + 1), qty, self.bin_of(sku, loc)
 
-        _write(folder / "stock.csv", ("sku", "location", "qty", "bin"), opening())
+        for loc in range(s.locations):
+            path = folder / f"stock-{location_code(loc + 1)}.csv"
+            _write(path, ("sku", "location", "qty", "bin"), opening(loc))
 
     def write_moves(self, path: Path, month: int) -> Path:
         """This month's share of the moves after opening stock: receipts and adjustments."""

@@ -2,7 +2,12 @@
 
 SKUs, locations, bins and opening stock go through the services behind
 ``stockflow import skus/locations/bins/stock``; the orders through the one
-behind ``stockflow orders import``, a file a month. The moves after opening
+behind ``stockflow orders import``, a file a month. Opening stock goes in a
+file per location: on PostgreSQL a transaction takes an advisory lock for
+every SKU and location whose stock it changes (``stock.changed``), and with
+the server's default ``max_locks_per_transaction`` (64) more than about
+12,000 of them in one transaction fail with "out of shared memory", so one
+file of 100,000 opening-stock rows cannot be imported today. The moves after opening
 stock (receipts and adjustments) have no import of their own: each month's
 are posted through the ledger's write path (``post_moves``, which every
 receipt and adjustment takes), 5,000 moves a transaction. A month's moves go
@@ -103,13 +108,13 @@ def load(sf: Stockflow, data: DataSet, clock: YearClock, bars: Steps) -> dict[st
         ("skus", data.skus, import_skus),
         ("locations", data.locations, import_locations),
         ("bins", data.bins, import_bins),
-        ("stock", data.stock, import_stock),
+        *(("stock", path, import_stock) for path in data.stock_files),
     ]
     for kind, path, importer in catalogue:
-        with bars.step(f"import {kind}") as advance:
+        with bars.step(f"import {path.name}") as advance:
             summary = importer(sf, path, progress=advance)
         kinds[kind].add(summary.rows, summary.seconds)
-    kinds["stock"].extra["what"] = "opening stock: one receipt a row"
+    kinds["stock"].extra["what"] = "opening stock, a file per location: one receipt a row"
     for code in CHANNELS:
         sf.orders.add_channel(NewChannel(code, f"{code.title()} channel", **_CHANNEL_RULES[code]))
     months = data.size.months
