@@ -165,13 +165,13 @@ def drive(
     return warm, in_process(work)
 
 
-def bench_token(sf: Stockflow) -> str:
+def bench_token(sf: Stockflow, *, user: str = BENCH_USER) -> str:
     """An API token for the clients: an admin's, with a rate limit the load never reaches.
 
     It is made before the server starts, so the server's first look-up finds it.
     """
-    sf.access.add_user(BENCH_USER, Role.ADMIN)
-    issued = sf.access.issue_token(BENCH_USER, "bench load", days=1, rate_limit=BENCH_RATE_LIMIT)
+    sf.access.add_user(user, Role.ADMIN)
+    issued = sf.access.issue_token(user, "bench load", days=1, rate_limit=BENCH_RATE_LIMIT)
     return issued.secret
 
 
