@@ -31,7 +31,10 @@ rmas = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     one_of("status", ("authorised", "received", "closed", "cancelled")),
 )
-Index("ix_rmas_order", rmas.c.order_id)
+Index("ix_rmas_order", rmas.c.order_id, rmas.c.created_at, rmas.c.id)
+# RMAs newest first: all, of one status.
+Index("ix_rmas_created", rmas.c.created_at, rmas.c.id)
+Index("ix_rmas_status_created", rmas.c.status, rmas.c.created_at, rmas.c.id)
 
 
 rma_lines = Table(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, Row, func, or_, select
 
+from stockflow.adapters.exporting import Rows
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -166,42 +169,84 @@ def load_order(conn: Connection, order_id: str, *, scope: Scope = EVERYWHERE) ->
     return found
 
 
+ORDERS = Keyset(
+    "orders", Key(orders.c.created_at, descending=True), Key(orders.c.id, descending=True)
+)
+
+
 def order_page(
     conn: Connection,
     *,
     status: str | None = None,
     channel: str | None = None,
-    before: tuple[datetime, str] | None = None,
-    limit: int = 100,
+    after: str | None = None,
+    limit: int,
     scope: Scope = EVERYWHERE,
-) -> list[OrderView]:
-    """Up to ``limit`` orders the scope sees, newest first, after ``before`` (created at, id)."""
-    query = (
-        select(orders.c.id).order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
-    )
+) -> Page[OrderView]:
+    """Up to ``limit`` orders the scope sees, newest first, after cursor ``after``."""
+    query = select(orders.c.id)
     if status is not None:
         if status not in {s.value for s in OrderStatus}:
             choices = ", ".join(s.value for s in OrderStatus)
             raise InvalidInput(f"use one of: {choices}", field="status")
         query = query.where(orders.c.status == status)
     if channel is not None:
-        query = query.join(channels, channels.c.id == orders.c.channel_id).where(
-            channels.c.code == channel
-        )
-    if before is not None:
-        at, order_id = before
         query = query.where(
-            or_(
-                orders.c.created_at < at,
-                (orders.c.created_at == at) & (orders.c.id < order_id),
-            )
-        )
+            orders.c.channel_id == select(channels.c.id).where(channels.c.code == channel)
+            .scalar_subquery()
+        )  # fmt: skip
     seen = order_condition(scope)
     if seen is not None:
         query = query.where(seen)
-    ids = list(conn.execute(query).scalars())
-    views = load_orders(conn, ids)
-    return [views[i] for i in ids]
+    page = ORDERS.page(conn, query, after=after, limit=limit)
+    views = load_orders(conn, [r.id for r in page])
+    return page.map(lambda r: views[r.id])
+
+
+ORDER_LINE_COLUMNS = (
+    "order_id", "channel", "external_id", "customer", "status", "promise_date", "value",
+    "created_at", "updated_at", "line_no", "sku", "qty", "cancelled", "unit_price",
+)  # fmt: skip
+
+
+def order_line_rows(scope: Scope = EVERYWHERE) -> Rows:
+    """Every order the scope sees, one row per line, for an export, newest first."""
+    query = (
+        select(
+            orders.c.id, channels.c.code.label("channel"), orders.c.external_id,
+            customers.c.code.label("customer"), orders.c.status, orders.c.promise_date,
+            orders.c.value, orders.c.created_at, orders.c.updated_at,
+        )
+        .join(channels, channels.c.id == orders.c.channel_id)
+        .outerjoin(customers, customers.c.id == orders.c.customer_id)
+    )  # fmt: skip
+    seen = order_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
+
+    def lines(conn: Connection, heads: Sequence[Row[Any]]) -> list[tuple[object, ...]]:
+        per_order: dict[str, list[Any]] = defaultdict(list)
+        for line in conn.execute(
+            select(
+                order_lines.c.order_id, order_lines.c.line_no, skus.c.code.label("sku"),
+                order_lines.c.qty, order_lines.c.cancelled_qty, order_lines.c.unit_price,
+            )
+            .join(skus, skus.c.id == order_lines.c.sku_id)
+            .where(order_lines.c.order_id.in_([h.id for h in heads]))
+            .order_by(order_lines.c.order_id, order_lines.c.line_no)
+        ):  # fmt: skip
+            per_order[line.order_id].append(line)
+        return [
+            (
+                h.id, h.channel, h.external_id, h.customer, h.status, h.promise_date, h.value,
+                h.created_at, h.updated_at, int(ln.line_no), ln.sku, int(ln.qty),
+                int(ln.cancelled_qty), ln.unit_price,
+            )
+            for h in heads
+            for ln in per_order[h.id]
+        ]  # fmt: skip
+
+    return Rows(query, ORDERS, lines)
 
 
 def _held_per_line(
