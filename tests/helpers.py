@@ -13,6 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from stockflow.adapters.paging import MAX_PAGE, every
 from stockflow.bootstrap import Stockflow
 from stockflow.stock.rules.access import Role
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
@@ -99,6 +100,15 @@ def created(resp: Any) -> dict[str, Any]:
     return body
 
 
+def items(resp: Any) -> list[Any]:
+    """The items of a 200 answer that holds a whole (short) list on its one page."""
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["next"] is None, "the list goes on past this page"
+    found: list[Any] = body["items"]
+    return found
+
+
 def problem(resp: Any, status: int) -> dict[str, Any]:
     """The problem document of an error response, checked against RFC 9457's shape."""
     assert resp.status_code == status, resp.text
@@ -135,7 +145,8 @@ def token_for(
     rate_limit: int | None = None,
 ) -> str:
     """A fresh API token of user ``name``, made with ``role`` and ``scope`` on first use."""
-    if not any(u.name == name for u in sf.access.users()):
+    known = {u.name for u in every(lambda after: sf.access.users(after=after, limit=MAX_PAGE))}
+    if name not in known:
         sf.access.add_user(name, role, scope=scope)
     return sf.access.issue_token(name, "tests", rate_limit=rate_limit).secret
 

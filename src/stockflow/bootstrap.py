@@ -29,6 +29,7 @@ from stockflow.floor.front import Floor
 from stockflow.orders.front import Orders
 from stockflow.receiving.front import Receiving
 from stockflow.returns.front import Returns
+from stockflow.stock.exports import CORE_EXPORTS, Exports
 from stockflow.stock.front import Stock
 from stockflow.stock.rules.events import (
     AllocationsCarried,
@@ -69,6 +70,7 @@ class Stockflow(Stock):
         self.access = Access(db, clock)
         self.events = Events(db, clock)
         self.webhooks = Webhooks(db, clock, overlap=webhook_overlap)
+        self.exports = export_table()
         self.reactions = Reactions(handler_table(self))
         db.on_commit(self.reactions)
 
@@ -118,6 +120,11 @@ def relay(sf: Stockflow, settings: Settings) -> Relay:
         broker=broker,
         dispatcher=dispatcher,
     )
+
+
+def export_table() -> Exports:
+    """Everything that can be exported: the stock core's, then each feature's."""
+    return Exports(CORE_EXPORTS)
 
 
 def handler_table(sf: Stockflow) -> dict[type, list[Handler]]:

@@ -44,9 +44,9 @@ def test_a_refused_command_leaves_no_row_and_the_next_one_is_recorded(sf: Stockf
             sf.reserve(Reserve((ReserveLine("A", 1),)))
         assert first is not None
         assert not first.recorded
-    assert sf.access.audit() == []
+    assert list(sf.access.audit()) == []
     receive(sf, "A", 1, "WH1")  # nobody is acting: no row
-    assert sf.access.audit() == []
+    assert list(sf.access.audit()) == []
 
 
 def test_each_caller_of_a_reservation_batch_gets_its_own_row_and_refusals_none(

@@ -70,7 +70,7 @@ def test_skus_locations_and_bins_are_created_and_read_back(client: TestClient) -
         False,
     )
     created(client.post(f"{API}/locations/WH1/bins", json={"code": "A-01", "sequence": 1}))
-    bins = client.get(f"{API}/locations/WH1/bins").json()
+    bins = client.get(f"{API}/locations/WH1/bins").json()["items"]
     assert [b["code"] for b in bins] == ["MAIN", "A-01"]
     assert problem(client.post(f"{API}/locations/XX/bins", json={"code": "A-01"}), 404)
     assert (
@@ -113,13 +113,13 @@ def test_receive_put_away_and_adjust_show_up_in_positions_and_atp(stocked: TestC
     )
     assert (short["available"], short["field"]) == (4, "qty")
 
-    positions = client.get(f"{API}/positions", params={"sku": "A"}).json()
+    positions = client.get(f"{API}/positions", params={"sku": "A"}).json()["items"]
     assert [(p["bin"], p["on_hand"], p["allocated"], p["available"]) for p in positions] == [
         ("MAIN", 7, 0, 7),
         ("A-01", 4, 0, 4),
     ]
     assert atp(client, "A") == (11, 0, 11)
-    bulk = client.get(f"{API}/atp", params=[("sku", "A"), ("sku", "B")]).json()
+    bulk = client.get(f"{API}/atp", params=[("sku", "A"), ("sku", "B")]).json()["items"]
     assert [(x["sku"], x["available"]) for x in bulk] == [("A", 11), ("B", 4)]
     assert bulk[0]["locations"] == [
         {

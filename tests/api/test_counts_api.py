@@ -112,7 +112,7 @@ def test_a_count_over_http_blind_sheet_counting_approval_and_accuracy(aisle: Tes
     assert ok(client.get(f"{API}/atp/NUT"))["on_hand"] == 7
 
     day = today().isoformat()
-    [kpi] = ok(client.get(f"{API}/counts/accuracy", params={"start": day, "end": day}))
+    [kpi] = ok(client.get(f"{API}/counts/accuracy", params={"start": day, "end": day}))["items"]
     assert (kpi["location"], kpi["counted"], kpi["exact"], kpi["within_tolerance"]) == (
         "WH1", 2, 0, 1,
     )  # fmt: skip

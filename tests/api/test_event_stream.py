@@ -175,7 +175,11 @@ def test_the_paged_read_catches_up_in_the_same_order(sf: Stockflow, port: int) -
     three_pl = token_for(sf, "wh2-3pl", Role.THREE_PL, ["WH2"])
     url = f"http://127.0.0.1:{port}{API}/events"
     first = httpx.get(url, params={"after": 0, "limit": 2}, headers=bearer(three_pl)).json()
-    assert [e["sequence"] for e in first["events"]] == [2, 4]
-    rest = httpx.get(url, params={"after": first["next_after"]}, headers=bearer(three_pl)).json()
-    assert [e["sequence"] for e in rest["events"]] == [5, 6]
-    assert rest["next_after"] == 6
+    assert [e["sequence"] for e in first["items"]] == [2, 4]
+    rest = httpx.get(url, params={"cursor": first["next"]}, headers=bearer(three_pl)).json()
+    assert [e["sequence"] for e in rest["items"]] == [5, 6]
+    quiet = httpx.get(url, params={"cursor": rest["next"]}, headers=bearer(three_pl)).json()
+    assert quiet["items"] == []
+    assert quiet["next"]  # a feed has no end: look again later
+    both = {"after": 0, "cursor": rest["next"]}
+    assert problem(httpx.get(url, params=both, headers=bearer(three_pl)), 422)["field"] == "cursor"

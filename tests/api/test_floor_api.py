@@ -85,11 +85,11 @@ def test_release_wave_pick_pack_ship_and_track_over_http(floor: TestClient) -> N
         "task",
     )
     assert ok(floor.get(f"{API}/waves/{wave['id']}"))["status"] == "done"
-    listed = ok(floor.get(f"{API}/waves", params={"location": "WH1"}))
+    listed = ok(floor.get(f"{API}/waves", params={"location": "WH1"}))["items"]
     assert [(w["id"], w["orders"], w["open_tasks"], w["tasks"]) for w in listed] == [
         (wave["id"], 1, 0, 2)
     ]
-    assert ok(floor.get(f"{API}/waves", params={"status": "open"})) == []
+    assert ok(floor.get(f"{API}/waves", params={"status": "open"}))["items"] == []
 
     shipment = ok(floor.post(f"{API}/orders/{order_id}/pack", json={"barcode": "A", "qty": 2}))
     problem(floor.post(f"{API}/orders/{order_id}/pack", json={"barcode": "A"}), 409, "barcode")
@@ -153,7 +153,8 @@ def test_bins_carry_a_role_and_a_capacity_and_quarantine_is_never_available(
     problem(floor.post(f"{API}/locations/WH1/bins", json={"code": "X", "role": "attic"}), 422)
     problem(floor.post(f"{API}/locations/WH1/bins", json={"code": "X", "capacity": 0}), 422)
     listed = {
-        b["code"]: (b["role"], b["capacity"]) for b in ok(floor.get(f"{API}/locations/WH1/bins"))
+        b["code"]: (b["role"], b["capacity"])
+        for b in ok(floor.get(f"{API}/locations/WH1/bins"))["items"]
     }
     assert listed["Q-1"] == ("quarantine", 50)
     assert listed["S-01"] == ("storage", None)

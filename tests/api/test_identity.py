@@ -99,7 +99,7 @@ def test_a_token_is_shown_once_listed_by_prefix_and_notes_its_last_use(
     expires = datetime.fromisoformat(issued["expires_at"])
     assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
     assert admin.get(f"{API}/session", headers=bearer(secret)).json()["via"] == "token"
-    listed = {t["id"]: t for t in admin.get(f"{API}/tokens").json()}
+    listed = {t["id"]: t for t in admin.get(f"{API}/tokens").json()["items"]}
     assert "token" not in listed[issued["id"]]
     assert listed[issued["id"]]["last_used_at"] is not None
     assert secret not in json.dumps(admin.get(f"{API}/tokens").json())
@@ -126,14 +126,14 @@ def test_a_revoked_token_stops_at_once_and_only_its_owner_or_an_admin_revokes_it
 ) -> None:
     ola = bearer(token_for(sf, "ola", Role.SALES))
     eve = bearer(token_for(sf, "eve", Role.SALES))
-    ola_token = admin.get(f"{API}/tokens", params={"user": "ola"}).json()[0]
+    ola_token = admin.get(f"{API}/tokens", params={"user": "ola"}).json()["items"][0]
     assert admin.get(f"{API}/skus", headers=ola).status_code == 200  # now cached as good
     problem(admin.delete(f"{API}/tokens/{ola_token['id']}", headers=eve), 404)
     assert admin.get(f"{API}/skus", headers=ola).status_code == 200
     problem(admin.get(f"{API}/tokens", params={"user": "ola"}, headers=eve), 403)
     assert admin.delete(f"{API}/tokens/{ola_token['id']}", headers=ola).status_code == 204
     problem(admin.get(f"{API}/skus", headers=ola), 401)
-    revoked = admin.get(f"{API}/tokens", params={"user": "ola"}).json()[0]
+    revoked = admin.get(f"{API}/tokens", params={"user": "ola"}).json()["items"][0]
     assert revoked["revoked_at"] is not None
 
 
@@ -346,7 +346,7 @@ def test_an_administrator_adds_and_stops_users_over_http(admin: TestClient, sf: 
     assert unknown["field"] == "scope[0]"
     short = {**partner, "scope": ["MKT"], "password": "short"}
     assert problem(admin.post(f"{API}/users", json=short), 422)["field"] == "password"
-    assert [u["name"] for u in admin.get(f"{API}/users").json()] == ["admin"]  # nothing made
+    assert [u["name"] for u in admin.get(f"{API}/users").json()["items"]] == ["admin"]
 
     made = created(admin.post(f"{API}/users", json={**partner, "scope": ["MKT"]}))
     assert (made["role"], made["scope_kind"], made["scope"], made["has_password"]) == (
@@ -354,7 +354,7 @@ def test_an_administrator_adds_and_stops_users_over_http(admin: TestClient, sf: 
     )  # fmt: skip
     problem(admin.post(f"{API}/users", json={**partner, "scope": ["MKT"]}), 409)
     manager = bearer(token_for(sf, "meg", Role.MANAGER))
-    assert [u["name"] for u in admin.get(f"{API}/users", headers=manager).json()] == [
+    assert [u["name"] for u in admin.get(f"{API}/users", headers=manager).json()["items"]] == [
         "admin", "meg", "mkt",
     ]  # fmt: skip
     problem(admin.post(f"{API}/users/mkt/disable", headers=manager), 403)

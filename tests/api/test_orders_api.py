@@ -122,7 +122,7 @@ def test_channel_is_created_with_its_rules_and_listed_by_priority(shop: TestClie
     body = created(shop.post(f"{API}/channels", json=rules))
     assert body == {**rules, "hold_over_value": "5000.00", "fences": []}
     assert ok(shop.get(f"{API}/channels/WHOLESALE")) == body
-    assert [c["code"] for c in ok(shop.get(f"{API}/channels"))] == ["WHOLESALE", "WEB"]
+    assert [c["code"] for c in ok(shop.get(f"{API}/channels"))["items"]] == ["WHOLESALE", "WEB"]
     web = ok(shop.get(f"{API}/channels/WEB"))
     assert (web["kind"], web["priority"], web["backorder_policy"], web["ship_from"]) == (
         "web",
@@ -146,7 +146,7 @@ def test_channel_input_errors_name_the_field(shop: TestClient) -> None:
     problem(post(colour="red"), 422, "colour")
     problem(shop.post(f"{API}/channels", json={"code": "has space", "name": "x"}), 422, "code")
     problem(shop.get(f"{API}/channels/PHONE"), 404, "code")
-    assert [c["code"] for c in ok(shop.get(f"{API}/channels"))] == ["WEB"]
+    assert [c["code"] for c in ok(shop.get(f"{API}/channels"))["items"]] == ["WEB"]
 
 
 def test_ring_fence_keeps_units_for_its_channel(shop: TestClient) -> None:

@@ -63,6 +63,17 @@ class Caller:
         assert resp.status_code == 200, resp.text
         return resp.json()
 
+    def listed(self, path: str, **params: Any) -> list[Any]:
+        """Every item of a list, walked page by page (a small page, to walk a few)."""
+        found: list[Any] = []
+        cursor = None
+        while True:
+            page = self.ok(path, limit=2, **params, **({"cursor": cursor} if cursor else {}))
+            found.extend(page["items"])
+            if page["next"] is None:
+                return found
+            cursor = page["next"]
+
     def done(self, path: str, body: Any = None) -> Any:
         """The JSON of a 200 answer to a POST."""
         resp = self.post(path, body)
@@ -75,7 +86,7 @@ class Caller:
 
     def token_id(self) -> int:
         """The id of the one token this user holds."""
-        tokens = self.ok("/tokens")
+        tokens = self.listed("/tokens")
         assert [t["prefix"] for t in tokens] == [self.token[: len(tokens[0]["prefix"])]]
         found: int = tokens[0]["id"]
         return found
@@ -294,13 +305,13 @@ def the_marketplaces_sell(
     assert [(a["location"], a["on_hand"], a["allocated"]) for a in mugs["locations"]] == [
         ("WH1", 10, 2)
     ]
-    assert {p["location"] for p in mkt.ok("/positions")} == {"WH2"}
-    assert {p["location"] for p in mkt2.ok("/positions")} == {"WH1"}
+    assert {p["location"] for p in mkt.listed("/positions")} == {"WH2"}
+    assert {p["location"] for p in mkt2.listed("/positions")} == {"WH1"}
     first = mkt.ok("/orders", limit=1)
     assert [o["id"] for o in first["items"]] == [m2["id"]]
     rest = mkt.ok("/orders", limit=1, cursor=first["next"])
     assert [o["id"] for o in rest["items"]] == [m1["id"]]
-    assert [c["code"] for c in mkt.ok("/channels")] == ["MKT"]
+    assert [c["code"] for c in mkt.listed("/channels")] == ["MKT"]
     unknown_alike(mkt, "/channels/{}", "MKT2", "NOPE")
 
 
@@ -316,7 +327,7 @@ def the_suppliers_announce_their_deliveries(
     ]
     assert listed[0]["total_cost"] == "54.5000"
     assert [p["id"] for p in sup2.ok("/purchase-orders")["items"]] == [day.po2]
-    assert [s["code"] for s in sup.ok("/suppliers")] == ["SUP1"]
+    assert [s["code"] for s in sup.listed("/suppliers")] == ["SUP1"]
     unknown_alike(sup, "/suppliers/{}", "SUP2", "NOBODY")
     assert sup.ok("/skus/TEE")["unit_price"] is None
     unknown_alike(sup, "/purchase-orders/{}", day.po2, "PO-NONE0000")
@@ -402,7 +413,7 @@ def the_3pl_receives_at_wh2(tpl: Caller, mkt: Caller, day: Day) -> None:
     for sku, qty, bin_code in (("TEE", 10, "P-01"), ("MUG", 5, "P-02")):
         put = tpl.make("/putaway", {"location": "WH2", "sku": sku, "qty": qty, "to_bin": bin_code})
         assert (put["from_bin"], put["to_bin"], put["qty"]) == ("DOCK", bin_code, qty)
-    held = {(p["sku"], p["bin"]): (p["on_hand"], p["allocated"]) for p in tpl.ok("/positions")
+    held = {(p["sku"], p["bin"]): (p["on_hand"], p["allocated"]) for p in tpl.listed("/positions")
             if p["on_hand"]}  # fmt: skip
     assert held == {("TEE", "P-01"): (16, 2), ("MUG", "P-02"): (9, 6)}
 
@@ -456,9 +467,9 @@ def the_3pl_picks_packs_and_ships_the_marketplace_orders(
 
 def the_3pl_sees_only_wh2_and_no_money(sf: Stockflow, tpl: Caller, tpl2: Caller, day: Day) -> None:
     """Lists hold WH2's business only, WH1's is unknown; prices and purchase costs read null."""
-    assert {p["location"] for p in tpl.ok("/positions")} == {"WH2"}
-    assert [w["id"] for w in tpl.ok("/waves")] == [day.wave_wh2]
-    assert [w["id"] for w in tpl2.ok("/waves")] == [day.wave_wh1]
+    assert {p["location"] for p in tpl.listed("/positions")} == {"WH2"}
+    assert [w["id"] for w in tpl.listed("/waves")] == [day.wave_wh2]
+    assert [w["id"] for w in tpl2.listed("/waves")] == [day.wave_wh1]
     assert {o["id"] for o in tpl.ok("/orders")["items"]} == set(day.mkt_orders)
     assert {o["id"] for o in tpl2.ok("/orders")["items"]} == {day.web_order, day.mkt2_order}
     for path, real, made_up in (
@@ -500,8 +511,8 @@ def the_3pl_sees_only_wh2_and_no_money(sf: Stockflow, tpl: Caller, tpl2: Caller,
         assert problem(tpl.post(path, body), 404)["field"] == at_fault, path
     hint = tpl.get("/putaway/suggestion", location="WH1", sku="MUG", qty=1)
     assert problem(hint, 403)["field"] == "location"
-    assert [x["code"] for x in tpl.ok("/locations")] == ["WH2"]
-    assert [[a["location"] for a in x["locations"]] for x in tpl.ok("/atp")] == [["WH2"]] * 2
+    assert [x["code"] for x in tpl.listed("/locations")] == ["WH2"]
+    assert [[a["location"] for a in x["locations"]] for x in tpl.listed("/atp")] == [["WH2"]] * 2
 
     for o in tpl.ok("/orders")["items"]:
         assert o["value"] is None

@@ -79,7 +79,7 @@ def po_body(*lines: tuple[str, int], **fields: Any) -> dict[str, Any]:
 
 def on_hand(client: TestClient, sku: str) -> dict[str, tuple[int, int]]:
     """(on hand, allocated) per bin, bins with nothing left out."""
-    rows = ok(client.get(f"{API}/positions", params={"sku": sku}))
+    rows = ok(client.get(f"{API}/positions", params={"sku": sku}))["items"]
     return {p["bin"]: (p["on_hand"], p["allocated"]) for p in rows if p["on_hand"]}
 
 
@@ -287,6 +287,6 @@ def test_purchase_orders_are_listed_newest_first_page_by_page(dock: TestClient) 
         p["supplier"]
         for p in ok(client.get(f"{API}/purchase-orders", params={"supplier": "ACME"}))["items"]
     ] == ["ACME"] * 3
-    assert ok(client.get(f"{API}/suppliers")) == [
+    assert ok(client.get(f"{API}/suppliers"))["items"] == [
         {"code": "ACME", "name": "ACME", "lead_time_days": 3, "email": None}
     ]

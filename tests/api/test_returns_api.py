@@ -184,8 +184,7 @@ def test_returns_are_listed_newest_first_a_page_at_a_time(
     second = ok(client.get(f"{API}/returns", params={"limit": 1, "cursor": first["next"]}))
     listed = [first["items"][0]["id"], second["items"][0]["id"]]
     assert sorted(listed) == sorted(ids)
-    rest = ok(client.get(f"{API}/returns", params={"limit": 1, "cursor": second["next"]}))
-    assert rest == {"items": [], "next": None}
+    assert second["next"] is None  # the last page says so
     mine = ok(client.get(f"{API}/returns", params={"order_id": shipped, "status": "authorised"}))
     assert len(mine["items"]) == 2
 

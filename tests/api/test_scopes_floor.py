@@ -81,12 +81,15 @@ def floor(sf: Stockflow) -> Iterator[Floor]:
 def test_a_3pl_lists_and_reads_only_the_waves_and_shipments_of_its_site(floor: Floor) -> None:
     client, ham, cgn = floor.client, floor.sites["HAM"], floor.sites["CGN"]
     for name in ("tpl-ham", "team-ham"):
-        mine = client.get(f"{API}/waves", headers=floor.who[name]).json()
+        mine = client.get(f"{API}/waves", headers=floor.who[name]).json()["items"]
         assert {w["location"] for w in mine} == {"HAM"}, name
         assert {w["id"] for w in mine} >= {ham.wave}
         wanted = {"location": "CGN"}
-        assert client.get(f"{API}/waves", params=wanted, headers=floor.who[name]).json() == []
-    everything = client.get(f"{API}/waves", headers=floor.who["boss"]).json()
+        assert client.get(f"{API}/waves", params=wanted, headers=floor.who[name]).json() == {
+            "items": [],
+            "next": None,
+        }
+    everything = client.get(f"{API}/waves", headers=floor.who["boss"]).json()["items"]
     assert {w["location"] for w in everything} == {"HAM", "CGN"}
 
     tpl = floor.who["tpl-ham"]
@@ -144,7 +147,7 @@ def test_a_3pl_cannot_work_the_other_sites_floor_and_nothing_changes(floor: Floo
     named = {"location": "HAM", "order_ids": [cgn.ready_order]}
     assert client.post(f"{API}/waves", json=named, headers=tpl).status_code == 404
     assert sf.orders.order(cgn.ready_order).status == "allocated"
-    assert len(client.get(f"{API}/waves", headers=floor.who["boss"]).json()) == 6
+    assert len(client.get(f"{API}/waves", headers=floor.who["boss"]).json()["items"]) == 6
 
 
 def test_a_3pl_works_its_own_site_end_to_end(floor: Floor) -> None:

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
-from helpers import api_client, bearer, created, problem, receive
+from helpers import api_client, bearer, created, items, problem, receive
 from stockflow.adapters.tables import orders, stock_moves
 from stockflow.api.app import create_app
 from stockflow.bootstrap import Stockflow
@@ -177,10 +177,10 @@ def test_marketplace_lists_and_reads_only_its_channels_orders(shop: Shop) -> Non
 
 
 def test_marketplace_sees_only_its_channels(shop: Shop) -> None:
-    assert [c["code"] for c in ok(shop.get("shop1", "/channels"))] == ["M1"]
+    assert [c["code"] for c in items(shop.get("shop1", "/channels"))] == ["M1"]
     assert ok(shop.get("shop2", "/channels/M2"))["ship_from"] == ["SOUTH"]
     as_unknown(shop, "shop1", "/channels/M2", "M2")
-    assert [c["code"] for c in ok(shop.get("admin-2", "/channels"))] == ["M1", "M2", "WEB"]
+    assert [c["code"] for c in items(shop.get("admin-2", "/channels"))] == ["M1", "M2", "WEB"]
 
 
 def test_capture_for_another_channel_is_refused_naming_it_and_writes_nothing(shop: Shop) -> None:
@@ -223,7 +223,7 @@ def test_marketplace_atp_is_what_its_channel_would_be_allocated(shop: Shop) -> N
     ok(shop.put("admin-2", "/channels/WEB/fences/A/NORTH", {"qty": 3}))
     ok(shop.put("admin-2", "/channels/M1/fences/A/NORTH", {"qty": 2}))
     assert ok(shop.get("shop1", "/atp/A"))["available"] == 5
-    assert [a["available"] for a in ok(shop.get("shop1", "/atp", sku=["A", "B"]))] == [5, 4]
+    assert [a["available"] for a in items(shop.get("shop1", "/atp", sku=["A", "B"]))] == [5, 4]
     assert ok(shop.get("admin-2", "/atp/A"))["locations"][1]["available"] == 8
     # Capture agrees: M1 can have those 5 and not one more.
     order = {"channel": "M1", "ship_to": "2 Side Street, York", "lines": [{"sku": "A", "qty": 6}]}
@@ -234,12 +234,12 @@ def test_marketplace_atp_is_what_its_channel_would_be_allocated(shop: Shop) -> N
 
 
 def test_marketplace_reads_positions_of_its_sites_but_not_the_ledger(shop: Shop) -> None:
-    positions = ok(shop.get("shop2", "/positions"))
+    positions = items(shop.get("shop2", "/positions"))
     assert {p["location"] for p in positions} == {"SOUTH"}
     problem(shop.get("shop2", "/positions", location="NORTH"), 404)
     for path in ("/moves", "/verify"):
         assert "ledger" in problem(shop.get("shop2", path), 403)["detail"]
-    assert [loc["code"] for loc in ok(shop.get("shop2", "/locations"))] == ["SOUTH"]
+    assert [loc["code"] for loc in items(shop.get("shop2", "/locations"))] == ["SOUTH"]
 
 
 def test_a_channel_naming_no_ship_from_sees_every_sellable_site(shop: Shop) -> None:
@@ -247,7 +247,7 @@ def test_a_channel_naming_no_ship_from_sees_every_sellable_site(shop: Shop) -> N
     shop.sf.orders.add_channel(NewChannel("M3", "Shop three"))
     shop.sf.access.add_user("shop3", Role.MARKETPLACE, scope=["M3"])
     shop.as_user["shop3"] = bearer(shop.sf.access.issue_token("shop3", "tests").secret)
-    assert [loc["code"] for loc in ok(shop.get("shop3", "/locations"))] == list(SITES)
+    assert [loc["code"] for loc in items(shop.get("shop3", "/locations"))] == list(SITES)
     assert ok(shop.get("shop3", "/atp/A"))["available"] == 24
     assert orders_of(shop, "shop3") == set()
 
@@ -256,10 +256,10 @@ def test_a_channel_naming_no_ship_from_sees_every_sellable_site(shop: Shop) -> N
 
 
 def test_three_pl_sees_stock_moves_and_atp_of_its_sites_only(shop: Shop) -> None:
-    assert [loc["code"] for loc in ok(shop.get("north-3pl", "/locations"))] == ["NORTH"]
-    assert {b["code"] for b in ok(shop.get("north-3pl", "/locations/NORTH/bins"))} == {"MAIN"}
+    assert [loc["code"] for loc in items(shop.get("north-3pl", "/locations"))] == ["NORTH"]
+    assert {b["code"] for b in items(shop.get("north-3pl", "/locations/NORTH/bins"))} == {"MAIN"}
     as_unknown(shop, "north-3pl", "/locations/SOUTH/bins", "SOUTH")
-    assert {p["location"] for p in ok(shop.get("north-3pl", "/positions"))} == {"NORTH"}
+    assert {p["location"] for p in items(shop.get("north-3pl", "/positions"))} == {"NORTH"}
     outside = problem(shop.get("north-3pl", "/positions", location="SOUTH"), 404)
     unknown = problem(shop.get("north-3pl", "/positions", location="NOSOUTH"), 404)
     assert outside == {**unknown, "detail": unknown["detail"].replace("NOSOUTH", "SOUTH")}
@@ -396,9 +396,9 @@ def test_only_the_roles_that_set_prices_may_send_one(shop: Shop) -> None:
 
 def test_callers_without_a_scope_see_everything_as_before(shop: Shop) -> None:
     assert orders_of(shop, "admin-2") == {shop.north_order, shop.south_order, shop.web_order}
-    assert [loc["code"] for loc in ok(shop.get("admin-2", "/locations"))] == list(SITES)
+    assert [loc["code"] for loc in items(shop.get("admin-2", "/locations"))] == list(SITES)
     assert ok(shop.get("admin-2", "/atp/A"))["available"] == 24  # 30 less 2 + 3 + 1
-    assert {p["location"] for p in ok(shop.get("admin-2", "/positions"))} == set(SITES)
+    assert {p["location"] for p in items(shop.get("admin-2", "/positions"))} == set(SITES)
     assert len(ok(shop.get("admin-2", "/moves"))["items"]) == 6
     assert len(ok(shop.get("admin-2", "/exceptions"))["items"]) == 2
     web = ok(shop.get("admin-2", f"/orders/{shop.web_order}"))

@@ -62,7 +62,7 @@ def test_a_subscription_is_made_with_its_secret_shown_once(sf: Stockflow, http: 
     assert one.status_code == 200
     assert "secret" not in one.json()
     assert one.json()["description"] == "order feed"
-    listed = http.get(API, headers=me).json()
+    listed = http.get(API, headers=me).json()["items"]
     assert [s["id"] for s in listed] == [made["id"]]
     assert all("secret" not in s for s in listed)
 
@@ -84,7 +84,7 @@ def test_bad_event_types_and_urls_are_refused_naming_the_field(
         assert problem(refused, 422)["field"] == "url"
     none = http.post(API, json={"url": "https://x.example", "event_types": []}, headers=me)
     assert problem(none, 422)["errors"][0]["field"] == "event_types"
-    assert http.get(API, headers=me).json() == []  # nothing was made
+    assert http.get(API, headers=me).json()["items"] == []  # nothing was made
     made = subscribe(http, me, "https://x.example")
     patched = http.patch(
         f"{API}/{made['id']}", json={"event_types": ["*", "stock.nope"]}, headers=me
@@ -98,9 +98,12 @@ def test_each_caller_sees_its_own_and_a_manager_sees_all(sf: Stockflow, http: Te
     boss = as_user(sf, "boss", Role.MANAGER)
     sams = subscribe(http, sam, "https://sam.example/hook")
     kims = subscribe(http, kim, "https://kim.example/hook", event_types=["stock.*"])
-    assert [s["id"] for s in http.get(API, headers=sam).json()] == [sams["id"]]
-    assert [s["id"] for s in http.get(API, headers=boss).json()] == [sams["id"], kims["id"]]
-    only_kim = http.get(API, params={"owner": "kim"}, headers=boss).json()
+    assert [s["id"] for s in http.get(API, headers=sam).json()["items"]] == [sams["id"]]
+    assert [s["id"] for s in http.get(API, headers=boss).json()["items"]] == [
+        sams["id"],
+        kims["id"],
+    ]
+    only_kim = http.get(API, params={"owner": "kim"}, headers=boss).json()["items"]
     assert [s["id"] for s in only_kim] == [kims["id"]]
     assert problem(http.get(API, params={"owner": "kim"}, headers=sam), 403)["field"] == "owner"
     # Another's subscription is unknown to sam, for reading and for changing.
@@ -131,7 +134,7 @@ def test_a_read_only_user_may_not_subscribe(sf: Stockflow, http: TestClient) -> 
         API, json={"url": "https://x.example", "event_types": ["*"]}, headers=viewer
     )
     problem(refused, 403)
-    assert http.get(API, headers=viewer).json() == []
+    assert http.get(API, headers=viewer).json()["items"] == []
 
 
 def test_change_pause_resume_and_remove(sf: Stockflow, http: TestClient) -> None:

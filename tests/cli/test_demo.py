@@ -90,4 +90,4 @@ def test_demo_users_leave_a_taken_name_alone_and_never_repeat_a_password(sf: Sto
     assert [login.name for login in made.logins] == [name for name, _, _ in DEMO_USERS[1:]]
     assert len({login.password for login in made.logins}) == len(made.logins)
     sf.access.sign_in("admin", "the real admin's passphrase")
-    assert sf.access.tokens() == []
+    assert list(sf.access.tokens()) == []

@@ -34,7 +34,7 @@ def cli(db_url: str, *args: str, stdin: str | None = None) -> tuple[int, str, st
 
 
 def test_the_first_admin_types_a_password_twice_and_can_sign_in(sf: Stockflow, db_url: str) -> None:
-    assert sf.access.users() == []  # no default user
+    assert list(sf.access.users()) == []  # no default user
     code, out, err = cli(
         db_url, "users", "add", "boss", "--role", "admin", stdin=f"{PASSWORD}\n" * 2
     )
@@ -58,7 +58,7 @@ def test_two_different_typed_passwords_make_no_user(sf: Stockflow, db_url: str) 
     typed = f"{PASSWORD}\nanother long passphrase\n"
     code, _, err = cli(db_url, "users", "add", "boss", "--role", "admin", stdin=typed)
     assert (code, err.strip()) == (2, "error: field 'password': the two entries differ")
-    assert sf.access.users() == []
+    assert list(sf.access.users()) == []
 
 
 def test_a_script_reads_the_password_from_stdin_and_an_integration_has_none(
@@ -132,7 +132,7 @@ def test_a_refused_user_names_the_field_in_one_line_and_nothing_is_made(
     assert line.startswith(f"error: field '{field}': ")
     assert detail in line
     assert [u.name for u in sf.access.users()] == ["taken"]
-    assert sf.access.audit() == []
+    assert list(sf.access.audit()) == []
 
 
 def test_passwd_sets_a_new_password_and_ends_the_sessions(sf: Stockflow, db_url: str) -> None:
@@ -221,7 +221,7 @@ def test_a_refused_token_names_the_field(
     assert code == 2
     assert err.startswith(f"error: field '{field}': ")
     assert out == ""
-    assert sf.access.tokens() == []
+    assert list(sf.access.tokens()) == []
 
 
 def test_tokens_list_of_one_user_and_of_an_unknown_one(sf: Stockflow, db_url: str) -> None:

@@ -354,7 +354,7 @@ def test_bad_counts_are_refused_with_the_field_at_fault(shop: Stockflow) -> None
     assert field_of(tolerance_pct=101) == "tolerance_pct"
     assert field_of(tolerance_pct="1.234") == "tolerance_pct"
     assert field_of(location="NOWHERE") == "location"
-    assert sf.counts.counts() == []
+    assert list(sf.counts.counts()) == []
 
 
 def test_a_wall_to_wall_count_covers_every_storage_bin_and_no_working_bin(shop: Stockflow) -> None:

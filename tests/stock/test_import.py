@@ -33,7 +33,7 @@ from stockflow.errors import (
 )
 from stockflow.orders.rules.parties import NewChannel
 from stockflow.stock.imports import import_bins, import_locations, import_skus, import_stock
-from stockflow.stock.queries.catalogue import bin_views, location_views, sku_page
+from stockflow.stock.queries.catalogue import bin_page, location_page, sku_page
 from stockflow.stock.queries.ledger import ledger_page
 from stockflow.stock.rules.catalogue import NewLocation, NewSku
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
@@ -121,8 +121,8 @@ def test_locations_import_with_default_bins(sf: Stockflow, tmp_path: Path, suffi
     )
     assert import_locations(sf, path).rows == 2
     with sf.db.read() as conn:
-        places = {x.code: x for x in location_views(conn)}
-        assert [b.code for b in bin_views(conn, "AMS")] == ["MAIN"]
+        places = {x.code: x for x in location_page(conn, limit=100)}
+        assert [b.code for b in bin_page(conn, "AMS", limit=100)] == ["MAIN"]
     assert (places["AMS"].kind, places["AMS"].latitude) == ("dc", Decimal("52.370216"))
     assert (places["UTR"].name, places["UTR"].allow_negative) == ("UTR", True)
 
@@ -140,8 +140,8 @@ def test_bins_import_into_existing_locations(sf: Stockflow, tmp_path: Path, suff
     )
     assert import_bins(sf, path).rows == 3
     with sf.db.read() as conn:
-        wh1 = [(b.code, b.zone, b.sequence) for b in bin_views(conn, "WH1")]
-        wh2 = [(b.code, b.zone, b.sequence) for b in bin_views(conn, "WH2")]
+        wh1 = [(b.code, b.zone, b.sequence) for b in bin_page(conn, "WH1", limit=100)]
+        wh2 = [(b.code, b.zone, b.sequence) for b in bin_page(conn, "WH2", limit=100)]
     assert wh1 == [("MAIN", None, 0), ("A-01", "A", 1), ("A-02", "A", 2)]
     assert wh2 == [("A-01", None, 0), ("MAIN", None, 0)]
 
@@ -173,7 +173,7 @@ def test_stock_import_posts_one_receipt_per_row(sf: Stockflow, tmp_path: Path, s
         ("MILK", "A-02", "L7", date(2030, 1, 31)): 15,
     }
     with sf.db.read() as conn:
-        moves = ledger_page(conn, sku=None, before=None, limit=10)
+        moves = ledger_page(conn, limit=10)
     assert {(m.reason, m.actor, m.reference) for m in moves} == {
         ("receipt", "import", f"import:opening.{suffix}")
     }

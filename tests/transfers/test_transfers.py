@@ -97,7 +97,7 @@ def test_lamps_travel_to_cologne_and_arrive_one_short_and_one_broken(
         ship(sf, TransferLineIn("LAMP", 9))
     assert (short.value.requested, short.value.available, short.value.location) == (9, 8, "HAM")
     assert short.value.field == "lines[0].qty"
-    assert sf.transfers.transfers() == []
+    assert list(sf.transfers.transfers()) == []
     assert on_hand(sf, "LAMP") == {("HAM", "MAIN", None): 12}
 
     sent = ship(sf, TransferLineIn("LAMP", 6), actor="dispatch-jo")

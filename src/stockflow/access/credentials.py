@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from stockflow.access import rules
-from stockflow.access.queries import Signed, TokenView, UserView, by_session, token_views, user_view
+from stockflow.access.queries import Signed, TokenView, UserView, by_session, token_view, user_view
 from stockflow.adapters.tables import (
     api_tokens,
     channels,
@@ -150,7 +150,7 @@ def issue_token(
             "rate_limit": rate_limit,
         },
     ).scalar_one()
-    view = next(t for t in token_views(conn, user) if t.id == token_id)
+    view = token_view(conn, token_id)
     return IssuedToken(secret, view)
 
 

@@ -13,7 +13,8 @@ from datetime import datetime
 from stockflow.access import credentials, queries, rules
 from stockflow.access.authenticator import Authenticator, Kind
 from stockflow.adapters.database import Database
-from stockflow.stock.rules.access import Role, ScopeKind
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
+from stockflow.stock.rules.access import Principal, Role, ScopeKind
 
 
 class Access:
@@ -51,10 +52,17 @@ class Access:
         )
         self.authenticator.forget_user(user_id)
 
-    def users(self) -> list[queries.UserView]:
-        """Every user, by name."""
+    def users(
+        self, *, after: str | None = None, limit: int = DEFAULT_PAGE
+    ) -> Page[queries.UserView]:
+        """A page of users, by name, after cursor ``after``."""
         with self.db.read() as conn:
-            return queries.user_views(conn)
+            return queries.user_page(conn, after=after, limit=limit)
+
+    def principal(self, name: str) -> Principal:
+        """User ``name`` as it acts: its role and scope."""
+        with self.db.read() as conn:
+            return queries.principal_of(conn, name)
 
     def user(self, name: str) -> queries.UserView:
         """One user."""
@@ -83,10 +91,12 @@ class Access:
         )
         self.authenticator.forget(Kind.TOKEN, digest)
 
-    def tokens(self, user: str | None = None) -> list[queries.TokenView]:
-        """Tokens, newest first, of one user or of everyone."""
+    def tokens(
+        self, user: str | None = None, *, after: str | None = None, limit: int = DEFAULT_PAGE
+    ) -> Page[queries.TokenView]:
+        """A page of tokens, newest first, of one user or of everyone."""
         with self.db.read() as conn:
-            return queries.token_views(conn, user)
+            return queries.token_page(conn, user, after=after, limit=limit)
 
     def sign_in(self, name: str, password: str) -> credentials.OpenedSession:
         """Open a browser session for a name and password."""
@@ -106,9 +116,9 @@ class Access:
         target: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        after: tuple[datetime, int] | None = None,
-        limit: int = 100,
-    ) -> list[queries.AuditEntry]:
+        after: str | None = None,
+        limit: int = DEFAULT_PAGE,
+    ) -> Page[queries.AuditEntry]:
         """Audited writes, newest first: by actor, part of the command, an id touched, time."""
         with self.db.read() as conn:
             return queries.audit_page(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, cast, or_, select
+from sqlalchemy import Connection, Row, Select, Text, cast, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import api_tokens, audit_log, sessions, users
-from stockflow.errors import NotFound
+from stockflow.errors import Conflict, NotFound
 from stockflow.stock import principals
 from stockflow.stock.rules.access import Principal, Role, Scope, ScopeKind
 
@@ -73,12 +75,35 @@ def scope_of(conn: Connection, user_id: int) -> Scope:
     return principals.scope_of(conn, user_id)
 
 
-def user_views(conn: Connection, name: str | None = None) -> list[UserView]:
-    """Every user (or the one named), by name."""
-    query = select(users).order_by(users.c.name)
-    if name is not None:
-        query = query.where(users.c.name == name)
-    rows = conn.execute(query).all()
+USERS = Keyset("users", users.c.name)
+TOKENS = Keyset("tokens", Key(api_tokens.c.id, descending=True))
+AUDIT = Keyset("audit", Key(audit_log.c.at, descending=True), Key(audit_log.c.id, descending=True))
+
+
+def user_page(conn: Connection, *, after: str | None = None, limit: int) -> Page[UserView]:
+    """Users by name, a page after cursor ``after``."""
+    page = USERS.page(conn, select(users), after=after, limit=limit)
+    return Page(_user_views(conn, page.items), page.next)
+
+
+def user_view(conn: Connection, name: str) -> UserView:
+    """One user by name."""
+    found = _user_views(conn, conn.execute(select(users).where(users.c.name == name)).all())
+    if not found:
+        raise NotFound(f"no user {name!r}", field="name")
+    return found[0]
+
+
+def principal_of(conn: Connection, name: str) -> Principal:
+    """User ``name`` as it acts: its role and scope (``NotFound``; ``Conflict`` if stopped)."""
+    found = user_view(conn, name)
+    acting = principals.active_principals(conn, [found.id]).get(found.id)
+    if acting is None:
+        raise Conflict(f"user {name!r} is stopped", field="user")
+    return acting
+
+
+def _user_views(conn: Connection, rows: Sequence[Row[Any]]) -> list[UserView]:
     scopes = principals.scope_codes(conn, [r.id for r in rows])
     views = []
     for r in rows:
@@ -98,37 +123,41 @@ def user_views(conn: Connection, name: str | None = None) -> list[UserView]:
     return views
 
 
-def user_view(conn: Connection, name: str) -> UserView:
-    """One user by name."""
-    found = user_views(conn, name)
-    if not found:
-        raise NotFound(f"no user {name!r}", field="name")
-    return found[0]
-
-
-def token_views(conn: Connection, user: str | None = None) -> list[TokenView]:
-    """Tokens, newest first, of one user or of all."""
-    query = (
-        select(api_tokens, users.c.name.label("user_name"))
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .order_by(api_tokens.c.id.desc())
+def _tokens_query() -> Select[Any]:
+    return select(api_tokens, users.c.name.label("user_name")).join(
+        users, users.c.id == api_tokens.c.user_id
     )
+
+
+def token_page(
+    conn: Connection, user: str | None = None, *, after: str | None = None, limit: int
+) -> Page[TokenView]:
+    """Tokens, newest first, of one user or of all, a page after cursor ``after``."""
+    query = _tokens_query()
     if user is not None:
-        query = query.where(users.c.name == user)
-    return [
-        TokenView(
-            r.id,
-            r.user_name,
-            r.name,
-            r.prefix,
-            r.created_at,
-            r.expires_at,
-            r.revoked_at,
-            r.last_used_at,
-            r.rate_limit,
+        query = query.where(
+            api_tokens.c.user_id == select(users.c.id).where(users.c.name == user).scalar_subquery()
         )
-        for r in conn.execute(query)
-    ]
+    return TOKENS.page(conn, query, after=after, limit=limit).map(_token)
+
+
+def token_view(conn: Connection, token_id: int) -> TokenView:
+    """One token by id."""
+    return _token(conn.execute(_tokens_query().where(api_tokens.c.id == token_id)).one())
+
+
+def _token(r: Row[Any]) -> TokenView:
+    return TokenView(
+        r.id,
+        r.user_name,
+        r.name,
+        r.prefix,
+        r.created_at,
+        r.expires_at,
+        r.revoked_at,
+        r.last_used_at,
+        r.rate_limit,
+    )
 
 
 def by_token(conn: Connection, secret_hash: str, now: datetime) -> Signed | None:
@@ -195,11 +224,11 @@ def audit_page(
     target: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after: tuple[datetime, int] | None = None,
-    limit: int = 100,
-) -> list[AuditEntry]:
-    """Audited writes, newest first, filtered; ``after`` is the last (at, id) of the page before."""
-    query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+    after: str | None = None,
+    limit: int,
+) -> Page[AuditEntry]:
+    """Audited writes, newest first, filtered, a page after cursor ``after``."""
+    query = select(audit_log)
     if actor is not None:
         query = query.where(audit_log.c.actor == actor)
     if command is not None:
@@ -211,13 +240,8 @@ def audit_page(
         query = query.where(audit_log.c.at >= since)
     if until is not None:
         query = query.where(audit_log.c.at < until)
-    if after is not None:
-        at, last_id = after
-        query = query.where(
-            or_(audit_log.c.at < at, and_(audit_log.c.at == at, audit_log.c.id < last_id))
-        )
-    return [
-        AuditEntry(
+    return AUDIT.page(conn, query, after=after, limit=limit).map(
+        lambda r: AuditEntry(
             r.id,
             r.at,
             r.actor,
@@ -229,5 +253,4 @@ def audit_page(
             dict(r.target),
             r.outcome,
         )
-        for r in conn.execute(query)
-    ]
+    )

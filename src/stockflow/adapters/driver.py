@@ -69,6 +69,20 @@ def in_list(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElemen
     return column.in_(values)
 
 
+def among(
+    conn: Connection, column: ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN values`` for a statement run the ordinary way, as one array on PostgreSQL.
+
+    The text is then the same for any number of values: the driver neither
+    parses a new statement nor renders a parameter per value, and the server
+    can keep it prepared. SQLite takes the values one parameter each.
+    """
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def prepare(
     build: Build, dialect: str, *, lists: Sequence[str], params: Sequence[str] = ()
 ) -> Statement:

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from stockflow.access import rules
-from stockflow.access.queries import AuditEntry, TokenView, UserView
-from stockflow.api.deps import IdPath, Limit, Sf, created_id_cursor, encode_cursor
+from stockflow.access.queries import TokenView, UserView
+from stockflow.api.deps import IdPath, Sf
 from stockflow.api.guard import PUBLIC, SIGNED_IN, RateLimiter, Who, may
 from stockflow.api.identity import SESSION_COOKIE
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.problems import error_responses
 from stockflow.errors import Forbidden
 from stockflow.stock.rules.access import (
@@ -146,13 +147,6 @@ class AuditOut(BaseModel):
     outcome: str
 
 
-class AuditPage(BaseModel):
-    """A page of the audit trail, newest first."""
-
-    items: list[AuditOut]
-    next: str | None
-
-
 def _me(who: Principal) -> dict[str, Any]:
     scope = who.scope
     return {
@@ -229,11 +223,14 @@ def list_tokens(
     sf: Sf,
     who: Who,
     user: Annotated[str | None, Query(max_length=64, description="Another user's")] = None,
-) -> list[TokenOut]:
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[TokenOut]:
     """The caller's own API tokens, newest first (a user administrator may ask for anyone's)."""
     if user is not None and user != who.name and not who.may(_USERS_READ):
         raise Forbidden("only a user administrator lists another user's tokens", field="user")
-    return [TokenOut(**_token_out(t)) for t in sf.access.tokens(user or who.name)]
+    page = sf.access.tokens(user or who.name, after=cursor, limit=limit)
+    return page_of(Page[TokenOut], page, lambda t: TokenOut(**_token_out(t)))
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, dependencies=[SIGNED_IN])
@@ -264,9 +261,9 @@ def _user_out(view: UserView) -> UserOut:
 
 
 @router.get("/users", dependencies=[may(Resource.USERS, Action.READ)])
-def list_users(sf: Sf) -> list[UserOut]:
-    """Every user, by name."""
-    return [_user_out(u) for u in sf.access.users()]
+def list_users(sf: Sf, limit: Limit = 100, cursor: Cursor = None) -> Page[UserOut]:
+    """Users by name, a page at a time."""
+    return page_of(Page[UserOut], sf.access.users(after=cursor, limit=limit), _user_out)
 
 
 @router.post(
@@ -311,15 +308,11 @@ def audit_trail(
     ] = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-    cursor: str | None = None,
-) -> AuditPage:
+    cursor: Cursor = None,
+) -> Page[AuditOut]:
     """Who changed what, newest first; filter by actor, command, object, time."""
-    entries: list[AuditEntry] = sf.access.audit(
+    entries = sf.access.audit(
         actor=actor, command=command, target=target, since=since, until=until,
-        after=created_id_cursor(cursor), limit=limit,
+        after=cursor, limit=limit,
     )  # fmt: skip
-    last = entries[-1] if len(entries) == limit else None
-    return AuditPage(
-        items=[AuditOut(**asdict(e)) for e in entries],
-        next=encode_cursor(f"{last.at.isoformat()}|{last.id}") if last else None,
-    )
+    return page_of(Page[AuditOut], entries, lambda e: AuditOut(**asdict(e)))

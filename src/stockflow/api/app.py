@@ -17,6 +17,7 @@ from stockflow.api import (
     counts,
     event_catalogue,
     events,
+    exports,
     floor,
     guard,
     identity,
@@ -51,6 +52,7 @@ _ROUTERS = (
     returns.router,
     events.router,
     webhooks.router,
+    exports.router,
 )
 
 

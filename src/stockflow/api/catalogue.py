@@ -12,8 +12,9 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import Sf
 from stockflow.api.guard import Who, may
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import (
     BinIn,
@@ -24,7 +25,6 @@ from stockflow.api.schemas import (
     Problem,
     SkuIn,
     SkuOut,
-    SkuPage,
     SkuPatch,
 )
 from stockflow.errors import Forbidden, InvalidInput
@@ -48,12 +48,11 @@ def sku_out(view: q.SkuView, who: Principal) -> SkuOut:
 
 
 @router.get("/skus", dependencies=[may(Resource.CATALOGUE, Action.READ)])
-def list_skus(sf: Sf, who: Who, limit: Limit = 100, cursor: str | None = None) -> SkuPage:
-    """SKUs in code order; pass ``next`` back as ``cursor`` for the next page."""
+def list_skus(sf: Sf, who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page[SkuOut]:
+    """SKUs in code order, a page at a time."""
     with sf.db.read() as conn:
-        page = q.sku_page(conn, after=decode_cursor(cursor), limit=limit)
-    items = [sku_out(s, who) for s in page]
-    return SkuPage(items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None)
+        page = q.sku_page(conn, after=cursor, limit=limit)
+    return page_of(Page[SkuOut], page, lambda s: sku_out(s, who))
 
 
 @router.post(
@@ -92,10 +91,13 @@ def patch_sku(sf: Sf, code: str, body: SkuPatch, who: Who) -> SkuOut:
 
 
 @router.get("/locations", dependencies=[may(Resource.CATALOGUE, Action.READ)])
-def list_locations(sf: Sf, who: Who) -> list[LocationOut]:
-    """Every location the caller's scope reaches."""
+def list_locations(
+    sf: Sf, who: Who, limit: Limit = 100, cursor: Cursor = None
+) -> Page[LocationOut]:
+    """The locations the caller's scope reaches, in code order, a page at a time."""
     with sf.db.read() as conn:
-        return [LocationOut.model_validate(x) for x in q.location_views(conn, scope=who.scope)]
+        page = q.location_page(conn, after=cursor, limit=limit, scope=who.scope)
+    return page_of(Page[LocationOut], page, LocationOut.model_validate)
 
 
 @router.post(
@@ -110,18 +112,17 @@ def create_location(sf: Sf, body: LocationIn, who: Who) -> LocationOut:
         raise Forbidden("a caller limited to some locations, channels or suppliers adds no sites")
     sf.add_locations([NewLocation(**body.model_dump())])
     with sf.db.read() as conn:
-        return next(
-            LocationOut.model_validate(x)
-            for x in q.location_views(conn)
-            if x.code == body.code.strip()
-        )
+        return LocationOut.model_validate(q.location_view(conn, body.code.strip()))
 
 
 @router.get("/locations/{code}/bins", dependencies=[may(Resource.CATALOGUE, Action.READ)])
-def list_bins(sf: Sf, code: str, who: Who) -> list[BinOut]:
+def list_bins(
+    sf: Sf, code: str, who: Who, limit: Limit = 100, cursor: Cursor = None
+) -> Page[BinOut]:
     """The bins of a location in walking order (404 for one outside the caller's scope)."""
     with sf.db.read() as conn:
-        return [BinOut.model_validate(b) for b in q.bin_views(conn, code, scope=who.scope)]
+        page = q.bin_page(conn, code, after=cursor, limit=limit, scope=who.scope)
+    return page_of(Page[BinOut], page, BinOut.model_validate)
 
 
 @router.post(

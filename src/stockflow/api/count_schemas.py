@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AliasPath, BaseModel, Field, StrictInt
+from pydantic import AliasPath, Field, StrictInt
 
 from stockflow.api.schemas import Body, Code, LotCode, Out, Units
 from stockflow.counts.rules import MAX_DAYS
@@ -59,11 +59,6 @@ class CountOut(Out):
     created_at: datetime
     updated_at: datetime
     lines: list[CountLineOut]
-
-
-class CountPage(BaseModel):
-    items: list[CountOut]
-    next: str | None
 
 
 class SheetLineOut(Out):

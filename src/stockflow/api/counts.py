@@ -18,21 +18,13 @@ from stockflow.api.count_schemas import (
     CountIn,
     CountLineOut,
     CountOut,
-    CountPage,
     FoundIn,
     SheetLineOut,
     SheetOut,
 )
-from stockflow.api.deps import (
-    Actor,
-    IdempotencyKey,
-    Limit,
-    LineNoPath,
-    Sf,
-    created_cursor,
-    encode_cursor,
-)
+from stockflow.api.deps import Actor, IdempotencyKey, LineNoPath, Sf
 from stockflow.api.guard import Who, may
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.schemas import Problem
 from stockflow.counts.rules import CountScope
 from stockflow.stock.rules.access import Action, Resource
@@ -83,30 +75,30 @@ def list_counts(
     location: str | None = None,
     count_status: Annotated[str | None, Query(alias="status")] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
-) -> CountPage:
+    cursor: Cursor = None,
+) -> Page[CountOut]:
     """Counts newest first (without their lines), optionally of one location or status."""
     page = sf.counts.counts(
-        location=location,
-        status=count_status,
-        limit=limit,
-        before=created_cursor(cursor),
-        scope=who.scope,
+        location=location, status=count_status, limit=limit, after=cursor, scope=who.scope
     )
-    last = page[-1] if len(page) == limit else None
-    return CountPage(
-        items=[CountOut.model_validate(v) for v in page],
-        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
-    )
+    return page_of(Page[CountOut], page, CountOut.model_validate)
 
 
 @router.get("/counts/accuracy", dependencies=[may(Resource.COUNTS, Action.READ)])
 def count_accuracy(
-    sf: Sf, who: Who, start: date, end: date, location: str | None = None
-) -> list[AccuracyOut]:
-    """Inventory record accuracy per location over lines counted from ``start`` to ``end``."""
-    found = sf.counts.accuracy(start=start, end=end, location=location, scope=who.scope)
-    return [AccuracyOut.model_validate(a) for a in found]
+    sf: Sf,
+    who: Who,
+    start: date,
+    end: date,
+    location: str | None = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[AccuracyOut]:
+    """Inventory record accuracy per location (in code order) over lines counted in a range."""
+    found = sf.counts.accuracy(
+        start=start, end=end, location=location, after=cursor, limit=limit, scope=who.scope
+    )
+    return page_of(Page[AccuracyOut], found, AccuracyOut.model_validate)
 
 
 @router.get("/counts/{count_id}", dependencies=[may(Resource.COUNTS, Action.READ)])

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 
-from stockflow.api.deps import Limit, Sf
+from stockflow.api.deps import Sf
 from stockflow.api.guard import SIGNED_IN, Who
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.problems import error_responses
 from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
@@ -31,34 +31,35 @@ Types = Annotated[
 ]
 
 
-class EventPage(BaseModel):
-    """Events after a point of the stream, oldest first."""
+class EventPage(Page[dict[str, Any]]):
+    """Events after a point of the stream, oldest first (documents as in the event catalogue).
 
-    events: list[dict[str, Any]] = Field(description="Event documents (see the event catalogue)")
-    next_after: int = Field(description="Pass as `after` to read on: the last sequence looked at")
+    A feed has no last page: ``next`` is always where to look again, and an
+    empty page means nothing new yet.
+    """
 
 
-@router.get(
-    "/events",
-    dependencies=[SIGNED_IN],
-    response_model=EventPage,
-    responses=error_responses(410),
-)
+@router.get("/events", dependencies=[SIGNED_IN], responses=error_responses(410))
 def list_events(
     sf: Sf,
     who: Who,
     after: Annotated[
         int | None,
-        Query(ge=0, le=2**62, description="A sequence number; events after it. Left out: from now"),
+        Query(
+            ge=0,
+            le=2**62,
+            description="Start after this sequence number (as from Last-Event-ID or a webhook); "
+            "left out, and no cursor: from now",
+        ),
     ] = None,
     types: Types = None,
     limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> EventPage:
-    """The events the caller may see after a sequence number: catching up without a stream."""
+    """The events the caller may see, a page at a time: catching up without a stream."""
     patterns = topic_patterns(types)
-    start = sf.events.start(after)
-    page = sf.events.page(who, start, patterns=patterns, limit=limit)
-    return EventPage(events=[e.document() for e in page.events], next_after=page.next_after)
+    page = sf.events.feed(who, after=after, cursor=cursor, patterns=patterns, limit=limit)
+    return page_of(EventPage, page, lambda e: e.document())
 
 
 @router.get(

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field, StrictInt, model_validator
 
 from stockflow.adapters.parcels import Parcel
-from stockflow.api.deps import Actor, IdPath, Limit, Sf
+from stockflow.api.deps import Actor, IdPath, Sf
 from stockflow.api.guard import Who, may
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.schemas import Body, Code, Out, Problem
 from stockflow.errors import Conflict
 from stockflow.floor.picking import WaveRequest
@@ -192,11 +193,18 @@ class WaveSummaryOut(Out):
 
 @router.get("/waves", dependencies=[may(Resource.FLOOR, Action.READ)])
 def list_waves(
-    sf: Sf, who: Who, location: str | None = None, status: str | None = None, limit: Limit = 100
-) -> list[WaveSummaryOut]:
+    sf: Sf,
+    who: Who,
+    location: str | None = None,
+    status: str | None = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[WaveSummaryOut]:
     """Waves, newest first: how many orders, how many tasks still open."""
-    found = sf.floor.waves(location=location, status=status, limit=limit, scope=who.scope)
-    return [WaveSummaryOut.model_validate(w) for w in found]
+    found = sf.floor.waves(
+        location=location, status=status, after=cursor, limit=limit, scope=who.scope
+    )
+    return page_of(Page[WaveSummaryOut], found, WaveSummaryOut.model_validate)
 
 
 @router.get("/waves/{wave_id}", dependencies=[may(Resource.FLOOR, Action.READ)])

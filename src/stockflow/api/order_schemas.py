@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from stockflow.api.schemas import Body, Code, LineNo, NewCode, NewShortCode, Out, Qty
 from stockflow.stock.rules.quantities import MAX_QUANTITY
@@ -77,13 +77,6 @@ class CustomerOut(Out):
     latitude: Decimal | None
     longitude: Decimal | None
     created_at: datetime
-
-
-class CustomerPage(BaseModel):
-    """One page of customers in code order; send ``next`` back as ``cursor``."""
-
-    items: list[CustomerOut]
-    next: str | None
 
 
 class KitIn(Body):
@@ -162,13 +155,6 @@ class OrderOut(Out):
     decisions: list[str] = Field(description="Why the order stands where it does, in order")
 
 
-class OrderPage(BaseModel):
-    """One page of orders, newest first; send ``next`` back as ``cursor``."""
-
-    items: list[OrderOut]
-    next: str | None
-
-
 class CancelIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
     line_no: LineNo | None = Field(default=None, description="Only this line")
@@ -188,10 +174,3 @@ class ExceptionOut(Out):
     created_at: datetime
     updated_at: datetime
     reference: str | None = None
-
-
-class ExceptionPage(BaseModel):
-    """One page of the exceptions queue, newest first; send ``next`` back as ``cursor``."""
-
-    items: list[ExceptionOut]
-    next: str | None

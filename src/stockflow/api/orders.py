@@ -12,27 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import (
-    IdempotencyKey,
-    IdPath,
-    Limit,
-    Sf,
-    created_cursor,
-    decode_cursor,
-    encode_cursor,
-)
+from stockflow.api.deps import IdempotencyKey, IdPath, Sf
 from stockflow.api.guard import Who, may
-from stockflow.api.order_schemas import (
-    CancelIn,
-    ExceptionOut,
-    ExceptionPage,
-    OrderIn,
-    OrderOut,
-    OrderPage,
-    RejectIn,
-)
+from stockflow.api.order_schemas import CancelIn, ExceptionOut, OrderIn, OrderOut, RejectIn
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.schemas import Problem
-from stockflow.errors import InvalidInput
 from stockflow.stock.queries.orders import OrderView
 from stockflow.stock.rules.access import Action, Principal, Resource
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
@@ -104,18 +88,13 @@ def list_orders(
     order_status: Annotated[str | None, Query(alias="status")] = None,
     channel: str | None = None,
     limit: Limit = 100,
-    cursor: str | None = None,
-) -> OrderPage:
-    """Orders the caller sees, newest first, maybe of one status or channel; ``next`` pages on."""
+    cursor: Cursor = None,
+) -> Page[OrderOut]:
+    """Orders the caller sees, newest first, maybe of one status or channel."""
     page = sf.orders.orders(
-        status=order_status, channel=channel, before=created_cursor(cursor), limit=limit,
-        scope=who.scope,
-    )  # fmt: skip
-    last = page[-1] if len(page) == limit else None
-    return OrderPage(
-        items=[order_out(v, who) for v in page],
-        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
+        status=order_status, channel=channel, after=cursor, limit=limit, scope=who.scope
     )
+    return page_of(Page[OrderOut], page, lambda v: order_out(v, who))
 
 
 @router.get("/orders/{order_id}", dependencies=[may(Resource.ORDERS, Action.READ)])
@@ -176,24 +155,17 @@ def list_exceptions(
     kind: str | None = None,
     reference: str | None = None,
     limit: Limit = 100,
-    cursor: str | None = None,
-) -> ExceptionPage:
-    """The exceptions queue both sides see, newest first; ``next`` is the next page.
+    cursor: Cursor = None,
+) -> Page[ExceptionOut]:
+    """The exceptions queue both sides see, newest first.
 
     A caller with a scope sees the exceptions about orders it sees; those
     about no order are for callers without one.
     """
-    raw = decode_cursor(cursor)
-    if raw is not None and not raw.isdigit():
-        raise InvalidInput("is not a cursor this API gave out", field="cursor")
     page = sf.orders.exceptions(
-        state=state, kind=kind, limit=limit, before=int(raw) if raw else None,
-        reference=reference, scope=who.scope,
-    )  # fmt: skip
-    return ExceptionPage(
-        items=[ExceptionOut.model_validate(e) for e in page],
-        next=encode_cursor(page[-1].id) if len(page) == limit else None,
+        state=state, kind=kind, limit=limit, after=cursor, reference=reference, scope=who.scope
     )
+    return page_of(Page[ExceptionOut], page, ExceptionOut.model_validate)
 
 
 @router.post(

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from stockflow.api.deps import Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import Sf
 from stockflow.api.guard import Who, may
 from stockflow.api.order_schemas import (
     ChannelIn,
     ChannelOut,
     CustomerIn,
     CustomerOut,
-    CustomerPage,
     FenceIn,
     FenceOut,
     KitIn,
@@ -24,6 +23,7 @@ from stockflow.api.order_schemas import (
     SupplyIn,
     SupplyOut,
 )
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.problems import error_responses
 from stockflow.orders import queries as q
 from stockflow.orders.order_refs import UnknownChannel, UnknownCustomer
@@ -62,20 +62,21 @@ def create_channel(sf: Sf, body: ChannelIn, who: Who) -> ChannelOut:
 
 
 @router.get("/channels", dependencies=[may(Resource.CHANNELS, Action.READ)])
-def list_channels(sf: Sf, who: Who) -> list[ChannelOut]:
-    """Every channel the caller sees, highest priority first."""
+def list_channels(sf: Sf, who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page[ChannelOut]:
+    """The channels the caller sees, highest priority first, with their rules and ring fences."""
     with sf.db.read() as conn:
-        return [ChannelOut.model_validate(v) for v in q.channel_views(conn, scope=who.scope)]
+        page = q.channel_page(conn, after=cursor, limit=limit, scope=who.scope)
+    return page_of(Page[ChannelOut], page, ChannelOut.model_validate)
 
 
 @router.get("/channels/{code}", dependencies=[may(Resource.CHANNELS, Action.READ)])
 def get_channel(sf: Sf, code: str, who: Who) -> ChannelOut:
     """One channel with its rules and ring fences."""
     with sf.db.read() as conn:
-        found = q.channel_views(conn, code=code, scope=who.scope)
-    if not found:
+        found = q.channel_view(conn, code, scope=who.scope)
+    if found is None:
         raise UnknownChannel(f"no channel with code {code!r}", field="code")
-    return ChannelOut.model_validate(found[0])
+    return ChannelOut.model_validate(found)
 
 
 @router.put(
@@ -99,21 +100,20 @@ def create_customer(sf: Sf, body: CustomerIn) -> CustomerOut:
     """Add a customer; coordinates, when known, choose the nearest ship-from location."""
     sf.orders.add_customer(NewCustomer(**body.model_dump()))
     with sf.db.read() as conn:
-        return CustomerOut.model_validate(q.customer_page(conn, code=body.code.strip())[0])
+        return CustomerOut.model_validate(q.customer_page(conn, code=body.code.strip(), limit=1)[0])
 
 
 @router.get("/customers", dependencies=[may(Resource.CUSTOMERS, Action.READ)])
-def list_customers(sf: Sf, who: Who, limit: Limit = 100, cursor: str | None = None) -> CustomerPage:
-    """Customers in code order; pass ``next`` back as ``cursor`` for the next page.
+def list_customers(
+    sf: Sf, who: Who, limit: Limit = 100, cursor: Cursor = None
+) -> Page[CustomerOut]:
+    """Customers in code order, a page at a time.
 
     A caller with a scope sees the customers of the orders it sees.
     """
     with sf.db.read() as conn:
-        page = q.customer_page(conn, after=decode_cursor(cursor), limit=limit, scope=who.scope)
-    items = [CustomerOut.model_validate(c) for c in page]
-    return CustomerPage(
-        items=items, next=encode_cursor(page[-1].code) if len(page) == limit else None
-    )
+        page = q.customer_page(conn, after=cursor, limit=limit, scope=who.scope)
+    return page_of(Page[CustomerOut], page, CustomerOut.model_validate)
 
 
 @router.get("/customers/{code}", dependencies=[may(Resource.CUSTOMERS, Action.READ)])

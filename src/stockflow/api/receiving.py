@@ -6,15 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import (
-    Actor,
-    IdempotencyKey,
-    Limit,
-    Sf,
-    created_cursor,
-    encode_cursor,
-)
+from stockflow.api.deps import Actor, IdempotencyKey, Sf
 from stockflow.api.guard import Who, may
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.problems import error_responses
 from stockflow.api.receiving_schemas import (
     AsnIn,
@@ -23,7 +17,6 @@ from stockflow.api.receiving_schemas import (
     HomeBinOut,
     PurchaseOrderIn,
     PurchaseOrderOut,
-    PurchaseOrderPage,
     PutawayIn,
     PutawayOut,
     PutawaySuggestionOut,
@@ -80,9 +73,12 @@ def create_supplier(
 
 
 @router.get("/suppliers", dependencies=[may(Resource.PURCHASING, Action.READ)])
-def list_suppliers(sf: Sf, who: Who) -> list[SupplierOut]:
-    """Every supplier, in code order (a supplier sees itself)."""
-    return [SupplierOut.model_validate(s) for s in sf.receiving.suppliers(scope=who.scope)]
+def list_suppliers(
+    sf: Sf, who: Who, limit: Limit = 100, cursor: Cursor = None
+) -> Page[SupplierOut]:
+    """Suppliers in code order (a supplier sees itself), a page at a time."""
+    page = sf.receiving.suppliers(after=cursor, limit=limit, scope=who.scope)
+    return page_of(Page[SupplierOut], page, SupplierOut.model_validate)
 
 
 @router.get("/suppliers/{code}", dependencies=[may(Resource.PURCHASING, Action.READ)])
@@ -127,20 +123,14 @@ def list_purchase_orders(
     po_status: Annotated[str | None, Query(alias="status")] = None,
     supplier: str | None = None,
     limit: Limit = 100,
-    cursor: str | None = None,
-) -> PurchaseOrderPage:
+    cursor: Cursor = None,
+) -> Page[PurchaseOrderOut]:
     """Purchase orders, newest first, optionally of one status or supplier."""
     page = sf.receiving.purchase_orders(
-        status=po_status,
-        supplier=supplier,
-        before=created_cursor(cursor),
-        limit=limit,
-        scope=who.scope,
+        status=po_status, supplier=supplier, after=cursor, limit=limit, scope=who.scope
     )
-    last = page[-1] if len(page) == limit else None
-    return PurchaseOrderPage(
-        items=[PurchaseOrderOut.model_validate(v).seen_by(who) for v in page],
-        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
+    return page_of(
+        Page[PurchaseOrderOut], page, lambda v: PurchaseOrderOut.model_validate(v).seen_by(who)
     )
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import Field, StrictInt
 
 from stockflow.api.schemas import Body, Code, NewShortCode, Out, Qty
 from stockflow.stock.rules.access import Principal
@@ -77,13 +77,6 @@ class PurchaseOrderOut(Out):
             return self
         lines = [ln.model_copy(update={"unit_cost": None}) for ln in self.lines]
         return self.model_copy(update={"total_cost": None, "lines": lines})
-
-
-class PurchaseOrderPage(BaseModel):
-    """One page of purchase orders, newest first; send ``next`` back as ``cursor``."""
-
-    items: list[PurchaseOrderOut]
-    next: str | None
 
 
 class AsnLineIn(Body):

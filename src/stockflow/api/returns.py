@@ -7,17 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from stockflow.api.deps import (
-    Actor,
-    IdempotencyKey,
-    Limit,
-    Sf,
-    created_cursor,
-    encode_cursor,
-)
+from stockflow.api.deps import Actor, IdempotencyKey, Sf
 from stockflow.api.guard import Who, may
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.schemas import Body, LineNo, Out, Problem, Qty
 from stockflow.returns.queries import ReturnView
 from stockflow.returns.rules import (
@@ -121,13 +115,6 @@ class ReturnOut(Out):
         return self if who.sees_prices else self.model_copy(update={"refund_suggested": None})
 
 
-class ReturnPage(BaseModel):
-    """One page of RMAs, newest first; send ``next`` back as ``cursor``."""
-
-    items: list[ReturnOut]
-    next: str | None
-
-
 @router.post(
     "/orders/{order_id}/returns",
     dependencies=[may(Resource.RETURNS, Action.WRITE)],
@@ -162,21 +149,13 @@ def list_returns(
     rma_status: Annotated[str | None, Query(alias="status")] = None,
     order_id: str | None = None,
     limit: Limit = 100,
-    cursor: str | None = None,
-) -> ReturnPage:
-    """RMAs, newest first, optionally of one status or order; ``next`` is the next page."""
+    cursor: Cursor = None,
+) -> Page[ReturnOut]:
+    """RMAs, newest first, optionally of one status or order."""
     page = sf.returns.page(
-        status=rma_status,
-        order_id=order_id,
-        before=created_cursor(cursor),
-        limit=limit,
-        scope=who.scope,
+        status=rma_status, order_id=order_id, after=cursor, limit=limit, scope=who.scope
     )
-    last = page[-1] if len(page) == limit else None
-    return ReturnPage(
-        items=[_out(v, who) for v in page],
-        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
-    )
+    return page_of(Page[ReturnOut], page, lambda v: _out(v, who))
 
 
 @router.get("/returns/{rma_id}", dependencies=[may(Resource.RETURNS, Action.READ)])

@@ -275,17 +275,3 @@ class Problem(BaseModel):
         default=None, description="Units the line could have had (insufficient stock)"
     )
     location: str | None = None
-
-
-class SkuPage(BaseModel):
-    """One page of SKUs; send ``next`` back as ``cursor`` for the following page."""
-
-    items: list[SkuOut]
-    next: str | None
-
-
-class MovePage(BaseModel):
-    """One page of the ledger, newest first; send ``next`` back as ``cursor``."""
-
-    items: list[MoveOut]
-    next: str | None

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import IdempotencyKey, Limit, Sf, decode_cursor, encode_cursor
+from stockflow.api.deps import IdempotencyKey, Sf
 from stockflow.api.guard import Who, may
+from stockflow.api.pages import MAX_PAGE, Cursor, Limit, Page, page_of
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import (
     AdjustmentIn,
@@ -22,12 +23,12 @@ from stockflow.api.schemas import (
     DriftOut,
     MoveIn,
     MoveOut,
-    MovePage,
     PositionOut,
     Problem,
     VerifyOut,
 )
 from stockflow.errors import Forbidden, InvalidInput
+from stockflow.stock.queries.atp import PositionView
 from stockflow.stock.queries.ledger import ledger_page
 from stockflow.stock.rules.access import Action, Principal, Resource, require_location
 from stockflow.stock.rules.commands import Place, PostMove
@@ -131,8 +132,8 @@ def post_adjustment(
     responses=_NO_LEDGER,
 )
 def list_moves(
-    sf: Sf, who: Who, sku: str | None = None, limit: Limit = 100, cursor: str | None = None
-) -> MovePage:
+    sf: Sf, who: Who, sku: str | None = None, limit: Limit = 100, cursor: Cursor = None
+) -> Page[MoveOut]:
     """The ledger, newest first (optionally of one SKU).
 
     A caller limited to sites reads the moves that left or reached them; one
@@ -140,54 +141,65 @@ def list_moves(
     orders, purchase orders and people.
     """
     _reads_ledger(who)
-    raw = decode_cursor(cursor)
-    if raw is not None and not raw.isdigit():
-        raise InvalidInput("is not a cursor this API gave out", field="cursor")
     with sf.db.read() as conn:
-        page = ledger_page(
-            conn, sku=sku, before=int(raw) if raw else None, limit=limit, scope=who.scope
-        )
-    items = [MoveOut.model_validate(r) for r in page]
-    return MovePage(items=items, next=encode_cursor(page[-1].id) if len(page) == limit else None)
+        page = ledger_page(conn, sku=sku, after=cursor, limit=limit, scope=who.scope)
+    return page_of(Page[MoveOut], page, MoveOut.model_validate)
+
+
+def position_out(p: PositionView) -> PositionOut:
+    """A position as the API shows it: expired stock is never available."""
+    return PositionOut(
+        sku=p.sku,
+        location=p.location,
+        bin=p.bin,
+        lot=p.lot,
+        expires_on=p.expires_on,
+        on_hand=p.on_hand,
+        allocated=p.allocated,
+        available=0 if p.expired else max(0, p.free),
+        expired=p.expired,
+    )
 
 
 @router.get("/positions", dependencies=[may(Resource.STOCK, Action.READ)])
 def list_positions(
-    sf: Sf, who: Who, sku: str | None = None, location: str | None = None
-) -> list[PositionOut]:
+    sf: Sf,
+    who: Who,
+    sku: str | None = None,
+    location: str | None = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[PositionOut]:
     """Stock positions (SKU x location x bin x lot) with on hand, allocated and available.
 
-    A caller limited to sites sees its sites' positions; a marketplace those
-    at the sites its channels ship from. A ``location`` outside them is 404,
-    as an unknown one is.
+    In key order: by SKU, location, bin and lot as each was added. A caller
+    limited to sites sees its sites' positions; a marketplace those at the
+    sites its channels ship from. A ``location`` outside them is 404, as an
+    unknown one is. Every position at once: ``GET /exports/positions``.
     """
-    return [
-        PositionOut(
-            sku=p.sku,
-            location=p.location,
-            bin=p.bin,
-            lot=p.lot,
-            expires_on=p.expires_on,
-            on_hand=p.on_hand,
-            allocated=p.allocated,
-            available=0 if p.expired else max(0, p.free),
-            expired=p.expired,
-        )
-        for p in sf.positions(sku=sku, location=location, scope=who.scope)
-    ]
+    page = sf.position_page(sku=sku, location=location, after=cursor, limit=limit, scope=who.scope)
+    return page_of(Page[PositionOut], page, position_out)
 
 
 @router.get("/atp", dependencies=[may(Resource.STOCK, Action.READ)])
 def bulk_atp(
-    sf: Sf, who: Who, sku: Annotated[list[str] | None, Query(max_length=1000)] = None
-) -> list[AtpOut]:
-    """Available-to-promise of several SKUs (or every SKU with stock when none is named).
+    sf: Sf,
+    who: Who,
+    sku: Annotated[
+        list[str] | None,
+        Query(max_length=MAX_PAGE, description="SKU codes; left out: every SKU with stock"),
+    ] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[AtpOut]:
+    """Available-to-promise of several SKUs (or every SKU with stock), in SKU code order.
 
     Over the caller's sites when it is limited to some; for a marketplace, what
     its channels would be allocated: at their ship-from sites, less what other
     channels' ring fences keep back.
     """
-    return [AtpOut.model_validate(a) for a in sf.atp(sku, scope=who.scope)]
+    page = sf.atp_page(sku, after=cursor, limit=limit, scope=who.scope)
+    return page_of(Page[AtpOut], page, AtpOut.model_validate)
 
 
 @router.get("/atp/{sku}", dependencies=[may(Resource.STOCK, Action.READ)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from stockflow.api.schemas import Body, Code, LineNo, LotCode, Out, Qty, Units
 
@@ -57,8 +57,3 @@ class TransferOut(Out):
     updated_at: datetime
     received_at: datetime | None
     lines: list[TransferLineOut]
-
-
-class TransferPage(BaseModel):
-    items: list[TransferOut]
-    next: str | None

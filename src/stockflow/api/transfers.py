@@ -6,15 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from stockflow.api.deps import Actor, IdempotencyKey, Limit, Sf, created_cursor, encode_cursor
+from stockflow.api.deps import Actor, IdempotencyKey, Sf
 from stockflow.api.guard import Who, may
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import Problem
 from stockflow.api.transfer_schemas import (
     ReceiveIn,
     TransferIn,
     TransferOut,
-    TransferPage,
 )
 from stockflow.stock.rules.access import Action, Resource
 from stockflow.transfers.rules import ReceiveLine, TransferLineIn
@@ -100,21 +100,13 @@ def list_transfers(
     transfer_status: Annotated[str | None, Query(alias="status")] = None,
     location: str | None = None,
     limit: Limit = 100,
-    cursor: str | None = None,
-) -> TransferPage:
+    cursor: Cursor = None,
+) -> Page[TransferOut]:
     """Transfers newest first, optionally of one status or from / to one location."""
     page = sf.transfers.transfers(
-        status=transfer_status,
-        location=location,
-        limit=limit,
-        before=created_cursor(cursor),
-        scope=who.scope,
+        status=transfer_status, location=location, limit=limit, after=cursor, scope=who.scope
     )
-    last = page[-1] if len(page) == limit else None
-    return TransferPage(
-        items=[TransferOut.model_validate(v) for v in page],
-        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
-    )
+    return page_of(Page[TransferOut], page, TransferOut.model_validate)
 
 
 @router.get("/transfers/{transfer_id}", dependencies=[may(Resource.TRANSFERS, Action.READ)])

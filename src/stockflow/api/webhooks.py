@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime, Field
 
-from stockflow.api.deps import IdPath, Limit, Sf, created_id_cursor, encode_cursor
+from stockflow.api.deps import IdPath, Sf
 from stockflow.api.guard import Who, may
+from stockflow.api.pages import Cursor, Limit, Page, page_of
 from stockflow.api.problems import error_responses
 from stockflow.api.schemas import Body, Out, RowId
 from stockflow.errors import Forbidden
@@ -115,13 +116,6 @@ class DeliveryOut(Out):
     tries: list[AttemptOut]
 
 
-class DeliveryPage(Out):
-    """A page of the delivery log, newest first."""
-
-    items: list[DeliveryOut]
-    next: str | None
-
-
 class RedeliverIn(Body):
     """Send again: one event, or every event queued for the subscription in a time range."""
 
@@ -166,12 +160,14 @@ def list_subscriptions(
     owner: Annotated[
         str | None, Query(max_length=64, description="Only this user's (administrators)")
     ] = None,
-) -> list[SubscriptionOut]:
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[SubscriptionOut]:
     """The caller's subscriptions (an administrator's or manager's: everyone's), oldest first."""
     if owner is not None and owner != who.name and not webhook_rules.oversees(who):
         raise Forbidden("only an administrator or a manager lists another's", field="owner")
-    found = sf.webhooks.subscriptions(viewer=who, owner=owner)
-    return [SubscriptionOut.model_validate(s) for s in found]
+    found = sf.webhooks.subscriptions(viewer=who, owner=owner, after=cursor, limit=limit)
+    return page_of(Page[SubscriptionOut], found, SubscriptionOut.model_validate)
 
 
 @router.get("/webhooks/{subscription_id}", dependencies=[_READ])
@@ -217,21 +213,13 @@ def delivery_log(
     subscription_id: IdPath,
     delivery_status: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
-) -> DeliveryPage:
+    cursor: Cursor = None,
+) -> Page[DeliveryOut]:
     """The delivery log, newest first, with every try; ``status=dead`` lists the dead letters."""
     found = sf.webhooks.deliveries(
-        subscription_id,
-        status=delivery_status,
-        before=created_id_cursor(cursor),
-        limit=limit,
-        viewer=who,
+        subscription_id, status=delivery_status, after=cursor, limit=limit, viewer=who
     )
-    last = found[-1] if len(found) == limit else None
-    return DeliveryPage(
-        items=[DeliveryOut.model_validate(d) for d in found],
-        next=encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None,
-    )
+    return page_of(Page[DeliveryOut], found, DeliveryOut.model_validate)
 
 
 _REDELIVER: dict[int | str, dict[str, Any]] = error_responses(409)

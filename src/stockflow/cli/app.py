@@ -12,6 +12,7 @@ from rich.table import Table
 from stockflow.cli.acting import audited
 from stockflow.cli.bench import bench
 from stockflow.cli.counts import counts_app
+from stockflow.cli.exports import export
 from stockflow.cli.floor import floor_app
 from stockflow.cli.imports import import_app
 from stockflow.cli.options import DbOption, database_url
@@ -212,6 +213,7 @@ def demo(
 
 
 app.command()(bench)
+app.command()(export)
 app.command()(relay)
 app.add_typer(import_app, name="import", help="Bulk import from CSV or XLSX (all or nothing)")
 app.add_typer(orders_app, name="orders", help="Orders: import order sheets")

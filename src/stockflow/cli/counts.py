@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.adapters.paging import MAX_PAGE, every
 from stockflow.cli.acting import audited
 from stockflow.cli.options import ActorOption, DbOption, database_url, iso_day
 from stockflow.errors import InvalidInput
@@ -93,7 +94,13 @@ def accuracy(
     first, last = iso_day(start, "from"), iso_day(end, "to")
     sf = Stockflow.open(database_url(db))
     try:
-        rows = sf.counts.accuracy(start=first, end=last, location=location)
+        rows = list(
+            every(
+                lambda after: sf.counts.accuracy(
+                    start=first, end=last, location=location, after=after, limit=MAX_PAGE
+                )
+            )
+        )
     finally:
         sf.close()
     table = Table("location", "counted", "exact", "within tolerance", "accuracy %", "within %")

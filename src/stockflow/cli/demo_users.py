@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.adapters.paging import MAX_PAGE, every
 from stockflow.bootstrap import Stockflow
 from stockflow.cli.demo import MARKETPLACE, SUPPLIER
 from stockflow.config import Settings
@@ -103,7 +104,7 @@ def print_logins(console: Console, made: DemoAccess) -> None:
 
 def reminder(sf: Stockflow) -> str:
     """One line for a database loaded before: whether the demo users exist, how to reset one."""
-    names = {u.name for u in sf.access.users()}
+    names = {u.name for u in every(lambda after: sf.access.users(after=after, limit=MAX_PAGE))}
     if not names:
         return "no users yet; make the first administrator: stockflow users add NAME --role admin"
     demo = [name for name, _, _ in DEMO_USERS if name in names]

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stockflow.access import rules
+from stockflow.adapters.paging import MAX_PAGE, every
 from stockflow.cli.acting import audited
 from stockflow.cli.options import DbOption, opened
 
@@ -63,7 +64,7 @@ def list_tokens(
     with opened(db) as sf:
         if user is not None:
             sf.access.user(user)  # an unknown name is an error, not an empty list
-        found = sf.access.tokens(user)
+        found = list(every(lambda after: sf.access.tokens(user, after=after, limit=MAX_PAGE)))
     table = Table(
         "id", "user", "name", "prefix", "created", "expires", "last used", "revoked", "rate limit",
         caption="times in UTC",

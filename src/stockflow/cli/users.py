@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stockflow.access import rules
+from stockflow.adapters.paging import MAX_PAGE, every
 from stockflow.cli.acting import audited
 from stockflow.cli.options import DbOption, opened
 from stockflow.errors import AlreadyExists, InvalidInput, NotFound
@@ -90,7 +91,7 @@ def add(
 def list_users(db: DbOption = None) -> None:
     """Every user: role, scope, whether it may sign in, whether it has a password."""
     with opened(db) as sf:
-        found = sf.access.users()
+        found = list(every(lambda after: sf.access.users(after=after, limit=MAX_PAGE)))
     table = Table("name", "role", "scope", "active", "password", "created", caption="times in UTC")
     for u in found:
         table.add_row(

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockflow.adapters.paging import MAX_PAGE, every
 from stockflow.cli.acting import audited
 from stockflow.cli.options import DbOption, opened
 from stockflow.config import Settings
@@ -71,7 +72,9 @@ def list_subscriptions(
     with _webhooks(db) as sf:
         if user is not None:
             sf.access.user(user)  # an unknown name is an error, not an empty list
-        found = sf.webhooks.subscriptions(owner=user)
+        found = list(
+            every(lambda after: sf.webhooks.subscriptions(owner=user, after=after, limit=MAX_PAGE))
+        )
     table = Table("id", "owner", "status", "events", "url", "description")
     for s in found:
         table.add_row(

@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.counts.counting import (
     Decision,
     Found,
@@ -31,7 +32,7 @@ from stockflow.counts.queries import (
     CountView,
     LocationAccuracy,
     SheetLine,
-    count_accuracy,
+    accuracy_page,
     count_page,
     count_sheet,
     count_view,
@@ -151,18 +152,22 @@ class Counts:
             return count_view(conn, count_id, scope=scope)
 
     def counts(
-        self, *, location: str | None = None, status: str | None = None, limit: int = 100,
-        before: tuple[datetime, str] | None = None, scope: Scope = EVERYWHERE,
-    ) -> list[CountView]:  # fmt: skip
-        """Counts newest first (without their lines)."""
+        self, *, location: str | None = None, status: str | None = None,
+        limit: int = DEFAULT_PAGE, after: str | None = None, scope: Scope = EVERYWHERE,
+    ) -> Page[CountView]:  # fmt: skip
+        """A page of counts, newest first (without their lines)."""
         with self.db.read() as conn:
             return count_page(
-                conn, location=location, status=status, limit=limit, before=before, scope=scope
+                conn, location=location, status=status, limit=limit, after=after, scope=scope
             )
 
     def accuracy(
-        self, *, start: date, end: date, location: str | None = None, scope: Scope = EVERYWHERE
-    ) -> list[LocationAccuracy]:
-        """Inventory record accuracy per location of the lines counted from ``start`` to ``end``."""
+        self, *, start: date, end: date, location: str | None = None, after: str | None = None,
+        limit: int = DEFAULT_PAGE, scope: Scope = EVERYWHERE,
+    ) -> Page[LocationAccuracy]:  # fmt: skip
+        """Record accuracy per location (a page of them) of the lines counted in a date range."""
         with self.db.read() as conn:
-            return count_accuracy(conn, start=start, end=end, location=location, scope=scope)
+            return accuracy_page(
+                conn, start=start, end=end, location=location, after=after, limit=limit,
+                scope=scope,
+            )  # fmt: skip

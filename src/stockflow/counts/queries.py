@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import bins, count_lines, cycle_counts, locations, skus
 from stockflow.counts.rules import Accuracy, CountStatus, LineStatus, measure
 from stockflow.errors import InvalidInput, NotFound
@@ -193,17 +194,23 @@ def sheet_line(conn: Connection, count_id: str, line_no: int) -> SheetLine:
     return found[0]
 
 
+COUNTS = Keyset(
+    "counts",
+    Key(cycle_counts.c.created_at, descending=True),
+    Key(cycle_counts.c.id, descending=True),
+)
+ACCURACY = Keyset("accuracy", locations.c.code)
+
+
 def count_page(
-    conn: Connection, *, location: str | None, status: str | None, limit: int,
-    before: tuple[datetime, str] | None = None, scope: Scope = EVERYWHERE,
-) -> list[CountView]:  # fmt: skip
+    conn: Connection, *, location: str | None = None, status: str | None = None, limit: int,
+    after: str | None = None, scope: Scope = EVERYWHERE,
+) -> Page[CountView]:  # fmt: skip
     """Counts newest first, optionally of one location or status (without their lines)."""
     query = (
         select(cycle_counts, locations.c.code.label("location"))
         .join(locations, locations.c.id == cycle_counts.c.location_id)
         .where(*count_seen(scope))
-        .order_by(cycle_counts.c.created_at.desc(), cycle_counts.c.id.desc())
-        .limit(limit)
     )
     if location is not None:
         query = query.where(
@@ -214,14 +221,8 @@ def count_page(
             choices = ", ".join(s.value for s in CountStatus)
             raise InvalidInput(f"use one of: {choices}", field="status")
         query = query.where(cycle_counts.c.status == status)
-    if before is not None:
-        at, last = before
-        query = query.where(
-            or_(cycle_counts.c.created_at < at,
-                and_(cycle_counts.c.created_at == at, cycle_counts.c.id < last))
-        )  # fmt: skip
-    return [
-        CountView(
+    return COUNTS.page(conn, query, after=after, limit=limit).map(
+        lambda r: CountView(
             id=r.id,
             location=r.location,
             scope=r.scope,
@@ -232,45 +233,57 @@ def count_page(
             updated_at=r.updated_at,
             lines=(),
         )
-        for r in conn.execute(query)
-    ]
+    )
 
 
-def count_accuracy(
+def accuracy_page(
     conn: Connection, *, start: date, end: date, location: str | None = None,
-    scope: Scope = EVERYWHERE,
-) -> list[LocationAccuracy]:  # fmt: skip
-    """Record accuracy per location of the lines counted from ``start`` to ``end`` (both in).
+    after: str | None = None, limit: int, scope: Scope = EVERYWHERE,
+) -> Page[LocationAccuracy]:  # fmt: skip
+    """Record accuracy per location (in code order) of the lines counted from ``start`` to ``end``.
 
-    Found lines (stock where the books had none) count as counted and wrong.
-    Lines of cancelled counts count too: the count happened, the books were
-    what they were. Only the locations of ``scope`` are measured.
+    The locations are those with lines counted then (or the one named, even
+    with none). Found lines (stock where the books had none) count as counted
+    and wrong. Lines of cancelled counts count too: the count happened, the
+    books were what they were. Only the locations of ``scope`` are measured.
     """
     if end < start:
         raise InvalidInput(f"ends ({end}) before it starts ({start})", field="end")
-    if location is not None and not scope.sees_location(location):
-        return []
     since = datetime.combine(start, time.min, tzinfo=UTC)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
-    query = (
-        select(
-            locations.c.code, count_lines.c.expected_qty, count_lines.c.counted_qty,
-            cycle_counts.c.tolerance_pct,
-        )
-        .join(cycle_counts, cycle_counts.c.id == count_lines.c.count_id)
-        .join(locations, locations.c.id == cycle_counts.c.location_id)
-        .where(
-            count_lines.c.counted_at >= since, count_lines.c.counted_at < until,
-            count_lines.c.expected_qty.is_not(None), count_lines.c.counted_qty.is_not(None),
-            *count_seen(scope),
-        )
+    measured = and_(
+        count_lines.c.counted_at >= since, count_lines.c.counted_at < until,
+        count_lines.c.expected_qty.is_not(None), count_lines.c.counted_qty.is_not(None),
     )  # fmt: skip
+    places = select(locations.c.id).where(*seen(scope, location=locations.c.id))
     if location is not None:
-        query = query.where(locations.c.id == lookup.location_by_code(conn, location).id)
-    per_location: dict[str, list[tuple[int, int, Decimal]]] = defaultdict(list)
-    for r in conn.execute(query):
-        per_location[r.code].append(
-            (int(r.expected_qty), int(r.counted_qty), Decimal(r.tolerance_pct))
+        if not scope.sees_location(location):
+            return Page([], None)
+        places = places.where(locations.c.id == lookup.location_by_code(conn, location).id)
+    else:
+        counted = (
+            select(count_lines.c.count_id)
+            .join(cycle_counts, cycle_counts.c.id == count_lines.c.count_id)
+            .where(cycle_counts.c.location_id == locations.c.id, measured)
         )
-    places = sorted(per_location) if location is None else [location]
-    return [LocationAccuracy(p, start, end, measure(per_location.get(p, []))) for p in places]
+        places = places.where(exists(counted))
+    page = ACCURACY.page(conn, places, after=after, limit=limit)
+    per_location: dict[int, list[tuple[int, int, Decimal]]] = defaultdict(list)
+    if page.items:
+        rows = conn.execute(
+            select(
+                cycle_counts.c.location_id, count_lines.c.expected_qty,
+                count_lines.c.counted_qty, cycle_counts.c.tolerance_pct,
+            )
+            .join(cycle_counts, cycle_counts.c.id == count_lines.c.count_id)
+            .where(measured, cycle_counts.c.location_id.in_([r.id for r in page]))
+        )  # fmt: skip
+        for r in rows:
+            per_location[r.location_id].append(
+                (int(r.expected_qty), int(r.counted_qty), Decimal(r.tolerance_pct))
+            )
+    return page.map(
+        lambda r: LocationAccuracy(
+            ACCURACY.key_of(r)[0], start, end, measure(per_location.get(r.id, []))
+        )
+    )

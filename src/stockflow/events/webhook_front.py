@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.errors import NotFound
 from stockflow.events import webhook_queries as q
 from stockflow.events import webhook_rules, webhooks
@@ -68,14 +69,15 @@ class Webhooks:
         return self.db.run(work)
 
     def subscriptions(
-        self, *, viewer: Principal | None = None, owner: str | None = None
-    ) -> list[q.SubscriptionView]:
-        """The viewer's own subscriptions (an overseer's: everyone's, or ``owner``'s)."""
+        self, *, viewer: Principal | None = None, owner: str | None = None,
+        after: str | None = None, limit: int = DEFAULT_PAGE,
+    ) -> Page[q.SubscriptionView]:  # fmt: skip
+        """A page of the viewer's own subscriptions (an overseer's: everyone's, or ``owner``'s)."""
         with self.db.read() as conn:
-            found = q.subscription_views(conn, owner_id=_own(viewer), now=self.clock())
-        if owner is not None:
-            found = [s for s in found if s.owner == owner]
-        return found
+            return q.subscription_page(
+                conn, owner_id=_own(viewer), owner=owner, after=after, limit=limit,
+                now=self.clock(),
+            )  # fmt: skip
 
     def subscription(self, sub_id: int, *, viewer: Principal | None = None) -> q.SubscriptionView:
         """One subscription the viewer may see."""
@@ -123,14 +125,14 @@ class Webhooks:
         sub_id: int,
         *,
         status: DeliveryStatus | None = None,
-        before: tuple[datetime, int] | None = None,
-        limit: int = 100,
+        after: str | None = None,
+        limit: int = DEFAULT_PAGE,
         viewer: Principal | None = None,
-    ) -> list[q.DeliveryView]:
-        """The delivery log, newest first, with every try; ``before`` is the last of a page."""
+    ) -> Page[q.DeliveryView]:
+        """A page of the delivery log, newest first, with every try, after cursor ``after``."""
         with self.db.read() as conn:
             _visible(conn, sub_id, viewer, self.clock())
-            return q.delivery_page(conn, sub_id, status=status, before=before, limit=limit)
+            return q.delivery_page(conn, sub_id, status=status, after=after, limit=limit)
 
     def redeliver(
         self, sub_id: int, wanted: Redelivery, *, viewer: Principal | None = None

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select
+from sqlalchemy import Connection, Row, Select, or_, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import (
     outbox,
     users,
@@ -67,26 +69,41 @@ class DeliveryView:
     tries: tuple[AttemptView, ...] = field(default=())
 
 
-def subscription_views(
+SUBSCRIPTIONS = Keyset("webhooks", webhook_subscriptions.c.id)
+DELIVERIES = Keyset(
+    "deliveries",
+    Key(webhook_deliveries.c.created_at, descending=True),
+    Key(webhook_deliveries.c.id, descending=True),
+)
+
+
+def _subscriptions_query() -> Select[Any]:
+    return select(webhook_subscriptions, users.c.name.label("owner")).join(
+        users, users.c.id == webhook_subscriptions.c.owner_id
+    )
+
+
+def subscription_page(
     conn: Connection,
     *,
-    subscription_id: int | None = None,
     owner_id: int | None = None,
+    owner: str | None = None,
+    after: str | None = None,
+    limit: int,
     now: datetime,
-) -> list[SubscriptionView]:
-    """Subscriptions (one, or an owner's, or all), oldest first."""
-    query = (
-        select(webhook_subscriptions, users.c.name.label("owner"))
-        .join(users, users.c.id == webhook_subscriptions.c.owner_id)
-        .order_by(webhook_subscriptions.c.id)
-    )
-    if subscription_id is not None:
-        query = query.where(webhook_subscriptions.c.id == subscription_id)
+) -> Page[SubscriptionView]:
+    """Subscriptions (of the owner with that id and/or name, or all), oldest first."""
+    query = _subscriptions_query()
     if owner_id is not None:
         query = query.where(webhook_subscriptions.c.owner_id == owner_id)
-    rows = conn.execute(query).all()
-    rotating = _rotating(conn, [r.id for r in rows], now)
-    return [_subscription_view(r, rotating.get(r.id)) for r in rows]
+    if owner is not None:
+        query = query.where(
+            webhook_subscriptions.c.owner_id
+            == select(users.c.id).where(users.c.name == owner).scalar_subquery()
+        )
+    page = SUBSCRIPTIONS.page(conn, query, after=after, limit=limit)
+    rotating = _rotating(conn, [r.id for r in page], now)
+    return page.map(lambda r: _subscription_view(r, rotating.get(r.id)))
 
 
 def _subscription_view(r: Row[tuple[object, ...]], old_until: datetime | None) -> SubscriptionView:
@@ -115,10 +132,12 @@ def _rotating(conn: Connection, ids: list[int], now: datetime) -> dict[int, date
 
 def subscription_view(conn: Connection, subscription_id: int, *, now: datetime) -> SubscriptionView:
     """One subscription; NotFound naming it otherwise."""
-    found = subscription_views(conn, subscription_id=subscription_id, now=now)
-    if not found:
+    row = conn.execute(
+        _subscriptions_query().where(webhook_subscriptions.c.id == subscription_id)
+    ).first()
+    if row is None:
         raise NotFound(f"no webhook subscription {subscription_id}", field="subscription_id")
-    return found[0]
+    return _subscription_view(row, _rotating(conn, [row.id], now).get(row.id))
 
 
 def signing_secrets(
@@ -164,26 +183,21 @@ def delivery_page(
     subscription_id: int,
     *,
     status: DeliveryStatus | None = None,
-    before: tuple[datetime, int] | None = None,
-    limit: int = 100,
-) -> list[DeliveryView]:
+    after: str | None = None,
+    limit: int,
+) -> Page[DeliveryView]:
     """A subscription's deliveries, newest first, each with its tries (oldest first)."""
     d = webhook_deliveries.c
     query = (
         select(webhook_deliveries, outbox.c.topic)
         .outerjoin(outbox, outbox.c.id == d.event_id)
         .where(d.subscription_id == subscription_id)
-        .order_by(d.created_at.desc(), d.id.desc())
-        .limit(limit)
     )
     if status is not None:
         query = query.where(d.status == str(status))
-    if before is not None:
-        at, last = before
-        query = query.where(or_(d.created_at < at, and_(d.created_at == at, d.id < last)))
-    rows = conn.execute(query).all()
-    tries = _tries(conn, [r.id for r in rows])
-    return [_delivery_view(r, tries.get(r.id, ())) for r in rows]
+    page = DELIVERIES.page(conn, query, after=after, limit=limit)
+    tries = _tries(conn, [r.id for r in page])
+    return page.map(lambda r: _delivery_view(r, tries.get(r.id, ())))
 
 
 def _delivery_view(r: Row[tuple[object, ...]], tries: Sequence[AttemptView]) -> DeliveryView:

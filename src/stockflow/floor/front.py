@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.adapters.parcels import Parcel
 from stockflow.floor import pick_tasks, picking, shipping, tracking
 from stockflow.floor.documents.render import label_pdf, packing_slip_pdf, pick_list_pdf
@@ -28,7 +29,7 @@ from stockflow.floor.queries import (
     load_wave,
     packing_slip_doc,
     pick_list_doc,
-    wave_summaries,
+    wave_page,
 )
 from stockflow.floor.shipping import Dispatch
 from stockflow.stock.lookup import location_by_code
@@ -93,12 +94,14 @@ class Floor:
             return load_wave(conn, wave_id, scope=scope)
 
     def waves(
-        self, *, location: str | None = None, status: str | None = None, limit: int = 100,
-        scope: Scope = EVERYWHERE,
-    ) -> list[WaveSummary]:  # fmt: skip
-        """Waves newest first, optionally of one location and status."""
+        self, *, location: str | None = None, status: str | None = None,
+        after: str | None = None, limit: int = DEFAULT_PAGE, scope: Scope = EVERYWHERE,
+    ) -> Page[WaveSummary]:  # fmt: skip
+        """A page of waves, newest first, optionally of one location and status."""
         with self.db.read() as conn:
-            return wave_summaries(conn, location=location, status=status, limit=limit, scope=scope)
+            return wave_page(
+                conn, location=location, status=status, after=after, limit=limit, scope=scope
+            )
 
     def confirm_pick(
         self, task_id: int, picked: int, *, actor: str = "system", left_in_bin: int = 0,

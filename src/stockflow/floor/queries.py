@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, case, func, or_, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import (
     bins,
     customers,
@@ -120,33 +122,50 @@ class WaveSummary:
     tasks: int
 
 
-def wave_summaries(
-    conn: Connection, *, location: str | None, status: str | None, limit: int,
-    scope: Scope = EVERYWHERE,
-) -> list[WaveSummary]:  # fmt: skip
+WAVES = Keyset("waves", Key(waves.c.created_at, descending=True), Key(waves.c.id, descending=True))
+
+
+def wave_page(
+    conn: Connection, *, location: str | None = None, status: str | None = None,
+    after: str | None = None, limit: int, scope: Scope = EVERYWHERE,
+) -> Page[WaveSummary]:  # fmt: skip
     """Waves, newest first, optionally of one location and status; only those ``scope`` sees."""
-    open_task = case((pick_tasks.c.status == TaskStatus.OPEN.value, 1), else_=0)
     query = (
-        select(
-            waves.c.id, locations.c.code, waves.c.status, waves.c.created_at,
-            func.count(func.distinct(pick_tasks.c.order_id)), func.sum(open_task),
-            func.count(pick_tasks.c.id),
-        )
+        select(waves.c.id, locations.c.code.label("location"), waves.c.status, waves.c.created_at)
         .join(locations, locations.c.id == waves.c.location_id)
-        .outerjoin(pick_tasks, pick_tasks.c.wave_id == waves.c.id)
         .where(*seen(scope, location=waves.c.location_id))
-        .group_by(waves.c.id, locations.c.code, waves.c.status, waves.c.created_at)
-        .order_by(waves.c.created_at.desc(), waves.c.id)
-        .limit(limit)
-    )  # fmt: skip
+    )
     if location is not None:
-        query = query.where(locations.c.code == location)
+        query = query.where(
+            waves.c.location_id
+            == select(locations.c.id).where(locations.c.code == location).scalar_subquery()
+        )
     if status is not None:
         query = query.where(waves.c.status == status)
-    return [
-        WaveSummary(r[0], r[1], r[2], r[3], int(r[4]), int(r[5] or 0), int(r[6]))
-        for r in conn.execute(query)
-    ]
+    page = WAVES.page(conn, query, after=after, limit=limit)
+    open_task = case((pick_tasks.c.status == TaskStatus.OPEN.value, 1), else_=0)
+    counts = {
+        r.wave_id: r
+        for r in conn.execute(
+            select(
+                pick_tasks.c.wave_id,
+                func.count(func.distinct(pick_tasks.c.order_id)).label("orders"),
+                func.sum(open_task).label("open_tasks"),
+                func.count(pick_tasks.c.id).label("tasks"),
+            )
+            .where(pick_tasks.c.wave_id.in_([r.id for r in page]))
+            .group_by(pick_tasks.c.wave_id)
+        )
+    } if page.items else {}  # fmt: skip
+
+    def summary(r: Row[Any]) -> WaveSummary:
+        c = counts.get(r.id)
+        if c is None:
+            return WaveSummary(r.id, r.location, r.status, r.created_at, 0, 0, 0)
+        found = int(c.orders), int(c.open_tasks or 0), int(c.tasks)
+        return WaveSummary(r.id, r.location, r.status, r.created_at, *found)
+
+    return page.map(summary)
 
 
 def pick_list_doc(wave: WaveView) -> PickListDoc:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.orders import backorders, order_flow, parties
 from stockflow.orders.capture import OrderOutcome, capture_many
 from stockflow.orders.order_desk import OrderDesk
@@ -143,23 +144,28 @@ class Orders:
 
     def order(self, order_id: str, *, scope: Scope = EVERYWHERE) -> OrderView:
         """One order with its lines and decisions."""
-        with self.db.read() as conn:
-            return load_order(conn, order_id, scope=scope)
+        return self.db.snapshot(lambda conn: load_order(conn, order_id, scope=scope))
 
     def orders(
         self,
         *,
         status: str | None = None,
         channel: str | None = None,
-        before: tuple[datetime, str] | None = None,
-        limit: int = 100,
+        after: str | None = None,
+        limit: int = DEFAULT_PAGE,
         scope: Scope = EVERYWHERE,
-    ) -> list[OrderView]:
-        """Orders the scope sees, newest first, after ``before`` (created at, id)."""
-        with self.db.read() as conn:
-            return order_page(
-                conn, status=status, channel=channel, before=before, limit=limit, scope=scope
+    ) -> Page[OrderView]:
+        """A page of the orders the scope sees, newest first, after cursor ``after``.
+
+        Read without a transaction around it (each statement sees what is
+        committed as it runs, as in any read at this isolation level), which
+        spares two round trips.
+        """
+        return self.db.snapshot(
+            lambda conn: order_page(
+                conn, status=status, channel=channel, after=after, limit=limit, scope=scope
             )
+        )
 
     def cancel(
         self, order_id: str, *, reason: str, actor: str = "system", line_no: int | None = None,
@@ -271,15 +277,15 @@ class Orders:
         *,
         state: str | None = None,
         kind: str | None = None,
-        limit: int = 100,
-        before: int | None = None,
+        limit: int = DEFAULT_PAGE,
+        after: str | None = None,
         reference: str | None = None,
         scope: Scope = EVERYWHERE,
-    ) -> list[ExceptionView]:
-        """The exceptions queue as the scope sees it, newest first, older than ``before``."""
+    ) -> Page[ExceptionView]:
+        """A page of the exceptions queue as the scope sees it, newest first."""
         with self.db.read() as conn:
             return exception_page(
-                conn, state=state, kind=kind, limit=limit, before=before, reference=reference,
+                conn, state=state, kind=kind, limit=limit, after=after, reference=reference,
                 scope=scope,
             )  # fmt: skip
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import (
     channel_locations,
     channels,
@@ -79,17 +82,36 @@ class SupplyView:
     expected_on: date
 
 
-def channel_views(
-    conn: Connection, *, code: str | None = None, scope: Scope = EVERYWHERE
-) -> list[ChannelView]:
-    """Channels the scope sees by priority (highest first), then code; or the one with ``code``."""
-    query = select(channels).order_by(channels.c.priority.desc(), channels.c.code)
-    if code is not None:
-        query = query.where(channels.c.code == code)
+# Highest priority first (the order capture serves them in), then by code.
+CHANNELS = Keyset("channels", Key(channels.c.priority, descending=True), channels.c.code)
+CUSTOMERS = Keyset("customers", customers.c.code)
+
+
+def channel_page(
+    conn: Connection, *, after: str | None = None, limit: int, scope: Scope = EVERYWHERE
+) -> Page[ChannelView]:
+    """Channels the scope sees, highest priority first, then by code, after cursor ``after``."""
+    query = select(channels)
     seen = channel_condition(scope)
     if seen is not None:
         query = query.where(seen)
-    rows = conn.execute(query).all()
+    page = CHANNELS.page(conn, query, after=after, limit=limit)
+    views = _channel_views(conn, page.items)
+    return Page(views, page.next)
+
+
+def channel_view(conn: Connection, code: str, *, scope: Scope = EVERYWHERE) -> ChannelView | None:
+    """The channel with ``code`` if the scope sees it."""
+    query = select(channels).where(channels.c.code == code)
+    seen = channel_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
+    found = _channel_views(conn, conn.execute(query).all())
+    return found[0] if found else None
+
+
+def _channel_views(conn: Connection, rows: Sequence[Row[Any]]) -> list[ChannelView]:
+    """Channels with where they ship from and their ring fences."""
     ids = [r.id for r in rows]
     ship_from: dict[int, list[str]] = defaultdict(list)
     fences: dict[int, list[FenceView]] = defaultdict(list)
@@ -138,20 +160,18 @@ def customer_page(
     *,
     after: str | None = None,
     code: str | None = None,
-    limit: int = 100,
+    limit: int,
     scope: Scope = EVERYWHERE,
-) -> list[CustomerView]:
-    """Customers the scope sees: ``limit`` by code after ``after``, or the one with ``code``."""
-    query = select(customers).order_by(customers.c.code).limit(limit)
+) -> Page[CustomerView]:
+    """Customers the scope sees in code order, after cursor ``after``; or the one with ``code``."""
+    query = select(customers)
     seen = customer_condition(scope)
     if seen is not None:
         query = query.where(seen)
-    if after is not None:
-        query = query.where(customers.c.code > after)
     if code is not None:
         query = query.where(customers.c.code == code)
-    return [
-        CustomerView(
+    return CUSTOMERS.page(conn, query, after=after, limit=limit).map(
+        lambda r: CustomerView(
             code=r.code,
             name=r.name,
             email=r.email,
@@ -161,8 +181,7 @@ def customer_page(
             longitude=r.longitude,
             created_at=r.created_at,
         )
-        for r in conn.execute(query)
-    ]
+    )
 
 
 def kit_components_of(conn: Connection, kit: str) -> dict[str, int]:

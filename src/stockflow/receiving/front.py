@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.receiving import purchasing, putaway, quarantine
 from stockflow.receiving import queries as q
 from stockflow.receiving import receipts as receiving
@@ -54,12 +55,14 @@ class Receiving:
     def supplier(self, code: str, *, scope: Scope = EVERYWHERE) -> q.SupplierView:
         """One supplier."""
         with self.db.read() as conn:
-            return q.supplier_views(conn, code=code, scope=scope)[0]
+            return q.supplier_view(conn, code, scope=scope)
 
-    def suppliers(self, *, scope: Scope = EVERYWHERE) -> list[q.SupplierView]:
-        """Every supplier, in code order."""
+    def suppliers(
+        self, *, after: str | None = None, limit: int = DEFAULT_PAGE, scope: Scope = EVERYWHERE
+    ) -> Page[q.SupplierView]:
+        """A page of suppliers, in code order, after cursor ``after``."""
         with self.db.read() as conn:
-            return q.supplier_views(conn, scope=scope)
+            return q.supplier_page(conn, after=after, limit=limit, scope=scope)
 
     # purchase orders -------------------------------------------------------------
     def place_order(
@@ -100,14 +103,14 @@ class Receiving:
         *,
         status: str | None = None,
         supplier: str | None = None,
-        before: tuple[datetime, str] | None = None,
-        limit: int = 100,
+        after: str | None = None,
+        limit: int = DEFAULT_PAGE,
         scope: Scope = EVERYWHERE,
-    ) -> list[q.PurchaseOrderView]:
-        """Purchase orders, newest first, optionally of one status or supplier."""
+    ) -> Page[q.PurchaseOrderView]:
+        """A page of purchase orders, newest first, optionally of one status or supplier."""
         with self.db.read() as conn:
             return q.purchase_order_page(
-                conn, status=status, supplier=supplier, before=before, limit=limit, scope=scope
+                conn, status=status, supplier=supplier, after=after, limit=limit, scope=scope
             )
 
     def close_order(self, po_id: str, *, scope: Scope = EVERYWHERE) -> q.PurchaseOrderView:

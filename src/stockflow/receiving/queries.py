@@ -9,8 +9,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import (
     asn_lines,
     asns,
@@ -167,21 +168,34 @@ class PutawayView:
     replayed: bool = False
 
 
-def supplier_views(
-    conn: Connection, *, code: str | None = None, scope: Scope = EVERYWHERE
-) -> list[SupplierView]:
-    """Suppliers in code order (or the one with ``code``, else ``UnknownSupplier``)."""
-    query = (
-        select(suppliers).where(*seen(scope, supplier=suppliers.c.id)).order_by(suppliers.c.code)
-    )
-    if code is not None:
-        query = query.where(suppliers.c.code == code)
-    found = [
-        SupplierView(r.code, r.name, int(r.lead_time_days), r.email) for r in conn.execute(query)
-    ]
-    if code is not None and not found:
+SUPPLIERS = Keyset("suppliers", suppliers.c.code)
+PURCHASE_ORDERS = Keyset(
+    "purchase-orders",
+    Key(purchase_orders.c.created_at, descending=True),
+    Key(purchase_orders.c.id, descending=True),
+)
+
+
+def supplier_page(
+    conn: Connection, *, after: str | None = None, limit: int, scope: Scope = EVERYWHERE
+) -> Page[SupplierView]:
+    """Suppliers the scope sees, in code order, after cursor ``after``."""
+    query = select(suppliers).where(*seen(scope, supplier=suppliers.c.id))
+    return SUPPLIERS.page(conn, query, after=after, limit=limit).map(_supplier)
+
+
+def supplier_view(conn: Connection, code: str, *, scope: Scope = EVERYWHERE) -> SupplierView:
+    """The supplier with ``code`` (``UnknownSupplier`` if none, or outside the scope)."""
+    row = conn.execute(
+        select(suppliers).where(suppliers.c.code == code, *seen(scope, supplier=suppliers.c.id))
+    ).first()
+    if row is None:
         raise UnknownSupplier(f"no supplier with code {code!r}", field="code")
-    return found
+    return _supplier(row)
+
+
+def _supplier(r: Row[Any]) -> SupplierView:
+    return SupplierView(r.code, r.name, int(r.lead_time_days), r.email)
 
 
 def po_seen(scope: Scope) -> list[ColumnElement[bool]]:
@@ -267,32 +281,25 @@ def purchase_order_page(
     *,
     status: str | None = None,
     supplier: str | None = None,
-    before: tuple[datetime, str] | None = None,
-    limit: int = 100,
+    after: str | None = None,
+    limit: int,
     scope: Scope = EVERYWHERE,
-) -> list[PurchaseOrderView]:
-    """Purchase orders, newest first, optionally of one status or supplier, before a cursor."""
-    query = _po_query(scope).order_by(
-        purchase_orders.c.created_at.desc(), purchase_orders.c.id.desc()
-    )
+) -> Page[PurchaseOrderView]:
+    """Purchase orders, newest first, optionally of one status or supplier, after a cursor."""
+    query = select(purchase_orders.c.id).where(*po_seen(scope))
     if status is not None:
         if status not in {s.value for s in POStatus}:
             choices = ", ".join(s.value for s in POStatus)
             raise InvalidInput(f"use one of: {choices}", field="status")
         query = query.where(purchase_orders.c.status == status)
     if supplier is not None:
-        query = query.where(suppliers.c.code == supplier)
-    if before is not None:
-        at, po_id = before
         query = query.where(
-            or_(
-                purchase_orders.c.created_at < at,
-                (purchase_orders.c.created_at == at) & (purchase_orders.c.id < po_id),
-            )
+            purchase_orders.c.supplier_id
+            == select(suppliers.c.id).where(suppliers.c.code == supplier).scalar_subquery()
         )
-    ids = [r.id for r in conn.execute(query.limit(limit))]
-    found = purchase_orders_by_id(conn, ids, scope=scope)
-    return [found[i] for i in ids]
+    page = PURCHASE_ORDERS.page(conn, query, after=after, limit=limit)
+    found = purchase_orders_by_id(conn, [r.id for r in page], scope=scope)
+    return page.map(lambda r: found[r.id])
 
 
 def asn_view(conn: Connection, asn_id: str, *, scope: Scope = EVERYWHERE) -> AsnView:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.returns import arrivals as return_arrivals
 from stockflow.returns import authorisations as returns
 from stockflow.returns.queries import ReturnView, load_return, return_page
@@ -84,14 +85,14 @@ class Returns:
         *,
         status: str | None = None,
         order_id: str | None = None,
-        before: tuple[datetime, str] | None = None,
-        limit: int = 100,
+        after: str | None = None,
+        limit: int = DEFAULT_PAGE,
         scope: Scope = EVERYWHERE,
-    ) -> list[ReturnView]:
-        """RMAs, newest first, optionally of one status or order, after ``before``."""
+    ) -> Page[ReturnView]:
+        """A page of RMAs, newest first, optionally of one status or order."""
         with self.db.read() as conn:
             return return_page(
-                conn, status=status, order_id=order_id, before=before, limit=limit, scope=scope
+                conn, status=status, order_id=order_id, after=after, limit=limit, scope=scope
             )
 
     def _view(self, rma_id: str, *, replayed: bool, scope: Scope) -> ReturnView:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import locations, rma_dispositions, rma_lines, rmas, skus
 from stockflow.errors import NotFound
 from stockflow.returns.rules import return_status
@@ -145,31 +146,26 @@ def load_return(conn: Connection, rma_id: str, *, scope: Scope = EVERYWHERE) -> 
     return found
 
 
+RETURNS = Keyset(
+    "returns", Key(rmas.c.created_at, descending=True), Key(rmas.c.id, descending=True)
+)
+
+
 def return_page(
     conn: Connection,
     *,
     status: str | None = None,
     order_id: str | None = None,
-    before: tuple[datetime, str] | None = None,
-    limit: int = 100,
+    after: str | None = None,
+    limit: int,
     scope: Scope = EVERYWHERE,
-) -> list[ReturnView]:
-    """Up to ``limit`` RMAs, newest first, that come after ``before`` (created at, id)."""
-    query = (
-        select(rmas.c.id)
-        .where(*rma_seen(scope))
-        .order_by(rmas.c.created_at.desc(), rmas.c.id.desc())
-        .limit(limit)
-    )
+) -> Page[ReturnView]:
+    """Up to ``limit`` RMAs, newest first, after cursor ``after``."""
+    query = select(rmas.c.id).where(*rma_seen(scope))
     if status is not None:
         query = query.where(rmas.c.status == return_status(status).value)
     if order_id is not None:
         query = query.where(rmas.c.order_id == order_id)
-    if before is not None:
-        at, rma_id = before
-        query = query.where(
-            or_(rmas.c.created_at < at, (rmas.c.created_at == at) & (rmas.c.id < rma_id))
-        )
-    ids = list(conn.execute(query).scalars())
-    views = load_returns(conn, ids, scope=scope)
-    return [views[i] for i in ids]
+    page = RETURNS.page(conn, query, after=after, limit=limit)
+    views = load_returns(conn, [r.id for r in page], scope=scope)
+    return page.map(lambda r: views[r.id])

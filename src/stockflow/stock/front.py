@@ -10,21 +10,24 @@ location it may not use is refused, and an unlimited scope costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.exporting import CHUNK
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.errors import Forbidden, InvalidInput
 from stockflow.stock import catalogue
 from stockflow.stock.checkpoints import Verification, verify_books
 from stockflow.stock.closing import Closing, close_lines, release_reservation
+from stockflow.stock.exports import CORE_EXPORTS, Exports, open_export
 from stockflow.stock.ledger import MoveRecord, book_move
 from stockflow.stock.queries import atp as atp_queries
 from stockflow.stock.queries.reservations import ReservationView, load_reservation
 from stockflow.stock.queries.verify import Drift
 from stockflow.stock.reservation_desk import ReservationDesk
-from stockflow.stock.rules.access import EVERYWHERE, Scope, require_location
+from stockflow.stock.rules.access import EVERYWHERE, Principal, Scope, require_location
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
 from stockflow.stock.rules.commands import CloseLines, PostMove, Reserve
 
@@ -43,6 +46,7 @@ class Stock:
         self.db = db
         self.clock = clock
         self.desk = ReservationDesk(db, clock, workers=reservation_workers or 1)
+        self.exports = Exports(CORE_EXPORTS)  # the composition root adds the features' exports
 
     def close(self) -> None:
         """Stop the reservation desk."""
@@ -137,21 +141,55 @@ class Stock:
         with self.db.read() as conn:
             return load_reservation(conn, reservation_id, scope=scope)
 
-    def atp(
-        self, codes: list[str] | None = None, *, scope: Scope = EVERYWHERE
-    ) -> list[atp_queries.SkuAtp]:
-        """Available-to-promise per SKU and location (every SKU when ``codes`` is None)."""
+    def atp(self, codes: Sequence[str], *, scope: Scope = EVERYWHERE) -> list[atp_queries.SkuAtp]:
+        """Available-to-promise of these SKUs, per location and in total, in code order."""
         with self.db.read() as conn:
             return atp_queries.atp_for_skus(conn, codes, today=self.today(), scope=scope)
+
+    def atp_page(
+        self, codes: Sequence[str] | None = None, *, after: str | None = None,
+        limit: int = DEFAULT_PAGE, scope: Scope = EVERYWHERE,
+    ) -> Page[atp_queries.SkuAtp]:  # fmt: skip
+        """A page of ATP in SKU code order: of ``codes``, or of every SKU with stock."""
+        with self.db.read() as conn:
+            return atp_queries.atp_page(
+                conn, codes, today=self.today(), after=after, limit=limit, scope=scope
+            )
 
     def positions(
         self, *, sku: str | None = None, location: str | None = None, scope: Scope = EVERYWHERE
     ) -> list[atp_queries.PositionView]:
-        """Positions, optionally filtered by SKU and location."""
+        """Every position of a SKU and/or location (of all, when neither is named), unpaged.
+
+        For a list that may be long, ``position_page`` or the positions export.
+        """
         with self.db.read() as conn:
             return atp_queries.position_views(
                 conn, today=self.today(), sku=sku, location=location, scope=scope
             )
+
+    def position_page(
+        self, *, sku: str | None = None, location: str | None = None, after: str | None = None,
+        limit: int = DEFAULT_PAGE, scope: Scope = EVERYWHERE,
+    ) -> Page[atp_queries.PositionView]:  # fmt: skip
+        """A page of positions, optionally of one SKU and/or location, in key order."""
+        with self.db.read() as conn:
+            return atp_queries.position_page(
+                conn, today=self.today(), sku=sku, location=location, after=after, limit=limit,
+                scope=scope,
+            )  # fmt: skip
+
+    # exporting ---------------------------------------------------------------
+    def export(
+        self, name: str, who: Principal, *, fmt: str = "csv", chunk: int = CHUNK
+    ) -> tuple[str, Iterator[bytes]]:
+        """Export ``name`` (see ``exports``) as ``who`` may see it: media type, then the bytes.
+
+        The caller is checked first; the rows are read as the bytes are taken.
+        """
+        return open_export(
+            self.db, self.exports.get(name), who, fmt=fmt, today=self.today(), chunk=chunk
+        )
 
     def verify(self, *, scope: Scope = EVERYWHERE) -> list[Drift]:
         """Drift between stored totals and the ledger / allocations (empty when all is well)."""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.transfers.arrivals import ReceiveTransfer, receive_transfer
 from stockflow.transfers.dispatch import ship_transfer
@@ -59,11 +60,11 @@ class Transfers:
             return load_transfer(conn, transfer_id, scope=scope)
 
     def transfers(
-        self, *, status: str | None = None, location: str | None = None, limit: int = 100,
-        before: tuple[datetime, str] | None = None, scope: Scope = EVERYWHERE,
-    ) -> list[TransferView]:  # fmt: skip
-        """Transfers, newest first, optionally of one status or touching one location."""
+        self, *, status: str | None = None, location: str | None = None,
+        limit: int = DEFAULT_PAGE, after: str | None = None, scope: Scope = EVERYWHERE,
+    ) -> Page[TransferView]:  # fmt: skip
+        """A page of transfers, newest first, optionally of one status or touching one location."""
         with self.db.read() as conn:
             return transfer_page(
-                conn, status=status, location=location, limit=limit, before=before, scope=scope
+                conn, status=status, location=location, limit=limit, after=after, scope=scope
             )

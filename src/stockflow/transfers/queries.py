@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import incoming_supply, locations, skus, transfers
 from stockflow.errors import InvalidInput, NotFound
 from stockflow.stock import lookup
@@ -138,39 +139,35 @@ def _lines(conn: Connection, ids: list[str]) -> dict[str, list[TransferLineView]
     return out
 
 
+TRANSFERS = Keyset(
+    "transfers", Key(transfers.c.created_at, descending=True), Key(transfers.c.id, descending=True)
+)
+
+
 def transfer_page(
     conn: Connection,
     *,
-    status: str | None,
-    location: str | None,
+    status: str | None = None,
+    location: str | None = None,
     limit: int,
-    before: tuple[datetime, str] | None = None,
+    after: str | None = None,
     scope: Scope = EVERYWHERE,
-) -> list[TransferView]:
-    """Transfers newest first, optionally of one status or touching one location."""
-    query = (
-        _HEAD.where(*transfer_seen(scope))
-        .order_by(transfers.c.created_at.desc(), transfers.c.id.desc())
-        .limit(limit)
-    )
+) -> Page[TransferView]:
+    """Transfers newest first, optionally of one status or leaving or reaching a location."""
+    query = select(transfers.c.id).where(*transfer_seen(scope))
     if status is not None:
         if status not in {s.value for s in TransferStatus}:
             choices = ", ".join(s.value for s in TransferStatus)
             raise InvalidInput(f"use one of: {choices}", field="status")
         query = query.where(transfers.c.status == status)
-    if location is not None:
-        place = lookup.location_by_code(conn, location)
-        query = query.where(
-            or_(transfers.c.from_location_id == place.id, transfers.c.to_location_id == place.id)
+    if location is None:
+        page = TRANSFERS.page(conn, query, after=after, limit=limit)
+    else:
+        place = lookup.location_by_code(conn, location).id
+        leaving = query.where(transfers.c.from_location_id == place)
+        arriving = query.where(
+            transfers.c.to_location_id == place, transfers.c.from_location_id != place
         )
-    if before is not None:
-        at, last_id = before
-        query = query.where(
-            or_(
-                transfers.c.created_at < at,
-                and_(transfers.c.created_at == at, transfers.c.id < last_id),
-            )
-        )
-    ids = [r.id for r in conn.execute(query)]
-    views = load_transfers(conn, ids)
-    return [views[i] for i in ids]
+        page = TRANSFERS.page_of_any(conn, [leaving, arriving], after=after, limit=limit)
+    views = load_transfers(conn, [r.id for r in page])
+    return page.map(lambda r: views[r.id])

@@ -49,7 +49,7 @@ api_tokens = Table(
     Column("last_used_at", UtcDateTime(), nullable=True),
     Column("rate_limit", Integer, nullable=True),  # capture/reserve per second; None: default
 )
-Index("ix_api_tokens_user", api_tokens.c.user_id)
+Index("ix_api_tokens_user", api_tokens.c.user_id, api_tokens.c.id)
 
 sessions = Table(
     "sessions",
@@ -81,4 +81,4 @@ audit_log = Table(
     one_of("outcome", ("done", "denied")),
 )
 Index("ix_audit_log_at", audit_log.c.at, audit_log.c.id)
-Index("ix_audit_log_actor", audit_log.c.actor, audit_log.c.at)
+Index("ix_audit_log_actor", audit_log.c.actor, audit_log.c.at, audit_log.c.id)

@@ -30,11 +30,17 @@ cycle_counts = Table(
     one_of("status", ("open", "pending_approval", "closed", "cancelled")),
     CheckConstraint("tolerance_pct >= 0 AND tolerance_pct <= 100", name="tolerance_range"),
 )
-# Newest first, page by page, of everywhere or of one location (GET /counts).
+# Counts newest first: all, of one location, of one status.
 Index("ix_cycle_counts_created", cycle_counts.c.created_at, cycle_counts.c.id)
 Index(
     "ix_cycle_counts_location_created",
     cycle_counts.c.location_id,
+    cycle_counts.c.created_at,
+    cycle_counts.c.id,
+)
+Index(
+    "ix_cycle_counts_status_created",
+    cycle_counts.c.status,
     cycle_counts.c.created_at,
     cycle_counts.c.id,
 )

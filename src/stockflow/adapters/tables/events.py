@@ -90,6 +90,9 @@ webhook_subscriptions = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     one_of("status", SUBSCRIPTION_STATUSES),
 )
+Index(
+    "ix_webhook_subscriptions_owner", webhook_subscriptions.c.owner_id, webhook_subscriptions.c.id
+)
 
 # Signing secrets: during a rotation the old one signs too, until it expires.
 webhook_secrets = Table(
@@ -152,10 +155,19 @@ Index(
     postgresql_where=webhook_deliveries.c.status == "pending",
     sqlite_where=webhook_deliveries.c.status == "pending",
 )
+# The delivery log newest first, all or of one status (dead letters).
 Index(
     "ix_webhook_deliveries_subscription_id",
     webhook_deliveries.c.subscription_id,
     webhook_deliveries.c.created_at,
+    webhook_deliveries.c.id,
+)
+Index(
+    "ix_webhook_deliveries_subscription_status",
+    webhook_deliveries.c.subscription_id,
+    webhook_deliveries.c.status,
+    webhook_deliveries.c.created_at,
+    webhook_deliveries.c.id,
 )
 Index("ix_webhook_deliveries_event_id", webhook_deliveries.c.event_id)
 

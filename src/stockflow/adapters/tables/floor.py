@@ -29,6 +29,10 @@ waves = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     one_of("status", ("open", "done")),
 )
+# Waves newest first: all, of one location, of one status.
+Index("ix_waves_created", waves.c.created_at, waves.c.id)
+Index("ix_waves_location_created", waves.c.location_id, waves.c.created_at, waves.c.id)
+Index("ix_waves_status_created", waves.c.status, waves.c.created_at, waves.c.id)
 
 
 pick_tasks = Table(

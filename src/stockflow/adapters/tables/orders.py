@@ -39,6 +39,8 @@ channels = Table(
     one_of("backorder_policy", ("allow", "reject", "allow_days"), name="policy"),
     CheckConstraint("max_splits >= 1", name="max_splits_positive"),
 )
+# Channels as listed: highest priority first, then by code.
+Index("ix_channels_priority_code", channels.c.priority.desc(), channels.c.code)
 
 
 channel_locations = Table(
@@ -112,9 +114,10 @@ orders = Table(
         ),
     ),
 )
-# Newest first, page by page (GET /orders).
+# Orders newest first: all, of one status, of one channel.
 Index("ix_orders_created", orders.c.created_at, orders.c.id)
-Index("ix_orders_status_created", orders.c.status, orders.c.created_at)
+Index("ix_orders_status_created", orders.c.status, orders.c.created_at, orders.c.id)
+Index("ix_orders_channel_created", orders.c.channel_id, orders.c.created_at, orders.c.id)
 
 
 order_lines = Table(

@@ -44,7 +44,7 @@ purchase_orders = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     one_of("status", ("open", "partially_received", "received", "closed", "cancelled")),
 )
-# Newest first, page by page, maybe of one status or supplier (GET /purchase-orders).
+# Purchase orders newest first: all, of one status, of one supplier.
 Index("ix_purchase_orders_created", purchase_orders.c.created_at, purchase_orders.c.id)
 Index(
     "ix_purchase_orders_status_created",

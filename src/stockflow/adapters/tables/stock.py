@@ -66,6 +66,8 @@ bins = Table(
     one_of("role", ("storage", "receiving", "staging", "quarantine", "returns")),
     CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
 )
+# A location's bins in walking order, page by page.
+Index("ix_bins_location_sequence", bins.c.location_id, bins.c.sequence, bins.c.code)
 
 
 lots = Table(
@@ -90,7 +92,14 @@ positions = Table(
     UniqueConstraint("sku_id", "location_id", "bin_id", "lot_code", name="uq_positions_key"),
     CheckConstraint("allocated >= 0", name="allocated_not_negative"),
 )
-Index("ix_positions_location_sku", positions.c.location_id, positions.c.sku_id)
+# A location's positions in key order (and by SKU within a location, for locks and counts).
+Index(
+    "ix_positions_location_key",
+    positions.c.location_id,
+    positions.c.sku_id,
+    positions.c.bin_id,
+    positions.c.lot_code,
+)
 
 
 stock_buffers = Table(
@@ -139,6 +148,8 @@ stock_moves = Table(
     ),
 )
 Index("ix_stock_moves_sku_created", stock_moves.c.sku_id, stock_moves.c.created_at)
+# A SKU's moves, newest first.
+Index("ix_stock_moves_sku_id", stock_moves.c.sku_id, stock_moves.c.id)
 Index("ix_stock_moves_from", stock_moves.c.from_position_id)
 Index("ix_stock_moves_to", stock_moves.c.to_position_id)
 
@@ -256,8 +267,11 @@ exceptions = Table(
     one_of("state", ("open", "acknowledged", "resolved")),
 )
 Index("ix_exceptions_state_kind", exceptions.c.state, exceptions.c.kind)
+# The queue newest first, of one state, kind or reference.
+Index("ix_exceptions_state_id", exceptions.c.state, exceptions.c.id)
+Index("ix_exceptions_kind_id", exceptions.c.kind, exceptions.c.id)
+Index("ix_exceptions_reference_id", exceptions.c.reference, exceptions.c.id)
 Index("ix_exceptions_order", exceptions.c.order_id)
-Index("ix_exceptions_reference", exceptions.c.reference)
 
 
 incoming_supply = Table(

@@ -22,8 +22,7 @@ transfers = Table(
     one_of("status", ("in_transit", "received", "cancelled")),
     CheckConstraint("from_location_id <> to_location_id", name="two_places"),
 )
-# Newest first, page by page, maybe of one status or of those leaving or reaching a location
-# (GET /transfers).
+# Transfers newest first: all, of one status, leaving from or arriving at one location.
 Index("ix_transfers_created", transfers.c.created_at, transfers.c.id)
 Index("ix_transfers_status_created", transfers.c.status, transfers.c.created_at, transfers.c.id)
 Index(

@@ -12,13 +12,15 @@ back there (its own fences are its to take), just as the stock book plans.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, select
+from sqlalchemy import Connection, Row, Select, case, exists, func, select
 
+from stockflow.adapters.exporting import Rows, each
+from stockflow.adapters.paging import Keyset, Page
 from stockflow.adapters.tables import (
     bins,
     channels,
@@ -78,6 +80,42 @@ class SkuAtp:
     locations: tuple[LocationAtp, ...]
 
 
+# Positions in key order: a page after a page walks the unique key's index.
+POSITIONS = Keyset(
+    "positions",
+    positions.c.sku_id,
+    positions.c.location_id,
+    positions.c.bin_id,
+    positions.c.lot_code,
+)
+# The same rows of one location: with the location fixed, the same order, walking its index.
+POSITIONS_AT = Keyset(
+    "positions-at",
+    positions.c.location_id, positions.c.sku_id, positions.c.bin_id, positions.c.lot_code,
+)  # fmt: skip
+ATP = Keyset("atp", skus.c.code)
+
+
+def position_page(
+    conn: Connection,
+    *,
+    today: date,
+    sku: str | None = None,
+    location: str | None = None,
+    after: str | None = None,
+    limit: int,
+    scope: Scope = EVERYWHERE,
+) -> Page[PositionView]:
+    """Positions the scope sees, optionally of one SKU and/or one location, page by page.
+
+    In key order: SKU, location, bin and lot as each was added, so a deep page
+    is a range scan of an index like the first.
+    """
+    query = _positions_query(conn, sku=sku, location=location, scope=scope)
+    keyset = POSITIONS_AT if location is not None and sku is None else POSITIONS
+    return keyset.page(conn, query, after=after, limit=limit).map(lambda r: _position(r, today))
+
+
 def position_views(
     conn: Connection,
     *,
@@ -86,7 +124,64 @@ def position_views(
     location: str | None = None,
     scope: Scope = EVERYWHERE,
 ) -> list[PositionView]:
-    """Positions the scope sees, optionally of one SKU and/or one location, in key order."""
+    """Every position of a SKU and/or a location the scope sees, in key order (no paging)."""
+    query = POSITIONS.ordered(_positions_query(conn, sku=sku, location=location, scope=scope))
+    return [_position(r, today) for r in conn.execute(query)]
+
+
+POSITION_COLUMNS = (
+    "sku", "location", "bin", "lot", "expires_on", "on_hand", "allocated", "available", "expired",
+)  # fmt: skip
+ATP_COLUMNS = ("sku", "location", "on_hand", "allocated", "expired", "buffer", "available")
+
+
+def position_rows(scope: Scope, today: date) -> Rows:
+    """Every position the scope sees, for an export, in key order."""
+
+    def values(r: Row[Any]) -> tuple[object, ...]:
+        p = _position(r, today)
+        available = 0 if p.expired else max(0, p.free)
+        return (
+            p.sku, p.location, p.bin, p.lot, p.expires_on, p.on_hand, p.allocated, available,
+            p.expired,
+        )  # fmt: skip
+
+    return Rows(_positions_select(scope), POSITIONS, each(values))
+
+
+def atp_rows(scope: Scope, today: date) -> Rows:
+    """ATP of every SKU with stock per sellable location, for an export, in SKU code order.
+
+    Walked by SKU (as ``atp_page``): each chunk of SKUs, then their locations.
+    """
+
+    def per_location(conn: Connection, rows: Sequence[Row[Any]]) -> list[tuple[object, ...]]:
+        found = _atp_of(conn, {r.id: r.code for r in rows}, today=today, scope=scope)
+        return [
+            (s.sku, a.location, a.on_hand, a.allocated, a.expired, a.buffer, a.available)
+            for s in (found[r.code] for r in rows)
+            for a in s.locations
+        ]
+
+    query = select(skus.c.id, skus.c.code).where(
+        exists(_sellable(scope).where(positions.c.sku_id == skus.c.id))
+    )
+    return Rows(query, ATP, per_location)
+
+
+def _positions_query(
+    conn: Connection, *, sku: str | None, location: str | None, scope: Scope
+) -> Select[Any]:
+    query = _positions_select(scope)
+    if sku is not None:
+        query = query.where(positions.c.sku_id == lookup.sku_by_code(conn, sku).id)
+    if location is not None:
+        place = lookup.location_by_code(conn, location, scope=scope)
+        query = query.where(positions.c.location_id == place.id)
+    return query
+
+
+def _positions_select(scope: Scope) -> Select[Any]:
     query = (
         select(
             skus.c.code.label("sku"),
@@ -103,37 +198,53 @@ def position_views(
         .outerjoin(
             lots, (lots.c.sku_id == positions.c.sku_id) & (lots.c.code == positions.c.lot_code)
         )
-        .order_by(skus.c.code, locations.c.code, bins.c.sequence, bins.c.code, positions.c.lot_code)
     )
-    if sku is not None:
-        query = query.where(positions.c.sku_id == lookup.sku_by_code(conn, sku).id)
-    if location is not None:
-        place = lookup.location_by_code(conn, location, scope=scope)
-        query = query.where(positions.c.location_id == place.id)
     seen = location_condition(scope, positions.c.location_id)
-    if seen is not None:
-        query = query.where(seen)
-    return [
-        PositionView(
-            sku=r.sku,
-            location=r.location,
-            bin=r.bin,
-            lot=r.lot_code or None,
-            expires_on=r.expires_on,
-            on_hand=int(r.on_hand),
-            allocated=int(r.allocated),
-            expired=r.expires_on is not None and r.expires_on <= today,
-        )
-        for r in conn.execute(query)
-    ]
+    return query if seen is None else query.where(seen)
+
+
+def _position(r: Row[Any], today: date) -> PositionView:
+    return PositionView(
+        sku=r.sku,
+        location=r.location,
+        bin=r.bin,
+        lot=r.lot_code or None,
+        expires_on=r.expires_on,
+        on_hand=int(r.on_hand),
+        allocated=int(r.allocated),
+        expired=r.expires_on is not None and r.expires_on <= today,
+    )
 
 
 def atp_for_skus(
-    conn: Connection, codes: Iterable[str] | None, *, today: date, scope: Scope = EVERYWHERE
+    conn: Connection, codes: Iterable[str], *, today: date, scope: Scope = EVERYWHERE
 ) -> list[SkuAtp]:
-    """ATP of the given SKUs (every SKU when ``codes`` is None), per location and in total."""
-    query = _atp_query(today, scope)
-    wanted: list[str] | None = None
+    """ATP of the given SKUs, per location and in total, in the order asked (each once)."""
+    wanted = sorted(set(codes))
+    known = lookup.skus_by_code(conn, wanted)
+    for code in wanted:
+        if code not in known:
+            raise UnknownSku(f"no SKU with code {code!r}", field="sku")
+    found = _atp_of(conn, {known[c].id: c for c in wanted}, today=today, scope=scope)
+    return [found[code] for code in wanted]
+
+
+def atp_page(
+    conn: Connection,
+    codes: Iterable[str] | None = None,
+    *,
+    today: date,
+    after: str | None = None,
+    limit: int,
+    scope: Scope = EVERYWHERE,
+) -> Page[SkuAtp]:
+    """ATP page by page in SKU code order: of the SKUs named, or of every SKU with stock.
+
+    "With stock" is a position at a sellable place the scope sees; which SKUs
+    a page holds is found first (an index walk over SKU codes), their ATP
+    second, so a deep page costs what the first does.
+    """
+    query = select(skus.c.id, skus.c.code)
     if codes is not None:
         wanted = sorted(set(codes))
         known = lookup.skus_by_code(conn, wanted)
@@ -141,36 +252,67 @@ def atp_for_skus(
             if code not in known:
                 raise UnknownSku(f"no SKU with code {code!r}", field="sku")
         query = query.where(skus.c.code.in_(wanted))
+    else:
+        query = query.where(exists(_sellable(scope).where(positions.c.sku_id == skus.c.id)))
+    page = ATP.page(conn, query, after=after, limit=limit)
+    found = _atp_of(conn, {r.id: r.code for r in page}, today=today, scope=scope)
+    return page.map(lambda r: found[r.code])
+
+
+def _sellable(scope: Scope) -> Select[Any]:
+    """Positions at sellable bins of sellable locations the scope sees."""
+    query = (
+        select(positions.c.id)
+        .join(locations, locations.c.id == positions.c.location_id)
+        .join(bins, bins.c.id == positions.c.bin_id)
+        .where(
+            locations.c.kind.in_(sorted(SELLABLE_KINDS)),
+            bins.c.role.in_(sorted(SELLABLE_BIN_ROLES)),
+        )
+    )
+    seen = location_condition(scope, positions.c.location_id)
+    return query if seen is None else query.where(seen)
+
+
+def _atp_of(
+    conn: Connection, names: dict[int, str], *, today: date, scope: Scope
+) -> dict[str, SkuAtp]:
+    """ATP of the SKUs with these ids (at most a page of them; id -> code), by code."""
     per_sku: dict[str, list[LocationAtp]] = defaultdict(list)
-    for r in conn.execute(query):
-        on_hand, allocated = int(r.on_hand), int(r.allocated)
-        buffer = int(r.buffer)
-        # What other channels' ring fences keep back is out of reach, as a buffer is.
-        kept = buffer + int(r._mapping.get("fenced", 0))
-        per_sku[r.sku].append(
-            LocationAtp(
-                location=r.location,
-                on_hand=on_hand,
-                allocated=allocated,
-                expired=int(r.expired),
-                buffer=buffer,
-                available=max(0, int(r.fresh_free) - kept),
-            )
-        )
-    order = wanted if wanted is not None else sorted(per_sku)
-    return [
-        SkuAtp(
-            sku=code,
-            on_hand=sum(x.on_hand for x in per_sku[code]),
-            allocated=sum(x.allocated for x in per_sku[code]),
-            available=sum(x.available for x in per_sku[code]),
-            locations=tuple(per_sku[code]),
-        )
-        for code in order
-    ]
+    if names:
+        query = atp_query(today, scope).where(positions.c.sku_id.in_(sorted(names)))
+        for r in conn.execute(query):
+            per_sku[r.sku].append(location_atp(r))
+    return {code: sku_atp(code, per_sku[code]) for code in names.values()}
 
 
-def _atp_query(today: date, scope: Scope) -> Select[Any]:
+def location_atp(r: Row[Any]) -> LocationAtp:
+    """One row of the ATP query as a SKU's ATP at one location."""
+    buffer = int(r.buffer)
+    # What other channels' ring fences keep back is out of reach, as a buffer is.
+    kept = buffer + int(r._mapping.get("fenced", 0))
+    return LocationAtp(
+        location=r.location,
+        on_hand=int(r.on_hand),
+        allocated=int(r.allocated),
+        expired=int(r.expired),
+        buffer=buffer,
+        available=max(0, int(r.fresh_free) - kept),
+    )
+
+
+def sku_atp(code: str, at: list[LocationAtp]) -> SkuAtp:
+    """A SKU's ATP: its locations' and the totals."""
+    return SkuAtp(
+        sku=code,
+        on_hand=sum(x.on_hand for x in at),
+        allocated=sum(x.allocated for x in at),
+        available=sum(x.available for x in at),
+        locations=tuple(at),
+    )
+
+
+def atp_query(today: date, scope: Scope) -> Select[Any]:
     """Sellable stock per SKU and location: on hand, allocated, expired, fresh and free, buffer."""
     expired = func.coalesce(lots.c.expires_on <= today, False)
     free = positions.c.on_hand - positions.c.allocated

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import exceptions, skus
 from stockflow.stock.rules.access import EVERYWHERE, Scope
 from stockflow.stock.rules.exceptions import exception_state
@@ -28,23 +29,23 @@ class ExceptionView:
     reference: str | None = None  # the receipt, wave, count or shipment it is about
 
 
+EXCEPTIONS = Keyset("exceptions", Key(exceptions.c.id, descending=True))
+
+
 def exception_page(
     conn: Connection,
     *,
-    state: str | None,
-    kind: str | None,
+    state: str | None = None,
+    kind: str | None = None,
     limit: int,
-    before: int | None = None,
+    after: str | None = None,
     exception_id: int | None = None,
     reference: str | None = None,
     scope: Scope = EVERYWHERE,
-) -> list[ExceptionView]:
-    """Exceptions the scope sees, newest first, maybe of one state and kind, before ``before``."""
-    query = (
-        select(exceptions, skus.c.code.label("sku"))
-        .outerjoin(skus, skus.c.id == exceptions.c.sku_id)
-        .order_by(exceptions.c.id.desc())
-        .limit(limit)
+) -> Page[ExceptionView]:
+    """Exceptions the scope sees, newest first, maybe of one state, kind or reference."""
+    query = select(exceptions, skus.c.code.label("sku")).outerjoin(
+        skus, skus.c.id == exceptions.c.sku_id
     )
     if state is not None:
         query = query.where(exceptions.c.state == exception_state(state).value)
@@ -52,15 +53,13 @@ def exception_page(
         query = query.where(exceptions.c.kind == kind)
     if reference is not None:
         query = query.where(exceptions.c.reference == reference)
-    if before is not None:
-        query = query.where(exceptions.c.id < before)
     if exception_id is not None:
         query = query.where(exceptions.c.id == exception_id)
     seen = exception_condition(scope)
     if seen is not None:
         query = query.where(seen)
-    return [
-        ExceptionView(
+    return EXCEPTIONS.page(conn, query, after=after, limit=limit).map(
+        lambda r: ExceptionView(
             r.id,
             r.kind,
             r.state,
@@ -71,5 +70,4 @@ def exception_page(
             r.updated_at,
             r.reference,
         )
-        for r in conn.execute(query)
-    ]
+    )

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, or_, select
+from sqlalchemy import Connection, Row, Select, or_, select
 from sqlalchemy.orm import aliased
 
+from stockflow.adapters.exporting import Rows, each
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import bins, locations, positions, skus, stock_moves
 from stockflow.stock import lookup
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -44,25 +46,54 @@ def ledger_rows(conn: Connection, ids: list[int]) -> list[LedgerRow]:
     """The moves with these ids, newest first."""
     if not ids:
         return []
-    return _rows(conn, _query().where(stock_moves.c.id.in_(sorted(ids))))
+    query = ledger_query().where(stock_moves.c.id.in_(sorted(ids)))
+    return [ledger_row(r) for r in conn.execute(query.order_by(stock_moves.c.id.desc()))]
+
+
+MOVES = Keyset("moves", Key(stock_moves.c.id, descending=True))
 
 
 def ledger_page(
-    conn: Connection, *, sku: str | None, before: int | None, limit: int, scope: Scope = EVERYWHERE
-) -> list[LedgerRow]:
-    """Up to ``limit`` moves (of one SKU, or all) with an id below ``before``, newest first.
+    conn: Connection,
+    *,
+    sku: str | None = None,
+    after: str | None = None,
+    limit: int,
+    scope: Scope = EVERYWHERE,
+) -> Page[LedgerRow]:
+    """Up to ``limit`` moves (of one SKU, or all), newest first, after cursor ``after``.
 
     A move is the scope's when it left or reached a location the scope sees.
     """
-    query = _query(scope).limit(limit)
+    query = ledger_query(scope)
     if sku is not None:
         query = query.where(stock_moves.c.sku_id == lookup.sku_by_code(conn, sku).id)
-    if before is not None:
-        query = query.where(stock_moves.c.id < before)
-    return _rows(conn, query)
+    return MOVES.page(conn, query, after=after, limit=limit).map(ledger_row)
 
 
-def _query(scope: Scope = EVERYWHERE) -> Select[Any]:
+# The ledger as exported: oldest first, as it was written.
+LEDGER = Keyset("ledger", stock_moves.c.id)
+MOVE_COLUMNS = (
+    "id", "created_at", "sku", "qty", "reason", "from_location", "from_bin", "from_lot",
+    "to_location", "to_bin", "to_lot", "actor", "reference", "note",
+)  # fmt: skip
+
+
+def move_rows(scope: Scope = EVERYWHERE) -> Rows:
+    """Every move the scope sees, for an export, oldest first."""
+    return Rows(
+        ledger_query(scope),
+        LEDGER,
+        each(lambda r: (
+            int(r.id), r.created_at, r.sku, int(r.qty), r.reason, r.from_location, r.from_bin,
+            r.from_lot or None, r.to_location, r.to_bin, r.to_lot or None, r.actor, r.reference,
+            r.note,
+        )),
+    )  # fmt: skip
+
+
+def ledger_query(scope: Scope = EVERYWHERE) -> Select[Any]:
+    """Moves with the SKU, location, bin and lot of both ends, as the scope sees them; unordered."""
     ends = []
     for _ in range(2):
         p, loc, b = aliased(positions), aliased(locations), aliased(bins)
@@ -86,7 +117,6 @@ def _query(scope: Scope = EVERYWHERE) -> Select[Any]:
         .outerjoin(tp, tp.c.id == stock_moves.c.to_position_id)
         .outerjoin(tl, tl.c.id == tp.c.location_id)
         .outerjoin(tb, tb.c.id == tp.c.bin_id)
-        .order_by(stock_moves.c.id.desc())
     )
     left = location_condition(scope, fp.c.location_id)
     reached = location_condition(scope, tp.c.location_id)
@@ -95,21 +125,19 @@ def _query(scope: Scope = EVERYWHERE) -> Select[Any]:
     return query
 
 
-def _rows(conn: Connection, query: Select[Any]) -> list[LedgerRow]:
-    return [
-        LedgerRow(
-            id=int(r.id),
-            sku=r.sku,
-            qty=int(r.qty),
-            reason=r.reason,
-            source=LedgerEnd(r.from_location, r.from_bin, r.from_lot or None)
-            if r.from_location
-            else None,
-            target=LedgerEnd(r.to_location, r.to_bin, r.to_lot or None) if r.to_location else None,
-            actor=r.actor,
-            reference=r.reference,
-            note=r.note,
-            created_at=r.created_at,
-        )
-        for r in conn.execute(query)
-    ]
+def ledger_row(r: Row[Any]) -> LedgerRow:
+    """One row of ``ledger_query`` as a move."""
+    return LedgerRow(
+        id=int(r.id),
+        sku=r.sku,
+        qty=int(r.qty),
+        reason=r.reason,
+        source=LedgerEnd(r.from_location, r.from_bin, r.from_lot or None)
+        if r.from_location
+        else None,
+        target=LedgerEnd(r.to_location, r.to_bin, r.to_lot or None) if r.to_location else None,
+        actor=r.actor,
+        reference=r.reference,
+        note=r.note,
+        created_at=r.created_at,
+    )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, Row, exists, func, or_, select
 
+from stockflow.adapters.driver import among
+from stockflow.adapters.exporting import Rows
+from stockflow.adapters.paging import Key, Keyset, Page
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -78,6 +82,21 @@ class OrderView:
         return replace(self, lines=lines, value=None)
 
 
+# An order's head as people read it: with its channel's and customer's codes. Its rows are
+# read by position (``_HEAD_WIDTH`` columns): an attribute of a row costs several times more.
+_HEADS = (
+    select(
+        orders.c.id, channels.c.code.label("channel"), orders.c.external_id,
+        customers.c.code.label("customer"), orders.c.ship_to, orders.c.status,
+        orders.c.hold_reason, orders.c.promise_date, orders.c.value, orders.c.reservation_id,
+        orders.c.created_at, orders.c.updated_at,
+    )
+    .join(channels, channels.c.id == orders.c.channel_id)
+    .outerjoin(customers, customers.c.id == orders.c.customer_id)
+)  # fmt: skip
+_HEAD_WIDTH = 12
+
+
 def load_orders(
     conn: Connection, ids: Iterable[str], *, scope: Scope = EVERYWHERE
 ) -> dict[str, OrderView]:
@@ -85,75 +104,106 @@ def load_orders(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    query = (
-        select(orders, channels.c.code.label("channel"), customers.c.code.label("customer"))
-        .join(channels, channels.c.id == orders.c.channel_id)
-        .outerjoin(customers, customers.c.id == orders.c.customer_id)
-        .where(orders.c.id.in_(wanted))
-    )
+    query = _HEADS.where(among(conn, orders.c.id, wanted))
     seen = order_condition(scope)
     if seen is not None:
-        heads = conn.execute(query.where(seen)).all()
-        wanted = [h.id for h in heads]
-        if not wanted:
-            return {}
-    else:
-        heads = conn.execute(query).all()
-    lines = _line_views(conn, wanted, {h.id: h.reservation_id for h in heads})
+        query = query.where(seen)
+    return {v.id: v for v in order_views(conn, conn.execute(query).all())}
+
+
+def order_views(conn: Connection, heads: Sequence[Sequence[Any]]) -> list[OrderView]:
+    """Rows of ``_HEADS`` as orders, in their order: two statements more, however many there are.
+
+    One reads every line with what its allocations hold and shipped, one the
+    decisions; a kit's recipe is read only when a line is of a kit.
+    """
+    if not heads:
+        return []
+    found = [tuple(h)[:_HEAD_WIDTH] for h in heads]
+    ids = [h[0] for h in found]
+    lines = _line_views(conn, ids, sorted({h[9] for h in found}))
     notes: dict[str, list[str]] = defaultdict(list)
-    for d in conn.execute(
+    for order_id, message in conn.execute(
         select(order_decisions.c.order_id, order_decisions.c.message)
-        .where(order_decisions.c.order_id.in_(wanted))
+        .where(among(conn, order_decisions.c.order_id, ids))
         .order_by(order_decisions.c.id)
-    ):
-        notes[d.order_id].append(d.message)
-    return {
-        h.id: OrderView(
-            id=h.id,
-            channel=h.channel,
-            external_id=h.external_id,
-            customer=h.customer,
-            ship_to=h.ship_to,
-            status=h.status,
-            hold_reason=h.hold_reason,
-            promise_date=h.promise_date,
-            value=h.value,
-            reservation_id=h.reservation_id,
-            created_at=h.created_at,
-            updated_at=h.updated_at,
-            lines=tuple(lines[h.id]),
-            decisions=tuple(notes[h.id]),
+    ).all():
+        notes[order_id].append(message)
+    return [
+        OrderView(
+            order_id, channel, external_id, customer, ship_to, status, hold_reason,
+            promise_date, value, reservation_id, created_at, updated_at,
+            tuple(lines[order_id]), tuple(notes[order_id]),
         )
-        for h in heads
-    }
+        for (
+            order_id, channel, external_id, customer, ship_to, status, hold_reason,
+            promise_date, value, reservation_id, created_at, updated_at,
+        ) in found
+    ]  # fmt: skip
 
 
 def _line_views(
-    conn: Connection, wanted: list[str], reservation_of: dict[str, str]
+    conn: Connection, ids: list[str], reservation_ids: list[str]
 ) -> dict[str, list[OrderLineView]]:
-    """Each order's lines with what they hold and have shipped (kit lines by their parts)."""
-    held = _held_per_line(conn, list(reservation_of.values()))
-    lines: dict[str, list[OrderLineView]] = defaultdict(list)
-    line_rows = conn.execute(
-        select(order_lines, skus.c.code.label("sku"))
+    """Each order's lines with what they hold and have shipped (kit lines by their parts).
+
+    One row per line and SKU it holds: a line of a plain SKU holds that SKU
+    (or nothing yet), a kit's line each of its parts.
+    """
+    open_qty = allocation_open_qty
+    held = (
+        select(
+            allocations.c.reservation_id,
+            allocations.c.line_no,
+            positions.c.sku_id,
+            func.sum(open_qty).label("held"),
+            func.sum(allocations.c.consumed_qty).label("shipped"),
+        )
+        .join(positions, positions.c.id == allocations.c.position_id)
+        .where(among(conn, allocations.c.reservation_id, reservation_ids))
+        .group_by(allocations.c.reservation_id, allocations.c.line_no, positions.c.sku_id)
+        .subquery("held")
+    )
+    is_kit = exists(
+        select(kit_components.c.kit_sku_id).where(
+            kit_components.c.kit_sku_id == order_lines.c.sku_id
+        )
+    )
+    rows = conn.execute(
+        select(
+            order_lines.c.order_id, order_lines.c.line_no, order_lines.c.sku_id,
+            order_lines.c.qty, order_lines.c.unit_price, order_lines.c.cancelled_qty,
+            skus.c.code, is_kit, held.c.sku_id, held.c.held, held.c.shipped,
+        )
         .join(skus, skus.c.id == order_lines.c.sku_id)
-        .where(order_lines.c.order_id.in_(wanted))
+        .join(orders, orders.c.id == order_lines.c.order_id)
+        .outerjoin(
+            held,
+            (held.c.reservation_id == orders.c.reservation_id)
+            & (held.c.line_no == order_lines.c.line_no),
+        )
+        .where(among(conn, order_lines.c.order_id, ids))
         .order_by(order_lines.c.order_id, order_lines.c.line_no)
-    ).all()
-    recipes = kit_recipes(conn, (r.sku_id for r in line_rows))
-    for r in line_rows:
-        parts = held.get((reservation_of[r.order_id], r.line_no), {})
-        allocated, shipped = _in_line_units(r.sku_id, parts, recipes.get(r.sku_id))
-        lines[r.order_id].append(
-            OrderLineView(
-                r.line_no,
-                r.sku,
-                int(r.qty),
-                r.unit_price,
-                allocated,
-                shipped,
-                int(r.cancelled_qty),
-            )
+    ).all()  # fmt: skip
+    # (order, line) -> {SKU id: (units held, units shipped)}; the line's own row first.
+    parts: dict[tuple[str, int], dict[int, tuple[int, int]]] = {}
+    firsts = []
+    kits = set()
+    for order_id, line_no, sku_id, qty, price, cancelled, sku, kit, part, held_qty, shipped in rows:
+        key = (order_id, line_no)
+        if key not in parts:
+            parts[key] = {}
+            firsts.append((order_id, line_no, sku_id, qty, price, cancelled, sku))
+            if kit:
+                kits.add(sku_id)
+        if part is not None:
+            parts[key][int(part)] = (int(held_qty), int(shipped))
+    recipes = kit_recipes(conn, kits) if kits else {}
+    lines: dict[str, list[OrderLineView]] = defaultdict(list)
+    for order_id, line_no, sku_id, qty, price, cancelled, sku in firsts:
+        allocated, shipped = _in_line_units(sku_id, parts[(order_id, line_no)], recipes.get(sku_id))
+        lines[order_id].append(
+            OrderLineView(line_no, sku, int(qty), price, allocated, shipped, int(cancelled))
         )
     return lines
 
@@ -166,67 +216,83 @@ def load_order(conn: Connection, order_id: str, *, scope: Scope = EVERYWHERE) ->
     return found
 
 
+ORDERS = Keyset(
+    "orders", Key(orders.c.created_at, descending=True), Key(orders.c.id, descending=True)
+)
+
+
 def order_page(
     conn: Connection,
     *,
     status: str | None = None,
     channel: str | None = None,
-    before: tuple[datetime, str] | None = None,
-    limit: int = 100,
+    after: str | None = None,
+    limit: int,
     scope: Scope = EVERYWHERE,
-) -> list[OrderView]:
-    """Up to ``limit`` orders the scope sees, newest first, after ``before`` (created at, id)."""
-    query = (
-        select(orders.c.id).order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
-    )
+) -> Page[OrderView]:
+    """Up to ``limit`` orders the scope sees, newest first, after cursor ``after``."""
+    query = _HEADS
     if status is not None:
         if status not in {s.value for s in OrderStatus}:
             choices = ", ".join(s.value for s in OrderStatus)
             raise InvalidInput(f"use one of: {choices}", field="status")
         query = query.where(orders.c.status == status)
     if channel is not None:
-        query = query.join(channels, channels.c.id == orders.c.channel_id).where(
-            channels.c.code == channel
-        )
-    if before is not None:
-        at, order_id = before
         query = query.where(
-            or_(
-                orders.c.created_at < at,
-                (orders.c.created_at == at) & (orders.c.id < order_id),
-            )
-        )
+            orders.c.channel_id == select(channels.c.id).where(channels.c.code == channel)
+            .scalar_subquery()
+        )  # fmt: skip
     seen = order_condition(scope)
     if seen is not None:
         query = query.where(seen)
-    ids = list(conn.execute(query).scalars())
-    views = load_orders(conn, ids)
-    return [views[i] for i in ids]
+    page = ORDERS.page(conn, query, after=after, limit=limit)
+    return Page(order_views(conn, page.items), page.next)
 
 
-def _held_per_line(
-    conn: Connection, reservation_ids: list[str]
-) -> dict[tuple[str, int], dict[int, tuple[int, int]]]:
-    """(reservation, line) -> {sku id: (units held, units shipped)}."""
-    if not reservation_ids:
-        return {}
-    open_qty = allocation_open_qty
-    rows = conn.execute(
+ORDER_LINE_COLUMNS = (
+    "order_id", "channel", "external_id", "customer", "status", "promise_date", "value",
+    "created_at", "updated_at", "line_no", "sku", "qty", "cancelled", "unit_price",
+)  # fmt: skip
+
+
+def order_line_rows(scope: Scope = EVERYWHERE) -> Rows:
+    """Every order the scope sees, one row per line, for an export, newest first."""
+    query = (
         select(
-            allocations.c.reservation_id,
-            allocations.c.line_no,
-            positions.c.sku_id,
-            func.sum(open_qty).label("held"),
-            func.sum(allocations.c.consumed_qty).label("shipped"),
+            orders.c.id, channels.c.code.label("channel"), orders.c.external_id,
+            customers.c.code.label("customer"), orders.c.status, orders.c.promise_date,
+            orders.c.value, orders.c.created_at, orders.c.updated_at,
         )
-        .join(positions, positions.c.id == allocations.c.position_id)
-        .where(allocations.c.reservation_id.in_(reservation_ids))
-        .group_by(allocations.c.reservation_id, allocations.c.line_no, positions.c.sku_id)
-    )
-    out: dict[tuple[str, int], dict[int, tuple[int, int]]] = defaultdict(dict)
-    for r in rows:
-        out[(r.reservation_id, r.line_no)][r.sku_id] = (int(r.held), int(r.shipped))
-    return out
+        .join(channels, channels.c.id == orders.c.channel_id)
+        .outerjoin(customers, customers.c.id == orders.c.customer_id)
+    )  # fmt: skip
+    seen = order_condition(scope)
+    if seen is not None:
+        query = query.where(seen)
+
+    def lines(conn: Connection, heads: Sequence[Row[Any]]) -> list[tuple[object, ...]]:
+        per_order: dict[str, list[Any]] = defaultdict(list)
+        for line in conn.execute(
+            select(
+                order_lines.c.order_id, order_lines.c.line_no, skus.c.code.label("sku"),
+                order_lines.c.qty, order_lines.c.cancelled_qty, order_lines.c.unit_price,
+            )
+            .join(skus, skus.c.id == order_lines.c.sku_id)
+            .where(order_lines.c.order_id.in_([h.id for h in heads]))
+            .order_by(order_lines.c.order_id, order_lines.c.line_no)
+        ):  # fmt: skip
+            per_order[line.order_id].append(line)
+        return [
+            (
+                h.id, h.channel, h.external_id, h.customer, h.status, h.promise_date, h.value,
+                h.created_at, h.updated_at, int(ln.line_no), ln.sku, int(ln.qty),
+                int(ln.cancelled_qty), ln.unit_price,
+            )
+            for h in heads
+            for ln in per_order[h.id]
+        ]  # fmt: skip
+
+    return Rows(query, ORDERS, lines)
 
 
 def kit_recipes(conn: Connection, sku_ids: Iterable[int]) -> dict[int, dict[int, int]]:

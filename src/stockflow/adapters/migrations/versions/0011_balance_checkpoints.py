@@ -1,17 +1,15 @@
-"""balance checkpoints, and the indexes that let lists read a page rather than a table
+"""balance checkpoints, and the index of a shipment's packages
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 
 ``ledger_checkpoints`` holds one row, the move id the balances are summed
 through; ``balance_checkpoints`` each position's balance over the moves up to
 it. The first ``verify`` after this revision reads the whole ledger and writes
 the first checkpoint.
 
-The indexes serve lists newest first (orders, counts, purchase orders,
-returns, transfers), with their filters, and two lookups (exceptions by
-reference, a shipment's packages); ``tests/api/test_query_plans.py`` shows
-which plan needs which.
+The lists' indexes came with 0010; a shipment's packages are looked up by
+their shipment (``tests/api/test_query_plans.py`` shows the plan).
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -28,19 +26,6 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # (name, table, columns)
 _INDEXES = [
-    ("ix_orders_created", "orders", ["created_at", "id"]),
-    ("ix_cycle_counts_created", "cycle_counts", ["created_at", "id"]),
-    ("ix_cycle_counts_location_created", "cycle_counts", ["location_id", "created_at", "id"]),
-    ("ix_purchase_orders_created", "purchase_orders", ["created_at", "id"]),
-    ("ix_purchase_orders_status_created", "purchase_orders", ["status", "created_at", "id"]),
-    ("ix_purchase_orders_supplier_created", "purchase_orders", ["supplier_id", "created_at", "id"]),
-    ("ix_rmas_created", "rmas", ["created_at", "id"]),
-    ("ix_rmas_status_created", "rmas", ["status", "created_at", "id"]),
-    ("ix_transfers_created", "transfers", ["created_at", "id"]),
-    ("ix_transfers_status_created", "transfers", ["status", "created_at", "id"]),
-    ("ix_transfers_from_created", "transfers", ["from_location_id", "created_at", "id"]),
-    ("ix_transfers_to_created", "transfers", ["to_location_id", "created_at", "id"]),
-    ("ix_exceptions_reference", "exceptions", ["reference"]),
     ("ix_packages_shipment", "packages", ["shipment_id"]),
 ]
 
