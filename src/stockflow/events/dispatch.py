@@ -35,6 +35,7 @@ import httpx
 from sqlalchemy import Connection, Select, bindparam, insert, or_, select, update
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
 from stockflow.events import webhook_rules, webhooks
 from stockflow.events.rules import DeliveryStatus, SubscriptionStatus
@@ -295,7 +296,7 @@ def due_query(now: datetime, limit: int, busy: set[int]) -> Select[Any]:
         .limit(limit)
     )
     if busy:
-        query = query.where(d.c.id.not_in(sorted(busy)))
+        query = query.where(~among(d.c.id, busy))
     return query
 
 

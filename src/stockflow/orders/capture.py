@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, or_, select
 
 from stockflow.adapters import audit
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import exceptions, orders
 from stockflow.errors import (
     ExternalIdReused,
@@ -185,7 +186,7 @@ def _opened(conn: Connection, scopes: dict[str, OrderScope]) -> list[ExceptionOp
     """The exceptions just raised for these new orders (the only ones they have), with ids."""
     rows = conn.execute(
         select(exceptions.c.id, exceptions.c.kind, exceptions.c.order_id, exceptions.c.message)
-        .where(exceptions.c.order_id.in_(sorted(scopes)))
+        .where(among(exceptions.c.order_id, scopes))
         .order_by(exceptions.c.id)
     )
     opened: list[ExceptionOpened] = []
@@ -359,13 +360,13 @@ def _earlier_orders(
         return {}
     conditions: list[ColumnElement[bool]] = []
     if keys:
-        conditions.append(orders.c.idempotency_key.in_(keys))
+        conditions.append(among(orders.c.idempotency_key, keys))
     if pairs:
         # Two IN lists rather than one OR term per pair: SQLite refuses an
         # expression tree deeper than 1,000. The pairs are matched exactly below.
         conditions.append(
-            orders.c.channel_id.in_(sorted({c for c, _ in pairs}))
-            & orders.c.external_id.in_(sorted({e for _, e in pairs}))
+            among(orders.c.channel_id, {c for c, _ in pairs})
+            & among(orders.c.external_id, {e for _, e in pairs})
         )
     key_set = set(keys)
     rows = [

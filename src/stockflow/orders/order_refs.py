@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocations,
     channel_locations,
@@ -68,12 +69,12 @@ def load_channels(conn: Connection, codes: Iterable[str]) -> dict[str, ChannelRu
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    rows = conn.execute(select(channels).where(channels.c.code.in_(wanted))).all()
+    rows = conn.execute(select(channels).where(among(channels.c.code, wanted))).all()
     ship_from: dict[int, list[int]] = defaultdict(list)
     ids = [r.id for r in rows]
     if ids:
         for link in conn.execute(
-            select(channel_locations).where(channel_locations.c.channel_id.in_(ids))
+            select(channel_locations).where(among(channel_locations.c.channel_id, ids))
         ):
             ship_from[link.channel_id].append(int(link.location_id))
     return {
@@ -122,9 +123,9 @@ class OrderRefs:
         ids = {s.id for s in found.values()} | {c for r in recipes.values() for c in r}
         codes: dict[int, str] = {}
         prices: dict[int, Decimal | None] = {}
-        for chunk in lookup.chunks(ids):
+        if ids:
             for r in conn.execute(
-                select(skus.c.id, skus.c.code, skus.c.unit_price).where(skus.c.id.in_(chunk))
+                select(skus.c.id, skus.c.code, skus.c.unit_price).where(among(skus.c.id, ids))
             ):
                 codes[int(r.id)] = r.code
                 prices[int(r.id)] = r.unit_price
@@ -320,7 +321,7 @@ def _waiting(conn: Connection, sku_id: int) -> int:
 def _customers(conn: Connection, codes: set[str]) -> dict[str, CustomerRef]:
     if not codes:
         return {}
-    rows = conn.execute(select(customers).where(customers.c.code.in_(sorted(codes)))).all()
+    rows = conn.execute(select(customers).where(among(customers.c.code, codes))).all()
     seen = {
         r.customer_id
         for r in conn.execute(

@@ -28,31 +28,28 @@ could not keep them true; ATP is read from the API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     Connection,
     Insert,
     Select,
     String,
     Subquery,
-    any_,
     bindparam,
     cast,
     func,
     literal,
-    literal_column,
     select,
 )
 
 from stockflow.adapters import bulk, driver
 from stockflow.adapters.outbox import before_commit
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import UtcDateTime, locations, outbox, positions, skus
 from stockflow.stock.rules.events import StockChanged
 
@@ -74,8 +71,7 @@ class _Touched:
         if not self.ids or self.now is None:
             return
         if conn.dialect.name != "postgresql":
-            ids = json.dumps(sorted(self.ids))
-            conn.execute(_rows("sqlite"), {"ids": ids, "now": self.now})
+            conn.execute(_rows("sqlite"), {"ids": sorted(self.ids), "now": self.now})
         else:
             driver.execute_all(conn, *self.told())
         self.ids.clear()
@@ -118,12 +114,8 @@ def write_and_tell(
 
 def _pairs(dialect: str) -> Subquery:
     """The (SKU id, location id) pairs of the positions in list parameter ``ids``."""
-    if dialect == "postgresql":
-        wanted: Any = positions.c.id == any_(bindparam("ids", [], type_=ARRAY(BigInteger)))
-    else:
-        listed: Any = select(literal_column("value"))
-        listed = listed.select_from(func.json_each(bindparam("ids", "[]")))
-        wanted = positions.c.id.in_(listed)
+    del dialect  # ``among`` renders itself per database
+    wanted = among(positions.c.id, name="ids")
     query = select(positions.c.sku_id, positions.c.location_id).where(wanted).distinct()
     return query.subquery("w")
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, case, func, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     bins,
     channels,
@@ -140,7 +141,7 @@ def atp_for_skus(
         for code in wanted:
             if code not in known:
                 raise UnknownSku(f"no SKU with code {code!r}", field="sku")
-        query = query.where(skus.c.code.in_(wanted))
+        query = query.where(among(skus.c.code, wanted))
     per_sku: dict[str, list[LocationAtp]] = defaultdict(list)
     for r in conn.execute(query):
         on_hand, allocated = int(r.on_hand), int(r.allocated)
@@ -210,7 +211,7 @@ def _atp_query(today: date, scope: Scope) -> Select[Any]:
 
 def _fenced_from(scope: Scope, query: Select[Any]) -> Select[Any]:
     """``query`` with a ``fenced`` column: units other channels' ring fences keep back."""
-    mine = sorted(scope.channels or ())
+    mine = scope.channels or ()
     others = (
         select(
             ring_fences.c.sku_id,
@@ -218,7 +219,7 @@ def _fenced_from(scope: Scope, query: Select[Any]) -> Select[Any]:
             func.sum(ring_fences.c.qty).label("qty"),
         )
         .join(channels, channels.c.id == ring_fences.c.channel_id)
-        .where(channels.c.code.not_in(mine))
+        .where(~among(channels.c.code, mine))
         .group_by(ring_fences.c.sku_id, ring_fences.c.location_id)
         .subquery()
     )

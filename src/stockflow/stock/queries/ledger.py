@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, or_, select
 from sqlalchemy.orm import aliased
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import bins, locations, positions, skus, stock_moves
 from stockflow.stock import lookup
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -44,7 +45,7 @@ def ledger_rows(conn: Connection, ids: list[int]) -> list[LedgerRow]:
     """The moves with these ids, newest first."""
     if not ids:
         return []
-    return _rows(conn, _query().where(stock_moves.c.id.in_(sorted(ids))))
+    return _rows(conn, _query().where(among(stock_moves.c.id, ids)))
 
 
 def ledger_page(

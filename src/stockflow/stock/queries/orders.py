@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, or_, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -89,7 +90,7 @@ def load_orders(
         select(orders, channels.c.code.label("channel"), customers.c.code.label("customer"))
         .join(channels, channels.c.id == orders.c.channel_id)
         .outerjoin(customers, customers.c.id == orders.c.customer_id)
-        .where(orders.c.id.in_(wanted))
+        .where(among(orders.c.id, wanted))
     )
     seen = order_condition(scope)
     if seen is not None:
@@ -103,7 +104,7 @@ def load_orders(
     notes: dict[str, list[str]] = defaultdict(list)
     for d in conn.execute(
         select(order_decisions.c.order_id, order_decisions.c.message)
-        .where(order_decisions.c.order_id.in_(wanted))
+        .where(among(order_decisions.c.order_id, wanted))
         .order_by(order_decisions.c.id)
     ):
         notes[d.order_id].append(d.message)
@@ -137,7 +138,7 @@ def _line_views(
     line_rows = conn.execute(
         select(order_lines, skus.c.code.label("sku"))
         .join(skus, skus.c.id == order_lines.c.sku_id)
-        .where(order_lines.c.order_id.in_(wanted))
+        .where(among(order_lines.c.order_id, wanted))
         .order_by(order_lines.c.order_id, order_lines.c.line_no)
     ).all()
     recipes = kit_recipes(conn, (r.sku_id for r in line_rows))
@@ -220,7 +221,7 @@ def _held_per_line(
             func.sum(allocations.c.consumed_qty).label("shipped"),
         )
         .join(positions, positions.c.id == allocations.c.position_id)
-        .where(allocations.c.reservation_id.in_(reservation_ids))
+        .where(among(allocations.c.reservation_id, reservation_ids))
         .group_by(allocations.c.reservation_id, allocations.c.line_no, positions.c.sku_id)
     )
     out: dict[tuple[str, int], dict[int, tuple[int, int]]] = defaultdict(dict)
@@ -235,7 +236,7 @@ def kit_recipes(conn: Connection, sku_ids: Iterable[int]) -> dict[int, dict[int,
     recipes: dict[int, dict[int, int]] = defaultdict(dict)
     if wanted:
         for k in conn.execute(
-            select(kit_components).where(kit_components.c.kit_sku_id.in_(wanted))
+            select(kit_components).where(among(kit_components.c.kit_sku_id, wanted))
         ):
             recipes[int(k.kit_sku_id)][int(k.component_sku_id)] = int(k.qty)
     return dict(recipes)
@@ -257,9 +258,11 @@ def orders_waiting_for(conn: Connection, sku_ids: Iterable[int]) -> list[str]:
     wanted = sorted(set(sku_ids))
     if not wanted:
         return []
-    kits = select(kit_components.c.kit_sku_id).where(kit_components.c.component_sku_id.in_(wanted))
+    kits = select(kit_components.c.kit_sku_id).where(
+        among(kit_components.c.component_sku_id, wanted)
+    )
     lines = select(order_lines.c.order_id).where(
-        or_(order_lines.c.sku_id.in_(wanted), order_lines.c.sku_id.in_(kits))
+        or_(among(order_lines.c.sku_id, wanted), order_lines.c.sku_id.in_(kits))
     )
     return list(
         conn.execute(
@@ -274,5 +277,5 @@ def order_statuses(conn: Connection, order_ids: list[str]) -> dict[str, str]:
     """Each order's status now, by id."""
     if not order_ids:
         return {}
-    rows = conn.execute(select(orders.c.id, orders.c.status).where(orders.c.id.in_(order_ids)))
+    rows = conn.execute(select(orders.c.id, orders.c.status).where(among(orders.c.id, order_ids)))
     return {r.id: r.status for r in rows}
