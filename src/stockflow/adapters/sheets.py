@@ -14,13 +14,17 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar, cast
 
-from stockflow.errors import InvalidInput
+from stockflow.errors import InvalidInput, Problems, StockflowError
+
+T = TypeVar("T")
 
 NumberedCells = tuple[int, list[object]]
 """A spreadsheet row number and the raw cells of that row."""
@@ -43,12 +47,17 @@ class Columns:
         return self.required + self.optional
 
 
-@dataclass(frozen=True, slots=True)
 class Row:
     """One data row: its spreadsheet row number and its non-blank cells by column."""
 
-    number: int
-    cells: dict[str, object]
+    __slots__ = ("cells", "number")
+
+    def __init__(self, number: int, cells: dict[str, object]) -> None:
+        self.number = number
+        self.cells = cells
+
+    def __repr__(self) -> str:
+        return f"Row({self.number}, {self.cells!r})"
 
     def text(self, name: str, *, max_length: int | None = None) -> str | None:
         """The cell as trimmed text, or None when blank."""
@@ -123,6 +132,69 @@ class Row:
         return InvalidInput(detail, field=name, row=self.number)
 
 
+class Cells:
+    """A row read cell by cell for a check of the whole file: a bad cell is told, not raised.
+
+    Each reader answers None for a blank cell or a bad one; a bad one's
+    problem goes to ``problems`` and ``ok`` turns False, so that the rest of
+    the row, and of the file, is still checked.
+    """
+
+    __slots__ = ("ok", "problems", "row")
+
+    def __init__(self, row: Row, problems: Problems) -> None:
+        self.row = row
+        self.problems = problems
+        self.ok = True
+
+    def get(self, read: Callable[[], T]) -> T | None:
+        """``read()``, or None (the problem told) when it raises a ``StockflowError``."""
+        try:
+            return read()
+        except StockflowError as exc:
+            if exc.row is None:
+                exc.row = self.row.number
+            self.problems.add(exc)
+            self.ok = False
+            return None
+
+    def bad(self, name: str, detail: str) -> None:
+        """Tell a problem with one cell."""
+        self.problems.add(self.row.error(name, detail))
+        self.ok = False
+
+    def text(
+        self, name: str, *, required: bool = False, max_length: int | None = None
+    ) -> str | None:
+        """``Row.text``; a required blank cell is a problem."""
+        value = self.get(lambda: self.row.text(name, max_length=max_length))
+        if value is None and required and name not in self.row.cells:
+            self.bad(name, "is required")
+        return value
+
+    def whole(self, name: str, *, required: bool = False) -> int | None:
+        """``Row.whole``; a required blank cell is a problem."""
+        value = self.get(lambda: self.row.whole(name))
+        if value is None and required and name not in self.row.cells:
+            self.bad(name, "is required")
+        return value
+
+    def decimal(self, name: str, *, required: bool = False) -> Decimal | None:
+        """``Row.decimal``; a required blank cell is a problem."""
+        value = self.get(lambda: self.row.decimal(name))
+        if value is None and required and name not in self.row.cells:
+            self.bad(name, "is required")
+        return value
+
+    def flag(self, name: str, *, default: bool) -> bool | None:
+        """``Row.flag``."""
+        return self.get(lambda: self.row.flag(name, default=default))
+
+    def day(self, name: str) -> date | None:
+        """``Row.day``."""
+        return self.get(lambda: self.row.day(name))
+
+
 @dataclass(frozen=True, slots=True)
 class Sheet:
     """A checked file: its name, the columns its header names, and its data rows."""
@@ -132,8 +204,13 @@ class Sheet:
     rows: list[Row]
 
 
-def read_sheet(path: Path, columns: Columns) -> Sheet:
-    """Read ``path`` (.csv or .xlsx), check its header against ``columns``, number its rows."""
+def read_sheet(path: Path, columns: Columns, *, problems: Problems | None = None) -> Sheet:
+    """Read ``path`` (.csv or .xlsx), check its header against ``columns``, number its rows.
+
+    A problem with the file or its header is raised at once (every header
+    problem together). A row with a value in a column the header does not
+    name is left out and told to ``problems`` when given, else raised.
+    """
     suffix = path.suffix.lower()
     if suffix == ".csv":
         numbered = _csv_rows(_read_bytes(path))
@@ -143,8 +220,8 @@ def read_sheet(path: Path, columns: Columns) -> Sheet:
         raise InvalidInput(f"{path.name}: use a .csv or .xlsx file", field="file")
     header, data = _split_header(numbered)
     names = _check_header(header[1], header[0], columns)
-    rows = [_row(number, cells, names) for number, cells in data]
-    if not rows:
+    rows = _rows(data, names, problems)
+    if not rows and not problems:
         raise InvalidInput(f"{path.name} has a header but no data rows")
     return Sheet(path.name, tuple(n for n in names if n is not None), rows)
 
@@ -225,36 +302,79 @@ def _xlsx_rows(path: Path) -> list[NumberedCells]:
 
 
 def _split_header(numbered: list[NumberedCells]) -> tuple[NumberedCells, list[NumberedCells]]:
-    """The first non-blank row is the header; blank rows after it are dropped."""
-    filled = [(n, [_clean(c) for c in cells]) for n, cells in numbered]
-    filled = [(n, cells) for n, cells in filled if any(c is not None for c in cells)]
-    if not filled:
-        raise InvalidInput("the file is empty: the first row must name the columns")
-    return filled[0], filled[1:]
+    """The first non-blank row is the header; the rows after it, blank ones still among them."""
+    for index, (number, cells) in enumerate(numbered):
+        cleaned = [_clean(c) for c in cells]
+        if any(c is not None for c in cleaned):
+            return (number, cleaned), numbered[index + 1 :]
+    raise InvalidInput("the file is empty: the first row must name the columns")
 
 
 def _check_header(cells: list[object], row: int, columns: Columns) -> list[str | None]:
+    """The column each cell of the header names; every problem with it raised together."""
     names = [None if c is None else _normal(str(c)) for c in cells]
     known = columns.all()
+    problems = Problems()  # in the order the header shows them
     for index, name in enumerate(names):
         if name is None:
             continue
         if name not in known:
-            raise InvalidInput(
-                f"unknown column {name!r} (column {column_letter(index)}); "
-                f"the columns are: {', '.join(known)}",
-                field=name,
-                row=row,
+            problems.add(
+                InvalidInput(
+                    f"unknown column {name!r} (column {column_letter(index)}); "
+                    f"the columns are: {', '.join(known)}",
+                    field=name,
+                    row=row,
+                )
             )
-        if names.index(name) != index:
+        elif names.index(name) != index:
             first, again = column_letter(names.index(name)), column_letter(index)
-            raise InvalidInput(
-                f"column {name!r} appears twice (columns {first} and {again})", field=name, row=row
+            problems.add(
+                InvalidInput(
+                    f"column {name!r} appears twice (columns {first} and {again})",
+                    field=name,
+                    row=row,
+                )
             )
     missing = [c for c in columns.required if c not in names]
     if missing:
-        raise InvalidInput(f"missing column(s): {', '.join(missing)}", field=missing[0], row=row)
+        problems.add(
+            InvalidInput(f"missing column(s): {', '.join(missing)}", field=missing[0], row=row)
+        )
+    problems.raise_any()
     return names
+
+
+def _rows(
+    data: list[NumberedCells], names: list[str | None], problems: Problems | None
+) -> list[Row]:
+    """The non-blank rows after the header, each with its non-blank cells by column.
+
+    Cells are trimmed here once. A row whose every cell names a column (the
+    usual case) takes the quick path; others are checked cell by cell.
+    """
+    width = len(names)
+    named = cast(list[str], names) if None not in names else None
+    rows: list[Row] = []
+    for number, cells in data:
+        if named is not None and len(cells) <= width and all(type(c) is str for c in cells):
+            texts = cast(list[str], cells)
+            values: dict[str, object] = {
+                n: v for n, c in zip(named, texts, strict=False) if (v := c.strip())
+            }
+            if values:
+                rows.append(Row(number, values))
+            continue
+        cleaned = [_clean(c) for c in cells]
+        if all(c is None for c in cleaned):
+            continue
+        try:
+            rows.append(_row(number, cleaned, names))
+        except InvalidInput as exc:
+            if problems is None:
+                raise
+            problems.add(exc)
+    return rows
 
 
 def _row(number: int, cells: list[object], names: list[str | None]) -> Row:

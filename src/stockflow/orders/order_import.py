@@ -28,7 +28,7 @@ from stockflow.errors import InvalidInput, StockflowError
 from stockflow.orders.capture import capture_many, check_order
 from stockflow.orders.order_refs import OrderRefs
 from stockflow.stock.book import load_book
-from stockflow.stock.opening_stock import ProgressCallback
+from stockflow.stock.import_runs import ProgressCallback
 from stockflow.stock.queries.orders import OrderView
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 from stockflow.stock.rules.quantities import positive_quantity

@@ -26,6 +26,7 @@ from stockflow.adapters.tables.floor import (
     tracking_events,
     waves,
 )
+from stockflow.adapters.tables.imports import import_runs
 from stockflow.adapters.tables.orders import (
     channel_locations,
     channels,
@@ -80,6 +81,7 @@ __all__ = [
     "event_aggregates",
     "exceptions",
     "home_bins",
+    "import_runs",
     "incoming_supply",
     "kit_components",
     "locations",

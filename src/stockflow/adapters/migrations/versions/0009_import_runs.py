@@ -1,0 +1,47 @@
+"""import runs: every imported file recorded with its content hash
+
+Revision ID: 0009
+Revises: 0008
+
+An import (SKUs, locations, bins, opening stock, orders, purchase orders)
+writes one row in the transaction that imports the file: its kind, the
+SHA-256 of its bytes, its name, its rows, who ran it, when, and a summary of
+what it wrote. The unique (kind, sha256) lets the same file go in once: a
+second run finds the first and changes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_AT = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "import_runs",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("file", sa.String(length=255), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("started_at", _AT, nullable=False),
+        sa.Column("finished_at", _AT, nullable=False),
+        sa.Column("summary", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_import_runs"),
+        sa.UniqueConstraint("kind", "sha256", name="uq_import_runs_kind_sha256"),
+    )
+    op.create_index("ix_import_runs_kind", "import_runs", ["kind", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_import_runs_kind", table_name="import_runs")
+    op.drop_table("import_runs")
