@@ -25,7 +25,7 @@ from stockflow.adapters.tables import (
     skus,
     transfers,
 )
-from stockflow.errors import InactiveSku, NotFound, UnknownSku
+from stockflow.errors import InactiveSku, NotFound, StockflowError, UnknownSku
 from stockflow.orders.rules.channels import BackorderPolicy, ChannelRules
 from stockflow.orders.rules.fulfilment import Need, Site
 from stockflow.stock import lookup
@@ -141,18 +141,27 @@ class OrderRefs:
 
     def check(self, cmd: CaptureOrder) -> ChannelRules:
         """Check every reference of ``cmd``; its channel's rules."""
-        channel = self._channels.get(cmd.channel)
-        if channel is None:
-            raise UnknownChannel(f"no channel with code {cmd.channel!r}", field="channel")
+        found = self.problems(cmd)
+        if found:
+            raise found[0]
+        return self._channels[cmd.channel]
+
+    def problems(self, cmd: CaptureOrder) -> list[StockflowError]:
+        """Every reference of ``cmd`` that is unknown (or an inactive SKU), in field order."""
+        found: list[StockflowError] = []
+        if cmd.channel not in self._channels:
+            found.append(UnknownChannel(f"no channel with code {cmd.channel!r}", field="channel"))
         for i, line in enumerate(cmd.lines):
             sku = self._skus.get(line.sku)
             if sku is None:
-                raise UnknownSku(f"no SKU with code {line.sku!r}", field=f"lines[{i}].sku")
-            if not sku.active:
-                raise InactiveSku(f"SKU {line.sku} is inactive", field=f"lines[{i}].sku")
+                found.append(UnknownSku(f"no SKU with code {line.sku!r}", field=f"lines[{i}].sku"))
+            elif not sku.active:
+                found.append(InactiveSku(f"SKU {line.sku} is inactive", field=f"lines[{i}].sku"))
         if cmd.customer and cmd.customer not in self._customers:
-            raise UnknownCustomer(f"no customer with code {cmd.customer!r}", field="customer")
-        return channel
+            found.append(
+                UnknownCustomer(f"no customer with code {cmd.customer!r}", field="customer")
+            )
+        return found
 
     def channel(self, code: str) -> ChannelRules:
         """A checked channel's rules."""
