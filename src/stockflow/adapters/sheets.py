@@ -167,32 +167,58 @@ class Cells:
         self, name: str, *, required: bool = False, max_length: int | None = None
     ) -> str | None:
         """``Row.text``; a required blank cell is a problem."""
-        value = self.get(lambda: self.row.text(name, max_length=max_length))
+        try:
+            value = self.row.text(name, max_length=max_length)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
         if value is None and required and name not in self.row.cells:
             self.bad(name, "is required")
         return value
 
     def whole(self, name: str, *, required: bool = False) -> int | None:
         """``Row.whole``; a required blank cell is a problem."""
-        value = self.get(lambda: self.row.whole(name))
+        try:
+            value = self.row.whole(name)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
         if value is None and required and name not in self.row.cells:
             self.bad(name, "is required")
         return value
 
     def decimal(self, name: str, *, required: bool = False) -> Decimal | None:
         """``Row.decimal``; a required blank cell is a problem."""
-        value = self.get(lambda: self.row.decimal(name))
+        try:
+            value = self.row.decimal(name)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
         if value is None and required and name not in self.row.cells:
             self.bad(name, "is required")
         return value
 
     def flag(self, name: str, *, default: bool) -> bool | None:
         """``Row.flag``."""
-        return self.get(lambda: self.row.flag(name, default=default))
+        try:
+            return self.row.flag(name, default=default)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
 
     def day(self, name: str) -> date | None:
         """``Row.day``."""
-        return self.get(lambda: self.row.day(name))
+        try:
+            return self.row.day(name)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
+
+    def _told(self, exc: StockflowError) -> None:
+        if exc.row is None:
+            exc.row = self.row.number
+        self.problems.add(exc)
+        self.ok = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +246,7 @@ def read_sheet(path: Path, columns: Columns, *, problems: Problems | None = None
         raise InvalidInput(f"{path.name}: use a .csv or .xlsx file", field="file")
     header, data = _split_header(numbered)
     names = _check_header(header[1], header[0], columns)
-    rows = _rows(data, names, problems)
+    rows = _rows(data, names, problems, texts=suffix == ".csv")
     if not rows and not problems:
         raise InvalidInput(f"{path.name} has a header but no data rows")
     return Sheet(path.name, tuple(n for n in names if n is not None), rows)
@@ -251,7 +277,7 @@ def _csv_rows(raw: bytes) -> list[NumberedCells]:
         raise _not_utf8(raw, exc) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
-        return [(number, list(cells)) for number, cells in enumerate(reader, start=1)]
+        return list(enumerate(reader, start=1))  # type: ignore[arg-type]
     except csv.Error as exc:
         raise InvalidInput(f"is not valid CSV: {exc}", row=reader.line_num) from None
 
@@ -346,21 +372,25 @@ def _check_header(cells: list[object], row: int, columns: Columns) -> list[str |
 
 
 def _rows(
-    data: list[NumberedCells], names: list[str | None], problems: Problems | None
+    data: list[NumberedCells], names: list[str | None], problems: Problems | None, *, texts: bool
 ) -> list[Row]:
     """The non-blank rows after the header, each with its non-blank cells by column.
 
-    Cells are trimmed here once. A row whose every cell names a column (the
-    usual case) takes the quick path; others are checked cell by cell.
+    Cells are trimmed here once. A row of text (every CSV row) whose every
+    cell names a column takes the quick path; others are checked cell by cell.
     """
     width = len(names)
     named = cast(list[str], names) if None not in names else None
     rows: list[Row] = []
     for number, cells in data:
-        if named is not None and len(cells) <= width and all(type(c) is str for c in cells):
-            texts = cast(list[str], cells)
+        if (
+            named is not None
+            and len(cells) <= width
+            and (texts or all(type(c) is str for c in cells))
+        ):
+            text = cast(list[str], cells)
             values: dict[str, object] = {
-                n: v for n, c in zip(named, texts, strict=False) if (v := c.strip())
+                n: v for n, c in zip(named, text, strict=False) if (v := c.strip())
             }
             if values:
                 rows.append(Row(number, values))
