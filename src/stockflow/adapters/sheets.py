@@ -14,7 +14,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -48,28 +48,63 @@ class Columns:
 
 
 class Row:
-    """One data row: its spreadsheet row number and its non-blank cells by column."""
+    """One data row: its spreadsheet row number and its cells, read by column name.
 
-    __slots__ = ("cells", "number")
+    The cells are kept as the file gave them, with the sheet's column positions
+    beside them; a cell is trimmed when it is read, and a blank one reads as None.
+    """
 
-    def __init__(self, number: int, cells: dict[str, object]) -> None:
+    __slots__ = ("_at", "_values", "number")
+
+    def __init__(
+        self, number: int, cells: dict[str, object] | Sequence[object],
+        at: Mapping[str, int] | None = None,
+    ) -> None:  # fmt: skip
         self.number = number
-        self.cells = cells
+        if at is None:  # a row built by hand: cells by name
+            named = dict(cells) if isinstance(cells, Mapping) else {}
+            self._values: Sequence[object] = list(named.values())
+            self._at: Mapping[str, int] = {name: n for n, name in enumerate(named)}
+        else:
+            self._values, self._at = cast(Sequence[object], cells), at
+
+    @property
+    def cells(self) -> dict[str, object]:
+        """The non-blank cells, by column."""
+        return {name: value for name in self._at if (value := self._cell(name)) is not None}
+
+    def _cell(self, name: str) -> object:
+        """One cell, trimmed; None when blank or absent."""
+        at = self._at.get(name)
+        if at is None or at >= len(self._values):
+            return None
+        value = self._values[at]
+        if type(value) is str:
+            return value.strip() or None
+        return value
+
+    def blank(self, name: str) -> bool:
+        """Whether the cell is blank (or the column absent)."""
+        return self._cell(name) is None
 
     def __repr__(self) -> str:
         return f"Row({self.number}, {self.cells!r})"
 
     def text(self, name: str, *, max_length: int | None = None) -> str | None:
         """The cell as trimmed text, or None when blank."""
-        value = self.cells.get(name)
+        value = self._cell(name)
         if value is None:
             return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # a code typed as a number: 12345, not 12345.0
-        found = str(value).strip()
+        if type(value) is not str:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # a code typed as a number: 12345, not 12345.0
+            value = str(value).strip() or None
+            if value is None:
+                return None
+        found = value
         if max_length is not None and len(found) > max_length:
             raise self.error(name, f"is longer than {max_length} characters")
-        return found or None
+        return found
 
     def whole(self, name: str) -> int | None:
         """The cell as a whole number (``5`` and ``5.0`` are fine, ``5.5`` is not)."""
@@ -82,7 +117,7 @@ class Row:
 
     def decimal(self, name: str, *, expected: str = "a number like 12.50") -> Decimal | None:
         """The cell as an exact decimal (never a float), or None when blank."""
-        value = self.cells.get(name)
+        value = self._cell(name)
         if value is None:
             return None
         number = None
@@ -99,7 +134,7 @@ class Row:
 
     def flag(self, name: str, *, default: bool) -> bool:
         """The cell as true/false (also yes/no and 1/0), ``default`` when blank."""
-        value = self.cells.get(name)
+        value = self._cell(name)
         if value is None:
             return default
         if isinstance(value, bool):
@@ -113,7 +148,7 @@ class Row:
 
     def day(self, name: str) -> date | None:
         """The cell as a date: a date cell, or text written yyyy-mm-dd."""
-        value = self.cells.get(name)
+        value = self._cell(name)
         if value is None:
             return None
         if isinstance(value, datetime):
@@ -172,7 +207,7 @@ class Cells:
         except StockflowError as exc:
             self._told(exc)
             return None
-        if value is None and required and name not in self.row.cells:
+        if value is None and required and self.row.blank(name):
             self.bad(name, "is required")
         return value
 
@@ -183,7 +218,7 @@ class Cells:
         except StockflowError as exc:
             self._told(exc)
             return None
-        if value is None and required and name not in self.row.cells:
+        if value is None and required and self.row.blank(name):
             self.bad(name, "is required")
         return value
 
@@ -194,7 +229,7 @@ class Cells:
         except StockflowError as exc:
             self._told(exc)
             return None
-        if value is None and required and name not in self.row.cells:
+        if value is None and required and self.row.blank(name):
             self.bad(name, "is required")
         return value
 
@@ -380,26 +415,20 @@ def _rows(
     cell names a column takes the quick path; others are checked cell by cell.
     """
     width = len(names)
-    named = cast(list[str], names) if None not in names else None
+    at = {name: n for n, name in enumerate(names) if name is not None}
+    quick = texts and None not in names
     rows: list[Row] = []
     for number, cells in data:
-        if (
-            named is not None
-            and len(cells) <= width
-            and (texts or all(type(c) is str for c in cells))
-        ):
-            text = cast(list[str], cells)
-            values: dict[str, object] = {
-                n: v for n, c in zip(named, text, strict=False) if (v := c.strip())
-            }
-            if values:
-                rows.append(Row(number, values))
+        if quick and len(cells) <= width:
+            if not "".join(cast(list[str], cells)).strip():
+                continue  # a blank row
+            rows.append(Row(number, cells, at))
             continue
         cleaned = [_clean(c) for c in cells]
         if all(c is None for c in cleaned):
             continue
         try:
-            rows.append(_row(number, cleaned, names))
+            rows.append(_row(number, cleaned, names, at))
         except InvalidInput as exc:
             if problems is None:
                 raise
@@ -407,19 +436,14 @@ def _rows(
     return rows
 
 
-def _row(number: int, cells: list[object], names: list[str | None]) -> Row:
-    values: dict[str, object] = {}
+def _row(number: int, cells: list[object], names: list[str | None], at: Mapping[str, int]) -> Row:
     for index, value in enumerate(cells):
-        if value is None:
-            continue
-        name = names[index] if index < len(names) else None
-        if name is None:
+        if value is not None and (index >= len(names) or names[index] is None):
             raise InvalidInput(
                 f"has a value in column {column_letter(index)}, which has no name in the header",
                 row=number,
             )
-        values[name] = value
-    return Row(number, values)
+    return Row(number, cells, at)
 
 
 def _clean(value: object) -> object:

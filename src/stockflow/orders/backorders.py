@@ -152,7 +152,7 @@ def _write_fill(
     touched(conn, batch.allocated, now=batch.now)
     conn.execute(
         update(reservations)
-        .where(reservations.c.id.in_([views[o].reservation_id for o in changed]))
+        .where(among(reservations.c.id, [views[o].reservation_id for o in changed]))
         .values(status=ReservationStatus.OPEN.value, closed_at=None)
     )
     order_writes.draw_fences(conn, book)

@@ -87,11 +87,22 @@ def check_order(cmd: CaptureOrder) -> None:
 
 
 def capture_many(
-    conn: Connection, cmds: Sequence[CaptureOrder], *, today: date, now: datetime
+    conn: Connection,
+    cmds: Sequence[CaptureOrder],
+    *,
+    today: date,
+    now: datetime,
+    refs: OrderRefs | None = None,
+    book: StockBook | None = None,
 ) -> list[OrderOutcome]:
-    """Capture each order on its own (all or nothing per order); one outcome per command."""
+    """Capture each order on its own (all or nothing per order); one outcome per command.
+
+    A caller capturing many batches in one transaction (a sheet of orders)
+    may pass the references of all of them and the stock book it locked for
+    all of them: the batches then plan on one book, as one batch would.
+    """
     outcomes: list[OrderOutcome | _TwinOf | None] = [None] * len(cmds)
-    refs = OrderRefs.load(conn, cmds)
+    refs = OrderRefs.load(conn, cmds) if refs is None else refs
     earlier = _earlier_orders(conn, cmds, refs)
     live: list[_Checked] = []
     claimed: dict[tuple[object, ...], int] = {}
@@ -115,7 +126,8 @@ def capture_many(
             continue
         claimed.update({k: i for k in keys})
         live.append(_Checked(i, cmd, refs, channel.id, channel.priority))
-    book, _ = load_book(conn, refs.stock_codes(c.cmd for c in live), today, lock=True)
+    if book is None:
+        book, _ = load_book(conn, refs.stock_codes(c.cmd for c in live), today, lock=True)
     batch = order_writes.Batch(now=now)
     # Priority first, then arrival: a busy batch never lets a low-priority
     # channel take the units a high-priority one asked for at the same moment.

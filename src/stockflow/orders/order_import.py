@@ -32,6 +32,7 @@ from stockflow.orders.order_refs import OrderRefs
 from stockflow.stock.book import load_book
 from stockflow.stock.import_runs import ImportSummary, ProgressCallback, run_import
 from stockflow.stock.queries.orders import OrderView
+from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 from stockflow.stock.rules.quantities import positive_quantity
 
@@ -200,8 +201,10 @@ def capture_sheet(
     found = Problems() if problems is None else problems
     whole = [o for o in orders if o.whole]
     cmds = [o.command() for o in whole]
-    priority = _check_and_lock(conn, whole, cmds, today=today, problems=found, lock=capture)
-    if not capture:
+    refs, book, priority = _check_and_lock(
+        conn, whole, cmds, today=today, problems=found, lock=capture
+    )
+    if book is None:
         return []
     # Higher-priority channels first, then file order: chunking changes nothing
     # about who is served first, exactly as one batch would.
@@ -212,7 +215,9 @@ def capture_sheet(
     done_rows = 0
     for start in range(0, len(sequence), _CHUNK):
         chunk = sequence[start : start + _CHUNK]
-        outcomes = capture_many(conn, [cmds[i] for i in chunk], today=today, now=now)
+        outcomes = capture_many(
+            conn, [cmds[i] for i in chunk], today=today, now=now, refs=refs, book=book
+        )
         for i, outcome in zip(chunk, outcomes, strict=True):
             if isinstance(outcome, StockflowError):
                 found.add(whole[i].at_row(outcome))
@@ -234,29 +239,27 @@ def _check_and_lock(
     today: date,
     problems: Problems,
     lock: bool,
-) -> list[int | None]:
+) -> tuple[OrderRefs, StockBook | None, list[int | None]]:
     """Check every order's channel, SKUs and customer; lock the stock they draw on.
 
-    Returns each order's channel priority (None: its references are bad).
-    Every position the file draws on is locked up front, in the global lock
-    order, so the capture chunks never take a lock out of order.
+    Returns the references of every order (looked up once), the locked stock
+    book of the whole file (None without ``lock``), and each order's channel
+    priority (None: its references are bad). Every position the file draws
+    on is locked up front, in the global lock order, so the capture chunks
+    never take a lock out of order.
     """
+    refs = OrderRefs.load(conn, cmds)
     priority: list[int | None] = []
-    drawn: set[tuple[int, str]] = set()
-    for start in range(0, len(cmds), _CHUNK):
-        refs = OrderRefs.load(conn, cmds[start : start + _CHUNK])
-        for i in range(start, min(start + _CHUNK, len(cmds))):
-            bad = refs.problems(cmds[i])
-            for exc in bad:
-                problems.add(orders[i].at_row(exc))
-            if bad:
-                priority.append(None)
-                continue
-            priority.append(refs.channel(cmds[i].channel).priority)
-            drawn.update((n.sku_id, n.sku) for n in refs.needs(cmds[i]))
-    if lock and drawn:
-        load_book(conn, {code for _, code in drawn}, today, lock=True)
-    return priority
+    for order, cmd in zip(orders, cmds, strict=True):
+        bad = refs.problems(cmd)
+        for exc in bad:
+            problems.add(order.at_row(exc))
+        priority.append(None if bad else refs.channel(cmd.channel).priority)
+    if not lock:
+        return refs, None, priority
+    drawing = (cmd for cmd, p in zip(cmds, priority, strict=True) if p is not None)
+    book, _ = load_book(conn, refs.stock_codes(drawing), today, lock=True)
+    return refs, book, priority
 
 
 def _add_head(order: SheetOrder, cells: Cells) -> None:

@@ -335,7 +335,7 @@ def _customers(conn: Connection, codes: set[str]) -> dict[str, CustomerRef]:
         r.customer_id
         for r in conn.execute(
             select(orders.c.customer_id)
-            .where(orders.c.customer_id.in_([r.id for r in rows]))
+            .where(among(orders.c.customer_id, [r.id for r in rows]))
             .distinct()
         )
     }

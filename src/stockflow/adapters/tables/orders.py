@@ -113,6 +113,7 @@ orders = Table(
     ),
 )
 Index("ix_orders_status_created", orders.c.status, orders.c.created_at)
+Index("ix_orders_reservation_id", orders.c.reservation_id)
 
 
 order_lines = Table(
@@ -127,6 +128,8 @@ order_lines = Table(
     CheckConstraint("qty > 0", name="qty_positive"),
     CheckConstraint("cancelled_qty >= 0 AND cancelled_qty <= qty", name="cancelled_within_qty"),
 )
+# What waits for a SKU (promise dates) is found by SKU, whatever the size of the order history.
+Index("ix_order_lines_sku_id", order_lines.c.sku_id)
 
 
 order_decisions = Table(

@@ -8,6 +8,10 @@ writes one row in the transaction that imports the file: its kind, the
 SHA-256 of its bytes, its name, its rows, who ran it, when, and a summary of
 what it wrote. The unique (kind, sha256) lets the same file go in once: a
 second run finds the first and changes nothing.
+
+Two indexes let an order import (and any capture) work out promise dates
+without reading the whole order history: order lines by SKU, orders by
+reservation.
 """
 
 from __future__ import annotations
@@ -40,8 +44,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "sha256", name="uq_import_runs_kind_sha256"),
     )
     op.create_index("ix_import_runs_kind", "import_runs", ["kind", "id"])
+    op.create_index("ix_order_lines_sku_id", "order_lines", ["sku_id"])
+    op.create_index("ix_orders_reservation_id", "orders", ["reservation_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_reservation_id", table_name="orders")
+    op.drop_index("ix_order_lines_sku_id", table_name="order_lines")
     op.drop_index("ix_import_runs_kind", table_name="import_runs")
     op.drop_table("import_runs")
