@@ -347,3 +347,31 @@ def test_bins_name_an_unknown_location_on_every_row(shop: Stockflow, tmp_path: P
         (4, "location"),
         (5, "code"),
     ]
+
+
+def test_the_api_pages_past_imports_for_those_who_read_the_audit_trail(
+    shop: Stockflow, tmp_path: Path
+) -> None:
+    from helpers import api_client
+    from stockflow.api.app import create_app
+    from stockflow.stock.rules.access import Role
+
+    for n in range(3):
+        import_skus(
+            shop, write_sheet(tmp_path / f"skus{n}.csv", [["code", "name"], [f"S{n}", "x"]])
+        )
+    app = create_app(shop)
+    with api_client(app) as admin:
+        first = admin.get("/api/v1/imports", params={"limit": 2})
+        assert first.status_code == 200, first.text
+        page = first.json()
+        assert [r["file"] for r in page["items"]] == ["skus2.csv", "skus1.csv"]
+        assert page["items"][0]["kind"] == "skus"
+        assert page["items"][0]["rows"] == 1
+        rest = admin.get("/api/v1/imports", params={"limit": 2, "cursor": page["next"]}).json()
+        assert ([r["file"] for r in rest["items"]], rest["next"]) == (["skus0.csv"], None)
+        assert admin.get("/api/v1/imports", params={"kind": "stock"}).json()["items"] == []
+        bad = admin.get("/api/v1/imports", params={"cursor": "bm9wZQ"})
+        assert bad.status_code == 422
+    with api_client(app, "wes", Role.WAREHOUSE) as warehouse:
+        assert warehouse.get("/api/v1/imports").status_code == 403

@@ -20,6 +20,7 @@ from stockflow.api import (
     floor,
     guard,
     identity,
+    imports,
     orders,
     parties,
     problems,
@@ -52,6 +53,7 @@ _ROUTERS = (
     returns.router,
     events.router,
     webhooks.router,
+    imports.router,
 )
 
 
