@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Self
 
 
@@ -9,17 +10,31 @@ class StockflowError(Exception):
     """Base of every error stockflow reports to a caller.
 
     ``field`` names the input the error is about (``lines[2].qty``), ``row`` the
-    1-based data row of an imported file, when there is one.
+    1-based data row of an imported file, when there is one. An error about a
+    file is its first problem; ``also`` lists the others found (in row order,
+    up to a limit) and ``more`` counts those left out of the list.
     """
 
     status = 400
     title = "Invalid request"
+    also: tuple[StockflowError, ...] = ()
+    more = 0
 
     def __init__(self, detail: str, *, field: str | None = None, row: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
         self.row = row
+
+    @property
+    def problems(self) -> tuple[StockflowError, ...]:
+        """Every problem listed: this one first, then ``also``."""
+        return (self, *self.also)
+
+    @property
+    def problem_count(self) -> int:
+        """How many problems were found in all, listed or not."""
+        return 1 + len(self.also) + self.more
 
     def extra(self) -> dict[str, object]:
         """Machine-readable members added to the problem document."""
@@ -220,3 +235,54 @@ class ReactionFailed(StockflowError):
 
     status = 500
     title = "Saved, but a follow-up step failed"
+
+
+class Problems:
+    """The problems found checking a file: the first ``limit`` by row and column, and a count.
+
+    Checks add what they find in any order; ``raise_any`` raises the first
+    problem in the file with the rest as its ``also``.
+    """
+
+    def __init__(self, *, limit: int = 100, columns: Iterable[str] = ()) -> None:
+        self.limit = limit
+        self.count = 0
+        self._found: list[StockflowError] = []
+        self._column = {name: n for n, name in enumerate(columns)}
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def add(self, problem: StockflowError) -> None:
+        """One more problem."""
+        self.count += 1
+        self._found.append(problem)
+        if len(self._found) >= 4 * self.limit:
+            self._found = self.listed()
+
+    def copy(self) -> Problems:
+        """A collector holding what this one holds, to add more to (one per attempt)."""
+        other = Problems(limit=self.limit)
+        other.count, other._found, other._column = self.count, list(self._found), self._column
+        return other
+
+    def counted(self, count: int) -> None:
+        """Problems found beyond those added (a check that lists only its first few)."""
+        self.count += count
+
+    def listed(self) -> list[StockflowError]:
+        """The first ``limit`` problems, in file order (row, then column)."""
+        return sorted(self._found, key=self._place)[: self.limit]
+
+    def raise_any(self) -> None:
+        """Raise the first problem, carrying the others, if there is any."""
+        if not self.count:
+            return
+        first, *rest = self.listed()
+        first.also = tuple(rest)
+        first.more = self.count - 1 - len(rest)
+        raise first
+
+    def _place(self, problem: StockflowError) -> tuple[int, int]:
+        """Row, then column in file order; problems in one place keep the order they came in."""
+        return (problem.row or 0, self._column.get(problem.field or "", len(self._column)))

@@ -125,6 +125,7 @@ REQUESTS: dict[str, list[Get]] = {
     "/returns/{rma_id}": [Get(f"/returns/{E.rma}")],
     "/events": [Get("/events", pages=1), Get("/events?after=25000")],
     "/webhooks": [Get("/webhooks")],
+    "/imports": [Get("/imports"), Get("/imports?kind=stock")],
     "/webhooks/{subscription_id}": [Get("/webhooks/1")],
     "/webhooks/{subscription_id}/deliveries": [
         Get("/webhooks/1/deliveries", pages=1),

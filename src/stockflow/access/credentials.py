@@ -16,7 +16,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from stockflow.access import rules
-from stockflow.access.queries import Signed, TokenView, UserView, by_session, token_view, user_view
+from stockflow.access.queries import (
+    Signed,
+    TokenView,
+    UserView,
+    by_session,
+    token_view,
+    user_view,
+)
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     api_tokens,
     channels,
@@ -82,7 +90,7 @@ def _check_scope(conn: Connection, kind: ScopeKind | None, codes: tuple[str, ...
     if kind is None:
         return
     table = _SCOPE_TABLES[kind]
-    known = set(conn.execute(select(table.c.code).where(table.c.code.in_(codes))).scalars())
+    known = set(conn.execute(select(table.c.code).where(among(table.c.code, codes))).scalars())
     for i, code in enumerate(codes):
         if code not in known:
             raise NotFound(f"no {kind} {code!r}", field=f"scope[{i}]")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from stockflow.adapters import audit
 from stockflow.adapters.outbox import Event, run_before_commit, start_recording, take_recorded
+from stockflow.errors import ReactionFailed
 
 T = TypeVar("T")
 
@@ -141,6 +142,15 @@ class Database:
         loser fails on the unique key once the winner commits, and one more try
         finds the winner's write and replays it instead of failing.
         """
+        result, events = self.commit(work, attempts=attempts, idempotent=idempotent)
+        if events:
+            self.react(events)
+        return result
+
+    def commit(
+        self, work: Callable[[Connection], T], *, attempts: int = 5, idempotent: bool = False
+    ) -> tuple[T, Sequence[Event]]:
+        """``run`` without the reactions: the result, and the events for ``settle``."""
 
         def once() -> tuple[T, Sequence[Event]]:
             with self.write() as conn:
@@ -150,10 +160,26 @@ class Database:
                 acting.recorded = True
             return result, events
 
-        result, events = self.retrying(once, attempts=attempts, idempotent=idempotent)
-        if events:
-            self.react(events)
-        return result
+        return self.retrying(once, attempts=attempts, idempotent=idempotent)
+
+    def settle(self, events: Sequence[Event], *, tries: int = 3) -> ReactionFailed | None:
+        """Run the reactions to committed events, again if one fails; the failure, if it stays.
+
+        For work whose caller must not hear "failed" once it has committed (an
+        import): running reactions again is harmless, and a reaction that
+        still fails is handed back to be reported, not raised.
+        """
+        failed: ReactionFailed | None = None
+        for attempt in range(1, tries + 1):
+            try:
+                if events:
+                    self.react(events)
+                return None
+            except ReactionFailed as exc:
+                failed = exc
+                if attempt < tries:
+                    time.sleep(0.2 * attempt)
+        return failed
 
     def on_commit(self, react: Callable[[Sequence[Event]], None]) -> None:
         """Hand every committed transaction's recorded events to ``react``."""

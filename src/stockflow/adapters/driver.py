@@ -10,7 +10,7 @@ they are prepared on first use, and several such reads share one round trip
 
 A list parameter travels as one array on PostgreSQL (``= ANY(:codes)``) and as
 one JSON text on SQLite (``IN (SELECT value FROM json_each(:codes))``), so the
-statement text never depends on how many values there are.
+statement text never depends on how many values there are (``sets.among``).
 """
 
 from __future__ import annotations
@@ -22,24 +22,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    BindParameter,
-    ColumnElement,
-    Connection,
-    String,
-    any_,
-    bindparam,
-    func,
-    literal_column,
-    select,
-)
+from sqlalchemy import BindParameter, ColumnElement, Connection
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.expression import ClauseElement, Select
+from sqlalchemy.sql.expression import ClauseElement
+
+from stockflow.adapters.sets import among
 
 Row = tuple[Any, ...]
 Build = Callable[[str], ClauseElement]
@@ -60,27 +51,8 @@ class Statement:
 
 def in_list(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
     """``column IN (the values of list parameter name)``, with one text for any length."""
-    if dialect == "postgresql":
-        param: BindParameter[Any] = bindparam(name, value=[], type_=ARRAY(String))
-        return column == any_(param)
-    values: Select[Any] = select(literal_column("value")).select_from(
-        func.json_each(bindparam(name, "[]"))
-    )
-    return column.in_(values)
-
-
-def among(
-    conn: Connection, column: ColumnElement[Any], values: Sequence[Any]
-) -> ColumnElement[bool]:
-    """``column IN values`` for a statement run the ordinary way, as one array on PostgreSQL.
-
-    The text is then the same for any number of values: the driver neither
-    parses a new statement nor renders a parameter per value, and the server
-    can keep it prepared. SQLite takes the values one parameter each.
-    """
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
+    del dialect  # the one shared form (``sets.among``) renders itself per database
+    return among(column, name=name)
 
 
 def prepare(

@@ -14,13 +14,17 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar, cast
 
-from stockflow.errors import InvalidInput
+from stockflow.errors import InvalidInput, Problems, StockflowError
+
+T = TypeVar("T")
 
 NumberedCells = tuple[int, list[object]]
 """A spreadsheet row number and the raw cells of that row."""
@@ -43,24 +47,64 @@ class Columns:
         return self.required + self.optional
 
 
-@dataclass(frozen=True, slots=True)
 class Row:
-    """One data row: its spreadsheet row number and its non-blank cells by column."""
+    """One data row: its spreadsheet row number and its cells, read by column name.
 
-    number: int
-    cells: dict[str, object]
+    The cells are kept as the file gave them, with the sheet's column positions
+    beside them; a cell is trimmed when it is read, and a blank one reads as None.
+    """
+
+    __slots__ = ("_at", "_values", "number")
+
+    def __init__(
+        self, number: int, cells: dict[str, object] | Sequence[object],
+        at: Mapping[str, int] | None = None,
+    ) -> None:  # fmt: skip
+        self.number = number
+        if at is None:  # a row built by hand: cells by name
+            named = dict(cells) if isinstance(cells, Mapping) else {}
+            self._values: Sequence[object] = list(named.values())
+            self._at: Mapping[str, int] = {name: n for n, name in enumerate(named)}
+        else:
+            self._values, self._at = cast(Sequence[object], cells), at
+
+    @property
+    def cells(self) -> dict[str, object]:
+        """The non-blank cells, by column."""
+        return {name: value for name in self._at if (value := self._cell(name)) is not None}
+
+    def _cell(self, name: str) -> object:
+        """One cell, trimmed; None when blank or absent."""
+        at = self._at.get(name)
+        if at is None or at >= len(self._values):
+            return None
+        value = self._values[at]
+        if type(value) is str:
+            return value.strip() or None
+        return value
+
+    def blank(self, name: str) -> bool:
+        """Whether the cell is blank (or the column absent)."""
+        return self._cell(name) is None
+
+    def __repr__(self) -> str:
+        return f"Row({self.number}, {self.cells!r})"
 
     def text(self, name: str, *, max_length: int | None = None) -> str | None:
         """The cell as trimmed text, or None when blank."""
-        value = self.cells.get(name)
+        value = self._cell(name)
         if value is None:
             return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # a code typed as a number: 12345, not 12345.0
-        found = str(value).strip()
+        if type(value) is not str:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # a code typed as a number: 12345, not 12345.0
+            value = str(value).strip() or None
+            if value is None:
+                return None
+        found = value
         if max_length is not None and len(found) > max_length:
             raise self.error(name, f"is longer than {max_length} characters")
-        return found or None
+        return found
 
     def whole(self, name: str) -> int | None:
         """The cell as a whole number (``5`` and ``5.0`` are fine, ``5.5`` is not)."""
@@ -73,7 +117,7 @@ class Row:
 
     def decimal(self, name: str, *, expected: str = "a number like 12.50") -> Decimal | None:
         """The cell as an exact decimal (never a float), or None when blank."""
-        value = self.cells.get(name)
+        value = self._cell(name)
         if value is None:
             return None
         number = None
@@ -90,7 +134,7 @@ class Row:
 
     def flag(self, name: str, *, default: bool) -> bool:
         """The cell as true/false (also yes/no and 1/0), ``default`` when blank."""
-        value = self.cells.get(name)
+        value = self._cell(name)
         if value is None:
             return default
         if isinstance(value, bool):
@@ -104,7 +148,7 @@ class Row:
 
     def day(self, name: str) -> date | None:
         """The cell as a date: a date cell, or text written yyyy-mm-dd."""
-        value = self.cells.get(name)
+        value = self._cell(name)
         if value is None:
             return None
         if isinstance(value, datetime):
@@ -123,6 +167,95 @@ class Row:
         return InvalidInput(detail, field=name, row=self.number)
 
 
+class Cells:
+    """A row read cell by cell for a check of the whole file: a bad cell is told, not raised.
+
+    Each reader answers None for a blank cell or a bad one; a bad one's
+    problem goes to ``problems`` and ``ok`` turns False, so that the rest of
+    the row, and of the file, is still checked.
+    """
+
+    __slots__ = ("ok", "problems", "row")
+
+    def __init__(self, row: Row, problems: Problems) -> None:
+        self.row = row
+        self.problems = problems
+        self.ok = True
+
+    def get(self, read: Callable[[], T]) -> T | None:
+        """``read()``, or None (the problem told) when it raises a ``StockflowError``."""
+        try:
+            return read()
+        except StockflowError as exc:
+            if exc.row is None:
+                exc.row = self.row.number
+            self.problems.add(exc)
+            self.ok = False
+            return None
+
+    def bad(self, name: str, detail: str) -> None:
+        """Tell a problem with one cell."""
+        self.problems.add(self.row.error(name, detail))
+        self.ok = False
+
+    def text(
+        self, name: str, *, required: bool = False, max_length: int | None = None
+    ) -> str | None:
+        """``Row.text``; a required blank cell is a problem."""
+        try:
+            value = self.row.text(name, max_length=max_length)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
+        if value is None and required and self.row.blank(name):
+            self.bad(name, "is required")
+        return value
+
+    def whole(self, name: str, *, required: bool = False) -> int | None:
+        """``Row.whole``; a required blank cell is a problem."""
+        try:
+            value = self.row.whole(name)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
+        if value is None and required and self.row.blank(name):
+            self.bad(name, "is required")
+        return value
+
+    def decimal(self, name: str, *, required: bool = False) -> Decimal | None:
+        """``Row.decimal``; a required blank cell is a problem."""
+        try:
+            value = self.row.decimal(name)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
+        if value is None and required and self.row.blank(name):
+            self.bad(name, "is required")
+        return value
+
+    def flag(self, name: str, *, default: bool) -> bool | None:
+        """``Row.flag``."""
+        try:
+            return self.row.flag(name, default=default)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
+
+    def day(self, name: str) -> date | None:
+        """``Row.day``."""
+        try:
+            return self.row.day(name)
+        except StockflowError as exc:
+            self._told(exc)
+            return None
+
+    def _told(self, exc: StockflowError) -> None:
+        if exc.row is None:
+            exc.row = self.row.number
+        self.problems.add(exc)
+        self.ok = False
+
+
 @dataclass(frozen=True, slots=True)
 class Sheet:
     """A checked file: its name, the columns its header names, and its data rows."""
@@ -132,8 +265,13 @@ class Sheet:
     rows: list[Row]
 
 
-def read_sheet(path: Path, columns: Columns) -> Sheet:
-    """Read ``path`` (.csv or .xlsx), check its header against ``columns``, number its rows."""
+def read_sheet(path: Path, columns: Columns, *, problems: Problems | None = None) -> Sheet:
+    """Read ``path`` (.csv or .xlsx), check its header against ``columns``, number its rows.
+
+    A problem with the file or its header is raised at once (every header
+    problem together). A row with a value in a column the header does not
+    name is left out and told to ``problems`` when given, else raised.
+    """
     suffix = path.suffix.lower()
     if suffix == ".csv":
         numbered = _csv_rows(_read_bytes(path))
@@ -143,8 +281,8 @@ def read_sheet(path: Path, columns: Columns) -> Sheet:
         raise InvalidInput(f"{path.name}: use a .csv or .xlsx file", field="file")
     header, data = _split_header(numbered)
     names = _check_header(header[1], header[0], columns)
-    rows = [_row(number, cells, names) for number, cells in data]
-    if not rows:
+    rows = _rows(data, names, problems, texts=suffix == ".csv")
+    if not rows and not problems:
         raise InvalidInput(f"{path.name} has a header but no data rows")
     return Sheet(path.name, tuple(n for n in names if n is not None), rows)
 
@@ -174,7 +312,7 @@ def _csv_rows(raw: bytes) -> list[NumberedCells]:
         raise _not_utf8(raw, exc) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
-        return [(number, list(cells)) for number, cells in enumerate(reader, start=1)]
+        return list(enumerate(reader, start=1))  # type: ignore[arg-type]
     except csv.Error as exc:
         raise InvalidInput(f"is not valid CSV: {exc}", row=reader.line_num) from None
 
@@ -225,51 +363,87 @@ def _xlsx_rows(path: Path) -> list[NumberedCells]:
 
 
 def _split_header(numbered: list[NumberedCells]) -> tuple[NumberedCells, list[NumberedCells]]:
-    """The first non-blank row is the header; blank rows after it are dropped."""
-    filled = [(n, [_clean(c) for c in cells]) for n, cells in numbered]
-    filled = [(n, cells) for n, cells in filled if any(c is not None for c in cells)]
-    if not filled:
-        raise InvalidInput("the file is empty: the first row must name the columns")
-    return filled[0], filled[1:]
+    """The first non-blank row is the header; the rows after it, blank ones still among them."""
+    for index, (number, cells) in enumerate(numbered):
+        cleaned = [_clean(c) for c in cells]
+        if any(c is not None for c in cleaned):
+            return (number, cleaned), numbered[index + 1 :]
+    raise InvalidInput("the file is empty: the first row must name the columns")
 
 
 def _check_header(cells: list[object], row: int, columns: Columns) -> list[str | None]:
+    """The column each cell of the header names; every problem with it raised together."""
     names = [None if c is None else _normal(str(c)) for c in cells]
     known = columns.all()
+    problems = Problems()  # in the order the header shows them
     for index, name in enumerate(names):
         if name is None:
             continue
         if name not in known:
-            raise InvalidInput(
-                f"unknown column {name!r} (column {column_letter(index)}); "
-                f"the columns are: {', '.join(known)}",
-                field=name,
-                row=row,
+            problems.add(
+                InvalidInput(
+                    f"unknown column {name!r} (column {column_letter(index)}); "
+                    f"the columns are: {', '.join(known)}",
+                    field=name,
+                    row=row,
+                )
             )
-        if names.index(name) != index:
+        elif names.index(name) != index:
             first, again = column_letter(names.index(name)), column_letter(index)
-            raise InvalidInput(
-                f"column {name!r} appears twice (columns {first} and {again})", field=name, row=row
+            problems.add(
+                InvalidInput(
+                    f"column {name!r} appears twice (columns {first} and {again})",
+                    field=name,
+                    row=row,
+                )
             )
     missing = [c for c in columns.required if c not in names]
     if missing:
-        raise InvalidInput(f"missing column(s): {', '.join(missing)}", field=missing[0], row=row)
+        problems.add(
+            InvalidInput(f"missing column(s): {', '.join(missing)}", field=missing[0], row=row)
+        )
+    problems.raise_any()
     return names
 
 
-def _row(number: int, cells: list[object], names: list[str | None]) -> Row:
-    values: dict[str, object] = {}
-    for index, value in enumerate(cells):
-        if value is None:
+def _rows(
+    data: list[NumberedCells], names: list[str | None], problems: Problems | None, *, texts: bool
+) -> list[Row]:
+    """The non-blank rows after the header, each with its non-blank cells by column.
+
+    Cells are trimmed here once. A row of text (every CSV row) whose every
+    cell names a column takes the quick path; others are checked cell by cell.
+    """
+    width = len(names)
+    at = {name: n for n, name in enumerate(names) if name is not None}
+    quick = texts and None not in names
+    rows: list[Row] = []
+    for number, cells in data:
+        if quick and len(cells) <= width:
+            if not "".join(cast(list[str], cells)).strip():
+                continue  # a blank row
+            rows.append(Row(number, cells, at))
             continue
-        name = names[index] if index < len(names) else None
-        if name is None:
+        cleaned = [_clean(c) for c in cells]
+        if all(c is None for c in cleaned):
+            continue
+        try:
+            rows.append(_row(number, cleaned, names, at))
+        except InvalidInput as exc:
+            if problems is None:
+                raise
+            problems.add(exc)
+    return rows
+
+
+def _row(number: int, cells: list[object], names: list[str | None], at: Mapping[str, int]) -> Row:
+    for index, value in enumerate(cells):
+        if value is not None and (index >= len(names) or names[index] is None):
             raise InvalidInput(
                 f"has a value in column {column_letter(index)}, which has no name in the header",
                 row=number,
             )
-        values[name] = value
-    return Row(number, values)
+    return Row(number, cells, at)
 
 
 def _clean(value: object) -> object:

@@ -21,6 +21,7 @@ from stockflow.api import (
     floor,
     guard,
     identity,
+    imports,
     orders,
     parties,
     problems,
@@ -53,6 +54,7 @@ _ROUTERS = (
     events.router,
     webhooks.router,
     exports.router,
+    imports.router,
 )
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from stockflow.cli.acting import audited
-from stockflow.cli.imports import FileArgument, run_file_import
+from stockflow.cli.imports import DryRunOption, FileArgument, report_outcome, run_file_import
 from stockflow.cli.options import DbOption, database_url
 
 orders_app = typer.Typer(
@@ -19,20 +19,24 @@ console = Console()
 
 @orders_app.command("import")
 @audited
-def import_orders(file: FileArgument, db: DbOption = None) -> None:
-    """Capture the orders of a sheet, one row per order line, every order or none.
+def import_orders(file: FileArgument, dry_run: DryRunOption = False, db: DbOption = None) -> None:
+    """Capture the orders of a sheet, one row per order line, every order or none, once.
 
     Columns: channel, external_id, ship_to, sku, qty [, customer, ship_to_latitude,
     ship_to_longitude, unit_price]. Rows with the same channel and external_id are
-    one order. Importing a file again captures nothing twice.
+    one order. Importing a file again captures nothing twice; --dry-run lists
+    every problem (those of stock too) and writes nothing.
     """
     from stockflow.orders.order_import import import_orders as order_sheet
 
-    summary = run_file_import(order_sheet, file, db)
+    summary = run_file_import(order_sheet, file, db, dry_run=dry_run)
+    if report_outcome(summary):
+        return
     statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(summary.by_status.items()))
     console.print(
         f"orders: {summary.orders:,} order(s) from {summary.rows:,} row(s) of {summary.file} "
-        f"in {summary.seconds:.1f}s: {summary.created:,} new"
+        f"in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s): "
+        f"{summary.created:,} new"
         + (f" ({statuses})" if statuses else "")
         + f", {summary.replayed:,} captured before",
         highlight=False,

@@ -11,12 +11,12 @@ import typer
 from rich.console import Console
 
 from stockflow.cli.acting import audited
-from stockflow.cli.imports import FileArgument, run_file_import
+from stockflow.cli.imports import DryRunOption, FileArgument, report_outcome, run_file_import
 from stockflow.cli.options import DbOption, database_url
 
 if TYPE_CHECKING:
     from stockflow.bootstrap import Stockflow
-    from stockflow.receiving.queries import PurchaseOrderView, ReceiptView
+    from stockflow.receiving.queries import ReceiptView
     from stockflow.stock.imports import ProgressCallback
 
 receiving_app = typer.Typer(
@@ -29,34 +29,44 @@ Location = Annotated[str, typer.Option("--location", help="Location code")]
 Sku = Annotated[str, typer.Option("--sku", help="SKU code")]
 Qty = Annotated[int, typer.Option("--qty", min=1, help="Units")]
 Lot = Annotated[str | None, typer.Option("--lot", help="Lot code (lot-tracked SKUs)")]
+_SHOWN = 20  # purchase orders listed after an import; the rest are counted
 
 
 @receiving_app.command("po-import")
 @audited
-def po_import(file: FileArgument, db: DbOption = None) -> None:
-    """Place the purchase orders of a sheet, every one or none.
+def po_import(file: FileArgument, dry_run: DryRunOption = False, db: DbOption = None) -> None:
+    """Place the purchase orders of a sheet, every one or none, once.
 
     Columns: supplier, location, sku, qty, unit_cost [, expected_on, reference].
     Rows with the same supplier, location, reference and expected date are one
     order; expected_on defaults to today + the supplier's lead time. Importing
-    a file again places nothing twice.
+    a file again places nothing twice; --dry-run lists every problem and
+    writes nothing.
     """
+    from stockflow.bootstrap import Stockflow
+    from stockflow.receiving.purchase_sheets import import_purchase_orders
 
-    def place(
-        sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None
-    ) -> list[PurchaseOrderView]:
-        from stockflow.receiving.purchase_sheets import purchase_orders_in
-
-        sheet = purchase_orders_in(path)
-        return sf.receiving.place_orders(sheet.orders, rows=sheet.rows)
-
-    for po in run_file_import(place, file, db):
+    summary = run_file_import(import_purchase_orders, file, db, dry_run=dry_run)
+    if report_outcome(summary):
+        return
+    sf = Stockflow.open(database_url(db))
+    try:
+        shown = [sf.receiving.purchase_order(po_id) for po_id in summary.orders[:_SHOWN]]
+    finally:
+        sf.close()
+    for po in shown:
         console.print(
             f"{po.id}: {po.supplier} -> {po.location}, {len(po.lines)} line(s), "
-            f"expected {po.expected_on}, cost {po.total_cost:.2f}"
-            + (" (placed before)" if po.replayed else ""),
+            f"expected {po.expected_on}, cost {po.total_cost:.2f}",
             highlight=False,
         )
+    if len(summary.orders) > _SHOWN:
+        console.print(f"... and {len(summary.orders) - _SHOWN:,} more", highlight=False)
+    console.print(
+        f"purchase_orders: {len(summary.orders):,} order(s) from {summary.rows:,} row(s) of "
+        f"{summary.file} in {summary.seconds:.1f}s",
+        highlight=False,
+    )
 
 
 @receiving_app.command("receive")
@@ -78,7 +88,10 @@ def receive(
     against the same document again changes nothing.
     """
 
-    def book(sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None) -> ReceiptView:
+    def book(
+        sf: Stockflow, path: Path, *, progress: ProgressCallback | None = None,
+        dry_run: bool = False,
+    ) -> ReceiptView:  # fmt: skip
         from stockflow.receiving.purchase_sheets import receipt_lines_in
         from stockflow.receiving.rules.purchasing import Receive
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, or_, select, update
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     bins,
     count_lines,
@@ -86,7 +87,7 @@ def _zone_bins(conn: Connection, location_id: int, zone: str | None) -> set[int]
 def _named_bins(conn: Connection, location: LocationRef, codes: tuple[str, ...]) -> set[int]:
     rows = conn.execute(
         select(bins.c.id, bins.c.code).where(
-            bins.c.location_id == location.id, bins.c.code.in_(sorted(set(codes)))
+            bins.c.location_id == location.id, among(bins.c.code, codes)
         )
     )
     ids = {r.code: int(r.id) for r in rows}
@@ -116,9 +117,7 @@ def abc_classes(conn: Connection, location_id: int, *, since: datetime) -> dict[
     units = {int(r.sku_id): int(r.units) for r in moved}
     if not units:
         return {}
-    prices = conn.execute(
-        select(skus.c.id, skus.c.unit_price).where(skus.c.id.in_(sorted(units)))
-    ).all()
+    prices = conn.execute(select(skus.c.id, skus.c.unit_price).where(among(skus.c.id, units))).all()
     values = {int(r.id): units[int(r.id)] * (r.unit_price or Decimal(0)) for r in prices}
     return classify_abc(values)
 
@@ -193,7 +192,7 @@ def _exceptions(conn: Connection, location_id: int) -> list[tuple[int, datetime]
     tasks = conn.execute(
         select(pick_tasks.c.id, positions.c.bin_id)
         .join(positions, positions.c.id == pick_tasks.c.position_id)
-        .where(pick_tasks.c.id.in_(sorted(when)), positions.c.location_id == location_id)
+        .where(among(pick_tasks.c.id, when), positions.c.location_id == location_id)
     )
     return [(int(t.bin_id), when[int(t.id)]) for t in tasks]
 
@@ -216,7 +215,7 @@ def count_positions(
         select(positions.c.bin_id, positions.c.sku_id, positions.c.lot_code)
         .join(bins, bins.c.id == positions.c.bin_id)
         .join(skus, skus.c.id == positions.c.sku_id)
-        .where(positions.c.location_id == location_id, positions.c.bin_id.in_(bin_ids))
+        .where(positions.c.location_id == location_id, among(positions.c.bin_id, bin_ids))
         .order_by(bins.c.sequence, bins.c.code, skus.c.code, positions.c.lot_code)
     )
     return [(int(r.bin_id), int(r.sku_id), r.lot_code) for r in rows]

@@ -36,6 +36,7 @@ import aiohttp
 from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     outbox,
     webhook_attempts,
@@ -314,7 +315,7 @@ def due_query(now: datetime, limit: int, busy: set[int]) -> Select[Any]:
         .limit(limit)
     )
     if busy:
-        query = query.where(d.id.not_in(sorted(busy)))
+        query = query.where(~among(d.id, busy))
     return query
 
 

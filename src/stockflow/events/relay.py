@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, exists, select, tuple_, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, exists, select, update
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import event_aggregates, outbox, webhook_deliveries
 from stockflow.adapters.upsert import upsert
 from stockflow.events.lease import Lease, LeaseLost, lease_for
@@ -198,7 +199,7 @@ class Relay:
     def _mark_published(self, ids: Sequence[int]) -> None:
         with self.db.write() as conn:
             conn.execute(
-                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=self.clock())
+                update(outbox).where(among(outbox.c.id, ids)).values(published_at=self.clock())
             )
 
     def prune_once(self) -> int:
@@ -222,7 +223,7 @@ class Relay:
                     .limit(_PRUNE_CHUNK)
                 ).scalars().all()  # fmt: skip
                 if ids:
-                    conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+                    conn.execute(delete(outbox).where(among(outbox.c.id, ids)))
                 conn.execute(
                     delete(webhook_deliveries).where(
                         webhook_deliveries.c.status != DeliveryStatus.PENDING.value,
@@ -342,8 +343,13 @@ def _numbered(conn: Connection, rows: Sequence[RowMapping]) -> list[Envelope]:
                 event_aggregates.c.aggregate,
                 event_aggregates.c.key,
                 event_aggregates.c.last_sequence,
-            ).where(tuple_(event_aggregates.c.aggregate, event_aggregates.c.key).in_(sorted(keys)))
+            ).where(
+                # Two sets rather than one of pairs; the pairs are matched exactly here.
+                among(event_aggregates.c.aggregate, {a for a, _ in keys}),
+                among(event_aggregates.c.key, {k for _, k in keys}),
+            )
         )
+        if (a, k) in keys
     }
     counters = {k: last.get(k, 0) for k in keys}
     if counters[_STREAM] == 0:  # a stream numbered before the counter existed

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, RowMapping, func, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import outbox
 from stockflow.events.rules import Envelope
 
@@ -56,7 +57,7 @@ def by_ids(conn: Connection, ids: Sequence[int]) -> list[Envelope]:
         return []
     query = (
         select(*_COLUMNS)
-        .where(outbox.c.id.in_(sorted(set(ids))), outbox.c.sequence.is_not(None))
+        .where(among(outbox.c.id, ids), outbox.c.sequence.is_not(None))
         .order_by(outbox.c.sequence)
     )
     return [envelope(r) for r in conn.execute(query).mappings()]

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, or_, select
 
 from stockflow.adapters.paging import Key, Keyset, Page
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     outbox,
     users,
@@ -121,7 +122,7 @@ def _rotating(conn: Connection, ids: list[int], now: datetime) -> dict[int, date
         return {}
     rows = conn.execute(
         select(webhook_secrets.c.subscription_id, webhook_secrets.c.expires_at).where(
-            webhook_secrets.c.subscription_id.in_(ids), webhook_secrets.c.expires_at > now
+            among(webhook_secrets.c.subscription_id, ids), webhook_secrets.c.expires_at > now
         )
     )
     found: dict[int, datetime] = {}
@@ -150,7 +151,7 @@ def signing_secrets(
     rows = conn.execute(
         select(webhook_secrets.c.subscription_id, webhook_secrets.c.secret)
         .where(
-            webhook_secrets.c.subscription_id.in_(sorted(set(subscription_ids))),
+            among(webhook_secrets.c.subscription_id, subscription_ids),
             or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
         )
         .order_by(webhook_secrets.c.subscription_id, webhook_secrets.c.id.desc())
@@ -174,7 +175,7 @@ def envelopes(conn: Connection, event_ids: Sequence[int]) -> dict[int, Envelope]
     """The events still kept in the outbox, by id, as sent out."""
     if not event_ids:
         return {}
-    rows = conn.execute(select(outbox).where(outbox.c.id.in_(sorted(set(event_ids)))))
+    rows = conn.execute(select(outbox).where(among(outbox.c.id, event_ids)))
     return {r.id: envelope_of(r) for r in rows}
 
 
@@ -218,7 +219,7 @@ def _tries(conn: Connection, delivery_ids: list[int]) -> dict[int, list[AttemptV
     a = webhook_attempts.c
     rows = conn.execute(
         select(a.delivery_id, a.attempted_at, a.http_status, a.error, a.duration_ms)
-        .where(a.delivery_id.in_(delivery_ids))
+        .where(among(a.delivery_id, delivery_ids))
         .order_by(a.delivery_id, a.id)
     )
     for delivery_id, at, status, error, ms in rows:

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     users,
     webhook_deliveries,
@@ -297,7 +298,7 @@ def disable(conn: Connection, sub_ids: Sequence[int], reason: str, *, now: datet
         return
     conn.execute(
         update(webhook_subscriptions)
-        .where(webhook_subscriptions.c.id.in_(sub_ids))
+        .where(among(webhook_subscriptions.c.id, sub_ids))
         .values(
             status=str(SubscriptionStatus.DISABLED), disabled_reason=reason[:255], updated_at=now
         )
@@ -305,7 +306,7 @@ def disable(conn: Connection, sub_ids: Sequence[int], reason: str, *, now: datet
     d = webhook_deliveries.c
     conn.execute(
         update(webhook_deliveries)
-        .where(d.subscription_id.in_(sub_ids), d.status == str(DeliveryStatus.PENDING))
+        .where(among(d.subscription_id, sub_ids), d.status == str(DeliveryStatus.PENDING))
         .values(status=str(DeliveryStatus.CANCELLED), finished_at=now)
     )
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -145,15 +146,15 @@ def retire_tasks(conn: Connection, order_ids: set[str], now: datetime) -> int:
             allocation_open_qty.label("held"),
         )
         .join(allocations, allocations.c.id == pick_tasks.c.allocation_id)
-        .where(pick_tasks.c.order_id.in_(sorted(order_ids)), pick_tasks.c.status == was.value)
+        .where(among(pick_tasks.c.order_id, order_ids), pick_tasks.c.status == was.value)
     ).all()
     stale = [r.id for r in rows if r.held < r.left]
     if stale:
         conn.execute(
-            update(pick_tasks).where(pick_tasks.c.id.in_(stale)).values(status=retired.value)
+            update(pick_tasks).where(among(pick_tasks.c.id, stale)).values(status=retired.value)
         )
         touched = conn.execute(
-            select(pick_tasks.c.wave_id).where(pick_tasks.c.id.in_(stale)).distinct()
+            select(pick_tasks.c.wave_id).where(among(pick_tasks.c.id, stale)).distinct()
         )
         for (wave_id,) in touched.all():
             finish_wave(conn, wave_id, now)
@@ -188,7 +189,7 @@ def follow_carried(conn: Connection, allocation_ids: list[int], now: datetime) -
         select(pick_tasks.c.wave_id, pick_tasks.c.order_id, waves.c.location_id)
         .join(waves, waves.c.id == pick_tasks.c.wave_id)
         .where(
-            pick_tasks.c.allocation_id.in_(allocation_ids),
+            among(pick_tasks.c.allocation_id, allocation_ids),
             pick_tasks.c.status == TaskStatus.OPEN.value,
         )
         .distinct()

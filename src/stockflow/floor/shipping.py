@@ -26,6 +26,7 @@ from stockflow.adapters.carriers import (
 )
 from stockflow.adapters.outbox import record
 from stockflow.adapters.parcels import Parcel
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -100,7 +101,7 @@ def _packed(conn: Connection, shipment_ids: list[str]) -> dict[tuple[int, int], 
     """Units packed per (order line, SKU id) in these shipments."""
     rows = conn.execute(
         select(shipment_items.c.order_line_no, shipment_items.c.sku_id, shipment_items.c.qty).where(
-            shipment_items.c.shipment_id.in_(shipment_ids)
+            among(shipment_items.c.shipment_id, shipment_ids)
         )
     )
     out: dict[tuple[int, int], int] = defaultdict(int)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, or_, select, update
 
 from stockflow.adapters import bulk
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -151,7 +152,7 @@ def _write_fill(
     touched(conn, batch.allocated, now=batch.now)
     conn.execute(
         update(reservations)
-        .where(reservations.c.id.in_([views[o].reservation_id for o in changed]))
+        .where(among(reservations.c.id, [views[o].reservation_id for o in changed]))
         .values(status=ReservationStatus.OPEN.value, closed_at=None)
     )
     order_writes.draw_fences(conn, book)
@@ -182,7 +183,7 @@ def _ship_to_points(
 ) -> dict[str, tuple[Decimal | None, Decimal | None]]:
     rows = conn.execute(
         select(orders.c.id, orders.c.ship_to_latitude, orders.c.ship_to_longitude).where(
-            orders.c.id.in_(ids)
+            among(orders.c.id, ids)
         )
     )
     return {r.id: (r.ship_to_latitude, r.ship_to_longitude) for r in rows}
@@ -203,7 +204,7 @@ def holdings(
             func.sum(allocations.c.qty - allocations.c.released_qty).label("kept"),
         )
         .join(positions, positions.c.id == allocations.c.position_id)
-        .where(allocations.c.reservation_id.in_(reservation_ids))
+        .where(among(allocations.c.reservation_id, reservation_ids))
         .group_by(
             allocations.c.reservation_id,
             allocations.c.line_no,
@@ -268,7 +269,7 @@ def _waiting_orders(conn: Connection, skus: set[str] | None, limit: int) -> list
         .with_for_update(of=orders)
     )
     if skus is not None:
-        ids = select(sku_table.c.id).where(sku_table.c.code.in_(sorted(skus)))
+        ids = select(sku_table.c.id).where(among(sku_table.c.code, skus))
         kits = select(kit_components.c.kit_sku_id).where(kit_components.c.component_sku_id.in_(ids))
         wanted = select(order_lines.c.order_id).where(
             or_(order_lines.c.sku_id.in_(ids), order_lines.c.sku_id.in_(kits))
@@ -283,7 +284,7 @@ def has_free_stock(conn: Connection, skus: set[str]) -> bool:
     A cheap look without locks before a fill: it may say yes for units a buffer
     or a ring fence keeps back (the fill then finds nothing), never no for free ones.
     """
-    ids = select(sku_table.c.id).where(sku_table.c.code.in_(sorted(skus)))
+    ids = select(sku_table.c.id).where(among(sku_table.c.code, skus))
     parts = select(kit_components.c.component_sku_id).where(kit_components.c.kit_sku_id.in_(ids))
     query = (
         select(positions.c.id)

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, or_, select
 
 from stockflow.adapters import audit
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import exceptions, orders
 from stockflow.errors import (
     ExternalIdReused,
@@ -86,11 +87,22 @@ def check_order(cmd: CaptureOrder) -> None:
 
 
 def capture_many(
-    conn: Connection, cmds: Sequence[CaptureOrder], *, today: date, now: datetime
+    conn: Connection,
+    cmds: Sequence[CaptureOrder],
+    *,
+    today: date,
+    now: datetime,
+    refs: OrderRefs | None = None,
+    book: StockBook | None = None,
 ) -> list[OrderOutcome]:
-    """Capture each order on its own (all or nothing per order); one outcome per command."""
+    """Capture each order on its own (all or nothing per order); one outcome per command.
+
+    A caller capturing many batches in one transaction (a sheet of orders)
+    may pass the references of all of them and the stock book it locked for
+    all of them: the batches then plan on one book, as one batch would.
+    """
     outcomes: list[OrderOutcome | _TwinOf | None] = [None] * len(cmds)
-    refs = OrderRefs.load(conn, cmds)
+    refs = OrderRefs.load(conn, cmds) if refs is None else refs
     earlier = _earlier_orders(conn, cmds, refs)
     live: list[_Checked] = []
     claimed: dict[tuple[object, ...], int] = {}
@@ -114,7 +126,8 @@ def capture_many(
             continue
         claimed.update({k: i for k in keys})
         live.append(_Checked(i, cmd, refs, channel.id, channel.priority))
-    book, _ = load_book(conn, refs.stock_codes(c.cmd for c in live), today, lock=True)
+    if book is None:
+        book, _ = load_book(conn, refs.stock_codes(c.cmd for c in live), today, lock=True)
     batch = order_writes.Batch(now=now)
     # Priority first, then arrival: a busy batch never lets a low-priority
     # channel take the units a high-priority one asked for at the same moment.
@@ -185,7 +198,7 @@ def _opened(conn: Connection, scopes: dict[str, OrderScope]) -> list[ExceptionOp
     """The exceptions just raised for these new orders (the only ones they have), with ids."""
     rows = conn.execute(
         select(exceptions.c.id, exceptions.c.kind, exceptions.c.order_id, exceptions.c.message)
-        .where(exceptions.c.order_id.in_(sorted(scopes)))
+        .where(among(exceptions.c.order_id, scopes))
         .order_by(exceptions.c.id)
     )
     opened: list[ExceptionOpened] = []
@@ -359,13 +372,13 @@ def _earlier_orders(
         return {}
     conditions: list[ColumnElement[bool]] = []
     if keys:
-        conditions.append(orders.c.idempotency_key.in_(keys))
+        conditions.append(among(orders.c.idempotency_key, keys))
     if pairs:
         # Two IN lists rather than one OR term per pair: SQLite refuses an
         # expression tree deeper than 1,000. The pairs are matched exactly below.
         conditions.append(
-            orders.c.channel_id.in_(sorted({c for c, _ in pairs}))
-            & orders.c.external_id.in_(sorted({e for _, e in pairs}))
+            among(orders.c.channel_id, {c for c, _ in pairs})
+            & among(orders.c.external_id, {e for _, e in pairs})
         )
     key_set = set(keys)
     rows = [

@@ -5,31 +5,34 @@ the file. The whole file is checked first (types, then the catalogue, channels
 and customers); then every order is captured in one transaction through
 ``capture_many``, the same code a single order takes. An order the stock rules
 refuse (its channel takes no backorders) rolls the whole file back, and the
-error names the row of the line at fault. Importing the same file again
-captures nothing twice: channel + external id replays the order captured first.
+error names the row of the line at fault; every problem of the file is
+reported, not only the first. The import is one unit (``import_runs``):
+importing the same file again changes nothing, and an order of another file
+with a channel + external id captured before replays that order.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 
 from stockflow.adapters.database import Running
-from stockflow.adapters.sheets import Columns, Row, read_sheet
-from stockflow.errors import InvalidInput, StockflowError
+from stockflow.adapters.sheets import Cells, Columns, read_sheet
+from stockflow.errors import InvalidInput, Problems, StockflowError
 from stockflow.orders.capture import capture_many, check_order
 from stockflow.orders.order_refs import OrderRefs
 from stockflow.stock.book import load_book
-from stockflow.stock.opening_stock import ProgressCallback
+from stockflow.stock.import_runs import ImportSummary, ProgressCallback, run_import
 from stockflow.stock.queries.orders import OrderView
+from stockflow.stock.rules.allocation import StockBook
 from stockflow.stock.rules.commands import CaptureOrder, OrderLineIn
 from stockflow.stock.rules.quantities import positive_quantity
 
@@ -38,29 +41,21 @@ ORDER_COLUMNS = Columns(
     ("customer", "ship_to_latitude", "ship_to_longitude", "unit_price"),
 )
 ACTOR = "import"
-_CHUNK = 1_000  # orders per capture_many call: every lookup stays inside bind-parameter limits
-_LOCK_CHUNK = 5_000  # SKUs per locking read
+KIND = "orders"
+_CHUNK = 1_000  # orders per capture_many call
 _PRICE_LIMIT = 10**10  # unit_price is NUMERIC(14, 4)
 _HEAD_FIELDS = ("customer", "ship_to", "ship_to_latitude", "ship_to_longitude")
 _LINE_FIELD = re.compile(r"lines\[(\d+)\](?:\.(\w+))?")
 
 
 @dataclass(frozen=True, slots=True)
-class OrderImportSummary:
-    """What an order import did and how long it took."""
+class OrderImportSummary(ImportSummary):
+    """What an order import did: orders, how many new and how many captured before, by status."""
 
-    file: str
-    rows: int
-    orders: int
-    created: int
-    replayed: int
-    by_status: dict[str, int]
-    seconds: float
-
-    @property
-    def rows_per_second(self) -> float:
-        """Throughput of the whole import, reading the file included."""
-        return self.rows / self.seconds if self.seconds > 0 else float(self.rows)
+    orders: int = 0
+    created: int = 0
+    replayed: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -73,6 +68,7 @@ class SheetOrder:
     lines: list[OrderLineIn] = field(default_factory=list)
     head: dict[str, object] = field(default_factory=dict)
     head_rows: dict[str, int] = field(default_factory=dict)
+    whole: bool = True  # False: a row of it had a problem, so it is not captured
 
     def command(self) -> CaptureOrder:
         """The capture command this order stands for."""
@@ -96,49 +92,95 @@ class SheetOrder:
             exc.row = self.rows[int(found.group(1))]
             exc.field = found.group(2) or "sku"
         else:
-            exc.row = self.head_rows.get(exc.field or "", self.rows[0])
+            exc.row = self.head_rows.get(exc.field or "", self.rows[0] if self.rows else None)
         return exc
 
 
-def read_orders(path: Path) -> tuple[str, int, list[SheetOrder]]:
-    """The file's name, its data row count and its orders, every row checked for types."""
-    sheet = read_sheet(path, ORDER_COLUMNS)
+def read_orders(path: Path, problems: Problems | None = None) -> tuple[str, int, list[SheetOrder]]:
+    """The file's name, its data row count and its orders, every row checked for types.
+
+    With ``problems`` every problem is told there and the orders with one are
+    marked not ``whole``; without, the first problem is raised.
+    """
+    found = Problems(columns=ORDER_COLUMNS.all()) if problems is None else problems
+    sheet = read_sheet(path, ORDER_COLUMNS, problems=found)
     orders: dict[tuple[str, str], SheetOrder] = {}
     for row in sheet.rows:
-        channel, external_id = _required(row, "channel", 32), _required(row, "external_id", 128)
+        cells = Cells(row, found)
+        channel = cells.text("channel", required=True, max_length=32)
+        external_id = cells.text("external_id", required=True, max_length=128)
+        if channel is None or external_id is None:
+            continue
         order = orders.setdefault((channel, external_id), SheetOrder(channel, external_id))
-        _add_head(order, row)
-        _add_line(order, row)
+        _add_head(order, cells)
+        _add_line(order, cells)
+        order.whole = order.whole and cells.ok
     for order in orders.values():
-        _check_coordinates(order)
+        _check_coordinates(order, found)
+        if not order.whole:
+            continue
         try:
             check_order(order.command())
         except StockflowError as exc:
-            raise order.at_row(exc) from None
+            order.whole = False
+            found.add(order.at_row(exc))
+    if problems is None:
+        found.raise_any()
     return sheet.name, len(sheet.rows), list(orders.values())
 
 
 def import_orders(
-    sf: Running, path: Path, *, progress: ProgressCallback | None = None
+    sf: Running, path: Path, *, progress: ProgressCallback | None = None, dry_run: bool = False
 ) -> OrderImportSummary:
-    """Capture every order in the file in one transaction, or none of them."""
-    started = time.perf_counter()
-    name, rows, orders = read_orders(path)
-    now = sf.clock()
-    views = sf.db.run(
-        lambda conn: capture_sheet(conn, orders, today=now.date(), now=now, progress=progress),
-        idempotent=True,
-    )
+    """Capture every order in the file in one transaction, or none of them.
+
+    The file is checked whole first; every problem is reported, those the
+    stock rules find too (an order its channel refuses for lack of stock).
+    """
+    name, rows = path.name, 0
+
+    def prepare() -> Callable[[Connection], tuple[list[OrderView], int, dict[str, Any]]]:
+        nonlocal name, rows
+        found = Problems(columns=ORDER_COLUMNS.all())
+        name, rows, orders = read_orders(path, found)
+        if progress is not None:
+            progress(rows // 2, rows)
+
+        def work(conn: Connection) -> tuple[list[OrderView], int, dict[str, Any]]:
+            problems = found.copy()
+            now = sf.clock()
+            views = capture_sheet(
+                conn, orders, today=now.date(), now=now, progress=progress, problems=problems,
+                capture=dry_run or not problems,
+            )  # fmt: skip
+            problems.raise_any()
+            return views, rows, _summary(views)
+
+        return work
+
+    outcome = run_import(sf, path, KIND, prepare, dry_run=dry_run)
+    done = OrderImportSummary(
+        KIND, name, rows, outcome.seconds, dry_run=dry_run, earlier=outcome.earlier,
+        followup_failed=outcome.followup_failed,
+    )  # fmt: skip
+    if outcome.earlier is not None:
+        captured = int(outcome.earlier.summary.get("orders", 0))
+        return replace(done, rows=outcome.earlier.rows, orders=captured, replayed=captured)
+    summary = _summary(outcome.result or [])
+    return replace(
+        done, orders=summary["orders"], created=summary["created"],
+        replayed=summary["replayed"], by_status=summary["by_status"],
+    )  # fmt: skip
+
+
+def _summary(views: Sequence[OrderView]) -> dict[str, Any]:
     replayed = sum(v.replayed for v in views)
-    return OrderImportSummary(
-        file=name,
-        rows=rows,
-        orders=len(views),
-        created=len(views) - replayed,
-        replayed=replayed,
-        by_status=dict(Counter(v.status for v in views if not v.replayed)),
-        seconds=time.perf_counter() - started,
-    )
+    return {
+        "orders": len(views),
+        "created": len(views) - replayed,
+        "replayed": replayed,
+        "by_status": dict(Counter(v.status for v in views if not v.replayed)),
+    }
 
 
 def capture_sheet(
@@ -148,69 +190,85 @@ def capture_sheet(
     today: date,
     now: datetime,
     progress: ProgressCallback | None = None,
+    problems: Problems | None = None,
+    capture: bool = True,
 ) -> list[OrderView]:
-    """Capture ``orders`` in the caller's transaction; the first refusal is raised with its row."""
-    cmds = [o.command() for o in orders]
-    priority = _check_and_lock(conn, orders, cmds, today=today)
+    """Capture ``orders`` in the caller's transaction; refusals go to ``problems`` with their row.
+
+    Without ``problems`` the first refusal is raised. Orders not ``whole``
+    are left out; with ``capture`` False only their references are checked.
+    """
+    found = Problems() if problems is None else problems
+    whole = [o for o in orders if o.whole]
+    cmds = [o.command() for o in whole]
+    refs, book, priority = _check_and_lock(
+        conn, whole, cmds, today=today, problems=found, lock=capture
+    )
+    if book is None:
+        return []
     # Higher-priority channels first, then file order: chunking changes nothing
     # about who is served first, exactly as one batch would.
-    sequence = sorted(range(len(cmds)), key=lambda i: (-priority[i], i))
+    sequence = sorted((i for i in range(len(cmds)) if priority[i] is not None),
+                      key=lambda i: (-(priority[i] or 0), i))  # fmt: skip
     views: list[OrderView | None] = [None] * len(cmds)
     total_rows = sum(len(o.rows) for o in orders)
     done_rows = 0
     for start in range(0, len(sequence), _CHUNK):
         chunk = sequence[start : start + _CHUNK]
-        outcomes = capture_many(conn, [cmds[i] for i in chunk], today=today, now=now)
+        outcomes = capture_many(
+            conn, [cmds[i] for i in chunk], today=today, now=now, refs=refs, book=book
+        )
         for i, outcome in zip(chunk, outcomes, strict=True):
             if isinstance(outcome, StockflowError):
-                raise orders[i].at_row(outcome)
-            views[i] = outcome
-            done_rows += len(orders[i].rows)
+                found.add(whole[i].at_row(outcome))
+            else:
+                views[i] = outcome
+            done_rows += len(whole[i].rows)
         if progress is not None:
-            progress(done_rows, total_rows)
+            progress(total_rows // 2 + done_rows // 2, total_rows)
+    if problems is None:
+        found.raise_any()
     return [v for v in views if v is not None]
 
 
 def _check_and_lock(
-    conn: Connection, orders: Sequence[SheetOrder], cmds: Sequence[CaptureOrder], *, today: date
-) -> list[int]:
+    conn: Connection,
+    orders: Sequence[SheetOrder],
+    cmds: Sequence[CaptureOrder],
+    *,
+    today: date,
+    problems: Problems,
+    lock: bool,
+) -> tuple[OrderRefs, StockBook | None, list[int | None]]:
     """Check every order's channel, SKUs and customer; lock the stock they draw on.
 
-    Returns each order's channel priority. Every position the file draws on is
-    locked up front, in the global lock order, so the capture chunks never take
-    a lock out of order.
+    Returns the references of every order (looked up once), the locked stock
+    book of the whole file (None without ``lock``), and each order's channel
+    priority (None: its references are bad). Every position the file draws
+    on is locked up front, in the global lock order, so the capture chunks
+    never take a lock out of order.
     """
-    priority: list[int] = []
-    drawn: set[tuple[int, str]] = set()
-    for start in range(0, len(cmds), _CHUNK):
-        refs = OrderRefs.load(conn, cmds[start : start + _CHUNK])
-        for i in range(start, min(start + _CHUNK, len(cmds))):
-            try:
-                channel = refs.check(cmds[i])
-            except StockflowError as exc:
-                raise orders[i].at_row(exc) from None
-            priority.append(channel.priority)
-            drawn.update((n.sku_id, n.sku) for n in refs.needs(cmds[i]))
-    in_lock_order = [code for _, code in sorted(drawn)]
-    for start in range(0, len(in_lock_order), _LOCK_CHUNK):
-        load_book(conn, set(in_lock_order[start : start + _LOCK_CHUNK]), today, lock=True)
-    return priority
+    refs = OrderRefs.load(conn, cmds)
+    priority: list[int | None] = []
+    for order, cmd in zip(orders, cmds, strict=True):
+        bad = refs.problems(cmd)
+        for exc in bad:
+            problems.add(order.at_row(exc))
+        priority.append(None if bad else refs.channel(cmd.channel).priority)
+    if not lock:
+        return refs, None, priority
+    drawing = (cmd for cmd, p in zip(cmds, priority, strict=True) if p is not None)
+    book, _ = load_book(conn, refs.stock_codes(drawing), today, lock=True)
+    return refs, book, priority
 
 
-def _required(row: Row, name: str, max_length: int) -> str:
-    value = row.text(name, max_length=max_length)
-    if value is None:
-        raise row.error(name, "is required")
-    return value
-
-
-def _add_head(order: SheetOrder, row: Row) -> None:
+def _add_head(order: SheetOrder, cells: Cells) -> None:
     """Order-level cells: blank on later rows is fine, a different value is not."""
     values: dict[str, object] = {
-        "customer": row.text("customer", max_length=64),
-        "ship_to": row.text("ship_to", max_length=2000),
-        "ship_to_latitude": _coordinate(row, "ship_to_latitude", 90),
-        "ship_to_longitude": _coordinate(row, "ship_to_longitude", 180),
+        "customer": cells.text("customer", max_length=64),
+        "ship_to": cells.text("ship_to", max_length=2000),
+        "ship_to_latitude": _coordinate(cells, "ship_to_latitude", 90),
+        "ship_to_longitude": _coordinate(cells, "ship_to_longitude", 180),
     }
     for name in _HEAD_FIELDS:
         value = values[name]
@@ -218,49 +276,55 @@ def _add_head(order: SheetOrder, row: Row) -> None:
             continue
         if name not in order.head:
             order.head[name] = value
-            order.head_rows[name] = row.number
+            order.head_rows[name] = cells.row.number
         elif order.head[name] != value:
-            raise row.error(
+            cells.bad(
                 name,
                 f"order {order.external_id} of channel {order.channel} has "
                 f"{order.head[name]!s} on row {order.head_rows[name]}, {value!s} here",
             )
 
 
-def _add_line(order: SheetOrder, row: Row) -> None:
-    sku = _required(row, "sku", 64)
-    for line, number in zip(order.lines, order.rows, strict=True):
-        if line.sku == sku:
-            raise row.error(
+def _add_line(order: SheetOrder, cells: Cells) -> None:
+    number = cells.row.number
+    sku = cells.text("sku", required=True, max_length=64)
+    for line, earlier in zip(order.lines, order.rows, strict=True):
+        if sku is not None and line.sku == sku:
+            cells.bad(
                 "sku",
                 f"SKU {sku} appears twice in order {order.external_id}: "
-                f"rows {number} and {row.number}; put it on one line",
+                f"rows {earlier} and {number}; put it on one line",
             )
-    qty = row.whole("qty")
-    if qty is None:
-        raise row.error("qty", "is required")
-    price = row.decimal("unit_price")
+    qty = cells.whole("qty", required=True)
+    if qty is not None:
+        qty = cells.get(lambda: positive_quantity(qty, field="qty", row=number))
+    price = cells.decimal("unit_price")
     if price is not None and not (0 <= price < _PRICE_LIMIT and price == round(price, 4)):
-        raise row.error(
+        cells.bad(
             "unit_price", f"must be 0 or more, below {_PRICE_LIMIT:,}, with at most 4 decimals"
         )
-    order.lines.append(OrderLineIn(sku, positive_quantity(qty, field="qty", row=row.number), price))
-    order.rows.append(row.number)
+    if sku is not None and qty is not None and cells.ok:
+        order.lines.append(OrderLineIn(sku, qty, price))
+        order.rows.append(number)
 
 
-def _coordinate(row: Row, name: str, limit: int) -> Decimal | None:
-    value = row.decimal(name)
+def _coordinate(cells: Cells, name: str, limit: int) -> Decimal | None:
+    value = cells.decimal(name)
     if value is not None and not -limit <= value <= limit:
-        raise row.error(name, f"must be between -{limit} and {limit}, got {value}")
+        cells.bad(name, f"must be between -{limit} and {limit}, got {value}")
+        return None
     return value
 
 
-def _check_coordinates(order: SheetOrder) -> None:
+def _check_coordinates(order: SheetOrder, problems: Problems) -> None:
     has = [n for n in ("ship_to_latitude", "ship_to_longitude") if n in order.head]
     if len(has) == 1:
         missing = "ship_to_longitude" if has[0] == "ship_to_latitude" else "ship_to_latitude"
-        raise InvalidInput(
-            f"give both ship_to_latitude and ship_to_longitude, or neither; {missing} is blank",
-            field=missing,
-            row=order.head_rows[has[0]],
+        order.whole = False
+        problems.add(
+            InvalidInput(
+                f"give both ship_to_latitude and ship_to_longitude, or neither; {missing} is blank",
+                field=missing,
+                row=order.head_rows[has[0]],
+            )
         )

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocations,
     channel_locations,
@@ -24,7 +25,7 @@ from stockflow.adapters.tables import (
     skus,
     transfers,
 )
-from stockflow.errors import InactiveSku, NotFound, UnknownSku
+from stockflow.errors import InactiveSku, NotFound, StockflowError, UnknownSku
 from stockflow.orders.rules.channels import BackorderPolicy, ChannelRules
 from stockflow.orders.rules.fulfilment import Need, Site
 from stockflow.stock import lookup
@@ -68,12 +69,12 @@ def load_channels(conn: Connection, codes: Iterable[str]) -> dict[str, ChannelRu
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    rows = conn.execute(select(channels).where(channels.c.code.in_(wanted))).all()
+    rows = conn.execute(select(channels).where(among(channels.c.code, wanted))).all()
     ship_from: dict[int, list[int]] = defaultdict(list)
     ids = [r.id for r in rows]
     if ids:
         for link in conn.execute(
-            select(channel_locations).where(channel_locations.c.channel_id.in_(ids))
+            select(channel_locations).where(among(channel_locations.c.channel_id, ids))
         ):
             ship_from[link.channel_id].append(int(link.location_id))
     return {
@@ -122,9 +123,9 @@ class OrderRefs:
         ids = {s.id for s in found.values()} | {c for r in recipes.values() for c in r}
         codes: dict[int, str] = {}
         prices: dict[int, Decimal | None] = {}
-        for chunk in lookup.chunks(ids):
+        if ids:
             for r in conn.execute(
-                select(skus.c.id, skus.c.code, skus.c.unit_price).where(skus.c.id.in_(chunk))
+                select(skus.c.id, skus.c.code, skus.c.unit_price).where(among(skus.c.id, ids))
             ):
                 codes[int(r.id)] = r.code
                 prices[int(r.id)] = r.unit_price
@@ -140,18 +141,27 @@ class OrderRefs:
 
     def check(self, cmd: CaptureOrder) -> ChannelRules:
         """Check every reference of ``cmd``; its channel's rules."""
-        channel = self._channels.get(cmd.channel)
-        if channel is None:
-            raise UnknownChannel(f"no channel with code {cmd.channel!r}", field="channel")
+        found = self.problems(cmd)
+        if found:
+            raise found[0]
+        return self._channels[cmd.channel]
+
+    def problems(self, cmd: CaptureOrder) -> list[StockflowError]:
+        """Every reference of ``cmd`` that is unknown (or an inactive SKU), in field order."""
+        found: list[StockflowError] = []
+        if cmd.channel not in self._channels:
+            found.append(UnknownChannel(f"no channel with code {cmd.channel!r}", field="channel"))
         for i, line in enumerate(cmd.lines):
             sku = self._skus.get(line.sku)
             if sku is None:
-                raise UnknownSku(f"no SKU with code {line.sku!r}", field=f"lines[{i}].sku")
-            if not sku.active:
-                raise InactiveSku(f"SKU {line.sku} is inactive", field=f"lines[{i}].sku")
+                found.append(UnknownSku(f"no SKU with code {line.sku!r}", field=f"lines[{i}].sku"))
+            elif not sku.active:
+                found.append(InactiveSku(f"SKU {line.sku} is inactive", field=f"lines[{i}].sku"))
         if cmd.customer and cmd.customer not in self._customers:
-            raise UnknownCustomer(f"no customer with code {cmd.customer!r}", field="customer")
-        return channel
+            found.append(
+                UnknownCustomer(f"no customer with code {cmd.customer!r}", field="customer")
+            )
+        return found
 
     def channel(self, code: str) -> ChannelRules:
         """A checked channel's rules."""
@@ -320,12 +330,12 @@ def _waiting(conn: Connection, sku_id: int) -> int:
 def _customers(conn: Connection, codes: set[str]) -> dict[str, CustomerRef]:
     if not codes:
         return {}
-    rows = conn.execute(select(customers).where(customers.c.code.in_(sorted(codes)))).all()
+    rows = conn.execute(select(customers).where(among(customers.c.code, codes))).all()
     seen = {
         r.customer_id
         for r in conn.execute(
             select(orders.c.customer_id)
-            .where(orders.c.customer_id.in_([r.id for r in rows]))
+            .where(among(orders.c.customer_id, [r.id for r in rows]))
             .distinct()
         )
     }

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from stockflow.adapters.paging import Key, Keyset, Page
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     channel_locations,
     channels,
@@ -119,7 +120,7 @@ def _channel_views(conn: Connection, rows: Sequence[Row[Any]]) -> list[ChannelVi
         for link in conn.execute(
             select(channel_locations.c.channel_id, locations.c.code)
             .join(locations, locations.c.id == channel_locations.c.location_id)
-            .where(channel_locations.c.channel_id.in_(ids))
+            .where(among(channel_locations.c.channel_id, ids))
             .order_by(locations.c.code)
         ):
             ship_from[link.channel_id].append(link.code)
@@ -132,7 +133,7 @@ def _channel_views(conn: Connection, rows: Sequence[Row[Any]]) -> list[ChannelVi
             )
             .join(skus, skus.c.id == ring_fences.c.sku_id)
             .join(locations, locations.c.id == ring_fences.c.location_id)
-            .where(ring_fences.c.channel_id.in_(ids))
+            .where(among(ring_fences.c.channel_id, ids))
             .order_by(skus.c.code, locations.c.code)
         ):
             fences[f.channel_id].append(FenceView(f.sku, f.location, int(f.qty)))

@@ -2,20 +2,28 @@
 
 Reading a sheet only checks its cells; the commands it yields carry an
 idempotency key made from the file's bytes, so importing one file twice
-places and receives everything once.
+places and receives everything once. A purchase-order sheet is imported as
+one unit (``import_purchase_orders``): every order or none, recorded once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from stockflow.adapters.sheets import Columns, Row, read_sheet
+from sqlalchemy import Connection
+
+from stockflow.adapters.database import Running
+from stockflow.adapters.sheets import Cells, Columns, Row, read_sheet
+from stockflow.errors import Problems, StockflowError
+from stockflow.receiving.purchasing import about_lines, place_orders
 from stockflow.receiving.rules.purchasing import NewPurchaseOrder, POLineIn, ReceiptLineIn
+from stockflow.stock.import_runs import ImportSummary, ProgressCallback, run_import
 
 PO_COLUMNS = Columns(
     ("supplier", "location", "sku", "qty", "unit_cost"), ("expected_on", "reference")
@@ -25,12 +33,23 @@ RECEIPT_COLUMNS = Columns(
 )
 
 
+KIND = "purchase_orders"
+
+
 @dataclass(frozen=True, slots=True)
 class PurchaseSheet:
     """The purchase orders of a sheet and, per order, the rows its lines came from."""
 
     orders: list[NewPurchaseOrder]
     rows: list[list[int]]
+    row_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseImportSummary(ImportSummary):
+    """What a purchase-order import did: the ids of the orders it placed (or found placed)."""
+
+    orders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,26 +65,29 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
 
 
-def purchase_orders_in(path: Path) -> PurchaseSheet:
-    """Rows with the same supplier, location, reference and expected date are one order."""
-    sheet = read_sheet(path, PO_COLUMNS)
+def purchase_orders_in(path: Path, problems: Problems | None = None) -> PurchaseSheet:
+    """Rows with the same supplier, location, reference and expected date are one order.
+
+    With ``problems`` every bad row is told there (and left out); without, the
+    first problem is raised.
+    """
+    found = Problems(columns=PO_COLUMNS.all()) if problems is None else problems
+    sheet = read_sheet(path, PO_COLUMNS, problems=found)
     digest = _digest(path)
     groups: dict[tuple[str, str, str | None, date | None], tuple[list[POLineIn], list[int]]] = {}
     for row in sheet.rows:
-        head = (
-            _required(row, row.text("supplier", max_length=32), "supplier"),
-            _required(row, row.text("location", max_length=32), "location"),
-            row.text("reference", max_length=128),
-            row.day("expected_on"),
-        )
-        lines, numbers = groups.setdefault(head, ([], []))
-        lines.append(
-            POLineIn(
-                _required(row, row.text("sku", max_length=64), "sku"),
-                _required(row, row.whole("qty"), "qty"),
-                _required(row, row.decimal("unit_cost"), "unit_cost"),
-            )
-        )
+        cells = Cells(row, found)
+        supplier = cells.text("supplier", required=True, max_length=32)
+        location = cells.text("location", required=True, max_length=32)
+        reference, expected_on = cells.text("reference", max_length=128), cells.day("expected_on")
+        sku = cells.text("sku", required=True, max_length=64)
+        qty, cost = cells.whole("qty", required=True), cells.decimal("unit_cost", required=True)
+        if not cells.ok or supplier is None or location is None or sku is None:
+            continue
+        if qty is None or cost is None:
+            continue
+        lines, numbers = groups.setdefault((supplier, location, reference, expected_on), ([], []))
+        lines.append(POLineIn(sku, qty, cost))
         numbers.append(row.number)
     orders = [
         NewPurchaseOrder(
@@ -80,7 +102,61 @@ def purchase_orders_in(path: Path) -> PurchaseSheet:
             groups.items(), start=1
         )
     ]
-    return PurchaseSheet(orders, [numbers for _, numbers in groups.values()])
+    if problems is None:
+        found.raise_any()
+    return PurchaseSheet(orders, [numbers for _, numbers in groups.values()], len(sheet.rows))
+
+
+def import_purchase_orders(
+    sf: Running, path: Path, *, progress: ProgressCallback | None = None, dry_run: bool = False
+) -> PurchaseImportSummary:
+    """Place every purchase order of the file, or none, once (see ``import_runs``).
+
+    Every problem of the file is reported: its cells, then what the database
+    refuses (an unknown supplier, location or SKU, a date in the past).
+    """
+    name, count = path.name, 0
+
+    def prepare() -> Callable[[Connection], tuple[list[str], int, dict[str, Any]]]:
+        nonlocal name, count
+        found = Problems(columns=PO_COLUMNS.all())
+        sheet = purchase_orders_in(path, found)
+        name, count = path.name, sheet.row_count
+        today = sf.clock().date()
+        checked: list[NewPurchaseOrder] = []
+        rows: list[list[int]] = []
+        for cmd, numbers in zip(sheet.orders, sheet.rows, strict=True):
+            try:
+                with about_lines(numbers):
+                    checked.append(cmd.checked(today=today))
+                    rows.append(numbers)
+            except StockflowError as exc:
+                found.add(exc)
+        if progress is not None:
+            progress(count // 2, count)
+
+        def work(conn: Connection) -> tuple[list[str], int, dict[str, Any]]:
+            problems = found.copy()
+            placed = place_orders(
+                conn, checked, today=today, now=sf.clock(), rows=rows, problems=problems
+            )
+            problems.raise_any()
+            if progress is not None:
+                progress(count, count)
+            new = [p.id for p in placed if not p.replayed]
+            summary = {"orders": len(placed), "placed": len(new), "lines": count}
+            return [p.id for p in placed], count, summary
+
+        return work
+
+    outcome = run_import(sf, path, KIND, prepare, dry_run=dry_run)
+    done = PurchaseImportSummary(
+        KIND, name, count, outcome.seconds, dry_run=dry_run, earlier=outcome.earlier,
+        followup_failed=outcome.followup_failed,
+    )  # fmt: skip
+    if outcome.earlier is not None:
+        return replace(done, rows=outcome.earlier.rows)
+    return replace(done, orders=tuple(outcome.result or ()))
 
 
 def receipt_lines_in(path: Path) -> ReceiptSheet:

@@ -9,20 +9,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
+from stockflow.adapters import bulk
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import asn_lines, asns, incoming_supply, purchase_orders, suppliers
 from stockflow.errors import (
     AlreadyExists,
     IdempotencyKeyReused,
     InactiveSku,
     InvalidInput,
+    Problems,
     StockflowError,
+    UnknownLocation,
     UnknownSku,
 )
 from stockflow.receiving.queries import po_seen
@@ -115,16 +119,32 @@ def place_orders(
     now: datetime,
     rows: Sequence[Sequence[int]] | None = None,
     scope: Scope = EVERYWHERE,
+    problems: Problems | None = None,
 ) -> list[Placed]:
     """Write purchase orders (checked), every one or none; a known key replays its order.
 
     ``rows`` are the file rows each order's lines came from; an error then names its row.
-    A supplier or location outside ``scope`` is refused by name.
+    A supplier or location outside ``scope`` is refused by name. Every code is
+    looked up once for the whole batch and the rows are written in one go.
+    With ``problems`` every refused order is told there (and left out);
+    without, the first refusal is raised.
     """
+    refs = _Refs.load(conn, cmds)
+    placing = _Placing(now=now)
     placed = []
     for n, cmd in enumerate(cmds):
-        with about_lines(rows[n] if rows else None):
-            placed.append(_place(conn, cmd, today=today, now=now, scope=scope))
+        try:
+            with about_lines(rows[n] if rows else None):
+                placed.append(_place(cmd, refs, placing, today=today, scope=scope))
+        except StockflowError as exc:
+            if problems is None:
+                raise
+            problems.add(exc)
+    bulk.write(
+        conn,
+        bulk.Insert(purchase_orders, placing.orders),
+        bulk.Insert(incoming_supply, placing.lines),
+    )
     added = {s for p in placed if not p.replayed for s in p.sku_ids}
     if added:
         record(conn, SupplyChanged.of(lookup.sku_codes(conn, added), "purchase order"), now=now)
@@ -156,78 +176,110 @@ def receiving_location(place: lookup.LocationRef) -> lookup.LocationRef:
     return place
 
 
+@dataclass(slots=True)
+class _Placing:
+    """The rows a batch of purchase orders writes, gathered first."""
+
+    now: datetime
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refs:
+    """Every supplier, location and SKU a batch of orders names, and the orders its keys found."""
+
+    suppliers: dict[str, Row[Any]]
+    places: dict[str, lookup.LocationRef]
+    skus: dict[str, lookup.SkuRef]
+    earlier: dict[str, tuple[Row[Any], list[tuple[int, int, Any]]]]
+
+    @classmethod
+    def load(cls, conn: Connection, cmds: Sequence[NewPurchaseOrder]) -> _Refs:
+        wanted = {c.supplier for c in cmds}
+        found = conn.execute(select(suppliers).where(among(suppliers.c.code, wanted))).all()
+        places = lookup.locations_by_code(conn, {c.location for c in cmds})
+        skus = lookup.skus_by_code(conn, {ln.sku for c in cmds for ln in c.lines})
+        keys = {c.idempotency_key for c in cmds if c.idempotency_key}
+        earlier: dict[str, tuple[Row[Any], list[tuple[int, int, Any]]]] = {}
+        if keys:
+            pos = conn.execute(
+                select(purchase_orders).where(among(purchase_orders.c.idempotency_key, keys))
+            ).all()
+            lines: dict[str, list[tuple[int, int, Any]]] = {po.id: [] for po in pos}
+            for r in conn.execute(
+                select(
+                    incoming_supply.c.document_id, incoming_supply.c.sku_id,
+                    incoming_supply.c.qty, incoming_supply.c.unit_cost,
+                )
+                .where(among(incoming_supply.c.document_id, lines))
+                .order_by(incoming_supply.c.document_id, incoming_supply.c.line_no)
+            ):  # fmt: skip
+                lines[r.document_id].append((int(r.sku_id), int(r.qty), r.unit_cost))
+            earlier = {po.idempotency_key: (po, lines[po.id]) for po in pos}
+        return cls({r.code: r for r in found}, places, skus, earlier)
+
+    def supplier(self, code: str) -> Row[Any]:
+        found = self.suppliers.get(code)
+        if found is None:
+            raise UnknownSupplier(f"no supplier with code {code!r}", field="supplier")
+        return found
+
+    def location(self, code: str) -> lookup.LocationRef:
+        found = self.places.get(code)
+        if found is None:
+            raise UnknownLocation(f"no location with code {code!r}", field="location")
+        return found
+
+    def sku_ids(self, codes: Sequence[str]) -> list[int]:
+        out = []
+        for i, code in enumerate(codes):
+            sku = self.skus.get(code)
+            if sku is None:
+                raise UnknownSku(f"no SKU with code {code!r}", field=f"lines[{i}].sku")
+            if not sku.active:
+                raise InactiveSku(f"SKU {sku.code} is inactive", field=f"lines[{i}].sku")
+            out.append(sku.id)
+        return out
+
+
 def _place(
-    conn: Connection, cmd: NewPurchaseOrder, *, today: date, now: datetime, scope: Scope
+    cmd: NewPurchaseOrder, refs: _Refs, placing: _Placing, *, today: date, scope: Scope
 ) -> Placed:
     require_supplier(scope, cmd.supplier, field="supplier")
     require_location(scope, cmd.location, field="location")
-    supplier = supplier_row(conn, cmd.supplier)
-    place = receiving_location(lookup.location_by_code(conn, cmd.location))
-    sku_ids = [s.id for s in line_skus(conn, [ln.sku for ln in cmd.lines])]
-    if cmd.idempotency_key is not None:
-        earlier = _earlier(
-            conn, cmd, supplier_id=supplier.id, location_id=place.id, sku_ids=sku_ids
+    supplier = refs.supplier(cmd.supplier)
+    place = receiving_location(refs.location(cmd.location))
+    sku_ids = refs.sku_ids([ln.sku for ln in cmd.lines])
+    if cmd.idempotency_key is not None and cmd.idempotency_key in refs.earlier:
+        po, stored = refs.earlier[cmd.idempotency_key]
+        wanted = [(s, ln.qty, ln.unit_cost) for s, ln in zip(sku_ids, cmd.lines, strict=True)]
+        same = (
+            (po.supplier_id, po.location_id) == (supplier.id, place.id)
+            and stored == wanted
+            and cmd.expected_on in (None, po.expected_on)
         )
-        if earlier is not None:
-            return earlier
+        if not same:
+            raise IdempotencyKeyReused(cmd.idempotency_key)
+        return Placed(po.id, True, frozenset(sku_ids))
     po_id = new_id("PO")
     expected_on = cmd.expected_on or expected_arrival(today, int(supplier.lead_time_days))
-    conn.execute(
-        purchase_orders.insert().values(
-            id=po_id,
-            supplier_id=supplier.id,
-            location_id=place.id,
-            status=POStatus.OPEN.value,
-            expected_on=expected_on,
-            reference=cmd.reference,
-            idempotency_key=cmd.idempotency_key,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    now = placing.now
+    placing.orders.append(
+        {
+            "id": po_id, "supplier_id": supplier.id, "location_id": place.id,
+            "status": POStatus.OPEN.value, "expected_on": expected_on, "reference": cmd.reference,
+            "idempotency_key": cmd.idempotency_key, "created_at": now, "updated_at": now,
+        }
+    )  # fmt: skip
     # Each line is supply like any other: promise dates and future ATP read it.
     supply = dict(kind="purchase", reference=po_id, document_id=po_id, location_id=place.id,
                   expected_on=expected_on, created_at=now)  # fmt: skip
-    conn.execute(
-        incoming_supply.insert(),
-        [
-            {**supply, "line_no": n, "sku_id": sku_id, "qty": ln.qty, "unit_cost": ln.unit_cost}
-            for n, (ln, sku_id) in enumerate(zip(cmd.lines, sku_ids, strict=True), start=1)
-        ],
+    placing.lines.extend(
+        {**supply, "line_no": n, "sku_id": sku_id, "qty": ln.qty, "unit_cost": ln.unit_cost}
+        for n, (ln, sku_id) in enumerate(zip(cmd.lines, sku_ids, strict=True), start=1)
     )
     return Placed(po_id, False, frozenset(sku_ids))
-
-
-def _earlier(
-    conn: Connection,
-    cmd: NewPurchaseOrder,
-    *,
-    supplier_id: int,
-    location_id: int,
-    sku_ids: list[int],
-) -> Placed | None:
-    """The order placed before under this key; ``IdempotencyKeyReused`` if it differs."""
-    key = cmd.idempotency_key
-    po = conn.execute(
-        select(purchase_orders).where(purchase_orders.c.idempotency_key == key)
-    ).first()
-    if po is None or key is None:
-        return None
-    lines = conn.execute(
-        select(incoming_supply.c.sku_id, incoming_supply.c.qty, incoming_supply.c.unit_cost)
-        .where(incoming_supply.c.document_id == po.id)
-        .order_by(incoming_supply.c.line_no)
-    ).all()
-    wanted = [(s, ln.qty, ln.unit_cost) for s, ln in zip(sku_ids, cmd.lines, strict=True)]
-    stored = [(int(r.sku_id), int(r.qty), r.unit_cost) for r in lines]
-    same = (
-        (po.supplier_id, po.location_id) == (supplier_id, location_id)
-        and stored == wanted
-        and cmd.expected_on in (None, po.expected_on)
-    )
-    if not same:
-        raise IdempotencyKeyReused(key)
-    return Placed(po.id, True, frozenset(sku_ids))
 
 
 def lock_po(

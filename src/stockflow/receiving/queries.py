@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, Select, select
 
 from stockflow.adapters.paging import Key, Keyset, Page
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     asn_lines,
     asns,
@@ -231,13 +232,13 @@ def purchase_orders_by_id(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    heads = conn.execute(_po_query(scope).where(purchase_orders.c.id.in_(wanted))).all()
+    heads = conn.execute(_po_query(scope).where(among(purchase_orders.c.id, wanted))).all()
     lines: dict[str, list[POLineView]] = defaultdict(list)
     found = [h.id for h in heads]
     for r in conn.execute(
         select(incoming_supply, skus.c.code.label("sku"))
         .join(skus, skus.c.id == incoming_supply.c.sku_id)
-        .where(incoming_supply.c.document_id.in_(found), incoming_supply.c.kind == "purchase")
+        .where(among(incoming_supply.c.document_id, found), incoming_supply.c.kind == "purchase")
         .order_by(incoming_supply.c.document_id, incoming_supply.c.line_no)
     ):
         lines[r.document_id].append(

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, update
 
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     bins,
     home_bins,
@@ -121,7 +122,7 @@ def _replayed(conn: Connection, key: str | None, expected: Sequence[tuple[str, i
             select(
                 stock_moves.c.idempotency_key, stock_moves.c.reference, stock_moves.c.qty,
                 stock_moves.c.reason,
-            ).where(stock_moves.c.idempotency_key.in_(keys))
+            ).where(among(stock_moves.c.idempotency_key, keys))
         )
     }  # fmt: skip
     if not found:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Row, case, func, select, update
 
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     channels,
     locations,
@@ -339,9 +340,7 @@ def _return_location(
             require_location(scope, code.scalar_one(), field="location")
         return source
     codes = conn.execute(
-        select(locations.c.code)
-        .where(locations.c.id.in_(sorted(sources)))
-        .order_by(locations.c.code)
+        select(locations.c.code).where(among(locations.c.id, sources)).order_by(locations.c.code)
     ).scalars()
     raise InvalidInput(
         f"these lines shipped from {' and '.join(codes)}: say which location they come back to",

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Connection, select
 
 from stockflow.adapters.paging import Key, Keyset, Page
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import locations, rma_dispositions, rma_lines, rmas, skus
 from stockflow.errors import NotFound
 from stockflow.returns.rules import return_status
@@ -86,7 +87,7 @@ def load_returns(
     heads = conn.execute(
         select(rmas, locations.c.code.label("location"))
         .join(locations, locations.c.id == rmas.c.location_id)
-        .where(rmas.c.id.in_(wanted), *rma_seen(scope))
+        .where(among(rmas.c.id, wanted), *rma_seen(scope))
     ).all()
     lines, decided = _lines_of(conn, wanted), _dispositions_of(conn, wanted)
     return {
@@ -111,7 +112,7 @@ def _lines_of(conn: Connection, ids: list[str]) -> dict[str, list[ReturnLineView
     for r in conn.execute(
         select(rma_lines, skus.c.code.label("sku"))
         .join(skus, skus.c.id == rma_lines.c.sku_id)
-        .where(rma_lines.c.rma_id.in_(ids))
+        .where(among(rma_lines.c.rma_id, ids))
         .order_by(rma_lines.c.rma_id, rma_lines.c.line_no)
     ):
         lines[r.rma_id].append(
@@ -127,7 +128,7 @@ def _dispositions_of(conn: Connection, ids: list[str]) -> dict[str, list[Disposi
     decided: dict[str, list[DispositionView]] = defaultdict(list)
     for d in conn.execute(
         select(rma_dispositions)
-        .where(rma_dispositions.c.rma_id.in_(ids))
+        .where(among(rma_dispositions.c.rma_id, ids))
         .order_by(rma_dispositions.c.id)
     ):
         decided[d.rma_id].append(

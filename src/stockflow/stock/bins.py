@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Column, Connection, select, update
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -105,7 +106,7 @@ def position_places(conn: Connection, ids: set[int]) -> dict[int, PositionPlace]
         .join(skus, skus.c.id == positions.c.sku_id)
         .join(locations, locations.c.id == positions.c.location_id)
         .join(bins, bins.c.id == positions.c.bin_id)
-        .where(positions.c.id.in_(sorted(ids)))
+        .where(among(positions.c.id, ids))
     )
     return {
         r.id: PositionPlace(

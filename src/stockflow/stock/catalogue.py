@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, select, update
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import bins, locations, skus, stock_buffers
 from stockflow.adapters.upsert import upsert
 from stockflow.errors import AlreadyExists, UnknownLocation
@@ -126,7 +127,7 @@ def add_bins(conn: Connection, items: list[NewBin], *, scope: Scope = EVERYWHERE
         (r.location_id, r.code)
         for r in conn.execute(
             select(bins.c.location_id, bins.c.code).where(
-                bins.c.location_id.in_(sorted({r["location_id"] for r in rows}))
+                among(bins.c.location_id, {r["location_id"] for r in rows})
             )
         )
     }

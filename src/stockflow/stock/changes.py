@@ -15,7 +15,11 @@ other commits, and neither total would ever be true. So on PostgreSQL each
 first takes a transaction lock per (SKU, location), in one order and after
 every row lock it takes (so it cannot deadlock): the second sums once the
 first has committed, and the last event told is the truth. The locks travel
-with the statement that sums, in the same round trip. SQLite runs one writer
+with the statement that sums, in the same round trip. A transaction that
+touched more positions than a lock table holds locks for (an import of a
+whole catalogue) takes one lock over every pair instead: each transaction
+that takes pair locks first holds that lock shared, so the bulk one sums
+once those have committed, and they sum once it has. SQLite runs one writer
 at a time. A writer whose write is the transaction's last change to stock
 (a reservation batch) sends the write, the locks and the totals in one round
 trip (``write_and_tell``).
@@ -28,37 +32,42 @@ could not keep them true; ATP is read from the API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     Connection,
     Insert,
     Select,
     String,
     Subquery,
-    any_,
     bindparam,
     cast,
     func,
     literal,
-    literal_column,
     select,
 )
 
 from stockflow.adapters import bulk, driver
 from stockflow.adapters.outbox import before_commit
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import UtcDateTime, locations, outbox, positions, skus
 from stockflow.stock.rules.events import StockChanged
 
 _HOOK = "stock.changed"
 _LOCKS = "stockflow:stock.changed"
 """The first half of the key of every such lock: no other lock of stockflow's has it."""
+_EVERY_PAIR = "stockflow:stock.changed:every pair"
+"""The first half of the key of the lock over every pair (the second is 0)."""
+_MANY = 1_000
+"""Positions past which a transaction takes the lock over every pair, not one per pair.
+
+PostgreSQL keeps a transaction's locks in a table of fixed size (64 per
+connection by default, shared): ten thousand pair locks can exhaust it.
+"""
 
 
 class _Touched:
@@ -74,8 +83,7 @@ class _Touched:
         if not self.ids or self.now is None:
             return
         if conn.dialect.name != "postgresql":
-            ids = json.dumps(sorted(self.ids))
-            conn.execute(_rows("sqlite"), {"ids": ids, "now": self.now})
+            conn.execute(_rows("sqlite"), {"ids": sorted(self.ids), "now": self.now})
         else:
             driver.execute_all(conn, *self.told())
         self.ids.clear()
@@ -83,9 +91,13 @@ class _Touched:
     def told(self) -> list[tuple[driver.Statement, dict[str, Any]]]:
         """PostgreSQL: the locks and the statement that writes the totals, with parameters."""
         ids = sorted(self.ids)
-        locks = driver.prepare(_locks, "postgresql", lists=["ids"])
         rows = driver.prepare(_rows, "postgresql", lists=["ids"], params=["now"])
-        return [(locks, {"ids": ids}), (rows, {"ids": ids, "now": self.now})]
+        told = (rows, {"ids": ids, "now": self.now})
+        if len(ids) > _MANY:
+            return [(driver.prepare(_every_pair, "postgresql", lists=()), {}), told]
+        shared = driver.prepare(_every_pair_shared, "postgresql", lists=())
+        locks = driver.prepare(_locks, "postgresql", lists=["ids"])
+        return [(shared, {}), (locks, {"ids": ids}), told]
 
 
 def touched(conn: Connection, position_ids: Iterable[int], *, now: datetime) -> None:
@@ -118,12 +130,8 @@ def write_and_tell(
 
 def _pairs(dialect: str) -> Subquery:
     """The (SKU id, location id) pairs of the positions in list parameter ``ids``."""
-    if dialect == "postgresql":
-        wanted: Any = positions.c.id == any_(bindparam("ids", [], type_=ARRAY(BigInteger)))
-    else:
-        listed: Any = select(literal_column("value"))
-        listed = listed.select_from(func.json_each(bindparam("ids", "[]")))
-        wanted = positions.c.id.in_(listed)
+    del dialect  # ``among`` renders itself per database
+    wanted = among(positions.c.id, name="ids")
     query = select(positions.c.sku_id, positions.c.location_id).where(wanted).distinct()
     return query.subquery("w")
 
@@ -136,6 +144,18 @@ def _locks(dialect: str) -> Select[Any]:
     )
     lock = func.pg_advisory_xact_lock(func.hashtext(literal(_LOCKS)), key)
     return select(lock).select_from(pairs).order_by(key)
+
+
+def _every_pair_shared(dialect: str) -> Select[Any]:
+    """The lock over every pair, shared: taken before pair locks."""
+    del dialect
+    return select(func.pg_advisory_xact_lock_shared(func.hashtext(literal(_EVERY_PAIR)), 0))
+
+
+def _every_pair(dialect: str) -> Select[Any]:
+    """The lock over every pair, alone: a transaction too large for a lock per pair."""
+    del dialect
+    return select(func.pg_advisory_xact_lock(func.hashtext(literal(_EVERY_PAIR)), 0))
 
 
 @cache

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, select, update
 
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import exceptions, locations, skus
 from stockflow.errors import NotFound
 from stockflow.stock.order_events import OrderScope, order_scopes
@@ -146,7 +147,7 @@ def _concerning(conn: Connection, rows: Sequence[Row[Any]]) -> list[tuple[_About
     sites = sorted({int(r.location_id) for r in rows if r.location_id is not None})
     codes: dict[int, str] = {}
     if sites:
-        found = select(locations.c.id, locations.c.code).where(locations.c.id.in_(sites))
+        found = select(locations.c.id, locations.c.code).where(among(locations.c.id, sites))
         codes = {int(i): code for i, code in conn.execute(found)}
     out: list[tuple[_About, OrderScope]] = []
     for r in sorted(rows, key=lambda r: int(r.id)):

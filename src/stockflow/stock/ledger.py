@@ -19,6 +19,7 @@ from sqlalchemy import Connection, insert, select
 
 from stockflow.adapters import bulk
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import positions, stock_moves
 from stockflow.errors import IdempotencyKeyReused, InsufficientStock
 from stockflow.stock.changes import touched
@@ -211,7 +212,7 @@ def _replays(conn: Connection, cmds: Sequence[PostMove]) -> dict[str, MoveRecord
         return {}
     found = conn.execute(
         select(stock_moves.c.id, stock_moves.c.idempotency_key).where(
-            stock_moves.c.idempotency_key.in_(keys)
+            among(stock_moves.c.idempotency_key, keys)
         )
     ).all()
     rows = {r.id: r for r in ledger_rows(conn, [int(f.id) for f in found])}

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, BigInteger, Connection, Select, any_, bindparam, select
+from sqlalchemy import Connection, Select, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import positions
 
 S = TypeVar("S", bound=Select[Any])
@@ -27,25 +28,12 @@ def in_lock_order(query: S) -> S:
 def lock_positions(conn: Connection, position_ids: Collection[int]) -> dict[int, tuple[int, int]]:
     """Lock positions by id, in lock order; returns ``{id: (on_hand, allocated)}``.
 
-    On PostgreSQL the ids travel as one array, so any number of them is one
-    statement and one lock pass in order; SQLite (already holding the database
-    lock) reads them in chunks.
+    The ids travel as one parameter (``sets.among``), so any number of them is
+    one statement and one lock pass in order; SQLite already holds the
+    database lock and takes no row locks.
     """
     if not position_ids:
         return {}
     columns = (positions.c.id, positions.c.on_hand, positions.c.allocated)
-    ids = sorted(position_ids)
-    if conn.dialect.name == "postgresql":
-        wanted = bindparam("ids", ids, type_=ARRAY(BigInteger))
-        rows = list(
-            conn.execute(in_lock_order(select(*columns).where(positions.c.id == any_(wanted))))
-        )
-    else:
-        rows = [
-            r
-            for start in range(0, len(ids), 5_000)
-            for r in conn.execute(
-                select(*columns).where(positions.c.id.in_(ids[start : start + 5_000]))
-            )
-        ]
-    return {r.id: (int(r.on_hand), int(r.allocated)) for r in rows}
+    query = in_lock_order(select(*columns).where(among(positions.c.id, position_ids)))
+    return {r.id: (int(r.on_hand), int(r.allocated)) for r in conn.execute(query)}

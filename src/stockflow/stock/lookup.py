@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import bins, locations, positions, skus
 from stockflow.errors import InactiveSku, UnknownBin, UnknownLocation, UnknownSku
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -37,50 +38,42 @@ class LocationRef:
     allow_negative: bool
 
 
-CHUNK = 5_000
-"""Values per ``IN (...)`` list: well inside every database's bind-parameter limit."""
-
-
-def chunks(values: Iterable[T]) -> Iterator[list[T]]:
-    """Sorted, distinct ``values`` in lists of at most ``CHUNK``."""
-    ordered = sorted(set(values))  # type: ignore[type-var]
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
-
-
 def skus_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, SkuRef]:
     """Every known SKU among ``codes``, by code."""
-    found: dict[str, SkuRef] = {}
+    wanted = set(codes)
+    if not wanted:
+        return {}
     query = select(skus.c.id, skus.c.code, skus.c.active, skus.c.lot_tracked)
-    for chunk in chunks(codes):
-        for r in conn.execute(query.where(skus.c.code.in_(chunk))):
-            found[r.code] = SkuRef(r.id, r.code, bool(r.active), bool(r.lot_tracked))
-    return found
+    return {
+        r.code: SkuRef(r.id, r.code, bool(r.active), bool(r.lot_tracked))
+        for r in conn.execute(query.where(among(skus.c.code, wanted)))
+    }
 
 
 def sku_codes(conn: Connection, ids: Iterable[int]) -> list[str]:
     """The codes of these SKU ids, in code order."""
-    wanted = sorted(set(ids))
-    found: list[str] = []
-    for chunk in chunks(wanted):
-        found.extend(conn.execute(select(skus.c.code).where(skus.c.id.in_(chunk))).scalars())
-    return sorted(found)
+    wanted = set(ids)
+    if not wanted:
+        return []
+    return sorted(conn.execute(select(skus.c.code).where(among(skus.c.id, wanted))).scalars())
 
 
 def locations_by_code(
     conn: Connection, codes: Iterable[str], *, scope: Scope = EVERYWHERE
 ) -> dict[str, LocationRef]:
     """Every known location among ``codes`` that the scope sees, by code."""
-    found: dict[str, LocationRef] = {}
+    wanted = set(codes)
+    if not wanted:
+        return {}
     columns = (locations.c.id, locations.c.code, locations.c.kind, locations.c.allow_negative)
-    query = select(*columns)
+    query = select(*columns).where(among(locations.c.code, wanted))
     seen = location_condition(scope, locations.c.id)
     if seen is not None:
         query = query.where(seen)
-    for chunk in chunks(codes):
-        for r in conn.execute(query.where(locations.c.code.in_(chunk))):
-            found[r.code] = LocationRef(r.id, r.code, r.kind, bool(r.allow_negative))
-    return found
+    return {
+        r.code: LocationRef(r.id, r.code, r.kind, bool(r.allow_negative))
+        for r in conn.execute(query)
+    }
 
 
 def sku_by_code(conn: Connection, code: str, *, field: str = "sku", active: bool = False) -> SkuRef:

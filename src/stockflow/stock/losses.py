@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, select
 
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -72,7 +73,7 @@ def lock_orders(conn: Connection, order_ids: list[str], held: set[str]) -> None:
     conn.execute(
         select(orders.c.id)
         .join(channels, channels.c.id == orders.c.channel_id)
-        .where(orders.c.id.in_(wanted))
+        .where(among(orders.c.id, wanted))
         .order_by(channels.c.priority.desc(), orders.c.created_at, orders.c.id)
         .with_for_update(of=orders)
     ).all()

@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import Connection, select, update
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import bins, lots, positions
 from stockflow.adapters.upsert import upsert
 from stockflow.errors import (
@@ -68,14 +69,11 @@ class Resolver:
         ends = [e for c in cmds for e in (c.source, c.target) if e is not None]
         skus = lookup.skus_by_code(conn, {c.sku for c in cmds})
         places = lookup.locations_by_code(conn, {e.location for e in ends})
-        bin_ids: dict[tuple[int, str], int] = {}
-        ids = sorted(p.id for p in places.values())
-        for start in range(0, len(ids), lookup.CHUNK):
-            query = select(bins.c.id, bins.c.location_id, bins.c.code)
-            for r in conn.execute(
-                query.where(bins.c.location_id.in_(ids[start : start + lookup.CHUNK]))
-            ):
-                bin_ids[(int(r.location_id), r.code)] = int(r.id)
+        query = select(bins.c.id, bins.c.location_id, bins.c.code)
+        bin_ids = {
+            (int(r.location_id), r.code): int(r.id)
+            for r in conn.execute(query.where(among(bins.c.location_id, _ids(places))))
+        }
         return cls(skus, places, bin_ids)
 
     def sku(self, code: str, *, active: bool) -> lookup.SkuRef:
@@ -148,7 +146,7 @@ class Resolver:
         sku_ids = sorted({s for s, _ in self._lots})
         known = {
             (int(r.sku_id), r.code): r.expires_on
-            for r in conn.execute(select(lots).where(lots.c.sku_id.in_(sku_ids)))
+            for r in conn.execute(select(lots).where(among(lots.c.sku_id, sku_ids)))
         }
         codes = {v.id: v.code for v in self._skus.values()}
         for (sku_id, code), (wanted, index) in self._lots.items():
@@ -177,16 +175,18 @@ class Resolver:
                 [k._asdict() for k in sorted(landing)],
             )
         wanted = {e.key for e in self._ends}
-        sku_ids = sorted({k.sku_id for k in wanted})
         ids: dict[lookup.PositionKey, int] = {}
-        for start in range(0, len(sku_ids), lookup.CHUNK):
-            query = select(
-                positions.c.id, positions.c.sku_id, positions.c.location_id,
-                positions.c.bin_id, positions.c.lot_code,
-            ).where(positions.c.sku_id.in_(sku_ids[start : start + lookup.CHUNK]))  # fmt: skip
-            for r in conn.execute(query):
-                key = lookup.PositionKey(r.sku_id, r.location_id, r.bin_id, r.lot_code)
-                if key in wanted:
-                    ids[key] = int(r.id)
+        query = select(
+            positions.c.id, positions.c.sku_id, positions.c.location_id,
+            positions.c.bin_id, positions.c.lot_code,
+        ).where(among(positions.c.sku_id, {k.sku_id for k in wanted}))  # fmt: skip
+        for r in conn.execute(query):
+            key = lookup.PositionKey(r.sku_id, r.location_id, r.bin_id, r.lot_code)
+            if key in wanted:
+                ids[key] = int(r.id)
         for end in self._ends:
             end.position_id = ids.get(end.key)
+
+
+def _ids(places: dict[str, lookup.LocationRef]) -> set[int]:
+    return {p.id for p in places.values()}

@@ -1,202 +1,301 @@
-"""Opening stock: rows checked against the catalogue at once, then posted as receipts.
+"""Opening stock: a file of receipts, checked and posted set-based, as one unit.
 
-Every row goes through ``post_moves``, so a receipt from a file obeys exactly
-the rules of any other receipt; this module only looks codes up in bulk first, so
-the error for an unknown SKU, location or bin names the first bad row of the
-file before anything is written.
+The file's rows are staged, resolved against the catalogue in one statement
+(SKU, location, bin, the lot's known expiry), and checked there: an unknown
+SKU, location or bin, an inactive SKU, a lot where none belongs or none where
+one does, two expiry dates for one lot. Then, in the global lock order, the
+receipts land as a receipt would from anywhere else: lots are recorded, the
+positions raised (created where new), one ledger row written per file row,
+the ``stock.changed`` totals told (``stock.changes``) and ``StockFreed``
+recorded, so that waiting orders get the stock after commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TypeVar
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    String,
+    Table,
+    and_,
+    func,
+    literal,
+    select,
+    true,
+)
 
+from stockflow.adapters.database import Running
 from stockflow.adapters.outbox import record
-from stockflow.adapters.sheets import Row
-from stockflow.adapters.tables import bins
+from stockflow.adapters.sheets import Cells, Columns, read_sheet
+from stockflow.adapters.staging import fill, load, staged
+from stockflow.adapters.tables import bins, locations, lots, positions, skus, stock_moves
+from stockflow.adapters.upsert import upsert
 from stockflow.errors import (
+    Conflict,
     InactiveSku,
     InvalidInput,
-    StockflowError,
+    Problems,
     UnknownBin,
     UnknownLocation,
     UnknownSku,
 )
-from stockflow.stock import lookup
-from stockflow.stock.ledger import post_moves
-from stockflow.stock.rules.commands import Place, PostMove
+from stockflow.stock.changes import touched
+from stockflow.stock.import_checks import RowCheck, check_query, check_rows, read_rows
+from stockflow.stock.import_runs import ImportSummary, ProgressCallback, run_import
 from stockflow.stock.rules.events import StockFreed
 from stockflow.stock.rules.places import DEFAULT_BIN
 from stockflow.stock.rules.quantities import positive_quantity
 
-T = TypeVar("T")
-
-ProgressCallback = Callable[[int, int], None]
-"""Called now and then with (rows written so far, rows in the file)."""
-
+STOCK_COLUMNS = Columns(("sku", "location", "qty"), ("bin", "lot", "expires_on"))
 ACTOR = "import"
-_CHUNK = 5_000  # codes per lookup: well inside every database's bind-parameter limit
-_CHUNK_POST = 1_000  # moves posted per statement batch, and per progress step
+KIND = "stock"
 
 
-@dataclass(frozen=True, slots=True)
-class StockLine:
-    """One row of an opening-stock file, checked for types but not yet against the catalogue."""
+def import_opening_stock(
+    sf: Running, path: Path, *, progress: ProgressCallback | None = None, dry_run: bool = False
+) -> ImportSummary:
+    """Receive every row of the file as a ``receipt`` move, or none (see the module's note)."""
+    sheet_name, count = path.name, 0
 
-    row: int
-    sku: str
-    location: str
-    bin: str | None
-    lot: str | None
-    expires_on: date | None
-    qty: int
+    def prepare() -> Callable[[Connection], tuple[None, int, dict[str, Any]]]:
+        nonlocal sheet_name, count
+        found = Problems(columns=STOCK_COLUMNS.all())
+        sheet = read_sheet(path, STOCK_COLUMNS, problems=found)
+        sheet_name, count = sheet.name, len(sheet.rows)
+        rows = read_rows(sheet.rows, _read, found, progress)
+        codes = {str(r[1]) for r in rows if r[1] is not None}
+        reference = f"import:{sheet.name}"[:128]
 
-    @classmethod
-    def from_row(cls, row: Row) -> StockLine:
-        """The row's cells as a stock line; blank or mistyped cells are errors naming the row."""
-        required = {name: row.text(name) for name in ("sku", "location", "qty")}
-        for name, value in required.items():
-            if value is None:
-                raise row.error(name, "is required")
-        return cls(
-            row=row.number,
-            sku=required["sku"] or "",
-            location=required["location"] or "",
-            bin=row.text("bin", max_length=32),
-            lot=row.text("lot", max_length=64),
-            expires_on=row.day("expires_on"),
-            qty=positive_quantity(row.whole("qty"), field="qty", row=row.number),
+        def work(conn: Connection) -> tuple[None, int, dict[str, Any]]:
+            problems = found.copy()
+            now = sf.clock()
+            with (
+                staged(conn, "import_rows", *_staging()) as table,
+                staged(conn, "import_resolved", *_resolved_columns()) as resolved,
+            ):
+                load(conn, table, rows, count=count)
+                fill(conn, resolved, _resolve(table))
+                _check(conn, resolved, problems)
+                problems.raise_any()
+                units = _post(conn, resolved, reference=reference, now=now)
+            record(conn, StockFreed.of(codes, "import"), now=now)
+            if progress is not None:
+                progress(count, count)
+            return None, count, {"rows": count, "units": units, "skus": len(codes)}
+
+        return work
+
+    outcome = run_import(sf, path, KIND, prepare, dry_run=dry_run)
+    done = ImportSummary(KIND, sheet_name, count, outcome.seconds, dry_run=dry_run)
+    return replace(done, earlier=outcome.earlier, followup_failed=outcome.followup_failed)
+
+
+def _staging() -> list[Column[Any]]:
+    return [
+        Column("sku", String), Column("location", String), Column("bin", String),
+        Column("lot", String), Column("expires_on", Date), Column("qty", BigInteger),
+    ]  # fmt: skip
+
+
+def _read(c: Cells) -> tuple[object, ...]:
+    n = c.row.number
+    sku = c.text("sku", required=True)
+    location = c.text("location", required=True)
+    qty = c.whole("qty", required=True)
+    if qty is not None:
+        qty = c.get(lambda: positive_quantity(qty, field="qty", row=n))
+    bin_code = c.text("bin", max_length=32)
+    lot = c.text("lot", max_length=64)
+    return (sku, location, bin_code, lot, c.day("expires_on"), qty)
+
+
+def _resolved_columns() -> list[Column[Any]]:
+    return [
+        *_staging(),
+        Column("sku_id", BigInteger), Column("active", Boolean), Column("lot_tracked", Boolean),
+        Column("location_id", BigInteger), Column("bin_id", BigInteger),
+        Column("known_expiry", Date),
+    ]  # fmt: skip
+
+
+def _resolve(table: Table) -> Any:
+    """Each staged row with its SKU, location, bin and known lot looked up (NULL: not found)."""
+    bin_code = func.coalesce(table.c.bin, DEFAULT_BIN)
+    return (
+        select(
+            table.c.row,
+            table.c.sku,
+            table.c.location,
+            bin_code,
+            table.c.lot,
+            table.c.expires_on,
+            table.c.qty,
+            skus.c.id,
+            skus.c.active,
+            skus.c.lot_tracked,
+            locations.c.id,
+            bins.c.id,
+            lots.c.expires_on,
         )
-
-    def command(self, reference: str) -> PostMove:
-        """The receipt this row asks for."""
-        return PostMove(
-            self.sku,
-            self.qty,
-            "receipt",
-            target=Place(self.location, self.bin, self.lot),
-            actor=ACTOR,
-            reference=reference,
-            lot_expires_on=self.expires_on,
-        )
+        .select_from(table)
+        .outerjoin(skus, skus.c.code == table.c.sku)
+        .outerjoin(locations, locations.c.code == table.c.location)
+        .outerjoin(bins, and_(bins.c.location_id == locations.c.id, bins.c.code == bin_code))
+        .outerjoin(lots, and_(lots.c.sku_id == skus.c.id, lots.c.code == table.c.lot))
+    )
 
 
-def refuse_conflicting_expiry(lines: Sequence[StockLine]) -> None:
-    """One lot has one expiry date; two rows that disagree are an error naming both."""
-    dated: dict[tuple[str, str], StockLine] = {}
-    for line in lines:
-        if line.lot is None or line.expires_on is None:
-            continue
-        first = dated.setdefault((line.sku, line.lot), line)
-        if first.expires_on != line.expires_on:
-            raise InvalidInput(
-                f"lot {line.lot} of SKU {line.sku} expires on {first.expires_on} on row "
-                f"{first.row} but on {line.expires_on} here",
+def _check(conn: Connection, r: Table, problems: Problems) -> None:
+    """Every problem of the staged rows against the catalogue, and with lots' expiry dates."""
+    c = r.c
+    checks = [
+        RowCheck(
+            c.sku.is_not(None) & c.sku_id.is_(None),
+            lambda x: UnknownSku(f"no SKU with code {x.sku!r}", field="sku"),
+        ),
+        RowCheck(
+            c.sku_id.is_not(None) & ~c.active,
+            lambda x: InactiveSku(f"SKU {x.sku} is inactive", field="sku"),
+        ),
+        RowCheck(
+            c.location.is_not(None) & c.location_id.is_(None),
+            lambda x: UnknownLocation(f"no location with code {x.location!r}", field="location"),
+        ),
+        RowCheck(
+            c.location_id.is_not(None) & c.bin_id.is_(None),
+            lambda x: UnknownBin(f"location {x.location} has no bin {x.bin!r}", field="bin"),
+        ),
+        RowCheck(
+            c.lot_tracked & c.lot.is_(None),
+            lambda x: InvalidInput(f"SKU {x.sku} is lot-tracked: say which lot", field="lot"),
+        ),
+        RowCheck(
+            ~c.lot_tracked & c.lot.is_not(None),
+            lambda x: InvalidInput(
+                f"SKU {x.sku} is not lot-tracked: leave the lot empty", field="lot"
+            ),
+        ),
+        RowCheck(
+            ~c.lot_tracked & c.expires_on.is_not(None),
+            lambda x: InvalidInput(
+                f"SKU {x.sku} is not lot-tracked: only lots expire", field="expires_on"
+            ),
+        ),
+        RowCheck(
+            c.lot_tracked
+            & c.expires_on.is_not(None)
+            & c.known_expiry.is_not(None)
+            & (c.expires_on != c.known_expiry),
+            lambda x: Conflict(
+                f"lot {x.lot} of SKU {x.sku} expires on {x.known_expiry}, not {x.expires_on}",
                 field="expires_on",
-                row=line.row,
-            )
+            ),
+        ),
+    ]
+    check_rows(conn, r, checks, problems)
+    _check_one_expiry(conn, r, problems)
 
 
-def post_receipts(
-    conn: Connection,
-    lines: Sequence[StockLine],
-    *,
-    reference: str,
-    now: datetime,
-    progress: ProgressCallback | None,
-) -> None:
-    """Check every row against the catalogue at once, then post each as a receipt, in lock order."""
-    refs = _Refs.load(conn, lines)
-    # Receipts lock their target position; taking them in the global lock order
-    # (sku, location, bin, lot) means a long import cannot deadlock a reservation.
-    ordered = sorted(lines, key=refs.lock_key)
-    total = len(ordered)
-    if progress is not None:
-        progress(0, total)
-    for start in range(0, total, _CHUNK_POST):
-        chunk = ordered[start : start + _CHUNK_POST]
-        try:
-            post_moves(
-                conn, [line.command(reference) for line in chunk], now=now,
-                rows=[line.row for line in chunk],
-            )  # fmt: skip
-        except StockflowError as exc:
-            if exc.field is not None:
-                exc.field = exc.field.removeprefix("to.")
-            raise
-        if progress is not None:
-            progress(start + len(chunk), total)
-    if lines:
-        record(conn, StockFreed.of((line.sku for line in lines), "import"), now=now)
-
-
-@dataclass(frozen=True, slots=True)
-class _Refs:
-    """Every SKU, location and bin the file names, each looked up once."""
-
-    skus: dict[str, lookup.SkuRef]
-    places: dict[str, lookup.LocationRef]
-    bin_ids: dict[tuple[int, str], int]
-
-    @classmethod
-    def load(cls, conn: Connection, lines: Sequence[StockLine]) -> _Refs:
-        skus: dict[str, lookup.SkuRef] = {}
-        places: dict[str, lookup.LocationRef] = {}
-        for chunk in _chunks(sorted({x.sku for x in lines})):
-            skus.update(lookup.skus_by_code(conn, chunk))
-        for chunk in _chunks(sorted({x.location for x in lines})):
-            places.update(lookup.locations_by_code(conn, chunk))
-        bin_ids: dict[tuple[int, str], int] = {}
-        for ids in _chunks(sorted(p.id for p in places.values())):
-            query = select(bins.c.id, bins.c.location_id, bins.c.code)
-            for r in conn.execute(query.where(bins.c.location_id.in_(ids))):
-                bin_ids[(int(r.location_id), r.code)] = int(r.id)
-        refs = cls(skus, places, bin_ids)
-        for line in lines:
-            refs.lock_key(line)  # the first bad row in file order is the one reported
-        return refs
-
-    def lock_key(self, line: StockLine) -> tuple[int, int, int, str]:
-        """The row's position key, or the error that keeps it from being posted."""
-        sku = self.skus.get(line.sku)
-        if sku is None:
-            raise UnknownSku(f"no SKU with code {line.sku!r}", field="sku", row=line.row)
-        if not sku.active:
-            raise InactiveSku(f"SKU {line.sku} is inactive", field="sku", row=line.row)
-        place = self.places.get(line.location)
-        if place is None:
-            raise UnknownLocation(
-                f"no location with code {line.location!r}", field="location", row=line.row
-            )
-        bin_code = line.bin or DEFAULT_BIN
-        bin_id = self.bin_ids.get((place.id, bin_code))
-        if bin_id is None:
-            raise UnknownBin(
-                f"location {place.code} has no bin {bin_code!r}", field="bin", row=line.row
-            )
-        _check_lot(line, sku)
-        return (sku.id, place.id, bin_id, line.lot or "")
-
-
-def _check_lot(line: StockLine, sku: lookup.SkuRef) -> None:
-    if sku.lot_tracked and line.lot is None:
-        raise InvalidInput(
-            f"SKU {sku.code} is lot-tracked: say which lot", field="lot", row=line.row
+def _check_one_expiry(conn: Connection, r: Table, problems: Problems) -> None:
+    """One lot has one expiry date: a row whose date differs from the lot's first names both."""
+    dated = (r.c.lot.is_not(None), r.c.expires_on.is_not(None), r.c.sku_id.is_not(None))
+    first_rows = (
+        select(r.c.sku_id, r.c.lot, func.min(r.c.row).label("first"))
+        .where(*dated)
+        .group_by(r.c.sku_id, r.c.lot)
+        .having(func.count(func.distinct(r.c.expires_on)) > 1)
+        .subquery("first_rows")
+    )
+    first = r.alias("first_dated")
+    clashes = (
+        select(
+            r.c.row,
+            r.c.sku,
+            r.c.lot,
+            r.c.expires_on,
+            first.c.row.label("first_row"),
+            first.c.expires_on.label("first_date"),
         )
-    if not sku.lot_tracked and line.lot is not None:
-        raise InvalidInput(
-            f"SKU {sku.code} is not lot-tracked: leave the lot empty", field="lot", row=line.row
-        )
-    if not sku.lot_tracked and line.expires_on is not None:
-        raise InvalidInput(
-            f"SKU {sku.code} is not lot-tracked: only lots expire", field="expires_on", row=line.row
-        )
+        .join(first_rows, and_(first_rows.c.sku_id == r.c.sku_id, first_rows.c.lot == r.c.lot))
+        .join(first, first.c.row == first_rows.c.first)
+        .where(*dated, r.c.expires_on != first.c.expires_on)
+    )
+    check_query(
+        conn, clashes,
+        lambda x: InvalidInput(
+            f"lot {x.lot} of SKU {x.sku} expires on {x.first_date} on row {x.first_row} "
+            f"but on {x.expires_on} here",
+            field="expires_on",
+        ),
+        problems,
+    )  # fmt: skip
 
 
-def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+def _post(conn: Connection, r: Table, *, reference: str, now: datetime) -> int:
+    """Record lots, raise positions in lock order, write one receipt per row; the units."""
+    lot_code = func.coalesce(r.c.lot, "")
+    dated = (
+        select(r.c.sku_id, r.c.lot, func.max(r.c.expires_on))
+        .where(r.c.lot.is_not(None), true())
+        .group_by(r.c.sku_id, r.c.lot)
+    )
+    new_lots = upsert(conn, lots).from_select(["sku_id", "code", "expires_on"], dated)
+    conn.execute(
+        new_lots.on_conflict_do_update(
+            index_elements=["sku_id", "code"],
+            set_={"expires_on": new_lots.excluded.expires_on},
+            where=lots.c.expires_on.is_(None),
+        )
+    )
+    key = (r.c.sku_id, r.c.location_id, r.c.bin_id, lot_code)
+    # Grouped by position and in the global lock order: a long import cannot
+    # deadlock a reservation that locks some of the same positions.
+    raised = select(*key, func.sum(r.c.qty)).where(true()).group_by(*key).order_by(*key)
+    landing = upsert(conn, positions).from_select(
+        ["sku_id", "location_id", "bin_id", "lot_code", "on_hand"], raised
+    )
+    ids = (
+        conn.execute(
+            landing.on_conflict_do_update(
+                index_elements=["sku_id", "location_id", "bin_id", "lot_code"],
+                set_={"on_hand": positions.c.on_hand + landing.excluded.on_hand},
+            ).returning(positions.c.id)
+        )
+        .scalars()
+        .all()
+    )
+    moves = (
+        select(
+            r.c.sku_id,
+            r.c.qty,
+            positions.c.id,
+            literal("receipt"),
+            literal(ACTOR),
+            literal(reference),
+            literal(now, stock_moves.c.created_at.type),
+        )
+        .join(
+            positions,
+            and_(
+                positions.c.sku_id == r.c.sku_id,
+                positions.c.location_id == r.c.location_id,
+                positions.c.bin_id == r.c.bin_id,
+                positions.c.lot_code == lot_code,
+            ),
+        )
+        .order_by(r.c.row)
+    )
+    columns = ["sku_id", "qty", "to_position_id", "reason", "actor", "reference", "created_at"]
+    conn.execute(stock_moves.insert().from_select(columns, moves))
+    touched(conn, ids, now=now)
+    units = conn.execute(select(func.coalesce(func.sum(r.c.qty), 0))).scalar_one()
+    return int(units)

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, literal, select, union_all
 
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocations,
     channels,
@@ -50,19 +51,19 @@ def order_scopes(conn: Connection, order_ids: Iterable[str]) -> dict[str, OrderS
     channel = (
         select(orders.c.id, literal("c").label("side"), channels.c.code)
         .join(channels, channels.c.id == orders.c.channel_id)
-        .where(orders.c.id.in_(wanted))
+        .where(among(orders.c.id, wanted))
     )
     held = (
         select(orders.c.id, literal("l").label("side"), locations.c.code)
         .join(allocations, allocations.c.reservation_id == orders.c.reservation_id)
         .join(positions, positions.c.id == allocations.c.position_id)
         .join(locations, locations.c.id == positions.c.location_id)
-        .where(orders.c.id.in_(wanted), allocations.c.qty > allocations.c.released_qty)
+        .where(among(orders.c.id, wanted), allocations.c.qty > allocations.c.released_qty)
     )
     shipped = (
         select(shipments.c.order_id, literal("l").label("side"), locations.c.code)
         .join(locations, locations.c.id == shipments.c.location_id)
-        .where(shipments.c.order_id.in_(wanted))
+        .where(among(shipments.c.order_id, wanted))
     )
     channel_of: dict[str, str] = {}
     sites: dict[str, set[str]] = defaultdict(set)

@@ -12,6 +12,7 @@ from collections.abc import Collection
 
 from sqlalchemy import Connection, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import user_scopes, users
 from stockflow.stock.rules.access import EVERYWHERE, Principal, Role, Scope, ScopeKind
 
@@ -34,7 +35,7 @@ def scope_codes(
         return found
     rows = conn.execute(
         select(user_scopes.c.user_id, user_scopes.c.kind, user_scopes.c.code)
-        .where(user_scopes.c.user_id.in_(sorted(set(user_ids))))
+        .where(among(user_scopes.c.user_id, user_ids))
         .order_by(user_scopes.c.user_id, user_scopes.c.code)
     )
     for user_id, kind, code in rows:
@@ -53,7 +54,7 @@ def active_principals(conn: Connection, user_ids: Collection[int]) -> dict[int, 
         return {}
     rows = conn.execute(
         select(users.c.id, users.c.name, users.c.role).where(
-            users.c.id.in_(sorted(set(user_ids))), users.c.active.is_(True)
+            among(users.c.id, user_ids), users.c.active.is_(True)
         )
     ).all()
     scopes = scopes_of(conn, [r.id for r in rows])

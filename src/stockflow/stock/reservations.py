@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, select
 
 from stockflow.adapters import audit, bulk
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocations,
     audit_log,
@@ -213,7 +214,7 @@ def _replays(conn: Connection, requests: Sequence[Reserve]) -> dict[str, Reserva
         return {}
     rows = conn.execute(
         select(reservations.c.id, reservations.c.idempotency_key).where(
-            reservations.c.idempotency_key.in_(sorted(keys))
+            among(reservations.c.idempotency_key, keys)
         )
     ).all()
     views = load_reservations(conn, [r.id for r in rows])

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Connection, or_, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import channels, locations, orders, suppliers
 from stockflow.errors import Forbidden
 from stockflow.stock.rules.access import Scope
@@ -46,15 +47,13 @@ def seen(
     if supplier is not None and scope.suppliers is not None:
         # Aliased, so that a query over suppliers itself never captures it.
         theirs = suppliers.alias("scope_suppliers")
-        where.append(
-            supplier.in_(select(theirs.c.id).where(theirs.c.code.in_(sorted(scope.suppliers))))
-        )
+        where.append(supplier.in_(select(theirs.c.id).where(among(theirs.c.code, scope.suppliers))))
     if order is not None and scope.channels is not None:
         of, by = orders.alias("scope_orders"), channels.alias("scope_channels")
         ids = (
             select(of.c.id)
             .join(by, by.c.id == of.c.channel_id)
-            .where(by.c.code.in_(sorted(scope.channels)))
+            .where(among(by.c.code, scope.channels))
         )
         where.append(order.in_(ids))
     return where
@@ -64,9 +63,7 @@ def location_ids(conn: Connection, scope: Scope) -> frozenset[int] | None:
     """The ids of the sites the scope is limited to; None when it is not."""
     if scope.locations is None:
         return None
-    found = conn.execute(
-        select(locations.c.id).where(locations.c.code.in_(sorted(scope.locations)))
-    )
+    found = conn.execute(select(locations.c.id).where(among(locations.c.code, scope.locations)))
     return frozenset(int(i) for i in found.scalars())
 
 

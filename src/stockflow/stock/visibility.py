@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocations,
     channel_locations,
@@ -51,11 +52,11 @@ def _all(conditions: list[Condition]) -> Condition | None:
 
 
 def _channel_ids(codes: frozenset[str]) -> Select[tuple[int]]:
-    return select(channels.c.id).where(channels.c.code.in_(sorted(codes)))
+    return select(channels.c.id).where(among(channels.c.code, codes))
 
 
 def _location_ids(codes: frozenset[str]) -> Select[tuple[int]]:
-    return select(locations.c.id).where(locations.c.code.in_(sorted(codes)))
+    return select(locations.c.id).where(among(locations.c.code, codes))
 
 
 def location_condition(scope: Scope, location_id: ColumnElement[int]) -> Condition | None:
@@ -83,7 +84,7 @@ def sites_condition(scope: Scope, location_id: ColumnElement[int]) -> Condition 
 
 def _ships_from(codes: frozenset[str], location_id: ColumnElement[int]) -> Condition:
     """Whether one of these channels ships from the location; naming none, it ships from any."""
-    wanted = channels.c.code.in_(sorted(codes))
+    wanted = among(channels.c.code, codes)
     named = (
         select(channel_locations.c.location_id)
         .join(channels, channels.c.id == channel_locations.c.channel_id)
@@ -93,7 +94,7 @@ def _ships_from(codes: frozenset[str], location_id: ColumnElement[int]) -> Condi
     mine = channels.alias("ships_anywhere")
     names_none = exists(
         select(mine.c.id).where(
-            mine.c.code.in_(sorted(codes)),
+            among(mine.c.code, codes),
             ~exists(
                 select(channel_locations.c.channel_id).where(
                     channel_locations.c.channel_id == mine.c.id
@@ -185,4 +186,4 @@ def channel_condition(scope: Scope) -> Condition | None:
         return false()
     if scope.channels is None:
         return None
-    return channels.c.code.in_(sorted(scope.channels))
+    return among(channels.c.code, scope.channels)

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, select
 
 from stockflow.adapters.outbox import record
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     bins,
     incoming_supply,
@@ -233,7 +234,7 @@ def _sources(conn: Connection, location_id: int, sku_ids: set[int]) -> list[Sour
         )
         .where(
             positions.c.location_id == location_id,
-            positions.c.sku_id.in_(sorted(sku_ids)),
+            among(positions.c.sku_id, sku_ids),
             bins.c.role == BinRole.STORAGE.value,
             positions.c.on_hand - positions.c.allocated > 0,
         )

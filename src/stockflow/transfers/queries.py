@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Connection, select
 
 from stockflow.adapters.paging import Key, Keyset, Page
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import incoming_supply, locations, skus, transfers
 from stockflow.errors import InvalidInput, NotFound
 from stockflow.stock import lookup
@@ -83,7 +84,7 @@ def load_transfers(
     """Transfers by id (unknown ones, and those ``scope`` does not see, left out)."""
     if not ids:
         return {}
-    wanted = transfers.c.id.in_(sorted(set(ids)))
+    wanted = among(transfers.c.id, ids)
     heads = conn.execute(_HEAD.where(wanted, *transfer_seen(scope))).all()
     lines = _lines(conn, [h.id for h in heads])
     return {
@@ -117,7 +118,7 @@ def _lines(conn: Connection, ids: list[str]) -> dict[str, list[TransferLineView]
         )
         .join(skus, skus.c.id == incoming_supply.c.sku_id)
         .join(transfers, transfers.c.id == incoming_supply.c.document_id)
-        .where(incoming_supply.c.kind == "transfer", incoming_supply.c.document_id.in_(ids))
+        .where(incoming_supply.c.kind == "transfer", among(incoming_supply.c.document_id, ids))
         .order_by(incoming_supply.c.document_id, incoming_supply.c.line_no)
     )
     out: dict[str, list[TransferLineView]] = {}

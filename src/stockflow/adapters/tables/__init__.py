@@ -26,6 +26,7 @@ from stockflow.adapters.tables.floor import (
     tracking_events,
     waves,
 )
+from stockflow.adapters.tables.imports import import_runs
 from stockflow.adapters.tables.orders import (
     channel_locations,
     channels,
@@ -83,6 +84,7 @@ __all__ = [
     "event_aggregates",
     "exceptions",
     "home_bins",
+    "import_runs",
     "incoming_supply",
     "kit_components",
     "ledger_checkpoints",

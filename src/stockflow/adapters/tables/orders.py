@@ -118,6 +118,7 @@ orders = Table(
 Index("ix_orders_created", orders.c.created_at, orders.c.id)
 Index("ix_orders_status_created", orders.c.status, orders.c.created_at, orders.c.id)
 Index("ix_orders_channel_created", orders.c.channel_id, orders.c.created_at, orders.c.id)
+Index("ix_orders_reservation_id", orders.c.reservation_id)
 
 
 order_lines = Table(
@@ -132,6 +133,8 @@ order_lines = Table(
     CheckConstraint("qty > 0", name="qty_positive"),
     CheckConstraint("cancelled_qty >= 0 AND cancelled_qty <= qty", name="cancelled_within_qty"),
 )
+# What waits for a SKU (promise dates) is found by SKU, whatever the size of the order history.
+Index("ix_order_lines_sku_id", order_lines.c.sku_id)
 
 
 order_decisions = Table(

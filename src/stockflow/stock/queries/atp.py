@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, Select, case, exists, func, select
 
 from stockflow.adapters.exporting import Rows, each
 from stockflow.adapters.paging import Keyset, Page
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     bins,
     channels,
@@ -251,7 +252,7 @@ def atp_page(
         for code in wanted:
             if code not in known:
                 raise UnknownSku(f"no SKU with code {code!r}", field="sku")
-        query = query.where(skus.c.code.in_(wanted))
+        query = query.where(among(skus.c.code, wanted))
     else:
         query = query.where(exists(_sellable(scope).where(positions.c.sku_id == skus.c.id)))
     page = ATP.page(conn, query, after=after, limit=limit)
@@ -352,7 +353,7 @@ def atp_query(today: date, scope: Scope) -> Select[Any]:
 
 def _fenced_from(scope: Scope, query: Select[Any]) -> Select[Any]:
     """``query`` with a ``fenced`` column: units other channels' ring fences keep back."""
-    mine = sorted(scope.channels or ())
+    mine = scope.channels or ()
     others = (
         select(
             ring_fences.c.sku_id,
@@ -360,7 +361,7 @@ def _fenced_from(scope: Scope, query: Select[Any]) -> Select[Any]:
             func.sum(ring_fences.c.qty).label("qty"),
         )
         .join(channels, channels.c.id == ring_fences.c.channel_id)
-        .where(channels.c.code.not_in(mine))
+        .where(~among(channels.c.code, mine))
         .group_by(ring_fences.c.sku_id, ring_fences.c.location_id)
         .subquery()
     )

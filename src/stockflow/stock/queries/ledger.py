@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from stockflow.adapters.exporting import Rows, each
 from stockflow.adapters.paging import Key, Keyset, Page
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import bins, locations, positions, skus, stock_moves
 from stockflow.stock import lookup
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -46,7 +47,7 @@ def ledger_rows(conn: Connection, ids: list[int]) -> list[LedgerRow]:
     """The moves with these ids, newest first."""
     if not ids:
         return []
-    query = ledger_query().where(stock_moves.c.id.in_(sorted(ids)))
+    query = ledger_query().where(among(stock_moves.c.id, ids))
     return [ledger_row(r) for r in conn.execute(query.order_by(stock_moves.c.id.desc()))]
 
 

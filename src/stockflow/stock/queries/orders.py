@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, exists, func, or_, select
 
-from stockflow.adapters.driver import among
 from stockflow.adapters.exporting import Rows
 from stockflow.adapters.paging import Key, Keyset, Page
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
     allocation_open_qty,
     allocations,
@@ -104,7 +104,7 @@ def load_orders(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    query = _HEADS.where(among(conn, orders.c.id, wanted))
+    query = _HEADS.where(among(orders.c.id, wanted))
     seen = order_condition(scope)
     if seen is not None:
         query = query.where(seen)
@@ -125,7 +125,7 @@ def order_views(conn: Connection, heads: Sequence[Sequence[Any]]) -> list[OrderV
     notes: dict[str, list[str]] = defaultdict(list)
     for order_id, message in conn.execute(
         select(order_decisions.c.order_id, order_decisions.c.message)
-        .where(among(conn, order_decisions.c.order_id, ids))
+        .where(among(order_decisions.c.order_id, ids))
         .order_by(order_decisions.c.id)
     ).all():
         notes[order_id].append(message)
@@ -160,7 +160,7 @@ def _line_views(
             func.sum(allocations.c.consumed_qty).label("shipped"),
         )
         .join(positions, positions.c.id == allocations.c.position_id)
-        .where(among(conn, allocations.c.reservation_id, reservation_ids))
+        .where(among(allocations.c.reservation_id, reservation_ids))
         .group_by(allocations.c.reservation_id, allocations.c.line_no, positions.c.sku_id)
         .subquery("held")
     )
@@ -182,7 +182,7 @@ def _line_views(
             (held.c.reservation_id == orders.c.reservation_id)
             & (held.c.line_no == order_lines.c.line_no),
         )
-        .where(among(conn, order_lines.c.order_id, ids))
+        .where(among(order_lines.c.order_id, ids))
         .order_by(order_lines.c.order_id, order_lines.c.line_no)
     ).all()  # fmt: skip
     # (order, line) -> {SKU id: (units held, units shipped)}; the line's own row first.
@@ -278,7 +278,7 @@ def order_line_rows(scope: Scope = EVERYWHERE) -> Rows:
                 order_lines.c.qty, order_lines.c.cancelled_qty, order_lines.c.unit_price,
             )
             .join(skus, skus.c.id == order_lines.c.sku_id)
-            .where(order_lines.c.order_id.in_([h.id for h in heads]))
+            .where(among(order_lines.c.order_id, [h.id for h in heads]))
             .order_by(order_lines.c.order_id, order_lines.c.line_no)
         ):  # fmt: skip
             per_order[line.order_id].append(line)
@@ -301,7 +301,7 @@ def kit_recipes(conn: Connection, sku_ids: Iterable[int]) -> dict[int, dict[int,
     recipes: dict[int, dict[int, int]] = defaultdict(dict)
     if wanted:
         for k in conn.execute(
-            select(kit_components).where(kit_components.c.kit_sku_id.in_(wanted))
+            select(kit_components).where(among(kit_components.c.kit_sku_id, wanted))
         ):
             recipes[int(k.kit_sku_id)][int(k.component_sku_id)] = int(k.qty)
     return dict(recipes)
@@ -323,9 +323,11 @@ def orders_waiting_for(conn: Connection, sku_ids: Iterable[int]) -> list[str]:
     wanted = sorted(set(sku_ids))
     if not wanted:
         return []
-    kits = select(kit_components.c.kit_sku_id).where(kit_components.c.component_sku_id.in_(wanted))
+    kits = select(kit_components.c.kit_sku_id).where(
+        among(kit_components.c.component_sku_id, wanted)
+    )
     lines = select(order_lines.c.order_id).where(
-        or_(order_lines.c.sku_id.in_(wanted), order_lines.c.sku_id.in_(kits))
+        or_(among(order_lines.c.sku_id, wanted), order_lines.c.sku_id.in_(kits))
     )
     return list(
         conn.execute(
@@ -340,5 +342,5 @@ def order_statuses(conn: Connection, order_ids: list[str]) -> dict[str, str]:
     """Each order's status now, by id."""
     if not order_ids:
         return {}
-    rows = conn.execute(select(orders.c.id, orders.c.status).where(orders.c.id.in_(order_ids)))
+    rows = conn.execute(select(orders.c.id, orders.c.status).where(among(orders.c.id, order_ids)))
     return {r.id: r.status for r in rows}

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from stockflow.adapters.sets import among
 from stockflow.adapters.tables import allocations, bins, locations, positions, reservations, skus
 from stockflow.errors import UnknownReservation
 from stockflow.stock.rules.access import EVERYWHERE, Scope
@@ -69,7 +70,7 @@ def load_reservations(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    query = select(reservations).where(reservations.c.id.in_(wanted))
+    query = select(reservations).where(among(reservations.c.id, wanted))
     seen = reservation_condition(scope)
     if seen is not None:
         heads = conn.execute(query.where(seen)).all()
@@ -95,7 +96,7 @@ def load_reservations(
         .join(skus, skus.c.id == positions.c.sku_id)
         .join(locations, locations.c.id == positions.c.location_id)
         .join(bins, bins.c.id == positions.c.bin_id)
-        .where(allocations.c.reservation_id.in_(wanted))
+        .where(among(allocations.c.reservation_id, wanted))
         .order_by(allocations.c.reservation_id, allocations.c.line_no, allocations.c.id)
     ).all()
     lines: dict[str, list[AllocationView]] = {h.id: [] for h in heads}
