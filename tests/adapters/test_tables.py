@@ -80,7 +80,8 @@ VOCABULARY = {
     "outcome",
 }
 # ...except where the name means prose: why the customer sends it back, in their words.
-FREE_TEXT = {("rmas", "reason")}
+# Words any writer may choose, or a vocabulary that grows with each new importer.
+FREE_TEXT = {("rmas", "reason"), ("import_runs", "kind")}
 
 
 def one_of_lists() -> dict[tuple[str, str], tuple[str, ...]]:

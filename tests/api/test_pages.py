@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from stockflow.events.relay import Relay
 from stockflow.events.webhooks import fan_out
 from stockflow.floor.picking import WaveRequest
 from stockflow.orders.rules.parties import NewCustomer
+from stockflow.stock.imports import import_skus
 from stockflow.stock.rules.access import PERMISSIONS, Action, Permission, Resource, Role
 from stockflow.transfers.rules import TransferLineIn
 
@@ -184,7 +186,11 @@ def _world(sf: Stockflow) -> dict[str, str]:
 
 
 @pytest.fixture
-def world(sf: Stockflow) -> Iterator[World]:
+def world(sf: Stockflow, tmp_path: Path) -> Iterator[World]:
+    for n in (1, 2):  # two files imported, so the record of imports has rows to page
+        sheet = tmp_path / f"skus-{n}.csv"
+        sheet.write_text(f"code,name\nIMP-{n},Imported {n}\n")
+        import_skus(sf, sheet)
     headers = open_sites(sf)
     sf.access.add_user("mkt-web", Role.MARKETPLACE, scope=["WEB"])
     headers["mkt-web"] = bearer(sf.access.issue_token("mkt-web", "tests").secret)

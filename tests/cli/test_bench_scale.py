@@ -170,7 +170,7 @@ def test_the_bench_finds_lists_and_lookups_in_the_openapi_document(tmp_path: Pat
     assert (orders.items_key, orders.next_key, orders.cursor_param) == ("items", "next", "cursor")
     assert (orders.limit_default, orders.limit_max) == (100, 1000)
     events = lists["/api/v1/events"]
-    assert (events.items_key, events.cursor_param) == ("events", "after")
+    assert (events.items_key, events.cursor_param) == ("items", "cursor")
     bins = lists["/api/v1/locations/{code}/bins"]
     assert bins.path_params == ("code",)
     for path in ("/api/v1/skus", "/api/v1/moves", "/api/v1/positions", "/api/v1/atp"):
