@@ -48,7 +48,6 @@ class BenchConfig:
     hot: bool = False
     threads: bool = False  # in-process callers as OS threads instead of event-loop tasks
     nats: str | None = None  # events: the NATS server the relay publishes to (None: none)
-    relay_process: bool = False  # events: the relay in a process of its own, not in the server
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,6 @@ NatsOption = Annotated[
         "--nats", help="events: NATS server the relay publishes to (default: STOCKFLOW_NATS_URL)"
     ),
 ]
-RelayProcessOption = Annotated[
-    bool,
-    typer.Option(
-        "--relay-process",
-        help="events: run the relay as its own `stockflow relay` process, not in the server",
-    ),
-]
 
 
 SizeOption = Annotated[
@@ -71,7 +64,6 @@ def bench(
         bool, typer.Option("--http", help="Go through a real server on 127.0.0.1")
     ] = False,
     nats: NatsOption = None,
-    relay_process: RelayProcessOption = False,
     clients: Annotated[
         int | None,
         typer.Option(min=1, max=512, help="Concurrent clients (default: 32; scale: 8)"),
@@ -135,6 +127,5 @@ def bench(
         hot=hot,
         threads=threads,
         nats=nats,
-        relay_process=relay_process,
     )
     typer.echo(json.dumps(run(config)))

@@ -7,6 +7,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -28,6 +29,14 @@ cycle_counts = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     one_of("status", ("open", "pending_approval", "closed", "cancelled")),
     CheckConstraint("tolerance_pct >= 0 AND tolerance_pct <= 100", name="tolerance_range"),
+)
+# Newest first, page by page, of everywhere or of one location (GET /counts).
+Index("ix_cycle_counts_created", cycle_counts.c.created_at, cycle_counts.c.id)
+Index(
+    "ix_cycle_counts_location_created",
+    cycle_counts.c.location_id,
+    cycle_counts.c.created_at,
+    cycle_counts.c.id,
 )
 
 

@@ -112,6 +112,8 @@ orders = Table(
         ),
     ),
 )
+# Newest first, page by page (GET /orders).
+Index("ix_orders_created", orders.c.created_at, orders.c.id)
 Index("ix_orders_status_created", orders.c.status, orders.c.created_at)
 
 

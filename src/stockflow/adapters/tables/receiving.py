@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -42,6 +43,20 @@ purchase_orders = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     one_of("status", ("open", "partially_received", "received", "closed", "cancelled")),
+)
+# Newest first, page by page, maybe of one status or supplier (GET /purchase-orders).
+Index("ix_purchase_orders_created", purchase_orders.c.created_at, purchase_orders.c.id)
+Index(
+    "ix_purchase_orders_status_created",
+    purchase_orders.c.status,
+    purchase_orders.c.created_at,
+    purchase_orders.c.id,
+)
+Index(
+    "ix_purchase_orders_supplier_created",
+    purchase_orders.c.supplier_id,
+    purchase_orders.c.created_at,
+    purchase_orders.c.id,
 )
 
 

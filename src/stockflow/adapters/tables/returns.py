@@ -31,6 +31,9 @@ rmas = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     one_of("status", ("authorised", "received", "closed", "cancelled")),
 )
+# Newest first, page by page, maybe of one status (GET /returns).
+Index("ix_rmas_created", rmas.c.created_at, rmas.c.id)
+Index("ix_rmas_status_created", rmas.c.status, rmas.c.created_at, rmas.c.id)
 Index("ix_rmas_order", rmas.c.order_id)
 
 

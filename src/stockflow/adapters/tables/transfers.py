@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, String, Table
+from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Index, String, Table
 
 from stockflow.adapters.tables.base import Id, UtcDateTime, metadata, one_of
 
@@ -22,3 +22,14 @@ transfers = Table(
     one_of("status", ("in_transit", "received", "cancelled")),
     CheckConstraint("from_location_id <> to_location_id", name="two_places"),
 )
+# Newest first, page by page, maybe of one status or of those leaving or reaching a location
+# (GET /transfers).
+Index("ix_transfers_created", transfers.c.created_at, transfers.c.id)
+Index("ix_transfers_status_created", transfers.c.status, transfers.c.created_at, transfers.c.id)
+Index(
+    "ix_transfers_from_created",
+    transfers.c.from_location_id,
+    transfers.c.created_at,
+    transfers.c.id,
+)
+Index("ix_transfers_to_created", transfers.c.to_location_id, transfers.c.created_at, transfers.c.id)
