@@ -103,8 +103,12 @@ def assert_complete(figures: dict[str, Any], db: str) -> None:
         assert capture["median"][name]["orders_per_s"] > 0
     assert capture["loaded_vs_empty"] > 0
     assert capture["loaded_vs_empty_in_ceilings"] > 0
-    assert figures["verify"]["drift"] == 0
-    assert figures["verify"]["seconds"] > 0
+    verify = figures["verify"]
+    assert (verify["drift"], verify["full"]["drift"]) == (0, 0)
+    assert verify["seconds"] > 0
+    assert verify["full"]["seconds"] > 0
+    assert verify["full"]["moves_read"] == 1000  # the whole ledger
+    assert 0 < verify["moves_read"] < 1000  # the last month's, since the checkpoint before it
     assert figures["database"]["bytes"] > 0
     server = figures["server"]
     assert 0 < server["rss_start_mb"] <= server["peak_rss_mb"]
