@@ -24,7 +24,7 @@ from stockflow.errors import InvalidInput
 
 TINY = [
     "scale", "--size", "0.001x", "--requests", "8", "--budget", "3",
-    "--deep-seconds", "2", "--capture-orders", "40", "--clients", "4",
+    "--deep-seconds", "2", "--capture-orders", "40", "--capture-rounds", "2", "--clients", "4",
 ]  # fmt: skip
 # Lists and lookups the data set always has something for.
 LISTS = ("/api/v1/skus", "/api/v1/locations", "/api/v1/positions", "/api/v1/atp",
@@ -92,19 +92,28 @@ def assert_complete(figures: dict[str, Any], db: str) -> None:
     assert "/api/v1/events/stream" in figures["not_measured"]
 
     capture = figures["capture"]
-    for run in ("loaded", "empty"):
-        assert capture[run]["accepted"] == 40
-        assert (capture[run]["errors"], capture[run]["oversold"]) == (0, 0)
-        assert capture[run]["verify_drift"] == 0
-        assert capture[run]["orders_per_s"] > 0
-        assert capture[run]["db_ceiling_per_s"] > 0
+    assert (capture["rounds"], capture["orders_per_round"]) == (2, 40)
+    for name in ("loaded", "empty"):
+        assert len(capture[name]) == 2
+        for run in capture[name]:
+            assert run["accepted"] == 40
+            assert (run["errors"], run["oversold"], run["verify_drift"]) == (0, 0, 0)
+            assert run["orders_per_s"] > 0
+            assert run["db_ceiling_per_s"] > 0
+        assert capture["median"][name]["orders_per_s"] > 0
     assert capture["loaded_vs_empty"] > 0
-    assert figures["verify"]["drift"] == 0
-    assert figures["verify"]["seconds"] > 0
+    assert capture["loaded_vs_empty_in_ceilings"] > 0
+    verify = figures["verify"]
+    assert (verify["drift"], verify["full"]["drift"]) == (0, 0)
+    assert verify["seconds"] > 0
+    assert verify["full"]["seconds"] > 0
+    assert verify["full"]["moves_read"] == 1000  # the whole ledger
+    assert 0 < verify["moves_read"] < 1000  # the last month's, since the checkpoint before it
     assert figures["database"]["bytes"] > 0
     server = figures["server"]
     assert 0 < server["rss_start_mb"] <= server["peak_rss_mb"]
     assert server["relay_catch_up_seconds"] >= 0
+    assert server["relay_events"] >= 100  # at least one order.captured an order
     reads = figures["ceiling"]["reads"]
     for kind in ("lookup", "page"):
         assert reads[kind]["queries"] > 0

@@ -6,12 +6,15 @@ One run, on a scratch database:
    through the import services and the ledger (``bench.scale_load``),
    timing each kind; check that the database holds what was generated;
 2. ``ANALYZE``, as after any bulk load; measure the import ceiling (the same
-   files with no application code), time ``verify``, weigh the database;
+   files with no application code); time ``verify`` (the daily check, which
+   reads the last month's moves: the loader ran one before that month) and
+   ``verify --full`` (the whole ledger); weigh the database;
 3. start ``stockflow serve``, let its relay catch up with the events the
    load wrote, then measure every list and lookup the OpenAPI document names
    (``bench.reads``) under concurrent clients, and the server's memory;
-4. run the ``orders`` bench over HTTP on the loaded database and on an empty
-   one, one after the other, so capture on a year of history is a ratio.
+4. run the ``orders`` bench over HTTP on a copy of the loaded database and on
+   an empty one, in turn, a few rounds, so that capture on a year of history
+   is a ratio of medians (``bench.scale_capture``).
 
 Progress goes to stderr; the JSON report is the only thing on stdout.
 """
@@ -25,17 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from stockflow.adapters.database import Database
+from stockflow.adapters.tables import outbox
 from stockflow.bench.api_map import read_map
 from stockflow.bench.databases import scratch_database
 from stockflow.bench.event_scenario import wait_drained
 from stockflow.bench.harness import BenchConfig, bench_token
 from stockflow.bench.load import Server
-from stockflow.bench.order_scenarios import orders_scenario
 from stockflow.bench.progress import Steps, steps
 from stockflow.bench.reads import ReadConfig, Reader
 from stockflow.bench.samples import Samples
+from stockflow.bench.scale_capture import capture_rounds
 from stockflow.bench.scale_ceiling import database_bytes, import_ceiling, read_ceiling
 from stockflow.bench.scale_data import DataSet, generate, parse_size
 from stockflow.bench.scale_load import YearClock, load, loaded_counts, now_utc
@@ -57,8 +62,16 @@ class ScaleConfig:
     budget_s: float = 20.0  # per list page or lookup, at most
     deep_s: float = 20.0  # walking a list to find a deep page, at most
     capture_orders: int = 2000
+    capture_rounds: int = 3  # loaded and empty in turn; the medians are compared
     seed: int = 1
     quiet: bool = False
+
+    def capture_config(self) -> BenchConfig:
+        """The ``orders`` bench over HTTP: 3-line orders for 1,000 SKUs with 100 units each."""
+        return BenchConfig(
+            scenario="orders", db=self.db, http=True, clients=self.clients, stock=CAPTURE_STOCK,
+            attempts=self.capture_orders, skus=CAPTURE_SKUS, seed=self.seed,
+        )  # fmt: skip
 
 
 def run_scale(c: ScaleConfig) -> dict[str, Any]:
@@ -66,22 +79,18 @@ def run_scale(c: ScaleConfig) -> dict[str, Any]:
     size = parse_size(c.size)
     started = time.perf_counter()
     out: dict[str, Any] = {"scenario": "scale", "size": size.label, "clients": c.clients}
-    with steps(quiet=c.quiet) as bars:
-        with (
-            tempfile.TemporaryDirectory(prefix="stockflow-scale-") as tmp,
-            scratch_database(c.db) as url,
-        ):
-            with bars.step("generate data"):
-                t = time.perf_counter()
-                data = generate(Path(tmp), size, seed=c.seed)
-                out["generate_seconds"] = round(time.perf_counter() - t, 2)
-            _load_and_weigh(url, data, c, out, bars)
-            _reads(url, c, out, bars)
-            with bars.step("capture orders on the loaded database"):
-                loaded = _capture(url, c)
-        with bars.step("capture orders on an empty database"):
-            empty = _capture_empty(c)
-    out["capture"] = _capture_report(loaded, empty)
+    with (
+        steps(quiet=c.quiet) as bars,
+        tempfile.TemporaryDirectory(prefix="stockflow-scale-") as tmp,
+        scratch_database(c.db) as url,
+    ):
+        with bars.step("generate data"):
+            t = time.perf_counter()
+            data = generate(Path(tmp), size, seed=c.seed)
+            out["generate_seconds"] = round(time.perf_counter() - t, 2)
+        _load_and_weigh(url, data, c, out, bars)
+        _reads(url, c, out, bars)
+        out["capture"] = capture_rounds(url, c.capture_config(), c.capture_rounds, bars)
     out["seconds"] = round(time.perf_counter() - started, 1)
     return out
 
@@ -95,16 +104,17 @@ def _load_and_weigh(
         out["db"] = sf.db.dialect
         out["data"] = data.counts()
         t = time.perf_counter()
-        kinds = load(sf, data, clock, bars)
+        # The daily verify of the day before the last month, so that the one
+        # measured below reads a month of moves since its checkpoint.
+        kinds = load(sf, data, clock, bars, before_last_month=sf.verify_books)
         out["load_seconds"] = round(time.perf_counter() - t, 1)
         out["loaded"] = loaded_counts(sf)
         out["loaded_as_generated"] = out["loaded"] == out["data"]
         with bars.step("analyze, import ceiling, verify"):
             _analyze(sf)
             roof = import_ceiling(sf, data)
-            t = time.perf_counter()
-            drift = sf.verify()
-            out["verify"] = {"seconds": round(time.perf_counter() - t, 3), "drift": len(drift)}
+            out["verify"] = _verify(sf, full=False)
+            out["verify"]["full"] = _verify(sf, full=True)
         out["imports"] = {k: _with_ratio(v.report(), roof[k]) for k, v in kinds.items()}
         out["ceiling"] = {"imports": roof}
         size = database_bytes(sf)
@@ -115,6 +125,17 @@ def _load_and_weigh(
             )
     finally:
         sf.close()
+
+
+def _verify(sf: Stockflow, *, full: bool) -> dict[str, Any]:
+    """Time ``stockflow verify`` (from the last checkpoint) or ``verify --full``."""
+    started = time.perf_counter()
+    found = sf.verify_books(full=full)
+    return {
+        "seconds": round(time.perf_counter() - started, 3),
+        "moves_read": found.moves_read,
+        "drift": len(found.drift),
+    }
 
 
 def _with_ratio(figures: dict[str, Any], roof: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +165,8 @@ def _reads(url: str, c: ScaleConfig, out: dict[str, Any], bars: Steps) -> None:
         memory = {"start": server.memory_kb()}
         with bars.step("relay catches up with the load's events"):
             caught_up = wait_drained(db, within=600 + 600 * parse_size(c.size).factor)
+        with db.read() as conn:
+            relayed = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
         memory["before_reads"] = server.memory_kb()
         spec = httpx.get(f"{server.base_url}/api/v1/openapi.json", timeout=60).json()
         reader = Reader(
@@ -166,6 +189,7 @@ def _reads(url: str, c: ScaleConfig, out: dict[str, Any], bars: Steps) -> None:
     out["server"] = {
         "workers": 1,
         "relay_catch_up_seconds": round(caught_up, 1),
+        "relay_events": int(relayed),
         "rss_start_mb": _mb(memory["start"], "VmRSS"),
         "rss_before_reads_mb": _mb(memory["before_reads"], "VmRSS"),
         "rss_end_mb": _mb(memory["end"], "VmRSS"),
@@ -192,48 +216,3 @@ def _ratios(out: dict[str, Any]) -> None:
 
 def _ratio(value: float, ceiling: float) -> float | None:
     return round(value / ceiling, 1) if ceiling else None
-
-
-def _capture_config(c: ScaleConfig) -> BenchConfig:
-    return BenchConfig(
-        scenario="orders", db=c.db, http=True, clients=c.clients, stock=CAPTURE_STOCK,
-        attempts=c.capture_orders, skus=CAPTURE_SKUS, seed=c.seed,
-    )  # fmt: skip
-
-
-def _capture(url: str, c: ScaleConfig) -> dict[str, Any]:
-    sf = Stockflow.open(url, migrate_schema=False)
-    try:
-        return orders_scenario(sf, url, _capture_config(c))
-    finally:
-        sf.close()
-
-
-def _capture_empty(c: ScaleConfig) -> dict[str, Any]:
-    with scratch_database(c.db) as url:
-        sf = Stockflow.open(url)
-        try:
-            return orders_scenario(sf, url, _capture_config(c))
-        finally:
-            sf.close()
-
-
-_CAPTURE_FIELDS = (
-    "attempts", "accepted", "rejected", "errors", "oversold", "verify_drift", "orders_per_s",
-    "p50_ms", "p99_ms", "db_ceiling_per_s", "vs_ceiling",
-)  # fmt: skip
-
-
-def _capture_report(loaded: dict[str, Any], empty: dict[str, Any]) -> dict[str, Any]:
-    pick = {
-        k: {f: r[f] for f in _CAPTURE_FIELDS} for k, r in (("loaded", loaded), ("empty", empty))
-    }
-    rate, base = loaded["orders_per_s"], empty["orders_per_s"]
-    ratio, base_ratio = loaded["vs_ceiling"], empty["vs_ceiling"]
-    return {
-        **pick,
-        "loaded_vs_empty": round(rate / base, 3) if base else None,
-        "loaded_vs_empty_in_ceilings": round(ratio / base_ratio, 3)
-        if ratio and base_ratio
-        else None,
-    }

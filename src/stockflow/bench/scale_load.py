@@ -101,8 +101,18 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def load(sf: Stockflow, data: DataSet, clock: YearClock, bars: Steps) -> dict[str, Kind]:
-    """Load ``data`` into ``sf`` (whose clock is ``clock``); how each kind went in."""
+def load(
+    sf: Stockflow,
+    data: DataSet,
+    clock: YearClock,
+    bars: Steps,
+    *,
+    before_last_month: Callable[[], object] | None = None,
+) -> dict[str, Kind]:
+    """Load ``data`` into ``sf`` (whose clock is ``clock``); how each kind went in.
+
+    ``before_last_month`` runs (untimed) before the last month goes in.
+    """
     kinds = {k: Kind() for k in ("skus", "locations", "bins", "stock", "moves", "orders")}
     catalogue: list[tuple[str, Path, Callable[..., Any]]] = [
         ("skus", data.skus, import_skus),
@@ -128,6 +138,8 @@ def load(sf: Stockflow, data: DataSet, clock: YearClock, bars: Steps) -> dict[st
             zip(data.move_files, data.order_files, strict=True), start=1
         ):
             clock.month(month, months)
+            if month == months and months > 1 and before_last_month is not None:
+                before_last_month()
             before = moves_done
 
             def posted(n: int, before: int = before) -> None:

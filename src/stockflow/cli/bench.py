@@ -45,6 +45,9 @@ DeepOption = Annotated[
 CaptureOption = Annotated[
     int, typer.Option(min=1, help="scale: orders the capture bench sends, loaded and empty")
 ]
+RoundsOption = Annotated[
+    int, typer.Option(min=1, max=20, help="scale: capture rounds, loaded and empty in turn")
+]
 
 
 def bench(
@@ -90,6 +93,7 @@ def bench(
     budget: BudgetOption = 20.0,
     deep_seconds: DeepOption = 20.0,
     capture_orders: CaptureOption = 2000,
+    capture_rounds: RoundsOption = 3,
 ) -> None:
     """Measure reservations per second with zero oversell, next to the same-run database ceiling.
 
@@ -106,7 +110,7 @@ def bench(
             raise typer.BadParameter(str(exc), param_hint="--size") from None
         scale = ScaleConfig(
             size=size, db=db, clients=clients or 8, requests=requests, budget_s=budget,
-            deep_s=deep_seconds, capture_orders=capture_orders,
+            deep_s=deep_seconds, capture_orders=capture_orders, capture_rounds=capture_rounds,
         )  # fmt: skip
         typer.echo(json.dumps(run_scale(scale)))
         return
