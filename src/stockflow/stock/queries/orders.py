@@ -278,7 +278,7 @@ def order_line_rows(scope: Scope = EVERYWHERE) -> Rows:
                 order_lines.c.qty, order_lines.c.cancelled_qty, order_lines.c.unit_price,
             )
             .join(skus, skus.c.id == order_lines.c.sku_id)
-            .where(order_lines.c.order_id.in_([h.id for h in heads]))
+            .where(among(conn, order_lines.c.order_id, [h.id for h in heads]))
             .order_by(order_lines.c.order_id, order_lines.c.line_no)
         ):  # fmt: skip
             per_order[line.order_id].append(line)
