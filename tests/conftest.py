@@ -68,6 +68,16 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def pg_module_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of one test module's own, for data its tests share."""
+    with _new_postgres() as url:
+        db = Database(url)
+        migrate(db)
+        db.dispose()
+        yield url
+
+
 @pytest.fixture(params=BACKENDS)
 def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database without any schema on each backend, for tests of the migrations."""

@@ -57,13 +57,14 @@ class Process:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=self.env,
+                start_new_session=True,  # its children (a server's relay) are killed with it
             )
         return self
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown, no lease let go, nothing flushed."""
+        """SIGKILL to it and its children: no shutdown, no lease let go, nothing flushed."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def stop(self) -> None:

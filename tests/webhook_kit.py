@@ -86,9 +86,10 @@ class Receiver:
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():
                         self.send_header(name, value)
-                    self.send_header("content-length", "2")
+                    body = b"" if answer.status in (204, 304) else b"ok"  # those have none
+                    self.send_header("content-length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the sender stopped waiting
 

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     cookie_secure: bool = True  # session cookies only over HTTPS (browsers count localhost as such)
     rate_limit: float = 50.0  # order captures and reservations a second, per token or user
     # Events out
-    relay: bool = True  # each server process stands by to run the relay (one runs it at a time)
+    relay: bool = True  # `stockflow serve` runs a relay process beside it (one relays at a time)
     event_retention_hours: float = 168.0  # published events are kept a week, then pruned
     relay_batch: int = 500  # events sequenced and published per transaction
     relay_poll_seconds: float = 0.05  # how often an idle relay looks for new events

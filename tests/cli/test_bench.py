@@ -160,15 +160,7 @@ def test_events_on_sqlite_reach_the_webhook_endpoint(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("STOCKFLOW_NATS_URL", raising=False)
     figures = bench(*EVENTS)
     assert figures["db"] == "sqlite"
-    assert figures["relay"] == "in the server"
-    assert_every_event_went_out(figures, nats=False)
-
-
-def test_events_relayed_by_a_process_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``--relay-process``: the server does not relay; ``stockflow relay`` beside it does."""
-    monkeypatch.delenv("STOCKFLOW_NATS_URL", raising=False)
-    figures = bench(*EVENTS, "--relay-process")
-    assert figures["relay"] == "own process"
+    assert figures["relay"] == "beside the server"
     assert_every_event_went_out(figures, nats=False)
 
 

@@ -1,13 +1,15 @@
 """Events out survive crashes: servers and relays killed mid-load lose nothing and double nothing.
 
 A real ``stockflow serve`` takes orders from several client threads while
-the relay inside it publishes to NATS and delivers to a webhook receiver in
+the relay beside it publishes to NATS and delivers to a webhook receiver in
 this process (which now and then answers 500, so retries happen too). The
 server is SIGKILLed several times at random moments and started again on the
 same port; clients whose request died with it send it again with the same
 Idempotency-Key until the new server answers. Once the load stops and the
 last server has drained, every committed event (and nothing else) has reached
 the receiver and the stream, in order, and the stream holds each one once.
+
+SIGKILL goes to the server and the relay process beside it at once.
 
 The event catalogue grows; the checks compare outbox ids, never topics.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import signal
 import threading
 import time
 import uuid
@@ -436,5 +439,54 @@ def test_of_two_relays_started_at_once_only_one_relays_until_it_dies(
         for r in relays:
             r.stop()
     check_relayed_once(db, place, BACKLOG // 2)
+    sf.close()
+    db.dispose()
+
+
+def test_a_server_killed_alone_takes_its_relay_with_it(
+    pg_only_url: str, place: Place, tmp_path: Path
+) -> None:
+    """SIGKILL to the server's process only: the relay beside it ends and lets the lease go."""
+    sf = Stockflow.open(pg_only_url, migrate_schema=False)
+    db = Database(pg_only_url)
+    port = free_port()
+    server = Process(["serve", "--db", pg_only_url, "--port", str(port)], relay_env(place),
+                     tmp_path / "serve.log").start()  # fmt: skip
+    successor = Process(["relay", "--db", pg_only_url], relay_env(place), tmp_path / "relay.log")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", server)
+        assert server.process is not None
+        pid = server.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        assert len(children) == 1, children  # the relay
+        relay_pid = int(children[0])
+        assert "relay" in Path(f"/proc/{relay_pid}/cmdline").read_text()
+        backlog(sf, BACKLOG // 10, tag="K")
+
+        def published() -> bool:
+            """the server's relay has published the backlog"""
+            return outbox_count(db, unpublished=True) == 0
+
+        wait_for(published, within=60, step=0.1)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+
+        def relay_gone() -> bool:
+            """the orphaned relay has ended"""
+            try:
+                state = Path(f"/proc/{relay_pid}/stat").read_text().split()[2]
+            except FileNotFoundError:
+                return True
+            return state == "Z"
+
+        wait_for(relay_gone, within=10, step=0.05)
+        successor.start()
+        backlog(sf, BACKLOG // 10, tag="L")  # only the successor is left to relay these
+        wait_for(published, within=60, step=0.1)
+        assert "holding the lease" in successor.output()
+    finally:
+        server.stop()
+        successor.stop()
+    check_relayed_once(db, place, 2 * (BACKLOG // 10))
     sf.close()
     db.dispose()

@@ -269,3 +269,32 @@ def test_a_receiver_that_refuses_connections_is_tried_and_logged(sf: Stockflow) 
     assert dead.status is DeliveryStatus.DEAD
     assert [t.http_status for t in dead.tries] == [None, None]
     assert all(t.error and "Connect" in t.error for t in dead.tries)
+
+
+def test_an_aggregate_waits_behind_its_first_and_one_left_without_it_is_woken(
+    sf: Stockflow,
+) -> None:
+    """Only an aggregate's first pending delivery has a try time; a stranded queue still goes."""
+    with receiver() as hook:
+        made = sf.webhooks.subscribe(owner(sf), hook.url, ["*"])
+        sub_id = made.subscription.id
+        specs = [Spec("order.captured", "order", "SO-1") for _ in range(3)]
+        sent = stream(sf, [*specs, Spec("order.captured", "order", "SO-2")])
+        queued = {d.event_id: d for d in sf.webhooks.deliveries(sub_id)}
+        timed = {e for e, d in queued.items() if d.next_attempt_at is not None}
+        assert timed == {sent[0].id, sent[3].id}  # the first of each order
+        # The first of SO-1 finishes in a way that does not wake the next (as when a
+        # redelivery is queued in another transaction at that moment).
+        with sf.db.write() as conn:
+            conn.execute(
+                webhook_deliveries.update()
+                .where(webhook_deliveries.c.event_id == sent[0].id)
+                .values(status="delivered", finished_at=datetime.now(UTC))
+            )
+        drain(dispatcher(sf), sf)
+    assert [r.event_id for r in hook.delivered()] in (
+        [sent[1].id, sent[2].id, sent[3].id],
+        [sent[3].id, sent[1].id, sent[2].id],
+        [sent[1].id, sent[3].id, sent[2].id],
+    )
+    assert {d.status for d in sf.webhooks.deliveries(sub_id)} == {DeliveryStatus.DELIVERED}

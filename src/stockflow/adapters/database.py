@@ -102,10 +102,19 @@ class Database:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """One read-only transaction with a consistent snapshot."""
-        with self.read_engine.connect() as conn, conn.begin():
-            yield conn
+    def read(self, *, repeatable: bool = False) -> Iterator[Connection]:
+        """One read-only transaction with a consistent snapshot.
+
+        On PostgreSQL each statement takes its own snapshot, unless
+        ``repeatable``: then every statement of the transaction sees the one
+        taken by its first (REPEATABLE READ), for work that compares what
+        several statements read. SQLite always reads one snapshot.
+        """
+        with self.read_engine.connect() as conn:
+            if repeatable and not self.is_sqlite:
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
 
     def snapshot(self, work: Callable[[Connection], T]) -> T:
         """Run read-only ``work`` on committed data without holding a transaction open.

@@ -34,9 +34,8 @@ from stockflow.api import (
 )
 from stockflow.api.fast_lane import FastLane, declared_length
 from stockflow.api.identity import PREFIX
-from stockflow.bootstrap import Stockflow, relay
+from stockflow.bootstrap import Stockflow
 from stockflow.config import Settings
-from stockflow.events.relay import RelayThread
 from stockflow.runtime import settle_heap
 
 _ROUTERS = (
@@ -67,16 +66,10 @@ def app_from_settings() -> Api:
         webhook_overlap=settings.webhook_overlap,
     )
 
-    relaying = RelayThread(relay(sf, settings)) if settings.relay else None
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if relaying is not None:
-            relaying.start()
         settle_heap()
         yield
-        if relaying is not None:
-            relaying.stop()
         sf.close()
 
     return create_app(

@@ -104,7 +104,10 @@ class DeliveryOut(Out):
     aggregate: str | None
     status: DeliveryStatus
     attempts: int
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None = Field(
+        description="When it is tried next; null while an earlier event of its aggregate"
+        " is still on its way to this subscription (they go one at a time, in order)"
+    )
     manual: bool = Field(description="Sent again by hand")
     last_status: int | None
     last_error: str | None

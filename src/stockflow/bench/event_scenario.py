@@ -127,7 +127,7 @@ def events_scenario(sf: Stockflow, url: str, c: BenchConfig) -> dict[str, Any]:
     out = report(sf, c, tally, load.roof, load.roof_accepted, sku_prefix="S", warm_up=warmed)
     out["scenario"] = "events"
     out["orders_per_s"] = out["accepted_per_s"]
-    out["relay"] = "own process" if c.relay_process else "in the server"
+    out["relay"] = "beside the server"
     out["events"] = _event_figures(
         sf.db, tally, since, first_id, backlog, webhook_arrivals, nats_arrivals, nats
     )
@@ -138,15 +138,6 @@ def _run(
     sf: Stockflow, url: str, c: BenchConfig, load: OrderLoad, token: str, env: dict[str, str]
 ) -> tuple[Tally, Tally, float, int, Backlog]:
     """Warm up, drain, then the load with the backlog sampled, then the drain timed."""
-    relay = None
-    if c.relay_process:
-        env = {**env, "STOCKFLOW_RELAY": "false"}
-        relay = subprocess.Popen(
-            [sys.executable, "-m", "stockflow", "relay", "--db", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **env},
-        )
     server = Server(url, workers=c.server_workers, env=env)
     try:
 
@@ -174,9 +165,6 @@ def _run(
         return warmed, result[0], since, first_id, backlog
     finally:
         server.stop()
-        if relay is not None:
-            relay.terminate()
-            relay.wait(30)
 
 
 def _event_figures(

@@ -48,7 +48,6 @@ class BenchConfig:
     hot: bool = False
     threads: bool = False  # in-process callers as OS threads instead of event-loop tasks
     nats: str | None = None  # events: the NATS server the relay publishes to (None: none)
-    relay_process: bool = False  # events: the relay in a process of its own, not in the server
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +165,13 @@ def drive(
     return warm, in_process(work)
 
 
-def bench_token(sf: Stockflow) -> str:
+def bench_token(sf: Stockflow, *, user: str = BENCH_USER) -> str:
     """An API token for the clients: an admin's, with a rate limit the load never reaches.
 
     It is made before the server starts, so the server's first look-up finds it.
     """
-    sf.access.add_user(BENCH_USER, Role.ADMIN)
-    issued = sf.access.issue_token(BENCH_USER, "bench load", days=1, rate_limit=BENCH_RATE_LIMIT)
+    sf.access.add_user(user, Role.ADMIN)
+    issued = sf.access.issue_token(user, "bench load", days=1, rate_limit=BENCH_RATE_LIMIT)
     return issued.secret
 
 

@@ -6,13 +6,16 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import httptools
@@ -33,6 +36,7 @@ class Tally:
     errors: int = 0
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
+    body_bytes: int = 0  # response bodies received (GET loads)
 
     def percentile(self, p: float) -> float:
         """The ``p``-th percentile latency in milliseconds."""
@@ -212,6 +216,83 @@ async def _hammer_http(
     return tally
 
 
+def hammer_get(
+    base_url: str,
+    path_for: Callable[[int], str],
+    *,
+    clients: int,
+    attempts: int,
+    token: str | None = None,
+    budget_s: float | None = None,
+    timeout_s: float = 300.0,
+) -> Tally:
+    """GET ``path_for(n)`` ``attempts`` times over ``clients`` keep-alive connections.
+
+    200 counts as accepted, 404 as rejected, anything else as an error. With
+    ``budget_s`` the clients take no new request once that many seconds have
+    passed, so a slow endpoint is measured with fewer requests rather than
+    for ever; a request that takes longer than ``timeout_s`` is an error and
+    ends its client.
+    """
+    return _on_server_loop(
+        _hammer_get(base_url, path_for, clients=clients, attempts=attempts, token=token,
+                    budget_s=budget_s, timeout_s=timeout_s)
+    )  # fmt: skip
+
+
+async def _hammer_get(
+    base_url: str,
+    path_for: Callable[[int], str],
+    *,
+    clients: int,
+    attempts: int,
+    token: str | None,
+    budget_s: float | None,
+    timeout_s: float,
+) -> Tally:
+    tally = Tally()
+    counter = itertools.count()
+    url = httptools.parse_url(base_url.encode())
+    host, port = (url.host or b"127.0.0.1").decode(), url.port or 80
+    tail = f" HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\n"
+    if token is not None:
+        tail += f"Authorization: Bearer {token}\r\n"
+    tail += "\r\n"
+    loop = asyncio.get_running_loop()
+    connections = [
+        (await loop.create_connection(_KeepAlive, host, port))[1] for _ in range(clients)
+    ]
+    started = time.perf_counter()
+
+    async def client(connection: _KeepAlive) -> None:
+        while (n := next(counter)) < attempts:
+            if budget_s is not None and time.perf_counter() - started > budget_s:
+                return
+            request = f"GET {path_for(n)}{tail}".encode()
+            sent = time.perf_counter()
+            try:
+                status = await asyncio.wait_for(connection.send(request), timeout_s)
+            except (ConnectionError, TimeoutError):
+                tally.errors += 1
+                return
+            tally.body_bytes += connection.body_bytes
+            if status == 200:
+                tally.accepted += 1
+            elif status == 404:
+                tally.rejected += 1
+            else:
+                tally.errors += 1
+            tally.latencies_ms.append((time.perf_counter() - sent) * 1000)
+
+    try:
+        await asyncio.gather(*(client(c) for c in connections))
+    finally:
+        tally.seconds = time.perf_counter() - started
+        for connection in connections:
+            connection.close()
+    return tally
+
+
 class _KeepAlive(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection carrying one request at a time."""
 
@@ -219,6 +300,7 @@ class _KeepAlive(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._answer: asyncio.Future[int] | None = None
+        self.body_bytes = 0  # of the last response
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport (uvloop's are not asyncio.Transport subclasses).
@@ -229,6 +311,9 @@ class _KeepAlive(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail(ConnectionError(f"unreadable response: {exc}"))
+
+    def on_body(self, body: bytes) -> None:
+        self.body_bytes += len(body)
 
     def on_message_complete(self) -> None:
         if self._answer is not None and not self._answer.done():
@@ -246,6 +331,7 @@ class _KeepAlive(asyncio.Protocol):
         if self._transport is None or self._transport.is_closing():
             raise ConnectionError("the connection is closed")
         self._answer = asyncio.get_running_loop().create_future()
+        self.body_bytes = 0
         self._transport.write(request)
         return await self._answer
 
@@ -263,6 +349,7 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -277,7 +364,9 @@ class Server:
                 str(workers),
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            # A file, not a pipe: nobody reads during the run, and a full pipe would stall
+            # the server and the relay beside it at their next line of output.
+            stderr=self._stderr,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self._wait_ready()
@@ -286,7 +375,8 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                err = self._process.stderr.read().decode() if self._process.stderr else ""
+                self._stderr.seek(0)
+                err = self._stderr.read().decode(errors="replace")
                 raise RuntimeError(f"the server exited: {err[-2000:]}")
             try:
                 if httpx.get(f"{self.base_url}/api/v1/health", timeout=1).status_code == 200:
@@ -294,6 +384,23 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise RuntimeError("the server did not answer within 60 s")
+
+    @property
+    def pid(self) -> int:
+        """The server process's id."""
+        return self._process.pid
+
+    def memory_kb(self) -> dict[str, int] | None:
+        """The server's resident memory now (``VmRSS``) and at its peak (``VmHWM``), in kB.
+
+        Read from ``/proc``; None where there is none (not Linux).
+        """
+        try:
+            status = Path(f"/proc/{self._process.pid}/status").read_text()
+        except OSError:
+            return None
+        found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.MULTILINE))
+        return {name: int(kb) for name, kb in found.items()}
 
     def stop(self) -> None:
         """Stop the server and wait for it."""
@@ -303,3 +410,4 @@ class Server:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._stderr.close()

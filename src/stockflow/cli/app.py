@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from stockflow.cli.transfers import transfers_app
 from stockflow.cli.users import users_app
 from stockflow.cli.webhooks import webhooks_app
 from stockflow.config import Settings
+
+if TYPE_CHECKING:
+    from stockflow.stock.checkpoints import Verification
 
 app = typer.Typer(
     no_args_is_help=True, help="Inventory and order management on one live stock position."
@@ -62,6 +65,7 @@ def serve(
 
     from stockflow.adapters.database import Database
     from stockflow.adapters.migrate import migrate as run_migrations
+    from stockflow.cli.relay import beside, stop_beside
 
     settings = Settings()
     url = database_url(db)
@@ -71,34 +75,67 @@ def serve(
     os.environ["STOCKFLOW_DATABASE_URL"] = url
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"stockflow serving on http://{bind_host}:{bind_port}", highlight=False)
-    uvicorn.run(
-        "stockflow.api.app:app_from_settings",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,  # not shown at this level; skip building the lines
-    )
+    # The relay is a process of its own beside the workers: its rounds never
+    # wait behind requests, and the workers never wait behind it.
+    relaying = beside(url) if settings.relay else None
+    try:
+        uvicorn.run(
+            "stockflow.api.app:app_from_settings",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,  # not shown at this level; skip building the lines
+        )
+    finally:
+        if relaying is not None:
+            stop_beside(relaying)
 
 
 @app.command()
-def verify(db: DbOption = None) -> None:
-    """Recompute invariants I1-I3 from the ledger; exit 1 if anything drifted."""
+def verify(
+    db: DbOption = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Sum the whole ledger from the first move and check the checkpoint too"
+        ),
+    ] = False,
+) -> None:
+    """Recompute invariants I1-I3 from the ledger; exit 1 if anything drifted.
+
+    Reads the moves since the last checkpoint, and moves the checkpoint on
+    when all agrees.
+    """
     from stockflow.bootstrap import Stockflow
 
     sf = Stockflow.open(database_url(db))
     try:
-        drift = sf.verify()
+        found = sf.verify_books(full=full)
     finally:
         sf.close()
-    if not drift:
+    console.print(_what_was_read(found), highlight=False, soft_wrap=True)
+    if not found.drift:
         console.print("[green]verify: ledger, positions and allocations agree[/green]")
         return
-    for d in drift:
+    for d in found.drift:
         err.print(f"[red]{d.invariant}[/red] {d.message}", highlight=False)
-    err.print(f"verify: {len(drift)} problem(s)")
+    if found.rebuilt:
+        err.print(f"verify: checkpoint rebuilt from the ledger through move {found.checkpoint}")
+    err.print(f"verify: {len(found.drift)} problem(s)")
     raise typer.Exit(1)
+
+
+def _what_was_read(found: Verification) -> str:
+    start = f"after move {found.since:,}" if found.since else "from the first move"
+    moved = (
+        f"checkpoint moved to move {found.checkpoint:,}"
+        if found.moved
+        else f"checkpoint stays at move {found.checkpoint:,}"
+    )
+    moves = "move" if found.moves_read == 1 else "moves"
+    return f"verify: read {found.moves_read:,} {moves} {start}; {moved}"
 
 
 @app.command()

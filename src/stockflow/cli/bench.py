@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from stockflow.bench.harness import BenchConfig
+from stockflow.bench.scale import ScaleConfig, run_scale
+from stockflow.bench.scale_data import parse_size
 from stockflow.bench.scenarios import run
+from stockflow.errors import InvalidInput
 
 NatsOption = Annotated[
     str | None,
@@ -16,17 +19,38 @@ NatsOption = Annotated[
         "--nats", help="events: NATS server the relay publishes to (default: STOCKFLOW_NATS_URL)"
     ),
 ]
-RelayProcessOption = Annotated[
-    bool,
+
+
+SizeOption = Annotated[
+    str,
     typer.Option(
-        "--relay-process",
-        help="events: run the relay as its own `stockflow relay` process, not in the server",
+        "--size",
+        help="scale: a multiple of a year (10,000 SKUs x 10 locations, 100,000 orders, "
+        "1,000,000 moves): 1x, 10x, 0.1x...",
     ),
+]
+RequestsOption = Annotated[int, typer.Option(min=1, help="scale: requests per list page or lookup")]
+BudgetOption = Annotated[
+    float,
+    typer.Option(
+        "--budget", min=0.1, help="scale: seconds per list page or lookup, at most (fewer requests)"
+    ),
+]
+DeepOption = Annotated[
+    float,
+    typer.Option(
+        "--deep-seconds", min=0, help="scale: seconds to walk each list looking for a deep page"
+    ),
+]
+CaptureOption = Annotated[
+    int, typer.Option(min=1, help="scale: orders the capture bench sends, loaded and empty")
 ]
 
 
 def bench(
-    scenario: Annotated[str, typer.Argument(help="hot-sku, spread, orders or events")] = "hot-sku",
+    scenario: Annotated[
+        str, typer.Argument(help="hot-sku, spread, orders, events or scale")
+    ] = "hot-sku",
     db: Annotated[
         str,
         typer.Option(
@@ -37,8 +61,10 @@ def bench(
         bool, typer.Option("--http", help="Go through a real server on 127.0.0.1")
     ] = False,
     nats: NatsOption = None,
-    relay_process: RelayProcessOption = False,
-    clients: Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients")] = 32,
+    clients: Annotated[
+        int | None,
+        typer.Option(min=1, max=512, help="Concurrent clients (default: 32; scale: 8)"),
+    ] = None,
     stock: Annotated[
         int, typer.Option(min=0, help="Units per position (0: 1,000 for hot-sku, 100 for spread)")
     ] = 0,
@@ -59,17 +85,36 @@ def bench(
             "--threads", help="In-process callers as threads (default: tasks on one event loop)"
         ),
     ] = False,
+    size: SizeOption = "1x",
+    requests: RequestsOption = 400,
+    budget: BudgetOption = 20.0,
+    deep_seconds: DeepOption = 20.0,
+    capture_orders: CaptureOption = 2000,
 ) -> None:
     """Measure reservations per second with zero oversell, next to the same-run database ceiling.
 
     ``events`` captures orders over HTTP with the relay on and measures the
-    events going out to NATS and a webhook endpoint.
+    events going out to NATS and a webhook endpoint. ``scale`` loads a year's
+    data (``--size``) through the imports and measures imports, every list and
+    lookup over HTTP, capture against an empty database, verify, size and memory.
+    Progress goes to stderr, the JSON to stdout.
     """
+    if scenario == "scale":
+        try:
+            parse_size(size)
+        except InvalidInput as exc:
+            raise typer.BadParameter(str(exc), param_hint="--size") from None
+        scale = ScaleConfig(
+            size=size, db=db, clients=clients or 8, requests=requests, budget_s=budget,
+            deep_s=deep_seconds, capture_orders=capture_orders,
+        )  # fmt: skip
+        typer.echo(json.dumps(run_scale(scale)))
+        return
     config = BenchConfig(
         scenario=scenario,
         db=db,
         http=http,
-        clients=clients,
+        clients=clients or 32,
         stock=stock or (1000 if scenario == "hot-sku" or hot else 100),
         attempts=attempts or (2000 if scenario in ("orders", "events") and not hot else 5000),
         skus=skus,
@@ -78,6 +123,5 @@ def bench(
         hot=hot,
         threads=threads,
         nats=nats,
-        relay_process=relay_process,
     )
     typer.echo(json.dumps(run(config)))

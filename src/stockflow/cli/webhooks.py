@@ -154,10 +154,13 @@ def deliveries(
     )  # fmt: skip
     for d in found:
         answer = str(d.last_status) if d.last_status is not None else (d.last_error or "-")
-        pending = d.status is DeliveryStatus.PENDING
+        next_try = "-"
+        if d.status is DeliveryStatus.PENDING:
+            waits = d.next_attempt_at is None  # behind an earlier event of its aggregate
+            next_try = "after the one before" if waits else _when(d.next_attempt_at)
         table.add_row(
             str(d.id), str(d.event_id), d.topic or "(no longer kept)", d.aggregate or "-",
-            str(d.status), str(d.attempts), answer, _when(d.next_attempt_at) if pending else "-",
+            str(d.status), str(d.attempts), answer, next_try,
             "yes" if d.manual else "",
         )  # fmt: skip
     console.print(table)

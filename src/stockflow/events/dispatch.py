@@ -4,10 +4,12 @@ The relay awaits ``Dispatcher.run_once`` in a loop on its own event loop.
 Each call records the tries that have finished since the last one (their
 rows and the deliveries' new state in one transaction), then starts what is
 due, up to ``concurrency`` requests in flight, over keep-alive connections.
-A delivery is due when its time has come, its subscription is active and no
-earlier delivery of the same aggregate to the same subscription is still
-pending: one order's events reach a receiver one at a time and in order,
-while different orders' go side by side.
+A delivery is due when its time has come and its subscription is active.
+Only the first pending delivery of an aggregate to a subscription has a
+time (``webhooks.wake`` gives the next one its time when it is finished):
+one order's events reach a receiver one at a time and in order, while
+different orders' go side by side, and finding what is due reads no more
+rows than it starts.
 
 A 2xx answer delivers. Anything else (another status, no answer in time, a
 refused connection) is tried again after the schedule's next wait, give or
@@ -24,25 +26,30 @@ from __future__ import annotations
 
 import asyncio
 import random
-import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-from sqlalchemy import Connection, Select, bindparam, insert, or_, select, update
+import aiohttp
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 from stockflow.adapters.database import Database
-from stockflow.adapters.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
+from stockflow.adapters.tables import (
+    outbox,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_subscriptions,
+)
 from stockflow.events import webhook_rules, webhooks
 from stockflow.events.rules import DeliveryStatus, SubscriptionStatus
-from stockflow.events.webhook_queries import envelopes, signing_secrets
+from stockflow.events.webhook_queries import envelope_of, signing_secrets
 from stockflow.events.webhook_rules import Outcome
 
 MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer read; the rest is not waited for
 USER_AGENT = "stockflow-webhooks"
+GATHER = 0.003  # seconds run_once waits, once one try finished, for others to finish too
 _PENDING = str(DeliveryStatus.PENDING)
 
 
@@ -53,6 +60,7 @@ class Job:
     delivery_id: int
     subscription_id: int
     event_id: int
+    aggregate: str | None
     tries: int  # made before this one
     url: str
     body: bytes | None  # None: the event is no longer kept
@@ -81,6 +89,7 @@ class Dispatcher:
         timeout: float = 10.0,
         concurrency: int = 32,
         poll: float = 0.05,
+        sweep: float = 10.0,
         rng: random.Random | None = None,
     ) -> None:
         if not schedule:
@@ -91,9 +100,10 @@ class Dispatcher:
         self.timeout = timeout
         self.concurrency = max(1, concurrency)
         self.poll = poll  # how long run_once waits for a try in flight to finish
+        self.sweep = sweep  # seconds between looks for aggregates left with no delivery due
+        self._swept = -sweep
         self.rng = rng or random.Random()
-        self._lanes: list[httpx.AsyncClient] = []  # idle clients, one connection each
-        self._tls: ssl.SSLContext | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._inflight: dict[asyncio.Task[Tried], int] = {}
 
     @property
@@ -104,20 +114,30 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Record the tries that finished, start what is due; how many of both (0: idle)."""
         if self._inflight:
-            await asyncio.wait(
+            done, _ = await asyncio.wait(
                 self._inflight, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED
             )
+            if done and len(done) < len(self._inflight):
+                # Answers come in bunches: a moment more records several in one trip.
+                await asyncio.wait(self._inflight, timeout=GATHER)
         finished = self._harvest()
-        if finished:
-            await asyncio.to_thread(self._record, finished)
-        started = 0
+        sweep = time.monotonic() - self._swept >= self.sweep
+        if sweep:
+            self._swept = time.monotonic()
         free = self.concurrency - len(self._inflight)
-        if free > 0:
-            jobs = await asyncio.to_thread(self._due, free, set(self._inflight.values()))
-            for job in jobs:
-                self._inflight[asyncio.create_task(self._send(job))] = job.delivery_id
-            started = len(jobs)
-        return len(finished) + started
+        busy = set(self._inflight.values())
+        jobs = await asyncio.to_thread(self._step, finished, free, busy, sweep)
+        for job in jobs:
+            self._inflight[asyncio.create_task(self._send(job))] = job.delivery_id
+        return len(finished) + len(jobs)
+
+    def _step(self, finished: list[Tried], free: int, busy: set[int], sweep: bool) -> list[Job]:
+        """One trip to the database: what finished recorded, then what is due now."""
+        if finished:
+            self._record(finished)
+        if sweep:
+            self._wake_stranded()
+        return self._due(free, busy) if free > 0 else []
 
     async def close(self) -> None:
         """Let the tries in flight finish (within the timeout), record them, close connections."""
@@ -130,27 +150,22 @@ class Dispatcher:
         self._inflight.clear()
         if finished:
             await asyncio.to_thread(self._record, finished)
-        lanes, self._lanes = self._lanes, []
-        for lane in lanes:
-            await lane.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     # --- sending ----------------------------------------------------------------------------
 
-    def _lane(self) -> httpx.AsyncClient:
-        """A client of one connection, not in use; each request in flight has its own.
-
-        One pool of many connections would look over every connection it holds
-        (a system call each) for every request it hands out; a client per
-        lane keeps that to one connection, kept alive between requests.
-        """
-        if self._lanes:
-            return self._lanes.pop()
-        if self._tls is None:  # loading the trusted certificates takes a while: once
-            self._tls = httpx.create_ssl_context()
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        return httpx.AsyncClient(
-            timeout=self.timeout, limits=limits, follow_redirects=False, verify=self._tls
-        )
+    def _http(self) -> aiohttp.ClientSession:
+        """One session for every receiver, its connections kept alive between requests."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers={"user-agent": USER_AGENT},
+                cookie_jar=aiohttp.DummyCookieJar(),  # receivers' cookies are not kept
+            )
+        return self._session
 
     async def _send(self, job: Job) -> Tried:
         at = self.clock()
@@ -165,23 +180,20 @@ class Dispatcher:
         headers = webhook_rules.signed_headers(
             job.secrets, str(job.event_id), int(at.timestamp()), body
         )
-        headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
-        lane = self._lane()
+        headers["content-type"] = "application/json"
         try:
-            async with asyncio.timeout(self.timeout):
-                request = lane.stream("POST", job.url, content=body, headers=headers)
-                async with request as answer:
-                    await _drain(answer)
+            async with self._http().post(
+                job.url, data=body, headers=headers, allow_redirects=False
+            ) as answer:
+                await _drain(answer)
+                status = answer.status
+                retry_after = answer.headers.get("retry-after")
         except TimeoutError:
             return Outcome(None, f"no answer within {self.timeout:g} s")
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             return Outcome(None, f"{type(exc).__name__}: {exc}"[:500])
-        finally:
-            self._lanes.append(lane)
-        status = answer.status_code
         error = None if 200 <= status < 300 else f"HTTP {status}"
-        wait = webhook_rules.retry_after(answer.headers.get("retry-after"), at)
-        return Outcome(status, error, wait)
+        return Outcome(status, error, webhook_rules.retry_after(retry_after, at))
 
     def _harvest(self) -> list[Tried]:
         done = [task for task in self._inflight if task.done()]
@@ -199,16 +211,16 @@ class Dispatcher:
         now = self.clock()
         with self.db.read() as conn:
             rows = conn.execute(due_query(now, limit, busy)).all()
-            kept = envelopes(conn, [r.event_id for r in rows])
             secrets = signing_secrets(conn, [r.subscription_id for r in rows], now)
         return [
             Job(
-                delivery_id=r.id,
+                delivery_id=r.delivery_id,
                 subscription_id=r.subscription_id,
                 event_id=r.event_id,
+                aggregate=r.delivery_aggregate,
                 tries=r.attempts,
                 url=r.url,
-                body=kept[r.event_id].body() if r.event_id in kept else None,
+                body=None if r.topic is None else envelope_of(r).body(),  # None: pruned
                 secrets=tuple(secrets.get(r.subscription_id, ())),
             )
             for r in rows
@@ -219,12 +231,25 @@ class Dispatcher:
         now = self.clock()
         changes = [self._change(t, now) for t in finished]
         gone = sorted({t.job.subscription_id for t in finished if t.outcome.gone})
+        done = {
+            (t.job.subscription_id, t.job.aggregate)
+            for t, c in zip(finished, changes, strict=True)
+            if t.job.aggregate is not None and c["b_status"] != _PENDING
+        }
 
         def write() -> None:
             with self.db.write() as conn:
                 record_tries(conn, finished, changes)
+                webhooks.wake(conn, done, now)
                 reason = f"the receiver answered 410 Gone ({now:%Y-%m-%d %H:%M} UTC)"
                 webhooks.disable(conn, gone, reason, now=now)
+
+        self.db.retrying(write)
+
+    def _wake_stranded(self) -> None:
+        def write() -> None:
+            with self.db.write() as conn:
+                webhooks.wake_stranded(conn, self.clock())
 
         self.db.retrying(write)
 
@@ -252,50 +277,44 @@ class Dispatcher:
         }
 
 
-async def _drain(answer: httpx.Response) -> None:
-    """Read a short answer to its end, so the connection can be used again."""
+async def _drain(answer: aiohttp.ClientResponse) -> None:
+    """Read a short answer to its end, so the connection can be used again; a long one is cut."""
     read = 0
-    async for chunk in answer.aiter_raw():
+    while read <= MAX_ANSWER and (chunk := await answer.content.read(MAX_ANSWER)):
         read += len(chunk)
-        if read > MAX_ANSWER:
-            return
 
 
 def due_query(now: datetime, limit: int, busy: set[int]) -> Select[Any]:
     """The deliveries to try now, oldest due first, at most ``limit``, none of ``busy``.
 
-    Of an aggregate's pending deliveries to a subscription only the first (in
-    stream order) may go: a lookup of one row in the pending index for each
-    candidate, whatever the planner knows of the table.
+    Only an aggregate's first pending delivery has a time, so this is a walk
+    along the due index that stops after ``limit`` rows (plus those in flight).
+    Each comes with its event as the outbox keeps it (none once pruned).
     """
-    d = webhook_deliveries.alias("d")
-    head = webhook_deliveries.alias("head")
+    d = webhook_deliveries.c
     s = webhook_subscriptions.c
-    first_pending = (
-        select(head.c.id)
-        .where(
-            head.c.subscription_id == d.c.subscription_id,
-            head.c.aggregate == d.c.aggregate,
-            head.c.status == _PENDING,
-        )
-        .order_by(head.c.sequence, head.c.id)
-        .limit(1)
-        .scalar_subquery()
-    )
     query = (
-        select(d.c.id, d.c.subscription_id, d.c.event_id, d.c.attempts, s.url)
-        .join(webhook_subscriptions, s.id == d.c.subscription_id)
-        .where(
-            d.c.status == _PENDING,
-            d.c.next_attempt_at <= now,
-            s.status == str(SubscriptionStatus.ACTIVE),
-            or_(d.c.aggregate.is_(None), d.c.id == first_pending),
+        select(
+            d.id.label("delivery_id"),
+            d.subscription_id,
+            d.event_id,
+            d.aggregate.label("delivery_aggregate"),
+            d.attempts,
+            s.url,
+            *outbox.c,
         )
-        .order_by(d.c.next_attempt_at, d.c.id)
+        .join(webhook_subscriptions, s.id == d.subscription_id)
+        .outerjoin(outbox, outbox.c.id == d.event_id)
+        .where(
+            d.status == _PENDING,
+            d.next_attempt_at <= now,
+            s.status == str(SubscriptionStatus.ACTIVE),
+        )
+        .order_by(d.next_attempt_at, d.id)
         .limit(limit)
     )
     if busy:
-        query = query.where(d.c.id.not_in(sorted(busy)))
+        query = query.where(d.id.not_in(sorted(busy)))
     return query
 
 

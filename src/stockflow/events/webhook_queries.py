@@ -60,7 +60,7 @@ class DeliveryView:
     aggregate: str | None
     status: DeliveryStatus
     attempts: int
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None  # None: waits for an earlier event of its aggregate
     manual: bool
     last_status: int | None
     last_error: str | None

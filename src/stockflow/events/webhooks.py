@@ -7,17 +7,25 @@ it. Whether the owner may see it is decided here, with the owner's role and
 scope as they are at that moment: a partner's endpoint is told only of what
 its user could read through the API, and a stopped owner's of nothing.
 
+One aggregate's deliveries to a subscription go one at a time, in stream
+order: only the first pending one (its head) has a next try time; the ones
+behind it are queued with none and ``wake`` gives the next one its time
+when the head is finished. ``wake_stranded`` does the same for any
+aggregate left with no head (a redelivery queued while its head finished in
+another transaction); the dispatcher runs it now and then.
+
 The other functions are the subscriptions' use cases; each runs in the
 caller's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 
 from stockflow.adapters.tables import (
     users,
@@ -40,6 +48,7 @@ from stockflow.stock.rules.access import Action, Permission, Principal, Resource
 
 _OWNS_WEBHOOKS = Permission(Resource.WEBHOOKS, Action.WRITE)
 MAX_REDELIVERY = 10_000  # deliveries one redelivery may queue; a wider range is refused
+_PENDING = str(DeliveryStatus.PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +95,7 @@ def fan_out(conn: Connection, envelopes: Sequence[Envelope], now: datetime) -> i
             "aggregate": aggregate_of(e),
             "status": str(DeliveryStatus.PENDING),
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": _queued_at(e, now),
             "manual": False,
             "created_at": now,
         }
@@ -94,9 +103,72 @@ def fan_out(conn: Connection, envelopes: Sequence[Envelope], now: datetime) -> i
         for e in envelopes
         if matches(sub.patterns, e.topic) and visible_to(sub.owner, e)
     ]
-    if rows:
-        conn.execute(insert(webhook_deliveries), rows)
+    _queue(conn, rows, now)
     return len(rows)
+
+
+Key = tuple[int, str]  # (subscription id, aggregate): deliveries that go one at a time
+
+
+def _queued_at(e: Envelope, now: datetime) -> datetime | None:
+    """A new delivery's first try time: now, or none until ``wake`` finds it first in line."""
+    return now if e.aggregate is None else None
+
+
+def _queue(conn: Connection, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    if not rows:
+        return
+    conn.execute(insert(webhook_deliveries), rows)
+    keys: set[Key] = {
+        (r["subscription_id"], r["aggregate"]) for r in rows if r["aggregate"] is not None
+    }
+    wake(conn, keys, now)
+
+
+def wake(conn: Connection, keys: set[Key], now: datetime) -> None:
+    """Give each aggregate's first pending delivery its try time, if it has none yet."""
+    if not keys:
+        return
+    d, head = webhook_deliveries.c, webhook_deliveries.alias("head")
+    first = (
+        select(head.c.id)
+        .where(
+            head.c.subscription_id == bindparam("k_sub"),
+            head.c.aggregate == bindparam("k_aggregate"),
+            head.c.status == _PENDING,
+        )
+        .order_by(head.c.sequence, head.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    conn.execute(
+        update(webhook_deliveries)
+        .where(d.id == first, d.next_attempt_at.is_(None))
+        .values(next_attempt_at=now),
+        [{"k_sub": sub, "k_aggregate": aggregate} for sub, aggregate in sorted(keys)],
+    )
+
+
+def wake_stranded(conn: Connection, now: datetime) -> int:
+    """Give a try time to every aggregate's first pending delivery left without one; how many."""
+    d, other = webhook_deliveries.c, webhook_deliveries.alias("other")
+    o = other.c
+    ahead = exists().where(
+        o.subscription_id == d.subscription_id,
+        o.aggregate == d.aggregate,
+        o.status == _PENDING,
+        or_(
+            o.next_attempt_at.is_not(None),
+            o.sequence < d.sequence,
+            and_(o.sequence == d.sequence, o.id < d.id),
+        ),
+    )
+    found = conn.execute(
+        update(webhook_deliveries)
+        .where(d.status == _PENDING, d.next_attempt_at.is_(None), ~ahead)
+        .values(next_attempt_at=now)
+    )
+    return found.rowcount
 
 
 # --- subscriptions ---------------------------------------------------------------------------
@@ -282,8 +354,7 @@ def redeliver(
     if owner is None:
         raise Conflict("the subscription's owner is stopped", field="subscription_id")
     chosen = [kept[e] for e in event_ids if visible_to(owner, kept[e])]
-    if chosen:
-        conn.execute(insert(webhook_deliveries), [_manual_row(sub_id, e, now) for e in chosen])
+    _queue(conn, [_manual_row(sub_id, e, now) for e in chosen], now)
     return [e.id for e in chosen]
 
 
@@ -316,7 +387,7 @@ def _manual_row(sub_id: int, e: Envelope, now: datetime) -> dict[str, object]:
         "aggregate": aggregate_of(e),
         "status": str(DeliveryStatus.PENDING),
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": _queued_at(e, now),
         "manual": True,
         "created_at": now,
     }

@@ -19,12 +19,13 @@ from stockflow.adapters.exporting import CHUNK
 from stockflow.adapters.paging import DEFAULT_PAGE, Page
 from stockflow.errors import Forbidden, InvalidInput
 from stockflow.stock import catalogue
+from stockflow.stock.checkpoints import Verification, verify_books
 from stockflow.stock.closing import Closing, close_lines, release_reservation
 from stockflow.stock.exports import CORE_EXPORTS, Exports, open_export
 from stockflow.stock.ledger import MoveRecord, book_move
 from stockflow.stock.queries import atp as atp_queries
 from stockflow.stock.queries.reservations import ReservationView, load_reservation
-from stockflow.stock.queries.verify import Drift, verify
+from stockflow.stock.queries.verify import Drift
 from stockflow.stock.reservation_desk import ReservationDesk
 from stockflow.stock.rules.access import EVERYWHERE, Principal, Scope, require_location
 from stockflow.stock.rules.catalogue import NewBin, NewLocation, NewSku
@@ -192,8 +193,19 @@ class Stock:
 
     def verify(self, *, scope: Scope = EVERYWHERE) -> list[Drift]:
         """Drift between stored totals and the ledger / allocations (empty when all is well)."""
-        with self.db.read() as conn:
-            return verify(conn, scope=scope)
+        return self.verify_books(scope=scope).drift
+
+    def verify_books(
+        self, *, full: bool = False, scope: Scope = EVERYWHERE, settle_timeout: float = 10.0
+    ) -> Verification:
+        """Check I1-I3 from the last checkpoint on (``full``: from the first move), and say how.
+
+        With nothing amiss the checkpoint moves on to the moves just read;
+        ``settle_timeout`` bounds the wait for ledger writers still running.
+        """
+        return verify_books(
+            self.db, now=self.clock, full=full, scope=scope, settle_timeout=settle_timeout
+        )
 
 
 def _reserve_within(scope: Scope, cmd: Reserve) -> None:

@@ -128,7 +128,8 @@ webhook_deliveries = Table(
     Column("aggregate", String(170), nullable=True),  # "order:SO-1": one at a time per aggregate
     Column("status", String(16), nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    # None: waits behind an earlier pending delivery of its aggregate (only the first has a time)
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
     Column("manual", Boolean, nullable=False, server_default=text("false")),  # redelivered by hand
     Column("last_status", Integer, nullable=True),  # the receiver's HTTP status
     Column("last_error", Text, nullable=True),
@@ -146,10 +147,11 @@ Index(
     postgresql_where=webhook_deliveries.c.status == "pending",
     sqlite_where=webhook_deliveries.c.status == "pending",
 )
-# ...and the dispatcher looks for those whose time has come.
+# ...and the dispatcher looks for those whose time has come, oldest first.
 Index(
     "ix_webhook_deliveries_due",
     webhook_deliveries.c.next_attempt_at,
+    webhook_deliveries.c.id,
     postgresql_where=webhook_deliveries.c.status == "pending",
     sqlite_where=webhook_deliveries.c.status == "pending",
 )

@@ -119,6 +119,7 @@ packages = Table(
         "weight_g > 0 AND length_mm > 0 AND width_mm > 0 AND height_mm > 0", name="positive"
     ),
 )
+Index("ix_packages_shipment", packages.c.shipment_id)
 
 
 tracking_events = Table(

@@ -154,6 +154,29 @@ Index("ix_stock_moves_from", stock_moves.c.from_position_id)
 Index("ix_stock_moves_to", stock_moves.c.to_position_id)
 
 
+# The ledger summed up to a move id, so that ``verify`` reads only the moves after it.
+# One row: the move id every balance below is summed through (0: nothing yet).
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("through_move_id", BigInteger, nullable=False),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+    CheckConstraint("through_move_id >= 0", name="through_not_negative"),
+)
+
+
+# Each position's moves in less its moves out, over the moves up to the checkpoint;
+# a position without a row had none.
+balance_checkpoints = Table(
+    "balance_checkpoints",
+    metadata,
+    Column("position_id", Id, ForeignKey("positions.id"), primary_key=True),
+    Column("on_hand", BigInteger, nullable=False),
+)
+
+
 reservations = Table(
     "reservations",
     metadata,

@@ -1,7 +1,7 @@
 """list indexes: every list's filters and order served by an index, deep pages as fast as the first
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 
 Every list is paged by its key (``adapters/paging.py``): the next page is the
 rows after the last one's key, which an index on (filter, key) finds with one
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

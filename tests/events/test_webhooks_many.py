@@ -1,10 +1,8 @@
-"""The dispatcher keeps up with a few hundred events a second to one local receiver.
+"""Thousands of events reach a receiver in a process of its own, each once, with 32 in flight.
 
 2,000 events over 200 orders are fanned out to one subscription and sent to
-a receiver in a process of its own on 127.0.0.1 (``webhook_sink``); the rate
-printed is events delivered a second, from the first try to the last
-delivery recorded. The floor asserted is well below what a quiet machine
-does, so a busy one does not fail it; the figure printed is the measurement.
+a receiver on 127.0.0.1 (``webhook_sink``). The rate is printed for the
+curious; the figures that count come from ``stockflow bench events``.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ SINK = Path(__file__).parent.parent / "webhook_sink.py"
 
 
 @pytest.mark.slow
-def test_the_dispatcher_keeps_up_with_hundreds_of_events_a_second(sf: Stockflow) -> None:
+def test_thousands_of_events_reach_a_receiver_each_once_with_many_in_flight(sf: Stockflow) -> None:
     sf.access.add_user("feed", Role.MANAGER)
     sink = subprocess.Popen(
         [sys.executable, str(SINK)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -44,4 +42,3 @@ def test_the_dispatcher_keeps_up_with_hundreds_of_events_a_second(sf: Stockflow)
     assert sorted(int(i) for i in received.split()) == [e.id for e in sent]  # each once
     rate = EVENTS / took
     print(f"\nwebhooks on {sf.db.dialect}: {EVENTS} events in {took:.2f} s = {rate:.0f} events/s")
-    assert rate > 100
