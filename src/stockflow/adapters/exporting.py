@@ -17,7 +17,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -125,16 +125,27 @@ FORMATS: dict[str, tuple[str, Writer]] = {
 
 
 def _cell(value: object) -> object:
-    """A value as a CSV cell: dates in ISO 8601, booleans as true/false, objects as JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
-    return value
+    """A value as a CSV cell: dates in ISO 8601, booleans as true/false, objects as JSON.
+
+    Looked up by exact type, as every row's every cell passes here: text,
+    numbers and money are written as they are.
+    """
+    convert = _CELLS.get(type(value))
+    return value if convert is None else convert(value)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=_json_value)
+
+
+_CELLS: dict[type, Callable[[Any], object]] = {
+    type(None): lambda _: "",
+    bool: lambda v: "true" if v else "false",
+    date: date.isoformat,
+    datetime: datetime.isoformat,
+    dict: _json_text,
+    list: _json_text,
+}
 
 
 def _json_value(value: object) -> object:

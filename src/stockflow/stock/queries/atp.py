@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, case, exists, func, select
 
-from stockflow.adapters.exporting import Rows, each
+from stockflow.adapters.driver import among
+from stockflow.adapters.exporting import Rows
 from stockflow.adapters.paging import Keyset, Page
 from stockflow.adapters.sets import among
 from stockflow.adapters.tables import (
@@ -81,19 +82,15 @@ class SkuAtp:
     locations: tuple[LocationAtp, ...]
 
 
-# Positions in key order: a page after a page walks the unique key's index.
-POSITIONS = Keyset(
-    "positions",
-    positions.c.sku_id,
-    positions.c.location_id,
-    positions.c.bin_id,
-    positions.c.lot_code,
-)
-# The same rows of one location: with the location fixed, the same order, walking its index.
-POSITIONS_AT = Keyset(
-    "positions-at",
-    positions.c.location_id, positions.c.sku_id, positions.c.bin_id, positions.c.lot_code,
-)  # fmt: skip
+# Positions in key order: a page after a page walks the unique key's index. Filtered by SKU
+# and/or location, those columns are left out of the key (the filter holds them): an equality
+# and a row comparison on one leading column would send PostgreSQL to the filter's first row.
+_SKU, _LOCATION = positions.c.sku_id, positions.c.location_id
+_BIN, _LOT = positions.c.bin_id, positions.c.lot_code
+POSITIONS = Keyset("positions", _SKU, _LOCATION, _BIN, _LOT)
+POSITIONS_AT = Keyset("positions-at", _SKU, _BIN, _LOT)  # ix_positions_location_key
+POSITIONS_OF = Keyset("positions-of", _LOCATION, _BIN, _LOT)  # uq_positions_key
+POSITIONS_OF_AT = Keyset("positions-of-at", _BIN, _LOT)
 ATP = Keyset("atp", skus.c.code)
 
 
@@ -110,11 +107,22 @@ def position_page(
     """Positions the scope sees, optionally of one SKU and/or one location, page by page.
 
     In key order: SKU, location, bin and lot as each was added, so a deep page
-    is a range scan of an index like the first.
+    is a range scan of an index like the first. The page is found on the
+    positions alone, then its codes are looked up: joined first, the
+    database may walk the SKUs from the start to meet a deep page.
     """
-    query = _positions_query(conn, sku=sku, location=location, scope=scope)
-    keyset = POSITIONS_AT if location is not None and sku is None else POSITIONS
-    return keyset.page(conn, query, after=after, limit=limit).map(lambda r: _position(r, today))
+    query = _positions_filtered(
+        conn, select(positions.c.id), sku=sku, location=location, scope=scope
+    )
+    keyset = {
+        (False, False): POSITIONS,
+        (False, True): POSITIONS_AT,
+        (True, False): POSITIONS_OF,
+        (True, True): POSITIONS_OF_AT,
+    }[(sku is not None, location is not None)]
+    page = keyset.page(conn, query, after=after, limit=limit)
+    found = _positions_by_id(conn, [r.id for r in page])
+    return page.map(lambda r: _position(found[r.id], today))
 
 
 def position_views(
@@ -126,8 +134,8 @@ def position_views(
     scope: Scope = EVERYWHERE,
 ) -> list[PositionView]:
     """Every position of a SKU and/or a location the scope sees, in key order (no paging)."""
-    query = POSITIONS.ordered(_positions_query(conn, sku=sku, location=location, scope=scope))
-    return [_position(r, today) for r in conn.execute(query)]
+    query = _positions_filtered(conn, _positions_select(), sku=sku, location=location, scope=scope)
+    return [_position(r, today) for r in conn.execute(POSITIONS.ordered(query))]
 
 
 POSITION_COLUMNS = (
@@ -139,15 +147,21 @@ ATP_COLUMNS = ("sku", "location", "on_hand", "allocated", "expired", "buffer", "
 def position_rows(scope: Scope, today: date) -> Rows:
     """Every position the scope sees, for an export, in key order."""
 
-    def values(r: Row[Any]) -> tuple[object, ...]:
-        p = _position(r, today)
-        available = 0 if p.expired else max(0, p.free)
-        return (
-            p.sku, p.location, p.bin, p.lot, p.expires_on, p.on_hand, p.allocated, available,
-            p.expired,
-        )  # fmt: skip
+    def values(conn: Connection, rows: Sequence[Row[Any]]) -> list[tuple[object, ...]]:
+        found = _positions_by_id(conn, [r[0] for r in rows])
+        out: list[tuple[object, ...]] = []
+        for r in rows:
+            sku, location, bin_code, lot, expires_on, on_hand, allocated, _ = tuple(found[r[0]])
+            expired = expires_on is not None and expires_on <= today
+            available = 0 if expired else max(0, on_hand - allocated)
+            out.append((
+                sku, location, bin_code, lot or None, expires_on, on_hand, allocated, available,
+                expired,
+            ))  # fmt: skip
+        return out
 
-    return Rows(_positions_select(scope), POSITIONS, each(values))
+    query = _positions_filtered(None, select(positions.c.id), sku=None, location=None, scope=scope)
+    return Rows(query, POSITIONS, values)
 
 
 def atp_rows(scope: Scope, today: date) -> Rows:
@@ -170,20 +184,35 @@ def atp_rows(scope: Scope, today: date) -> Rows:
     return Rows(query, ATP, per_location)
 
 
-def _positions_query(
-    conn: Connection, *, sku: str | None, location: str | None, scope: Scope
+def _positions_filtered(
+    conn: Connection | None,
+    query: Select[Any],
+    *,
+    sku: str | None,
+    location: str | None,
+    scope: Scope,
 ) -> Select[Any]:
-    query = _positions_select(scope)
-    if sku is not None:
+    """``query`` over positions kept to a SKU and/or a location, and to what the scope sees."""
+    if sku is not None and conn is not None:
         query = query.where(positions.c.sku_id == lookup.sku_by_code(conn, sku).id)
-    if location is not None:
+    if location is not None and conn is not None:
         place = lookup.location_by_code(conn, location, scope=scope)
         query = query.where(positions.c.location_id == place.id)
-    return query
+    seen = location_condition(scope, positions.c.location_id)
+    return query if seen is None else query.where(seen)
 
 
-def _positions_select(scope: Scope) -> Select[Any]:
-    query = (
+def _positions_by_id(conn: Connection, ids: list[int]) -> dict[int, Row[Any]]:
+    """Positions with their SKU, location and bin codes and lot expiry, by id."""
+    if not ids:
+        return {}
+    query = _positions_select().add_columns(positions.c.id)
+    found = conn.execute(query.where(among(conn, positions.c.id, ids))).all()
+    return {r[-1]: r for r in found}
+
+
+def _positions_select() -> Select[Any]:
+    return (
         select(
             skus.c.code.label("sku"),
             locations.c.code.label("location"),
@@ -200,8 +229,6 @@ def _positions_select(scope: Scope) -> Select[Any]:
             lots, (lots.c.sku_id == positions.c.sku_id) & (lots.c.code == positions.c.lot_code)
         )
     )
-    seen = location_condition(scope, positions.c.location_id)
-    return query if seen is None else query.where(seen)
 
 
 def _position(r: Row[Any], today: date) -> PositionView:
@@ -281,25 +308,20 @@ def _atp_of(
     """ATP of the SKUs with these ids (at most a page of them; id -> code), by code."""
     per_sku: dict[str, list[LocationAtp]] = defaultdict(list)
     if names:
-        query = atp_query(today, scope).where(positions.c.sku_id.in_(sorted(names)))
-        for r in conn.execute(query):
-            per_sku[r.sku].append(location_atp(r))
+        query = atp_query(today, scope).where(among(conn, positions.c.sku_id, sorted(names)))
+        # By position: sku, location, on hand, allocated, expired, fresh and free, buffer, and
+        # for a caller limited to channels what other channels' ring fences keep back.
+        for sku, location, on_hand, allocated, expired, fresh_free, buffer, *fenced in conn.execute(
+            query
+        ).all():
+            kept = int(buffer) + (int(fenced[0]) if fenced else 0)  # out of reach, as a buffer
+            per_sku[sku].append(
+                LocationAtp(
+                    location, int(on_hand), int(allocated), int(expired), int(buffer),
+                    max(0, int(fresh_free) - kept),
+                )
+            )  # fmt: skip
     return {code: sku_atp(code, per_sku[code]) for code in names.values()}
-
-
-def location_atp(r: Row[Any]) -> LocationAtp:
-    """One row of the ATP query as a SKU's ATP at one location."""
-    buffer = int(r.buffer)
-    # What other channels' ring fences keep back is out of reach, as a buffer is.
-    kept = buffer + int(r._mapping.get("fenced", 0))
-    return LocationAtp(
-        location=r.location,
-        on_hand=int(r.on_hand),
-        allocated=int(r.allocated),
-        expired=int(r.expired),
-        buffer=buffer,
-        available=max(0, int(r.fresh_free) - kept),
-    )
 
 
 def sku_atp(code: str, at: list[LocationAtp]) -> SkuAtp:
