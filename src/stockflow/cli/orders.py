@@ -32,7 +32,8 @@ def import_orders(file: FileArgument, dry_run: DryRunOption = False, db: DbOptio
     summary = run_file_import(order_sheet, file, db, dry_run=dry_run)
     if report_outcome(summary):
         return
-    statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(summary.by_status.items()))
+    by_status = sorted(summary.by_status.items())
+    statuses = ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in by_status)
     console.print(
         f"orders: {summary.orders:,} order(s) from {summary.rows:,} row(s) of {summary.file} "
         f"in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s): "
