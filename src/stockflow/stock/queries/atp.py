@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, case, exists, func, select
 
-from stockflow.adapters.driver import among
 from stockflow.adapters.exporting import Rows
 from stockflow.adapters.paging import Keyset, Page
 from stockflow.adapters.sets import among
@@ -207,7 +206,7 @@ def _positions_by_id(conn: Connection, ids: list[int]) -> dict[int, Row[Any]]:
     if not ids:
         return {}
     query = _positions_select().add_columns(positions.c.id)
-    found = conn.execute(query.where(among(conn, positions.c.id, ids))).all()
+    found = conn.execute(query.where(among(positions.c.id, ids))).all()
     return {r[-1]: r for r in found}
 
 
@@ -308,7 +307,7 @@ def _atp_of(
     """ATP of the SKUs with these ids (at most a page of them; id -> code), by code."""
     per_sku: dict[str, list[LocationAtp]] = defaultdict(list)
     if names:
-        query = atp_query(today, scope).where(among(conn, positions.c.sku_id, sorted(names)))
+        query = atp_query(today, scope).where(among(positions.c.sku_id, sorted(names)))
         # By position: sku, location, on hand, allocated, expired, fresh and free, buffer, and
         # for a caller limited to channels what other channels' ring fences keep back.
         for sku, location, on_hand, allocated, expired, fresh_free, buffer, *fenced in conn.execute(
