@@ -275,7 +275,7 @@ def test_no_module_calls_a_reaction_of_order_management_by_hand() -> None:
                 if name in REACTIONS:
                     callers.append(f"{path.relative_to(root)}:{node.lineno} {name}")
     # The one exception: the operator's explicit ``stockflow orders fill-backorders`` command.
-    assert callers == ["cli/orders.py:74 fill_backorders"]
+    assert callers == ["cli/orders.py:75 fill_backorders"]
 
 
 def test_a_failed_reaction_says_the_command_was_saved(shop: Stockflow) -> None:
